@@ -1,0 +1,163 @@
+"""dlens masked-diffusion transformer (LLaDA's architecture at small scale) and its ONNX contract wrapper.
+
+Bidirectional transformer: RMSNorm, rotary positions, SwiGLU, tied embeddings. The same module serves
+training (fast SDPA path, no cache) and export (explicit softmax, so attention saliency can be returned,
+and past keys/values per DESIGN.md section 1).
+"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Config:
+    def __init__(self, vocab_size=4096, dim=256, layers=6, heads=4, ffn=768, max_positions=2048, rope_theta=10000.0):
+        self.vocab_size, self.dim, self.layers, self.heads = vocab_size, dim, layers, heads
+        self.ffn, self.max_positions, self.rope_theta = ffn, max_positions, rope_theta
+        self.head_dim = dim // heads
+
+    def to_dict(self):
+        return dict(vocab_size=self.vocab_size, dim=self.dim, layers=self.layers, heads=self.heads,
+                    ffn=self.ffn, max_positions=self.max_positions, rope_theta=self.rope_theta)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope(x, pos, theta):
+    # x: [B, H, Q, Dh], pos: [B, Q] absolute positions; rotate-half convention
+    dh = x.shape[-1]
+    inv = 1.0 / (theta ** (torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh))
+    ang = pos.to(torch.float32)[:, None, :, None] * inv[None, None, None, :]
+    cos, sin = torch.cos(ang).to(x.dtype), torch.sin(ang).to(x.dtype)
+    x1, x2 = x[..., : dh // 2], x[..., dh // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class Block(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.n1, self.n2 = RMSNorm(c.dim), RMSNorm(c.dim)
+        self.qkv = nn.Linear(c.dim, 3 * c.dim, bias=False)
+        self.o = nn.Linear(c.dim, c.dim, bias=False)
+        self.gate_up = nn.Linear(c.dim, 2 * c.ffn, bias=False)
+        self.down = nn.Linear(c.ffn, c.dim, bias=False)
+
+    def qkv_heads(self, x, pos):
+        B, Q, _ = x.shape
+        q, k, v = self.qkv(self.n1(x)).view(B, Q, 3, self.c.heads, self.c.head_dim).permute(2, 0, 3, 1, 4)
+        return rope(q, pos, self.c.rope_theta), rope(k, pos, self.c.rope_theta), v
+
+    def mlp(self, x):
+        g, u = self.gate_up(self.n2(x)).chunk(2, dim=-1)
+        return x + self.down(F.silu(g) * u)
+
+    def forward_train(self, x, pos, key_mask=None):
+        B, Q, _ = x.shape
+        q, k, v = self.qkv_heads(x, pos)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask)
+        x = x + self.o(a.transpose(1, 2).reshape(B, Q, -1))
+        return self.mlp(x)
+
+    def forward_cached(self, x, pos, pk, pv, qw):
+        # pk, pv: [B, H, C, Dh]; qw: [B, Q] weights of queries for saliency
+        B, Q, _ = x.shape
+        q, k, v = self.qkv_heads(x, pos)
+        ka, va = torch.cat([pk, k], dim=2), torch.cat([pv, v], dim=2)
+        s = torch.matmul(q, ka.transpose(-1, -2)) / math.sqrt(self.c.head_dim)
+        p = torch.softmax(s, dim=-1)                                   # [B, H, Q, C+Q]
+        w = qw / qw.sum(-1, keepdim=True).clamp_min(1e-9)              # [B, Q]
+        sal = torch.einsum('bhqk,bq->bhk', p, w)                       # [B, H, C+Q]
+        a = torch.matmul(p, va)
+        x = x + self.o(a.transpose(1, 2).reshape(B, Q, -1))
+        return self.mlp(x), k, v, sal
+
+
+class DiffusionLM(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.emb = nn.Embedding(c.vocab_size, c.dim)
+        self.blocks = nn.ModuleList([Block(c) for _ in range(c.layers)])
+        self.norm = RMSNorm(c.dim)
+        nn.init.normal_(self.emb.weight, std=0.02)
+        for b in self.blocks:
+            for lin in (b.qkv, b.gate_up):
+                nn.init.normal_(lin.weight, std=0.02)
+            for lin in (b.o, b.down):
+                nn.init.normal_(lin.weight, std=0.02 / math.sqrt(2 * c.layers))
+
+    def head(self, x):
+        return F.linear(self.norm(x), self.emb.weight)
+
+    def forward(self, ids, pos, key_mask=None):
+        x = self.emb(ids)
+        for b in self.blocks:
+            x = b.forward_train(x, pos, key_mask)
+        return self.head(x)
+
+
+class ContractModel(nn.Module):
+    """The ONNX contract (DESIGN.md section 1): inputs and outputs exactly as the engine expects."""
+
+    def __init__(self, m: DiffusionLM):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids, position_ids, past_keys, past_values, query_weights):
+        x = self.m.emb(input_ids)
+        ks, vs, sals = [], [], []
+        for i, b in enumerate(self.m.blocks):
+            x, k, v, s = b.forward_cached(x, position_ids, past_keys[i], past_values[i], query_weights)
+            ks.append(k); vs.append(v); sals.append(s)
+        return self.m.head(x), torch.stack(ks), torch.stack(vs), torch.stack(sals)
+
+
+def export_onnx(m: DiffusionLM, path: str, fp16_weights: bool = True):
+    """Export with the TorchScript exporter (the dynamo exporter fails on this graph). Weights may be stored
+    as fp16 with a Cast to fp32 in front of each, halving the file while the graph computes in fp32."""
+    import onnx
+    from onnx import helper, TensorProto, numpy_helper
+    c = m.c
+    cm = ContractModel(m).eval()
+    B, Q, C = 1, 5, 3
+    args = (torch.zeros(B, Q, dtype=torch.long), torch.arange(C, C + Q)[None],
+            torch.zeros(c.layers, B, c.heads, C, c.head_dim), torch.zeros(c.layers, B, c.heads, C, c.head_dim),
+            torch.ones(B, Q))
+    names_in = ['input_ids', 'position_ids', 'past_keys', 'past_values', 'query_weights']
+    names_out = ['logits', 'keys', 'values', 'saliency']
+    dyn = {'input_ids': {0: 'B', 1: 'Q'}, 'position_ids': {0: 'B', 1: 'Q'},
+           'past_keys': {1: 'B', 3: 'C'}, 'past_values': {1: 'B', 3: 'C'}, 'query_weights': {0: 'B', 1: 'Q'},
+           'logits': {0: 'B', 1: 'Q'}, 'keys': {1: 'B', 3: 'Q'}, 'values': {1: 'B', 3: 'Q'}, 'saliency': {1: 'B', 3: 'CQ'}}
+    import inspect
+    extra = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {}
+    with torch.no_grad():
+        torch.onnx.export(cm, args, path, input_names=names_in, output_names=names_out, dynamic_axes=dyn,
+                          opset_version=17, do_constant_folding=True, **extra)
+    if fp16_weights:
+        g = onnx.load(path)
+        new_inits, casts = [], []
+        for init in g.graph.initializer:
+            arr = numpy_helper.to_array(init)
+            if init.data_type == TensorProto.FLOAT and arr.size >= 1024:
+                half = numpy_helper.from_array(arr.astype('float16'), init.name + '__fp16')
+                new_inits.append(half)
+                casts.append(helper.make_node('Cast', [half.name], [init.name], to=TensorProto.FLOAT,
+                                              name=init.name + '__cast'))
+            else:
+                new_inits.append(init)
+        del g.graph.initializer[:]
+        g.graph.initializer.extend(new_inits)
+        nodes = list(g.graph.node)
+        del g.graph.node[:]
+        g.graph.node.extend(casts + nodes)
+        onnx.checker.check_model(g)
+        onnx.save(g, path)

@@ -1,0 +1,243 @@
+"""Train dlens-tiny with LLaDA's masked-diffusion SFT objective, evaluate, export to the dlens ONNX contract.
+
+Usage (one GPU): python3 train.py --data DIR --eval EVAL.jsonl --out OUT --seconds 420 [--init ckpt.pt]
+DIR holds train-*.jsonl written by the TypeScript generator (engine/tasks/stream.ts).
+"""
+import argparse, glob, json, math, os, random, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+from model import Config, DiffusionLM, export_onnx
+from tokenizer_train import train_tokenizer, SPECIALS, TEMPLATE
+
+EOS, MASK = 0, 1
+GEN_BUCKETS = [32, 64, 128, 256, 512, 1024]
+GEN_WEIGHTS = [0.50, 0.25, 0.11, 0.07, 0.04, 0.03]
+SUITE_WEIGHTS = {'copy': 1, 'reverse': 1.2, 'sort': 1.3, 'add': 1.5, 'count': 1.3, 'lookup': 2.5,
+                 'shuffle': 0.8, 'pick': 1.2, 'define': 1.5, 'fortune': 0.8}
+
+
+def load_jsonl(paths):
+    rows = []
+    for p in paths:
+        with open(p) as f:
+            rows.extend(json.loads(l) for l in f if l.strip())
+    return rows
+
+
+def encode(tok, rows):
+    P = tok.encode_batch([TEMPLATE.format(prompt=r['prompt']) for r in rows])
+    R = tok.encode_batch([r['reference'] for r in rows])
+    return [(np.array(p.ids, np.int64), np.array(r.ids, np.int64)) for p, r in zip(P, R)]
+
+
+def make_batch(pools, suites, weights, rng, token_budget, max_pos):
+    """A batch mixes every suite of one length class, so each optimizer step sees every task
+    (single-suite batches left each task only a few hundred steps)."""
+    G = rng.choices(GEN_BUCKETS, GEN_WEIGHTS)[0]
+    picks = rng.choices(suites, weights, k=512)
+    items = []
+    for s in picks:
+        pool = pools[s]
+        it = pool[rng.randrange(len(pool))]
+        if len(it[1]) + 1 <= G or G == GEN_BUCKETS[-1]:
+            items.append(it)
+    if not items:
+        return None
+    Lp = max(len(p) for p, _ in items[:8])
+    bs = max(4, min(len(items), token_budget // (Lp + G)))
+    items = items[:bs]
+    Lp = max(len(p) for p, _ in items)
+    L = min(Lp + G, max_pos)
+    ids = np.full((len(items), L), EOS, np.int64)
+    resp = np.zeros((len(items), L), bool)
+    valid = np.zeros((len(items), L), bool)
+    for i, (p, r) in enumerate(items):
+        g = min(G, L - len(p))
+        r = r[: g]
+        ids[i, : len(p)] = p
+        ids[i, len(p): len(p) + len(r)] = r
+        resp[i, len(p): len(p) + g] = True
+        valid[i, : len(p) + g] = True
+    return ids, resp, valid
+
+
+def diffusion_loss(model, ids, resp, valid, dev):
+    ids, resp, valid = (torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, resp, valid))
+    B, L = ids.shape
+    # LLaDA samples t in [eps, 1] and weights by 1/t; at this batch size a floor of 0.1 keeps a single
+    # lightly-masked sample from dominating (and clipping) the whole step's gradient.
+    t = torch.rand(B, 1, device=dev) * 0.9 + 0.1
+    masked = (torch.rand(B, L, device=dev) < t) & resp
+    x = torch.where(masked, torch.full_like(ids, MASK), ids)
+    pos = torch.arange(L, device=dev)[None].expand(B, L)
+    key_mask = valid[:, None, None, :]
+    with torch.autocast('cuda', dtype=torch.bfloat16):
+        logits = model(x, pos, key_mask)
+    ce = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), ids.view(-1), reduction='none').view(B, L)
+    return (ce * masked / t).sum() / resp.sum().clamp_min(1), masked.sum()
+
+
+@torch.no_grad()
+def greedy_decode(model, tok, prompts, gen, block, dev, max_pos):
+    """LLaDA low-confidence remasking, one token per step, batched with padding masked out of attention."""
+    enc = [tok.encode(TEMPLATE.format(prompt=p)).ids for p in prompts]
+    Lp = max(len(e) for e in enc)
+    B, L = len(enc), Lp + gen
+    x = torch.full((B, L), EOS, dtype=torch.long, device=dev)
+    valid = torch.zeros(B, L, dtype=torch.bool, device=dev)
+    pos = torch.zeros(B, L, dtype=torch.long, device=dev)
+    starts = []
+    for i, e in enumerate(enc):
+        off = Lp - len(e)                        # left-pad so every generation starts at column Lp
+        x[i, off:Lp] = torch.tensor(e, device=dev)
+        x[i, Lp:] = MASK
+        valid[i, off:] = True
+        pos[i, off:] = torch.arange(L - off, device=dev)
+        starts.append(off)
+    km = valid[:, None, None, :]
+    for b0 in range(Lp, L, block):
+        for _ in range(block):
+            with torch.autocast('cuda', dtype=torch.bfloat16):
+                logits = model(x, pos, km).float()
+            p = torch.softmax(logits, -1)
+            conf, x0 = p.max(-1)
+            cand = (x == MASK)
+            cand[:, :b0] = False
+            cand[:, b0 + block:] = False
+            conf = torch.where(cand, conf, torch.full_like(conf, -1.0))
+            j = conf.argmax(-1)
+            has = cand.any(-1)
+            r = torch.arange(B, device=dev)[has]
+            x[r, j[has]] = x0[r, j[has]]
+    outs = []
+    for i in range(B):
+        g = x[i, Lp:].tolist()
+        if EOS in g:
+            g = g[: g.index(EOS)]
+        outs.append(tok.decode(g).strip())
+    return outs
+
+
+def score(row, out):
+    norm = lambda s: ' '.join(s.split())
+    s = row['suite']
+    if s == 'shuffle':
+        return float(sorted(out.split()) == sorted(row['checker']['items']))
+    if s == 'pick':
+        c = row['checker']; xs = out.split()
+        if len(xs) != c['k'] or not all(v.isdigit() for v in xs):
+            return 0.0
+        n = [int(v) for v in xs]
+        lab = c['property']
+        test = (lambda v: v % 2 == 0) if lab == 'even' else (lambda v: v % 2 == 1) if lab == 'odd' else \
+            (lambda v, t=int(lab.split()[1]): v > t) if lab.startswith('above') else (lambda v, t=int(lab.split()[1]): v < t)
+        return float(len(set(n)) == len(n) and all(v in c['pool'] and test(v) for v in n))
+    if s in ('define', 'fortune'):
+        a, b = out.lower().split(), row['reference'].lower().split()
+        common = sum(min(a.count(w), b.count(w)) for w in set(a))
+        return 0.0 if not common else 2 * common / (len(a) + len(b))
+    return float(norm(out) == norm(row['reference']))
+
+
+def evaluate(model, tok, rows, dev, max_pos, per_suite=200):
+    model.eval()
+    res, samples = {}, {}
+    by = {}
+    for r in rows:
+        by.setdefault(r['suite'], []).append(r)
+    for s, rs in by.items():
+        rs = rs[:per_suite]
+        gen = 64 if s in ('define', 'fortune') else 32
+        outs = []
+        for i in range(0, len(rs), 100):
+            outs += greedy_decode(model, tok, [r['prompt'] for r in rs[i:i + 100]], gen, 32, dev, max_pos)
+        res[s] = sum(score(r, o) for r, o in zip(rs, outs)) / len(rs)
+        samples[s] = [{'prompt': r['prompt'][:120], 'reference': r['reference'], 'output': o} for r, o in zip(rs[:3], outs[:3])]
+    model.train()
+    return res, samples
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', required=True); ap.add_argument('--eval', required=True)
+    ap.add_argument('--out', required=True); ap.add_argument('--seconds', type=float, default=420)
+    ap.add_argument('--init'); ap.add_argument('--tokenizer')
+    ap.add_argument('--eval-n', type=int, default=200); ap.add_argument('--lr', type=float, default=1.5e-3); ap.add_argument('--tokens', type=int, default=32768)
+    a = ap.parse_args()
+    t0 = time.time()
+    torch.manual_seed(0); rng = random.Random(0)
+    dev = 'cuda'
+    os.makedirs(a.out, exist_ok=True)
+    rows = load_jsonl(sorted(glob.glob(os.path.join(a.data, 'train-*.jsonl'))))
+    if a.tokenizer:
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(a.tokenizer)
+    else:
+        sample = [r['prompt'] + ' ' + r['reference'] for r in random.Random(1).sample(rows, min(300000, len(rows)))]
+        tok = train_tokenizer(sample)
+    assert [tok.token_to_id(s) for s in SPECIALS] == [0, 1, 2, 3]
+    tok.save(os.path.join(a.out, 'tokenizer.json'))
+    cfg = Config(vocab_size=tok.get_vocab_size())
+    pools = {}
+    enc = encode(tok, rows)
+    for r, e in zip(rows, enc):
+        pools.setdefault(r['suite'], []).append(e)
+    print(json.dumps({'examples': len(rows), 'prep_s': round(time.time() - t0, 1), 'vocab': cfg.vocab_size,
+                      'lookup_prompt_tokens': [int(np.percentile([len(p) for p, _ in pools['lookup']], q)) for q in (0, 50, 100)]}), flush=True)
+    model = DiffusionLM(cfg).to(dev)
+    if a.init:
+        model.load_state_dict({k: v.float() for k, v in torch.load(a.init, map_location=dev).items()})
+    nparams = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.05)
+    short = [s for s in pools if s != 'lookup']
+    short_w = [SUITE_WEIGHTS.get(s, 1) for s in short]
+    eval_rows = load_jsonl([a.eval])
+    train_end = t0 + a.seconds
+    step, tokens, losses = 0, 0, []
+    warm = 200
+    t_train = time.time()
+    total_est = None
+    while time.time() < train_end:
+        frac = (time.time() - t_train) / max(1e-9, train_end - t_train)
+        lr = a.lr * min(1.0, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        if rng.random() < 0.3:
+            b = make_batch(pools, ['lookup'], [1], rng, a.tokens, cfg.max_positions)
+        else:
+            b = make_batch(pools, short, short_w, rng, a.tokens, cfg.max_positions)
+        if b is None:
+            continue
+        loss, nm = diffusion_loss(model, *b, dev)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        tokens += b[0].size
+        losses.append(loss.item() if step % 50 == 0 else None)
+        if step % 2000 == 0 and step:
+            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('copy', 'add', 'lookup')], dev, cfg.max_positions, 40)
+            print(json.dumps({'step': step, 'quick_eval': quick}), flush=True)
+        if step % 250 == 0:
+            print(json.dumps({'step': step, 'loss': round(loss.item(), 4), 'lr': round(lr, 6), 'tokens': tokens,
+                              'elapsed': round(time.time() - t0, 1)}), flush=True)
+        step += 1
+    train_s = time.time() - t_train
+    final_losses = [l for l in losses if l is not None][-20:]
+    res, samples = evaluate(model, tok, eval_rows, dev, cfg.max_positions, a.eval_n)
+    print(json.dumps({'eval': res}), flush=True)
+    for s, xs in samples.items():
+        print(s, json.dumps(xs)[:600], flush=True)
+    torch.save({k: v.half() for k, v in model.state_dict().items()}, os.path.join(a.out, 'ckpt.pt'))
+    export_onnx(model.float().cpu().eval(), os.path.join(a.out, 'model.onnx'))
+    facts = {'params': nparams, 'config': cfg.to_dict(), 'steps': step, 'tokens_seen': tokens,
+             'train_seconds': round(train_s, 1), 'tokens_per_s': round(tokens / train_s),
+             'final_loss': round(float(np.mean(final_losses)), 4), 'lr': a.lr, 'token_budget_per_batch': a.tokens,
+             'init': a.init, 'examples': len(rows), 'gpu': torch.cuda.get_device_name(0), 'eval_gpu_bf16': res}
+    json.dump(facts, open(os.path.join(a.out, 'train_facts.json'), 'w'), indent=1)
+    print(json.dumps(facts), flush=True)
+
+
+if __name__ == '__main__':
+    main()

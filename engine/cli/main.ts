@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util';
+import { readFileSync, existsSync } from 'node:fs';
+import { DlensError } from '../errors.js';
+import { listModelDirs, readCard, loadModel } from '../model/load.js';
+import { record } from '../record.js';
+import { readTrace, summary, TraceError } from '../trace/trace.js';
+import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
+import { fileCorpus } from '../tasks/corpus.js';
+import { SUITES } from '../tasks/suites.js';
+import type { CacheMode } from '../cache/types.js';
+
+const USAGE = `usage:
+  dlens models [--json]
+  dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
+               [--set key=value]... [--cache none|prefix|dual|sparse] [--gen-length N] [--block-length N]
+               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--out FILE] [--json]
+  dlens info FILE [--json]
+  dlens tasks generate --suite NAME --n N --seed S`;
+
+function intOpt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new DlensError(`${flag} expects an integer, got "${v}"`);
+  return n;
+}
+
+function parse(argv: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new DlensError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+  }
+}
+
+async function cmdModels(argv: string[]) {
+  const { values } = parse(argv, { json: { type: 'boolean' } });
+  const models = listModelDirs().map((dir) => {
+    const c = readCard(dir);
+    return { name: c.name, dir, vocab_size: c.vocab_size, layers: c.num_layers, max_positions: c.max_positions, default: c.name === 'dlens-tiny' };
+  });
+  if (values.json) { console.log(JSON.stringify({ models })); return; }
+  for (const m of models) console.log(`${m.default ? '*' : ' '} ${m.name.padEnd(16)} ${m.layers} layers, vocab ${m.vocab_size}, ${m.max_positions} positions  ${m.dir}`);
+}
+
+async function cmdRecord(argv: string[]) {
+  const { values } = parse(argv, {
+    model: { type: 'string' }, prompt: { type: 'string' }, 'prompt-file': { type: 'string' }, task: { type: 'string' },
+    'task-seed': { type: 'string' }, strategy: { type: 'string' }, set: { type: 'string', multiple: true },
+    cache: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' },
+    steps: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
+    out: { type: 'string' }, json: { type: 'boolean' },
+  });
+  const sources = ['prompt', 'prompt-file', 'task'].filter((k) => values[k] !== undefined);
+  if (sources.length !== 1) throw new DlensError(`give exactly one of --prompt, --prompt-file or --task (got ${sources.length ? sources.map((s) => '--' + s).join(', ') : 'none'})`);
+  let prompt = values.prompt as string | undefined;
+  if (values['prompt-file']) {
+    const f = values['prompt-file'] as string;
+    if (!existsSync(f)) throw new DlensError(`--prompt-file ${f} does not exist`);
+    prompt = readFileSync(f, 'utf8').trimEnd();
+  }
+  const task = values.task ? (() => {
+    const { suite, index } = parseTaskRef(values.task as string);
+    return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? 424242, { split: 'eval', corpus: fileCorpus() });
+  })() : undefined;
+  const cache = (values.cache as string | undefined) ?? 'none';
+  if (!['none', 'prefix', 'dual', 'sparse'].includes(cache)) throw new DlensError(`--cache must be one of none, prefix, dual, sparse; got "${cache}"`);
+  const params: Record<string, string> = {};
+  for (const kv of (values.set as string[] | undefined) ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new DlensError(`--set expects key=value, got "${kv}"`);
+    params[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
+  if (temperature !== undefined && !(temperature >= 0)) throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
+  const tty = process.stderr.isTTY && !values.json;
+  const s = await record({
+    model: values.model as string | undefined, prompt, task, strategy: values.strategy as string | undefined, params,
+    cache: cache as CacheMode, genLength: intOpt(values['gen-length'] as string, '--gen-length'),
+    blockLength: intOpt(values['block-length'] as string, '--block-length'), steps: intOpt(values.steps as string, '--steps'),
+    seed: intOpt(values.seed as string, '--seed'), temperature, topK: intOpt(values['top-k'] as string, '--top-k'),
+    out: values.out as string | undefined,
+  }, { onStep: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${p.totalSteps}  ${p.committed}/${p.genLength} tokens  ${(p.committed / (p.elapsedMs / 1000)).toFixed(1)} tok/s `) : undefined });
+  if (tty) process.stderr.write('\n');
+  if (values.json) { console.log(JSON.stringify(s)); return; }
+  console.log(s.output);
+  console.error(`${s.steps} steps, ${s.nfe} forward passes, ${s.wall_ms.toFixed(0)} ms, ${s.tokens_per_s} tokens/s${s.trace ? `; trace written to ${s.trace}` : ''}${s.task ? `; task score ${s.task.score}` : ''}`);
+}
+
+async function cmdInfo(argv: string[]) {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (positionals.length !== 1) throw new DlensError(`dlens info takes one trace file\n${USAGE}`);
+  const f = positionals[0]!;
+  if (!existsSync(f)) throw new DlensError(`${f} does not exist`);
+  let trace;
+  try { trace = readTrace(new Uint8Array(readFileSync(f))); } catch (e) {
+    if (e instanceof TraceError) throw new DlensError(`${f}: ${e.message}. The file is left untouched; re-record it or open another trace.`);
+    throw e;
+  }
+  const { vocab, ...manifest } = trace.manifest;
+  const sum = summary(trace);
+  if (values.json) { console.log(JSON.stringify({ file: f, manifest: { ...manifest, vocab_size: Object.keys(vocab).length }, output: trace.manifest.output, summary: sum })); return; }
+  const m = trace.manifest;
+  console.log(`${f}  (${m.app}, ${m.created}${m.complete ? '' : `, INCOMPLETE: ${m.incomplete_reason}`})`);
+  console.log(`model     ${m.model.name}\nstrategy  ${m.strategy.name} ${JSON.stringify(m.strategy.params)}\ncache     ${m.cache.mode}\nseed      ${m.seed}`);
+  console.log(`prompt    ${JSON.stringify(m.prompt)} (${m.prompt_length} tokens)\noutput    ${JSON.stringify(m.output)}`);
+  if (m.task) console.log(`task      ${m.task.suite}/${m.task.id} reference ${JSON.stringify(m.task.reference)} score ${m.task.score}`);
+  console.log(`steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${sum.tokens_per_step.toFixed(2)}  tokens/forward ${sum.tokens_per_forward.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`);
+}
+
+async function cmdTasks(argv: string[]) {
+  const [sub, ...rest] = argv;
+  if (sub !== 'generate') throw new DlensError(`unknown tasks subcommand "${sub ?? ''}"\n${USAGE}`);
+  const { values } = parse(rest, { suite: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, split: { type: 'string' } });
+  if (!values.suite) throw new DlensError(`--suite is required: one of ${SUITES.map((s) => s.name).join(', ')}`);
+  const n = intOpt(values.n as string, '--n') ?? 10, seed = intOpt(values.seed as string, '--seed') ?? 0;
+  const split = (values.split as string | undefined) ?? 'eval';
+  if (split !== 'eval' && split !== 'train') throw new DlensError('--split must be eval or train');
+  for (const t of generateTasks(values.suite as string, n, seed, { split, corpus: fileCorpus() })) process.stdout.write(JSON.stringify(t) + '\n');
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks };
+
+export async function main(argv: string[]) {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(USAGE); return 0; }
+  const f = COMMANDS[cmd];
+  if (!f) throw new DlensError(`unknown command "${cmd}"\n${USAGE}`);
+  await f(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  if (e instanceof DlensError) console.error(`dlens: ${e.message}`);
+  else console.error(`dlens: internal error: ${(e as Error)?.message ?? e}\nPlease report this with the command you ran.`);
+  process.exitCode = e instanceof DlensError ? 2 : 1;
+});
+void loadModel;

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { DlensError } from '../errors.js';
+import { ModelCardSchema, type ModelCard } from './card.js';
+import { checkContract, type ValueMeta } from './contract.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
+export const DEFAULT_MODEL = 'dlens-tiny';
+
+export interface ForwardInputs {
+  inputIds: BigInt64Array; positionIds: BigInt64Array; B: number; Q: number;
+  pastKeys: Float32Array; pastValues: Float32Array; C: number;
+  queryWeights: Float32Array;
+}
+export interface ForwardOutputs {
+  logits: Float32Array;   // [B, Q, V]
+  keys: Float32Array;     // [Ly, B, H, Q, Dh]
+  values: Float32Array;
+  saliency: Float32Array; // [Ly, B, H, C+Q]
+}
+
+export interface LoadedModel {
+  dir: string;
+  card: ModelCard;
+  tokenizer: Tokenizer;
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  tokenText(id: number): string;
+  forward(x: ForwardInputs): Promise<ForwardOutputs>;
+  release(): Promise<void>;
+}
+
+/** Model names resolve to assets/models/NAME; anything containing a path separator or existing on disk is a folder. */
+export function resolveModelDir(nameOrDir: string | undefined): string {
+  const n = nameOrDir ?? DEFAULT_MODEL;
+  if (n.includes('/') || n.includes('\\') || n.startsWith('.')) return resolve(n);
+  const bundled = join(MODELS_DIR, n);
+  if (existsSync(bundled)) return bundled;
+  if (existsSync(n)) return resolve(n);
+  throw new DlensError(`no model named "${n}": bundled models are ${listModelDirs().map((d) => d.split(/[\\/]/).pop()).join(', ') || '(none)'}; pass --model with a model folder path to use another`);
+}
+
+export function listModelDirs(): string[] {
+  if (!existsSync(MODELS_DIR)) return [];
+  return readdirSync(MODELS_DIR).map((d) => join(MODELS_DIR, d)).filter((d) => statSync(d).isDirectory() && existsSync(join(d, 'dlens-model.json')));
+}
+
+export function readCard(dir: string): ModelCard {
+  const p = join(dir, 'dlens-model.json');
+  if (!existsSync(dir)) throw new DlensError(`model folder ${dir} does not exist`);
+  if (!existsSync(p)) throw new DlensError(`${dir} is not a dlens model folder: dlens-model.json is missing (a model folder holds model.onnx, tokenizer.json and dlens-model.json)`);
+  let json: unknown;
+  try { json = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new DlensError(`${p} is not valid JSON: ${(e as Error).message}`); }
+  const r = ModelCardSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new DlensError(`${p} is invalid: field "${i.path.join('.')}" ${i.message}; see DESIGN.md section 1 for the fields a model card needs`);
+  }
+  return r.data;
+}
+
+export async function loadModel(nameOrDir?: string, opts: { threads?: number } = {}): Promise<LoadedModel> {
+  const dir = resolveModelDir(nameOrDir);
+  const card = readCard(dir);
+  for (const f of ['model.onnx', 'tokenizer.json']) {
+    if (!existsSync(join(dir, f))) throw new DlensError(`model folder ${dir} lacks ${f}; a model folder holds model.onnx, tokenizer.json and dlens-model.json`);
+  }
+  let tokJson: Record<string, unknown>;
+  try { tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON: ${(e as Error).message}`); }
+  let tokenizer: Tokenizer;
+  try { tokenizer = new Tokenizer(tokJson as never, {}); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`); }
+  const model = tokJson.model as { vocab?: Record<string, number> } | undefined;
+  const added = (tokJson.added_tokens as { id: number }[] | undefined) ?? [];
+  const ids = [...Object.values(model?.vocab ?? {}), ...added.map((a) => a.id)];
+  const tokVocab = ids.length ? Math.max(...ids) + 1 : 0;
+  if (tokVocab !== card.vocab_size) throw new DlensError(`vocab size mismatch: dlens-model.json says ${card.vocab_size} but tokenizer.json has ${tokVocab} ids; the card and the tokenizer must come from the same export`);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
+      intraOpNumThreads: opts.threads ?? 0, graphOptimizationLevel: 'all', executionMode: 'sequential',
+    });
+  } catch (e) {
+    throw new DlensError(`onnxruntime could not load ${join(dir, 'model.onnx')}: ${(e as Error).message}`);
+  }
+  const meta = (s: ort.InferenceSession, kind: 'input' | 'output'): ValueMeta[] => {
+    const m = (kind === 'input' ? (s as unknown as { inputMetadata?: ValueMeta[] }).inputMetadata : (s as unknown as { outputMetadata?: ValueMeta[] }).outputMetadata);
+    const names = kind === 'input' ? s.inputNames : s.outputNames;
+    return m && m.length ? m.map((x, i) => ({ ...x, name: x.name ?? names[i]! })) : names.map((name) => ({ name }));
+  };
+  const problems = checkContract(meta(session, 'input'), meta(session, 'output'));
+  if (problems.length) {
+    await session.release();
+    throw new DlensError(`${join(dir, 'model.onnx')} does not meet the dlens model contract: ${problems.join('; ')}. Export it as DESIGN.md section 1 describes.`);
+  }
+  const vocabText = new Map<number, string>();
+  const { num_layers: Ly, num_heads: H, head_dim: Dh, vocab_size: V } = card;
+  return {
+    dir, card, tokenizer,
+    encode: (text) => tokenizer.encode(text).ids,
+    decode: (ids) => tokenizer.decode(ids, { skip_special_tokens: true }),
+    tokenText(id) {
+      let s = vocabText.get(id);
+      if (s === undefined) { s = tokenizer.decode([id], { skip_special_tokens: false }); vocabText.set(id, s); }
+      return s;
+    },
+    async forward(x) {
+      const feeds = {
+        input_ids: new ort.Tensor('int64', x.inputIds, [x.B, x.Q]),
+        position_ids: new ort.Tensor('int64', x.positionIds, [x.B, x.Q]),
+        past_keys: new ort.Tensor('float32', x.pastKeys, [Ly, x.B, H, x.C, Dh]),
+        past_values: new ort.Tensor('float32', x.pastValues, [Ly, x.B, H, x.C, Dh]),
+        query_weights: new ort.Tensor('float32', x.queryWeights, [x.B, x.Q]),
+      };
+      const out = await session.run(feeds);
+      const logits = out.logits!.data as Float32Array;
+      if (logits.length !== x.B * x.Q * V) throw new DlensError(`model returned ${logits.length} logits, expected ${x.B}x${x.Q}x${V}: its vocabulary does not match dlens-model.json`);
+      return { logits, keys: out.keys!.data as Float32Array, values: out.values!.data as Float32Array, saliency: out.saliency!.data as Float32Array };
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,131 @@
+import { writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { loadModel, type LoadedModel } from './model/load.js';
+import { getStrategy, resolveParams } from './strategies/index.js';
+import { decode, type DecodeResult } from './decode/run.js';
+import { concat } from './decode/recorder.js';
+import { writeTrace, type Manifest } from './trace/trace.js';
+import type { TaskInstance } from './tasks/types.js';
+import { getSuite } from './tasks/suites.js';
+import type { CacheMode } from './cache/types.js';
+import { DlensError } from './errors.js';
+import { APP } from './version.js';
+
+export interface RecordRequest {
+  model?: string;
+  prompt?: string;
+  task?: TaskInstance;
+  strategy?: string;
+  params?: Record<string, unknown>;
+  cache?: CacheMode;
+  genLength?: number;
+  blockLength?: number;
+  steps?: number;
+  seed?: number;
+  temperature?: number;
+  topK?: number;
+  out?: string;
+  record?: boolean;
+}
+
+export interface RecordSummary {
+  output: string; steps: number; nfe: number; wall_ms: number; tokens_per_s: number;
+  trace: string | null; strategy: { name: string; params: Record<string, unknown> }; cache: { mode: CacheMode; params: Record<string, unknown> };
+  complete: boolean; task?: { suite: string; id: string; score: number | null };
+}
+
+/** Write to a temporary name, flush, rename: a reader never sees a half-written trace and an old file is never lost. */
+export function writeFileAtomic(path: string, bytes: Uint8Array) {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try { writeFileSync(fd, bytes); fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, path);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw new DlensError(`could not write ${path}: ${(e as Error).message}`);
+  }
+}
+
+export function decodeOutput(model: LoadedModel, state: Int32Array, P: number): string {
+  const gen = Array.from(state.subarray(P));
+  const eos = gen.indexOf(model.card.eos_token_id);
+  const kept = (eos >= 0 ? gen.slice(0, eos) : gen).filter((t) => t !== model.card.mask_token_id);
+  return model.decode(kept).trim();
+}
+
+export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {
+  const rec = r.recorder;
+  const P = promptIds.length, T = rec.T, G = rec.G, K = rec.K, Ly = rec.Ly, S = rec.stepMs.length;
+  const vocab: Record<string, string> = {};
+  for (const id of rec.tokenIds) if (id >= 0) vocab[String(id)] = model.tokenText(id);
+  const extras: Record<string, { label: string; kind: string }> = {};
+  const extraTensors = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+  const strat = getStrategy(req.strategy);
+  for (const [k, parts] of rec.series) {
+    extraTensors.set(`extra.${k}`, { dtype: 'F32', shape: [S, G], data: concat(parts, G, Float32Array) });
+    extras[`extra.${k}`] = strat.series?.[k] ?? { label: k, kind: 'heatmap' };
+  }
+  let score: number | null = null;
+  if (req.task) score = r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
+  const manifest: Manifest = {
+    format: 'dlens-trace/1', created: new Date().toISOString(), app: APP,
+    model: { name: model.card.name, card: { ...model.card } },
+    prompt: req.prompt, prompt_length: P, gen_length: G,
+    strategy: { name: req.strategy, params: req.params }, cache: { mode: req.cache, params: {} },
+    seed: req.seed, output, steps: S, nfe: r.nfe, wall_ms: r.wallMs,
+    task: req.task ? { suite: req.task.suite, id: req.task.id, reference: req.task.reference, score } : null,
+    vocab, extras, complete: r.complete, ...(r.complete ? {} : { incomplete_reason: r.incompleteReason ?? 'incomplete' }),
+    top_k: K, block_length: req.blockLength, mask_token_id: model.card.mask_token_id, eos_token_id: model.card.eos_token_id,
+    num_layers: Ly, ...extra,
+  };
+  const blocks = new Int32Array(S * 2);
+  rec.blocks.forEach(([a, b], i) => { blocks[2 * i] = a; blocks[2 * i + 1] = b; });
+  const commitStep = r.commitStep.slice();
+  for (let i = 0; i < P; i++) commitStep[i] = -1;
+  return writeTrace({
+    manifest, dims: { S, T, G, K, Ly, P },
+    state: concat(rec.states, T, Int32Array), commitStep,
+    topkIds: concat(rec.topkIds, G * K, Int32Array), topkProbs: concat(rec.topkProbs, G * K, Float32Array),
+    confidence: concat(rec.confidence, G, Float32Array), entropy: concat(rec.entropy, G, Float32Array),
+    block: blocks, stepMs: Float32Array.from(rec.stepMs),
+    saliency: concat(rec.saliency, Ly * T, Float32Array), cached: concat(rec.cached, Ly * T, Uint8Array),
+    extras: extraTensors,
+  });
+}
+
+/** One recording: load (or reuse) the model, decode, write the trace atomically — also when cancelled. */
+export async function record(req: RecordRequest, opts: { model?: LoadedModel; signal?: AbortSignal; onStep?: Parameters<typeof decode>[4]['onStep'] } = {}): Promise<RecordSummary> {
+  const model = opts.model ?? await loadModel(req.model);
+  const strategyName = req.strategy ?? 'low-confidence';
+  const strat = getStrategy(strategyName);
+  const params = resolveParams(strat, req.params ?? {});
+  const cache = req.cache ?? 'none';
+  const prompt = req.task?.prompt ?? req.prompt;
+  if (prompt === undefined || prompt === '') throw new DlensError('nothing to decode: give a prompt (--prompt TEXT, --prompt-file FILE) or a task (--task SUITE:INDEX)');
+  const promptIds = model.encode(model.card.prompt_template.replace('{prompt}', prompt));
+  const genLength = req.genLength ?? 64, blockLength = req.blockLength ?? 32;
+  const steps = req.steps ?? genLength, seed = req.seed ?? 0, topK = req.topK ?? 5;
+  if (!Number.isInteger(topK) || topK < 1 || topK > 64) throw new DlensError(`top-k must be an integer in 1..64, got ${topK}`);
+  const r = await decode(model, promptIds, strat, params, {
+    genLength, blockLength, steps, temperature: req.temperature ?? 0, seed, topK, cache, record: req.record ?? true,
+    signal: opts.signal, onStep: opts.onStep,
+  });
+  const output = decodeOutput(model, r.state, promptIds.length);
+  let trace: string | null = null;
+  if (req.out) {
+    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, genLength, blockLength, seed, topK, prompt, params, task: req.task }, promptIds, r, output);
+    writeFileAtomic(req.out, bytes);
+    trace = resolve(req.out);
+  }
+  let score: number | null = null;
+  if (req.task) score = r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
+  return {
+    output, steps: r.steps, nfe: r.nfe, wall_ms: Math.round(r.wallMs * 100) / 100,
+    tokens_per_s: r.wallMs ? Math.round((genLength / r.wallMs) * 1000 * 100) / 100 : 0,
+    trace, strategy: { name: strategyName, params }, cache: { mode: cache, params: {} }, complete: r.complete,
+    ...(req.task ? { task: { suite: req.task.suite, id: req.task.id, score } } : {}),
+  };
+}

@@ -1,0 +1,47 @@
+import type { PositionPrediction } from '../decode/predict.js';
+
+/** A parameter of a strategy, as data: the CLI's --set, the app's form and validation all read it. */
+export interface ParamSpec {
+  type: 'number' | 'integer' | 'boolean' | 'enum';
+  default: number | boolean | string;
+  min?: number; max?: number;
+  /** min/max exclusive where the rule needs it (a threshold of 0 commits everything, say). */
+  minExclusive?: boolean;
+  options?: string[];
+  description: string;
+}
+
+/** What a strategy sees at one step: predictions for the masked positions of the active block. */
+export interface StepView {
+  step: number;
+  /** Step index within the active block (0 at the block's first step). */
+  blockStep: number;
+  blockStart: number; blockEnd: number;
+  /** Masked generated positions of the active block (absolute positions). */
+  masked: number[];
+  /** Prediction per generated position (index = position - promptLength); null where not computed. */
+  predictions: (PositionPrediction | null)[];
+  promptLength: number;
+  /** LLaDA's schedule: how many tokens the fixed-steps rule commits this step. */
+  scheduled: number;
+  /** A uniform [0,1) value per masked position, drawn from the seeded RNG (random remasking uses it). */
+  random: number[];
+}
+
+export interface Decision {
+  /** Absolute positions to commit now, each with the token to write. */
+  commit: { position: number; token: number }[];
+  /** Strategy-specific numbers to record this step, per generated position (NaN where none). */
+  series?: Record<string, Float32Array>;
+}
+
+export interface Strategy<P extends Record<string, number | boolean | string> = Record<string, number | boolean | string>> {
+  name: string;
+  description: string;
+  paper: string;
+  params: Record<string, ParamSpec>;
+  /** Extra series this strategy writes, named without the "extra." prefix. */
+  series?: Record<string, { label: string; kind: string }>;
+  /** Pure decision: the same view and params always give the same commits. */
+  decide(view: StepView, params: P): Decision;
+}
