@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
 import { DlensError } from '../errors.js';
 import { listModelDirs, readCard, loadModel } from '../model/load.js';
@@ -24,7 +24,7 @@ function intOpt(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-function parse(argv: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {

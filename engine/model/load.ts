@@ -103,8 +103,10 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
     encode: (text) => tokenizer.encode(text).ids,
     decode: (ids) => tokenizer.decode(ids, { skip_special_tokens: true }),
     tokenText(id) {
-      let s = vocabText.get(id);
-      if (s === undefined) { s = tokenizer.decode([id], { skip_special_tokens: false }); vocabText.set(id, s); }
+      const cached = vocabText.get(id);
+      if (cached !== undefined) return cached;
+      const s = tokenizer.decode([id], { skip_special_tokens: false });
+      vocabText.set(id, s);
       return s;
     },
     async forward(x) {

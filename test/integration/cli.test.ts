@@ -1,0 +1,103 @@
+import { describe, it, expect } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dlens, python, tmp, FIXTURE } from '../helpers.js';
+import { readTrace } from '../../engine/trace/trace.js';
+import { record } from '../../engine/record.js';
+
+const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .*:\d+:\d+/);
+
+describe('dlens command line', () => {
+  it('records on the fixture, prints one JSON object, and info reads the trace back', () => {
+    const out = join(tmp(), 'a.dlens');
+    const r = dlens(['record', '--model', FIXTURE, '--prompt', 'hello', '--gen-length', '32', '--block-length', '8', '--steps', '32', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    for (const k of ['output', 'steps', 'nfe', 'wall_ms', 'tokens_per_s', 'trace', 'strategy', 'cache']) expect(j).toHaveProperty(k);
+    expect(j.steps).toBe(32);
+    expect(j.nfe).toBe(32);
+    const info = dlens(['info', out, '--json']);
+    expect(info.code).toBe(0);
+    const ij = JSON.parse(info.stdout);
+    expect(ij.output).toBe(j.output);
+    expect(ij.summary).toMatchObject({ steps: 32, nfe: 32, tokens_per_step: 1 });
+    const t = readTrace(new Uint8Array(readFileSync(out)));
+    expect(t.dims).toMatchObject({ S: 32, G: 32, K: 5, Ly: 2 });
+    // every generated position was recorded at every step (delayed decoding needs them all)
+    expect(Number.isNaN(t.confidence[31 * 32 + 5]!)).toBe(false);
+    const py = python(['test/check_trace.py', out]);
+    expect(py.stderr).toBe('');
+    expect(py.code).toBe(0);
+  });
+
+  it('is reproducible under a seed with temperature sampling', () => {
+    const args = ['record', '--model', FIXTURE, '--prompt', 'abc', '--gen-length', '16', '--block-length', '8', '--steps', '8', '--temperature', '1', '--json'];
+    const a = JSON.parse(dlens([...args, '--seed', '5']).stdout), b = JSON.parse(dlens([...args, '--seed', '5']).stdout);
+    const c = JSON.parse(dlens([...args, '--seed', '6']).stdout);
+    expect(a.output).toBe(b.output);
+    expect(c.output).not.toBe(a.output);
+  });
+
+  it('lists the bundled default model and decodes a suite task with it', () => {
+    const m = JSON.parse(dlens(['models', '--json']).stdout);
+    expect(m.models.find((x: { name: string }) => x.name === 'dlens-tiny').default).toBe(true);
+    const r = JSON.parse(dlens(['record', '--task', 'copy:0', '--gen-length', '32', '--block-length', '32', '--json']).stdout);
+    expect(r.task).toMatchObject({ suite: 'copy', score: 1 });
+  });
+
+  it.each([
+    [['record', '--model', '/no/such/dir', '--prompt', 'x'], /does not exist/],
+    [['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '30', '--block-length', '8'], /not a multiple of --block-length/],
+    [['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '32', '--block-length', '8', '--steps', '6'], /cannot be split evenly/],
+    [['record', '--model', FIXTURE, '--prompt', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['record', '--model', FIXTURE], /give exactly one of --prompt/],
+    [['record', '--model', FIXTURE, '--prompt', 'x', '--strategy', 'nope'], /unknown strategy "nope"/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('refuses bad input %j with a message and no stack trace', (args, msg) => {
+    const r = dlens(args as string[]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(msg as RegExp);
+    expect(r.stderr).toMatch(/^dlens: /);
+    noStack(r.stderr);
+  });
+
+  it('refuses a truncated or corrupted trace and leaves it untouched', () => {
+    const d = tmp();
+    const good = join(d, 'g.dlens');
+    dlens(['record', '--model', FIXTURE, '--prompt', 'hi', '--gen-length', '8', '--block-length', '8', '--steps', '8', '--out', good]);
+    const bytes = readFileSync(good);
+    const bad = join(d, 'bad.dlens');
+    writeFileSync(bad, bytes.subarray(0, bytes.length - 100));
+    const r = dlens(['info', bad]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/not a valid \.dlens trace/);
+    noStack(r.stderr);
+    expect(readFileSync(bad).length).toBe(bytes.length - 100);
+    writeFileSync(bad, 'garbage that is not safetensors at all');
+    expect(dlens(['info', bad]).stderr).toMatch(/header length/);
+  });
+
+  it('a failed recording does not overwrite an existing trace', () => {
+    const d = tmp();
+    const out = join(d, 'keep.dlens');
+    writeFileSync(out, 'precious');
+    const r = dlens(['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '30', '--block-length', '8', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('precious');
+  });
+
+  it('a cancelled run writes a valid trace of the steps done, marked incomplete', async () => {
+    const out = join(tmp(), 'cancel.dlens');
+    const ac = new AbortController();
+    const s = await record({ model: FIXTURE, prompt: 'hello', genLength: 32, blockLength: 8, steps: 32, out }, {
+      signal: ac.signal, onStep: (p) => { if (p.step === 10) ac.abort(); },
+    });
+    expect(s.complete).toBe(false);
+    expect(existsSync(out)).toBe(true);
+    const t = readTrace(new Uint8Array(readFileSync(out)));
+    expect(t.manifest.complete).toBe(false);
+    expect(t.manifest.incomplete_reason).toBe('cancelled');
+    expect(t.dims.S).toBe(10);
+    expect(python(['test/check_trace.py', out]).code).toBe(0);
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, it, expect } from 'vitest';
+import { encodeSafetensors, decodeSafetensors, FormatError } from '../../engine/trace/safetensors.js';
+import { readTrace, writeTrace, TraceError, evictions, type TraceInput } from '../../engine/trace/trace.js';
+import { toHalf, fromHalf } from '../../engine/trace/f16.js';
+import { Rng } from '../../engine/util/rng.js';
+
+function sampleTrace(overrides: Partial<TraceInput['manifest']> = {}): Uint8Array {
+  const S = 3, P = 2, G = 4, T = P + G, K = 2, Ly = 1;
+  const state = new Int32Array((S + 1) * T).fill(1);
+  for (let s = 0; s <= S; s++) { state[s * T] = 5; state[s * T + 1] = 6; }
+  // commit position 2 at step 1, 3 at step 2, 4 and 5 at step 3
+  const commits: [number, number][] = [[2, 1], [3, 2], [4, 3], [5, 3]];
+  for (const [p, c] of commits) for (let s = c; s <= S; s++) state[s * T + p] = 7;
+  const commitStep = new Int32Array([-1, -1, 1, 2, 3, 3]);
+  const cached = new Uint8Array(S * Ly * T);
+  cached.set([1, 1, 1, 1, 1, 1], 0); cached.set([1, 1, 0, 1, 1, 1], T); cached.set([1, 0, 0, 1, 1, 1], 2 * T);
+  return writeTrace({
+    manifest: {
+      format: 'dlens-trace/1', created: '2026-01-01T00:00:00Z', app: 'dlens test', model: { name: 'm', card: { vocab_size: 10 } },
+      prompt: 'hi', prompt_length: P, gen_length: G, strategy: { name: 'low-confidence', params: {} }, cache: { mode: 'none', params: {} },
+      seed: 0, output: 'x', steps: S, nfe: S, wall_ms: 1, vocab: { '7': 'x' }, extras: {}, complete: true, mask_token_id: 1, ...overrides,
+    },
+    dims: { S, T, G, K, Ly, P }, state, commitStep,
+    topkIds: new Int32Array(S * G * K).fill(7), topkProbs: new Float32Array(S * G * K).fill(0.5),
+    confidence: new Float32Array(S * G).fill(0.5), entropy: new Float32Array(S * G).fill(1),
+    block: new Int32Array([2, 6, 2, 6, 2, 6]), stepMs: new Float32Array([1, 2, 3]),
+    saliency: new Float32Array(S * Ly * T).fill(0.1), cached,
+  });
+}
+
+describe('safetensors codec', () => {
+  it('round-trips tensors and metadata with an 8-byte aligned data section', () => {
+    const bytes = encodeSafetensors([['a', { dtype: 'I32', shape: [2, 2], data: new Int32Array([1, 2, 3, 4]) }], ['b', { dtype: 'U8', shape: [3], data: new Uint8Array([9, 8, 7]) }]], { k: 'v' });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect((8 + n) % 8).toBe(0);
+    const { metadata, tensors } = decodeSafetensors(bytes);
+    expect(metadata).toEqual({ k: 'v' });
+    expect([...tensors.get('a')!.data as Int32Array]).toEqual([1, 2, 3, 4]);
+    expect(tensors.get('b')!.shape).toEqual([3]);
+  });
+
+  it('refuses overlapping ranges, gaps and wrong sizes with a message naming the tensor', () => {
+    const mk = (header: object, dataLen: number) => {
+      const j = new TextEncoder().encode(JSON.stringify(header));
+      const out = new Uint8Array(8 + j.length + dataLen);
+      new DataView(out.buffer).setBigUint64(0, BigInt(j.length), true);
+      out.set(j, 8);
+      return out;
+    };
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] }, b: { dtype: 'U8', shape: [4], data_offsets: [2, 6] } }, 6))).toThrow(/"b" overlaps/);
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, 4))).toThrow(/belong to no tensor/);
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'I32', shape: [2], data_offsets: [0, 4] } }, 4))).toThrow(/"a".*needs 8 bytes/);
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'Q7', shape: [2], data_offsets: [0, 2] } }, 2))).toThrow(/unsupported dtype/);
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [9], data_offsets: [0, 9] } }, 4))).toThrow(/truncated/);
+    expect(() => decodeSafetensors(new Uint8Array(4))).toThrow(FormatError);
+  });
+});
+
+describe('trace reader', () => {
+  it('reads back what the writer wrote', () => {
+    const t = readTrace(sampleTrace());
+    expect(t.dims).toMatchObject({ S: 3, T: 6, G: 4, K: 2, Ly: 1, P: 2 });
+    expect(t.manifest.complete).toBe(true);
+    expect(Array.from(t.commitStep)).toEqual([-1, -1, 1, 2, 3, 3]);
+    expect(t.confidence[0]).toBeCloseTo(0.5, 3);
+  });
+
+  it('derives evictions per step and layer from the cached tensor', () => {
+    expect(evictions(readTrace(sampleTrace()))).toEqual([{ step: 1, layer: 0, positions: [2] }, { step: 2, layer: 0, positions: [1] }]);
+  });
+
+  it('refuses a truncated trace with a TraceError naming truncation', () => {
+    const b = sampleTrace();
+    expect(() => readTrace(b.subarray(0, b.length - 10))).toThrow(/truncated|no tensor|needs/);
+    expect(() => readTrace(b.subarray(0, 20))).toThrow(TraceError);
+  });
+
+  it('refuses a manifest that breaks the schema or disagrees with the tensors', () => {
+    expect(() => readTrace(sampleTrace({ format: 'other' as never }))).toThrow(/manifest is invalid at "format"/);
+    expect(() => readTrace(sampleTrace({ steps: 5 }))).toThrow(/5 steps but "state" holds 3/);
+  });
+
+  it('never throws anything but TraceError on corrupted bytes (seeded fuzz)', () => {
+    const base = sampleTrace();
+    const rng = new Rng(7);
+    let refused = 0;
+    for (let i = 0; i < 400; i++) {
+      const b = base.slice();
+      const flips = rng.int(1, 8);
+      for (let f = 0; f < flips; f++) b[rng.int(0, i % 2 ? 200 : b.length - 1)] = rng.int(0, 255);
+      const cut = i % 5 === 0 ? rng.int(0, b.length) : b.length;
+      try { readTrace(b.subarray(0, cut)); } catch (e) { expect(e).toBeInstanceOf(TraceError); refused++; }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+});
+
+describe('f16', () => {
+  it('round-trips representable values and keeps NaN', () => {
+    for (const v of [0, 1, -2, 0.5, 0.333251953125, 65504, 6.103515625e-5]) expect(fromHalf(toHalf(v))).toBe(v);
+    expect(Number.isNaN(fromHalf(toHalf(NaN)))).toBe(true);
+    expect(fromHalf(toHalf(0.1))).toBeCloseTo(0.1, 4);
+  });
+});
