@@ -18,6 +18,7 @@ export interface RecordRequest {
   strategy?: string;
   params?: Record<string, unknown>;
   cache?: CacheMode;
+  cacheParams?: Record<string, number>;
   genLength?: number;
   blockLength?: number;
   steps?: number;
@@ -31,7 +32,7 @@ export interface RecordRequest {
 export interface RecordSummary {
   output: string; steps: number; nfe: number; wall_ms: number; tokens_per_s: number;
   trace: string | null; strategy: { name: string; params: Record<string, unknown> }; cache: { mode: CacheMode; params: Record<string, unknown> };
-  complete: boolean; task?: { suite: string; id: string; score: number | null };
+  complete: boolean; peak_cache_bytes: number; task?: { suite: string; id: string; score: number | null };
 }
 
 /** Write to a temporary name, flush, rename: a reader never sees a half-written trace and an old file is never lost. */
@@ -56,7 +57,7 @@ export function decodeOutput(model: LoadedModel, state: Int32Array, P: number): 
   return model.decode(kept).trim();
 }
 
-export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {
+export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { cacheParams?: Record<string, number>; prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {
   const rec = r.recorder;
   const P = promptIds.length, T = rec.T, G = rec.G, K = rec.K, Ly = rec.Ly, S = rec.stepMs.length;
   const vocab: Record<string, string> = {};
@@ -64,6 +65,10 @@ export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordReq
   const extras: Record<string, { label: string; kind: string }> = {};
   const extraTensors = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
   const strat = getStrategy(req.strategy);
+  for (const [k, vals] of rec.stepValues) {
+    extraTensors.set(`extra.${k}`, { dtype: 'F32', shape: [S], data: Float32Array.from(vals) });
+    extras[`extra.${k}`] = { label: k === 'cache_bytes' ? 'KV cache bytes held after the step' : k, kind: 'series' };
+  }
   for (const [k, parts] of rec.series) {
     extraTensors.set(`extra.${k}`, { dtype: 'F32', shape: [S, G], data: concat(parts, G, Float32Array) });
     extras[`extra.${k}`] = strat.series?.[k] ?? { label: k, kind: 'heatmap' };
@@ -74,7 +79,8 @@ export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordReq
     format: 'dlens-trace/1', created: new Date().toISOString(), app: APP,
     model: { name: model.card.name, card: { ...model.card } },
     prompt: req.prompt, prompt_length: P, gen_length: G,
-    strategy: { name: req.strategy, params: req.params }, cache: { mode: req.cache, params: {} },
+    strategy: { name: req.strategy, params: req.params }, cache: { mode: req.cache, params: req.cacheParams ?? {} },
+    refresh_steps: rec.refreshSteps, peak_cache_bytes: r.peakCacheBytes,
     seed: req.seed, output, steps: S, nfe: r.nfe, wall_ms: r.wallMs,
     task: req.task ? { suite: req.task.suite, id: req.task.id, reference: req.task.reference, score } : null,
     vocab, extras, complete: r.complete, ...(r.complete ? {} : { incomplete_reason: r.incompleteReason ?? 'incomplete' }),
@@ -110,13 +116,13 @@ export async function record(req: RecordRequest, opts: { model?: LoadedModel; si
   const steps = req.steps ?? genLength, seed = req.seed ?? 0, topK = req.topK ?? 5;
   if (!Number.isInteger(topK) || topK < 1 || topK > 64) throw new DlensError(`top-k must be an integer in 1..64, got ${topK}`);
   const r = await decode(model, promptIds, strat, params, {
-    genLength, blockLength, steps, temperature: req.temperature ?? 0, seed, topK, cache, record: req.record ?? true,
+    genLength, blockLength, steps, temperature: req.temperature ?? 0, seed, topK, cache, cacheParams: req.cacheParams, record: req.record ?? true,
     signal: opts.signal, onStep: opts.onStep,
   });
   const output = decodeOutput(model, r.state, promptIds.length);
   let trace: string | null = null;
   if (req.out) {
-    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, genLength, blockLength, seed, topK, prompt, params, task: req.task }, promptIds, r, output);
+    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, cacheParams: req.cacheParams, genLength, blockLength, seed, topK, prompt, params, task: req.task }, promptIds, r, output);
     writeFileAtomic(req.out, bytes);
     trace = resolve(req.out);
   }
@@ -125,7 +131,7 @@ export async function record(req: RecordRequest, opts: { model?: LoadedModel; si
   return {
     output, steps: r.steps, nfe: r.nfe, wall_ms: Math.round(r.wallMs * 100) / 100,
     tokens_per_s: r.wallMs ? Math.round((genLength / r.wallMs) * 1000 * 100) / 100 : 0,
-    trace, strategy: { name: strategyName, params }, cache: { mode: cache, params: {} }, complete: r.complete,
+    trace, strategy: { name: strategyName, params }, cache: { mode: cache, params: req.cacheParams ?? {} }, complete: r.complete, peak_cache_bytes: r.peakCacheBytes,
     ...(req.task ? { task: { suite: req.task.suite, id: req.task.id, score } } : {}),
   };
 }

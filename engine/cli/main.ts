@@ -12,7 +12,7 @@ import type { CacheMode } from '../cache/types.js';
 const USAGE = `usage:
   dlens models [--json]
   dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
-               [--set key=value]... [--cache none|prefix|dual|sparse] [--gen-length N] [--block-length N]
+               [--set key=value]... [--set cache.key=value]... [--cache none|prefix|dual|sparse] [--gen-length N] [--block-length N]
                [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--out FILE] [--json]
   dlens info FILE [--json]
   dlens tasks generate --suite NAME --n N --seed S`;
@@ -64,18 +64,25 @@ async function cmdRecord(argv: string[]) {
   })() : undefined;
   const cache = (values.cache as string | undefined) ?? 'none';
   if (!['none', 'prefix', 'dual', 'sparse'].includes(cache)) throw new DlensError(`--cache must be one of none, prefix, dual, sparse; got "${cache}"`);
+  // --set key=value goes to the strategy; --set cache.key=value to the cache policy (keep_ratio, kernel_size, delay).
   const params: Record<string, string> = {};
+  const cacheParams: Record<string, number> = {};
   for (const kv of (values.set as string[] | undefined) ?? []) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new DlensError(`--set expects key=value, got "${kv}"`);
-    params[kv.slice(0, i)] = kv.slice(i + 1);
+    const key = kv.slice(0, i), val = kv.slice(i + 1);
+    if (key.startsWith('cache.')) {
+      const n = Number(val);
+      if (!Number.isFinite(n)) throw new DlensError(`--set ${key} expects a number, got "${val}"`);
+      cacheParams[key.slice(6)] = n;
+    } else params[key] = val;
   }
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
   if (temperature !== undefined && !(temperature >= 0)) throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
   const tty = process.stderr.isTTY && !values.json;
   const s = await record({
     model: values.model as string | undefined, prompt, task, strategy: values.strategy as string | undefined, params,
-    cache: cache as CacheMode, genLength: intOpt(values['gen-length'] as string, '--gen-length'),
+    cache: cache as CacheMode, cacheParams, genLength: intOpt(values['gen-length'] as string, '--gen-length'),
     blockLength: intOpt(values['block-length'] as string, '--block-length'), steps: intOpt(values.steps as string, '--steps'),
     seed: intOpt(values.seed as string, '--seed'), temperature, topK: intOpt(values['top-k'] as string, '--top-k'),
     out: values.out as string | undefined,

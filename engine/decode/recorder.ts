@@ -15,6 +15,9 @@ export class Recorder {
   readonly saliency: Float32Array[] = [];
   readonly cached: Uint8Array[] = [];
   readonly series = new Map<string, Float32Array[]>();
+  /** One number per step (cache bytes held, say), written as extra.NAME of shape [S]. */
+  readonly stepValues = new Map<string, number[]>();
+  readonly refreshSteps: number[] = [];
   readonly tokenIds = new Set<number>();
 
   constructor(readonly T: number, readonly P: number, readonly K: number, readonly Ly: number, readonly enabled = true) {}
@@ -28,7 +31,14 @@ export class Recorder {
     predictions: (PositionPrediction | null)[];
     saliency: Float32Array | null; cached: Uint8Array | null;
     series?: Record<string, Float32Array>;
+    values?: Record<string, number>;
+    refresh?: boolean;
   }) {
+    if (args.refresh) this.refreshSteps.push(this.stepMs.length);
+    for (const [k, v] of Object.entries(args.values ?? {})) {
+      if (!this.stepValues.has(k)) this.stepValues.set(k, Array(this.stepMs.length).fill(NaN));
+      this.stepValues.get(k)!.push(v);
+    }
     this.states.push(args.state.slice());
     for (const p of args.state) this.tokenIds.add(p);
     this.blocks.push(args.block);

@@ -3,6 +3,7 @@ import { DlensError } from '../errors.js';
 import type { LoadedModel } from '../model/load.js';
 import type { Strategy } from '../strategies/types.js';
 import type { CacheMode } from '../cache/types.js';
+import { makeCache } from '../cache/index.js';
 import { numTransferTokens } from './schedule.js';
 import { predictRow, type PositionPrediction } from './predict.js';
 import { Recorder } from './recorder.js';
@@ -15,6 +16,7 @@ export interface DecodeOptions {
   seed: number;
   topK: number;
   cache: CacheMode;
+  cacheParams?: Record<string, number>;
   record: boolean;
   signal?: AbortSignal;
   onStep?: (p: { step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number }) => void;
@@ -31,6 +33,7 @@ export interface DecodeResult {
   incompleteReason?: string;
   recorder: Recorder;
   commitStep: Int32Array;
+  peakCacheBytes: number;
 }
 
 /** Checks LLaDA's constraints on gen length, block length and steps; the messages say what to change. */
@@ -46,16 +49,27 @@ export function validateSchedule(o: { genLength: number; blockLength: number; st
   if (promptLength + g > maxPositions) throw new DlensError(`prompt (${promptLength} tokens) plus gen length ${g} exceeds the model's ${maxPositions} positions; shorten the prompt or lower --gen-length`);
 }
 
+/** Copies per-layer selections of positions out of a [Ly, H, N, Dh] source into a dense [Ly, H, C, Dh] cache. */
+function gather(src: Float32Array, Ly: number, H: number, N: number, Dh: number, idx: number[][]): Float32Array {
+  const C = idx[0]?.length ?? 0;
+  const out = new Float32Array(Ly * H * C * Dh);
+  for (let l = 0; l < Ly; l++) for (let h = 0; h < H; h++) {
+    const sBase = (l * H + h) * N, dBase = (l * H + h) * C;
+    idx[l]!.forEach((n, c) => out.set(src.subarray((sBase + n) * Dh, (sBase + n + 1) * Dh), (dBase + c) * Dh));
+  }
+  return out;
+}
+
 /**
- * LLaDA's semi-autoregressive block decoding (generate.py), one forward pass per step in cache mode none.
- * The strategy decides which masked positions of the active block to commit from this step's predictions.
+ * LLaDA's semi-autoregressive block decoding (generate.py). Each step runs one forward pass, full or against the
+ * cache policy's cached keys/values; the strategy decides which masked positions of the active block to commit.
  */
 export async function decode(model: LoadedModel, promptIds: number[], strategy: Strategy, params: Record<string, number | boolean | string>, o: DecodeOptions): Promise<DecodeResult> {
   const { card } = model;
-  const P = promptIds.length, G = o.genLength, T = P + G, V = card.vocab_size, Ly = card.num_layers, H = card.num_heads;
+  const P = promptIds.length, G = o.genLength, T = P + G, V = card.vocab_size, Ly = card.num_layers, H = card.num_heads, Dh = card.head_dim;
   const MASK = card.mask_token_id;
   validateSchedule(o, card.max_positions, P);
-  if (o.cache !== 'none') throw new DlensError(`cache mode "${o.cache}" is not available yet; use --cache none`);
+  const policy = makeCache(o.cache, o.cacheParams ?? {}, card.attention);
   const state = new Int32Array(T).fill(MASK);
   state.set(promptIds, 0);
   if (o.initialState) {
@@ -68,32 +82,74 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
   rec.initial(state);
   const rng = new Rng(o.seed);
   const numBlocks = G / o.blockLength, stepsPerBlock = o.steps / numBlocks;
-  const posIds = new BigInt64Array(T); for (let i = 0; i < T; i++) posIds[i] = BigInt(i);
-  const empty = new Float32Array(0);
-  let step = 0, nfe = 0;
+  let step = 0, nfe = 0, peakCacheBytes = 0;
   const t0 = performance.now();
   let reason: string | undefined;
+  // The cache of the current block: per-layer cached positions and their keys/values [Ly, 1, H, C, Dh].
+  let cachedPos: number[][] = [];
+  let pastK: Float32Array = new Float32Array(0), pastV: Float32Array = new Float32Array(0);
   outer: for (let b = 0; b < numBlocks; b++) {
     const bs = P + b * o.blockLength, be = bs + o.blockLength;
     let maskedInBlock = 0;
     for (let i = bs; i < be; i++) if (state[i] === MASK) maskedInBlock++;
     const schedule = numTransferTokens(maskedInBlock, stepsPerBlock);
+    let haveCache = false;
     for (let k = 0; k < stepsPerBlock; k++) {
       if (o.signal?.aborted) { reason = 'cancelled'; break outer; }
       const masked: number[] = [];
       for (let i = bs; i < be; i++) if (state[i] === MASK) masked.push(i);
       if (!masked.length) continue;
       const ts = performance.now();
-      const ids = new BigInt64Array(T); for (let i = 0; i < T; i++) ids[i] = BigInt(state[i]!);
-      const qw = new Float32Array(T); for (let i = bs; i < be; i++) qw[i] = 1;
-      const out = await model.forward({ inputIds: ids, positionIds: posIds, B: 1, Q: T, pastKeys: empty, pastValues: empty, C: 0, queryWeights: qw });
+      const refresh = !haveCache || policy.refresh(k);
+      // Positions computed by this call and where each one's logits row starts.
+      const q0 = refresh ? 0 : bs, Q = refresh ? T : be - bs;
+      const C = refresh ? 0 : cachedPos[0]?.length ?? 0;
+      const ids = new BigInt64Array(Q), pos = new BigInt64Array(Q), qw = new Float32Array(Q);
+      for (let i = 0; i < Q; i++) { ids[i] = BigInt(state[q0 + i]!); pos[i] = BigInt(q0 + i); qw[i] = q0 + i >= bs && q0 + i < be ? 1 : 0; }
+      const out = await model.forward({ inputIds: ids, positionIds: pos, B: 1, Q, pastKeys: refresh ? new Float32Array(0) : pastK, pastValues: refresh ? new Float32Array(0) : pastV, C, queryWeights: qw });
       nfe++;
       const predictions: (PositionPrediction | null)[] = new Array(G).fill(null);
-      for (let g = 0; g < G; g++) {
-        // Every generated position is computed in a full pass; recording them all shows delayed decoding.
-        if (!o.record && (P + g < bs || P + g >= be || state[P + g] !== MASK)) continue;
-        predictions[g] = predictRow(out.logits, (P + g) * V, V, o.topK, o.temperature, rng, MASK);
+      for (let p = Math.max(P, q0); p < q0 + Q; p++) {
+        // In a full pass every generated position is computed; recording them all shows delayed decoding.
+        if (!o.record && (p < bs || p >= be || state[p] !== MASK)) continue;
+        predictions[p - P] = predictRow(out.logits, (p - q0) * V, V, o.topK, o.temperature, rng, MASK);
       }
+      // Head-averaged attention received, mapped to absolute positions; NaN where neither cached nor computed.
+      const keyPos = (l: number, j: number) => (j < C ? cachedPos[l]![j]! : q0 + j - C);
+      let sal: Float32Array | null = null, cachedMask: Uint8Array | null = null;
+      const scores: Float32Array[] = [];
+      for (let l = 0; l < Ly; l++) {
+        const sc = new Float32Array(C);
+        for (let j = 0; j < C + Q; j++) {
+          let m = 0;
+          for (let h = 0; h < H; h++) m += out.saliency[(l * H + h) * (C + Q) + j]!;
+          m /= H;
+          if (j < C) sc[j] = m;
+          if (o.record) { sal ??= new Float32Array(Ly * T).fill(NaN); sal[l * T + keyPos(l, j)] = m; }
+        }
+        scores.push(sc);
+      }
+      if (!refresh && o.cache !== 'none') {
+        cachedMask = new Uint8Array(Ly * T);
+        for (let l = 0; l < Ly; l++) for (const p of cachedPos[l]!) cachedMask[l * T + p] = 1;
+      }
+      if (refresh) {
+        const keep = policy.initial(T, bs, be);
+        cachedPos = Array.from({ length: Ly }, () => keep);
+        pastK = gather(out.keys, Ly, H, T, Dh, cachedPos);
+        pastV = gather(out.values, Ly, H, T, Dh, cachedPos);
+        haveCache = o.cache !== 'none';
+      } else if (policy.reselect) {
+        const next = policy.reselect(k, cachedPos, scores);
+        if (next) {
+          const idx = next.map((ps, l) => { const at = new Map(cachedPos[l]!.map((p, j) => [p, j])); return ps.map((p) => at.get(p)!); });
+          pastK = gather(pastK, Ly, H, C, Dh, idx);
+          pastV = gather(pastV, Ly, H, C, Dh, idx);
+          cachedPos = next;
+        }
+      }
+      const cacheBytes = o.cache === 'none' ? 0 : (pastK.byteLength + pastV.byteLength);
+      peakCacheBytes = Math.max(peakCacheBytes, cacheBytes);
       const random = masked.map(() => rng.next());
       const decision = strategy.decide({
         step, blockStep: k, blockStart: bs, blockEnd: be, masked, predictions, promptLength: P,
@@ -104,21 +160,15 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
         state[position] = token;
         commitStep[position] = step + 1;
       }
-      let sal: Float32Array | null = null;
-      if (o.record) {
-        // saliency [Ly, 1, H, T] -> head mean [Ly, T]
-        sal = new Float32Array(Ly * T);
-        for (let l = 0; l < Ly; l++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) sal[l * T + t]! += out.saliency[(l * H + h) * T + t]! / H;
-      }
       const ms = performance.now() - ts;
-      rec.step({ state, block: [bs, be], ms, predictions, saliency: sal, cached: null, series: decision.series });
+      rec.step({ state, block: [bs, be], ms, predictions, saliency: sal, cached: cachedMask, series: decision.series, values: o.cache === 'none' ? undefined : { cache_bytes: cacheBytes }, refresh: refresh && o.cache !== 'none' });
       step++;
       o.onStep?.({ step, totalSteps: o.steps, committed: T - P - countMasked(state, P, MASK), genLength: G, elapsedMs: performance.now() - t0 });
     }
   }
   const wallMs = performance.now() - t0;
   const done = countMasked(state, P, MASK) === 0;
-  return { state, steps: step, nfe, wallMs, complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'), recorder: rec, commitStep };
+  return { state, steps: step, nfe, wallMs, complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'), recorder: rec, commitStep, peakCacheBytes };
 }
 
 function countMasked(state: Int32Array, P: number, MASK: number) {

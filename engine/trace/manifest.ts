@@ -29,6 +29,7 @@ export const ManifestSchema = z.object({
   num_layers: z.number().int().nonnegative().optional(),
   branch: z.object({ from: z.string(), at: z.number().int().nonnegative(), strategy: z.string() }).optional(),
   refresh_steps: z.array(z.number().int()).optional(),
+  peak_cache_bytes: z.number().nonnegative().optional(),
 }).passthrough();
 
 export type Manifest = z.infer<typeof ManifestSchema>;
