@@ -8,6 +8,8 @@ import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES } from '../tasks/suites.js';
 import type { CacheMode } from '../cache/types.js';
+import { runBench, benchMarkdown } from '../bench/run.js';
+import { writeFileAtomic } from '../record.js';
 
 const USAGE = `usage:
   dlens models [--json]
@@ -15,6 +17,8 @@ const USAGE = `usage:
                [--set key=value]... [--set cache.key=value]... [--cache none|prefix|dual|sparse] [--gen-length N] [--block-length N]
                [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--out FILE] [--json]
   dlens info FILE [--json]
+  dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
+              [--gen-length N] [--block-length N] [--steps N] [--json] [--out FILE]
   dlens tasks generate --suite NAME --n N --seed S`;
 
 function intOpt(v: string | undefined, flag: string): number | undefined {
@@ -125,7 +129,33 @@ async function cmdTasks(argv: string[]) {
   for (const t of generateTasks(values.suite as string, n, seed, { split, corpus: fileCorpus() })) process.stdout.write(JSON.stringify(t) + '\n');
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks };
+async function cmdBench(argv: string[]) {
+  const { values } = parse(argv, {
+    model: { type: 'string' }, suite: { type: 'string' }, strategies: { type: 'string' }, caches: { type: 'string' },
+    limit: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' }, steps: { type: 'string' },
+    json: { type: 'boolean' }, out: { type: 'string' },
+  });
+  if (!values.suite) throw new DlensError(`--suite is required (one or more of ${SUITES.map((s) => s.name).join(', ')}, comma-separated)`);
+  const genLength = intOpt(values['gen-length'] as string, '--gen-length') ?? 32;
+  const tty = process.stderr.isTTY && !values.json;
+  const cells = await runBench({
+    model: values.model as string | undefined, suites: (values.suite as string).split(','),
+    strategies: ((values.strategies as string | undefined) ?? 'low-confidence').split(','),
+    caches: ((values.caches as string | undefined) ?? 'none').split(',') as CacheMode[],
+    limit: intOpt(values.limit as string, '--limit') ?? 20, genLength,
+    blockLength: intOpt(values['block-length'] as string, '--block-length') ?? 32,
+    steps: intOpt(values.steps as string, '--steps') ?? genLength,
+  }, tty ? (d, t, label) => {
+    const w = 30, f = Math.round((d / t) * w);
+    process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${d}/${t} ${label.padEnd(30)}`);
+  } : undefined);
+  if (tty) process.stderr.write('\n');
+  if (values.out) writeFileAtomic(values.out as string, new TextEncoder().encode(JSON.stringify({ cells }, null, 1)));
+  if (values.json) console.log(JSON.stringify({ cells }));
+  else console.log(benchMarkdown(cells));
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench };
 
 export async function main(argv: string[]) {
   const [cmd, ...rest] = argv;

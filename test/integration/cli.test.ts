@@ -45,7 +45,24 @@ describe('dlens command line', () => {
     expect(r.task).toMatchObject({ suite: 'copy', score: 1 });
   });
 
+  it('bench runs suites x caches and reports accuracy, NFE, TPF and speed per cell', () => {
+    const r = dlens(['bench', '--model', FIXTURE, '--suite', 'copy,sort', '--caches', 'none,dual', '--limit', '2', '--gen-length', '16', '--block-length', '8', '--json']);
+    expect(r.code).toBe(0);
+    const { cells } = JSON.parse(r.stdout);
+    expect(cells).toHaveLength(4);
+    for (const c of cells) {
+      expect(c.nfe).toBe(16);
+      expect(c.tpf).toBe(1);
+      expect(c.accuracy).toBeGreaterThanOrEqual(0);
+      expect(c.tokens_per_s).toBeGreaterThan(0);
+    }
+    expect(cells.find((c: { cache: string; suite: string }) => c.cache === 'none' && c.suite === 'copy').speedup).toBe(1);
+  });
+
   it.each([
+    [['bench', '--model', FIXTURE, '--suite', 'copy', '--caches', 'nope'], /unknown cache mode "nope"/],
+    [['bench', '--model', FIXTURE, '--suite', 'nosuch'], /unknown suite "nosuch"/],
+    [['record', '--model', FIXTURE, '--prompt', 'x', '--cache', 'sparse', '--set', 'cache.keep_ratio=2'], /keep_ratio must be in \(0, 1\]/],
     [['record', '--model', '/no/such/dir', '--prompt', 'x'], /does not exist/],
     [['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '30', '--block-length', '8'], /not a multiple of --block-length/],
     [['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '32', '--block-length', '8', '--steps', '6'], /cannot be split evenly/],
