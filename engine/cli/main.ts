@@ -3,7 +3,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { DlensError } from '../errors.js';
 import { listModelDirs, readCard, loadModel } from '../model/load.js';
 import { record } from '../record.js';
-import { readTrace, summary, TraceError } from '../trace/trace.js';
+import { readTrace, TraceError } from '../trace/trace.js';
+import { traceMetrics } from '../metrics/index.js';
 import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES } from '../tasks/suites.js';
@@ -108,13 +109,16 @@ async function cmdInfo(argv: string[]) {
     throw e;
   }
   const { vocab, ...manifest } = trace.manifest;
-  const sum = summary(trace);
+  const sum = traceMetrics(trace);
   if (values.json) { console.log(JSON.stringify({ file: f, manifest: { ...manifest, vocab_size: Object.keys(vocab).length }, output: trace.manifest.output, summary: sum })); return; }
   const m = trace.manifest;
   console.log(`${f}  (${m.app}, ${m.created}${m.complete ? '' : `, INCOMPLETE: ${m.incomplete_reason}`})`);
   console.log(`model     ${m.model.name}\nstrategy  ${m.strategy.name} ${JSON.stringify(m.strategy.params)}\ncache     ${m.cache.mode}\nseed      ${m.seed}`);
   console.log(`prompt    ${JSON.stringify(m.prompt)} (${m.prompt_length} tokens)\noutput    ${JSON.stringify(m.output)}`);
   if (m.task) console.log(`task      ${m.task.suite}/${m.task.id} reference ${JSON.stringify(m.task.reference)} score ${m.task.score}`);
+  const d = sum.delay;
+  console.log(`delayed decoding: mean delay ${d.meanDelay.toFixed(2)} steps; delayed > 0/1/4 steps: ${['0', '1', '4'].map((k) => (d.delayedMoreThan[k]! * 100).toFixed(0) + '%').join(' / ')}; oracle steps ${d.oracleSteps} of ${d.actualSteps}`);
+  console.log(`volatility band: present at ${sum.volatility.steps_with_band} steps, mean width ${sum.volatility.mean_band_width.toFixed(1)} positions`);
   console.log(`steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${sum.tokens_per_step.toFixed(2)}  tokens/forward ${sum.tokens_per_forward.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`);
 }
 

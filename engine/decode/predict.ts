@@ -25,9 +25,10 @@ export function predictRow(logits: Float32Array, offset: number, V: number, K: n
   const topVals = new Float32Array(K).fill(-Infinity);
   for (let v = 0; v < V; v++) {
     const l = logits[offset + v]!;
-    if (l === -Infinity) continue;
-    const e = Math.exp(l - max);
-    sum += e; sumLE += e * (l - max);
+    // Terms below e^-30 change neither the sum nor the entropy at float32 precision; skipping their exp()
+    // makes recording every position at every step cheap next to the forward pass.
+    const d = l - max;
+    if (d > -30) { const e = Math.exp(d); sum += e; sumLE += e * d; }
     if (l > topVals[K - 1]!) {
       let j = K - 1;
       while (j > 0 && topVals[j - 1]! < l) { topVals[j] = topVals[j - 1]!; topIds[j] = topIds[j - 1]!; j--; }
