@@ -57,7 +57,7 @@ export function decodeOutput(model: LoadedModel, state: Int32Array, P: number): 
   return model.decode(kept).trim();
 }
 
-export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { cacheParams?: Record<string, number>; prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {
+export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { cacheParams?: Record<string, number>; score?: number | null; prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {
   const rec = r.recorder;
   const P = promptIds.length, T = rec.T, G = rec.G, K = rec.K, Ly = rec.Ly, S = rec.stepMs.length;
   const vocab: Record<string, string> = {};
@@ -73,8 +73,6 @@ export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordReq
     extraTensors.set(`extra.${k}`, { dtype: 'F32', shape: [S, G], data: concat(parts, G, Float32Array) });
     extras[`extra.${k}`] = strat.series?.[k] ?? { label: k, kind: 'heatmap' };
   }
-  let score: number | null = null;
-  if (req.task) score = r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
   const manifest: Manifest = {
     format: 'dlens-trace/1', created: new Date().toISOString(), app: APP,
     model: { name: model.card.name, card: { ...model.card } },
@@ -82,7 +80,7 @@ export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordReq
     strategy: { name: req.strategy, params: req.params }, cache: { mode: req.cache, params: req.cacheParams ?? {} },
     refresh_steps: rec.refreshSteps, peak_cache_bytes: r.peakCacheBytes,
     seed: req.seed, output, steps: S, nfe: r.nfe, wall_ms: r.wallMs,
-    task: req.task ? { suite: req.task.suite, id: req.task.id, reference: req.task.reference, score } : null,
+    task: req.task ? { suite: req.task.suite, id: req.task.id, reference: req.task.reference, score: req.score ?? null } : null,
     vocab, extras, complete: r.complete, ...(r.complete ? {} : { incomplete_reason: r.incompleteReason ?? 'incomplete' }),
     top_k: K, block_length: req.blockLength, mask_token_id: model.card.mask_token_id, eos_token_id: model.card.eos_token_id,
     num_layers: Ly, ...extra,
@@ -120,14 +118,13 @@ export async function record(req: RecordRequest, opts: { model?: LoadedModel; si
     signal: opts.signal, onStep: opts.onStep,
   });
   const output = decodeOutput(model, r.state, promptIds.length);
+  const score = req.task && r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
   let trace: string | null = null;
   if (req.out) {
-    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, cacheParams: req.cacheParams, genLength, blockLength, seed, topK, prompt, params, task: req.task }, promptIds, r, output);
+    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, cacheParams: req.cacheParams, genLength, blockLength, seed, topK, prompt, params, task: req.task, score }, promptIds, r, output);
     writeFileAtomic(req.out, bytes);
     trace = resolve(req.out);
   }
-  let score: number | null = null;
-  if (req.task) score = r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
   return {
     output, steps: r.steps, nfe: r.nfe, wall_ms: Math.round(r.wallMs * 100) / 100,
     tokens_per_s: r.wallMs ? Math.round((genLength / r.wallMs) * 1000 * 100) / 100 : 0,

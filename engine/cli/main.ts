@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
 import { DlensError } from '../errors.js';
-import { listModelDirs, readCard, loadModel } from '../model/load.js';
+import { listModelDirs, readCard } from '../model/load.js';
 import { record } from '../record.js';
 import { readTrace, TraceError } from '../trace/trace.js';
 import { traceMetrics } from '../metrics/index.js';
@@ -175,4 +175,3 @@ main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unk
   else console.error(`dlens: internal error: ${(e as Error)?.message ?? e}\nPlease report this with the command you ran.`);
   process.exitCode = e instanceof DlensError ? 2 : 1;
 });
-void loadModel;

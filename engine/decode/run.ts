@@ -118,7 +118,8 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
       const keyPos = (l: number, j: number) => (j < C ? cachedPos[l]![j]! : q0 + j - C);
       let sal: Float32Array | null = null, cachedMask: Uint8Array | null = null;
       const scores: Float32Array[] = [];
-      for (let l = 0; l < Ly; l++) {
+      const needScores = o.record || (!refresh && !!policy.reselect);
+      for (let l = 0; l < Ly && needScores; l++) {
         const sc = new Float32Array(C);
         for (let j = 0; j < C + Q; j++) {
           let m = 0;

@@ -92,7 +92,7 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
   const commit = tensors.get('commit_step')!.data as Int32Array;
   for (let i = 0; i < T; i++) {
     const c = commit[i]!;
-    if (c < -1 || c >= Math.max(S, 1) + 0 && c !== -1 && c > S) throw new TraceError(`commit_step[${i}] = ${c} is outside -1..${S}`);
+    if (c < -1 || c > S) throw new TraceError(`commit_step[${i}] = ${c} is outside -1..${S}`);
   }
   const V = Number(manifest.model.card.vocab_size ?? Infinity);
   for (let i = 0; i < state.length; i++) if (state[i]! < 0 || state[i]! >= V) throw new TraceError(`state holds token id ${state[i]} outside the model's vocabulary`);

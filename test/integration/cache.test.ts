@@ -27,7 +27,6 @@ describe('KV-cache policies on real models', () => {
     const ids = fixture.encode('<|user|>hello<|assistant|>');
     const none = await decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'none' });
     const prefix = await decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'prefix' });
-    const T = ids.length + 32, G = 32;
     let compared = 0;
     for (let s = 0; s < 32; s += 8) {
       const same = none.recorder.states[s]!.every((v, i) => v === prefix.recorder.states[s]![i]);
@@ -37,7 +36,6 @@ describe('KV-cache policies on real models', () => {
       expect(Array.from(prefix.recorder.topkIds[s]!)).toEqual(Array.from(none.recorder.topkIds[s]!));
     }
     expect(compared).toBeGreaterThanOrEqual(1);
-    void T; void G;
   });
 
   it('prefix and dual computes only the block between refreshes, and sparse evicts half the cache one step after each refresh', async () => {
@@ -46,7 +44,7 @@ describe('KV-cache policies on real models', () => {
     for (const cache of modes) await record({ model: FIXTURE, prompt: 'hello', genLength: 32, blockLength: 8, steps: 32, cache, out: join(d, `${cache}.dlens`) });
     expect(python(['test/check_trace.py', ...modes.map((c) => join(d, `${c}.dlens`))]).code).toBe(0);
     const t = Object.fromEntries(modes.map((c) => [c, readTrace(new Uint8Array(readFileSync(join(d, `${c}.dlens`))))]));
-    const { T, Ly, P } = t.prefix!.dims;
+    const { T, Ly } = t.prefix!.dims;
     expect(t.prefix!.manifest.refresh_steps).toEqual([0, 8, 16, 24]);
     // step 1: prefix caches [0, 8+P) ... positions before the block; nothing after it
     const cachedAt = (tr: typeof t.none, s: number, l: number) => Array.from(tr!.cached.subarray((s * Ly + l) * T, (s * Ly + l + 1) * T));
@@ -68,7 +66,6 @@ describe('KV-cache policies on real models', () => {
     }
     const bytes = t.sparse!.extras.get('extra.cache_bytes')!;
     expect(bytes.shape).toEqual([32]);
-    void P;
   });
 
   it('refuses bad cache parameters with clear messages', async () => {
