@@ -14,7 +14,7 @@ EOS, MASK = 0, 1
 GEN_BUCKETS = [32, 64, 128, 256, 512, 1024]
 GEN_WEIGHTS = [0.50, 0.25, 0.11, 0.07, 0.04, 0.03]
 SUITE_WEIGHTS = {'copy': 1, 'reverse': 1.2, 'sort': 1.3, 'add': 1.5, 'count': 1.3, 'lookup': 2.5,
-                 'shuffle': 0.8, 'pick': 1.2, 'define': 1.5, 'fortune': 0.8}
+                 'shuffle': 1.2, 'pick': 1.6, 'define': 1.2, 'fortune': 0.6, 'lookup_short': 2.0}
 
 
 def load_jsonl(paths):
@@ -23,6 +23,23 @@ def load_jsonl(paths):
         with open(p) as f:
             rows.extend(json.loads(l) for l in f if l.strip())
     return rows
+
+
+def short_lookups(rows, rng, max_pairs=40):
+    """Curriculum: the same lookup instances cut to 2-40 pairs (query kept), so retrieval is learned on short
+    contexts first; five runs on 60-150 pairs alone left lookup at 0 %."""
+    out = []
+    for r in rows:
+        if r['suite'] != 'lookup':
+            continue
+        body, q = r['prompt'][len('Lookup: '):].rsplit(' ; find ', 1)
+        pairs = body.split(' ')
+        hit = [x for x in pairs if x.split('=')[0] == q]
+        rest = [x for x in pairs if x.split('=')[0] != q]
+        keep = rng.sample(rest, min(len(rest), rng.randint(1, max_pairs - 1))) + hit
+        rng.shuffle(keep)
+        out.append({'suite': 'lookup_short', 'prompt': f"Lookup: {' '.join(keep)} ; find {q}", 'reference': r['reference']})
+    return out
 
 
 def encode(tok, rows):
@@ -164,12 +181,14 @@ def main():
     ap.add_argument('--out', required=True); ap.add_argument('--seconds', type=float, default=420)
     ap.add_argument('--init'); ap.add_argument('--tokenizer')
     ap.add_argument('--eval-n', type=int, default=200); ap.add_argument('--lr', type=float, default=1.5e-3); ap.add_argument('--tokens', type=int, default=32768)
+    ap.add_argument('--long-lookup', type=float, default=0.5, help='share of lookup batches at full length (rest: 2-40 pairs)')
     a = ap.parse_args()
     t0 = time.time()
     torch.manual_seed(0); rng = random.Random(0)
     dev = 'cuda'
     os.makedirs(a.out, exist_ok=True)
     rows = load_jsonl(sorted(glob.glob(os.path.join(a.data, 'train-*.jsonl'))))
+    rows += short_lookups(rows, random.Random(2))
     if a.tokenizer:
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(a.tokenizer)
@@ -204,7 +223,7 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr
         if rng.random() < 0.3:
-            b = make_batch(pools, ['lookup'], [1], rng, a.tokens, cfg.max_positions)
+            b = make_batch(pools, ['lookup', 'lookup_short'], [a.long_lookup, 1 - a.long_lookup], rng, a.tokens, cfg.max_positions)
         else:
             b = make_batch(pools, short, short_w, rng, a.tokens, cfg.max_positions)
         if b is None:
@@ -217,7 +236,7 @@ def main():
         tokens += b[0].size
         losses.append(loss.item() if step % 50 == 0 else None)
         if step % 2000 == 0 and step:
-            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('copy', 'add', 'lookup')], dev, cfg.max_positions, 40)
+            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('sort', 'count', 'lookup')], dev, cfg.max_positions, 40)
             print(json.dumps({'step': step, 'quick_eval': quick}), flush=True)
         if step % 250 == 0:
             print(json.dumps({'step': step, 'loss': round(loss.item(), 4), 'lr': round(lr, 6), 'tokens': tokens,
