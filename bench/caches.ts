@@ -2,7 +2,7 @@
  * Cache benchmark (issue 4): the same prompts at gen lengths 256, 512, 1024 under none/prefix/dual/sparse, measured
  * side by side in one run on this machine: tokens/s, speedup over none, peak and mean KV-cache bytes, the cost of
  * recording (same run with recording off), and suite accuracy. Writes bench/results/caches.{json,md}.
- *   npm run bench                   full table (about 30 minutes on 2 cores)
+ *   npm run bench                   full table (about 45 minutes on 2 cores)
  *   npm run bench -- --quick        gen length 256 only, fewer accuracy instances
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { lowConfidence } from '../engine/strategies/low-confidence.js';
 import { taskAt } from '../engine/tasks/generate.js';
 import { getSuite } from '../engine/tasks/suites.js';
 import { fileCorpus } from '../engine/tasks/corpus.js';
-import { decodeOutput } from '../engine/record.js';
+import { decodeOutput, buildTraceBytes } from '../engine/record.js';
 import type { CacheMode } from '../engine/cache/types.js';
 import { REPO_ROOT } from '../engine/model/load.js';
 
@@ -21,7 +21,7 @@ const quick = process.argv.includes('--quick');
 const MODES: CacheMode[] = ['none', 'prefix', 'dual', 'sparse'];
 const GENS = quick ? [256] : [256, 512, 1024];
 const ACC_SUITES = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'];
-const ACC_N = quick ? 3 : 8;
+const ACC_N = quick ? 3 : 20;
 const SEED = 424242;
 const ctx = { split: 'eval' as const, corpus: fileCorpus() };
 
@@ -30,27 +30,34 @@ const enc = (p: string) => model.encode(model.card.prompt_template.replace('{pro
 // A long-context prompt (lookup, ~550 tokens) and a short English one.
 const prompts = [taskAt('lookup', 0, SEED, ctx).prompt, 'Define: lantern'];
 
-type Row = { gen: number; mode: CacheMode; tokens_per_s: number; wall_ms: number; nfe: number; peak_cache_bytes: number; mean_cache_bytes: number; wall_ms_no_record: number };
+type Row = { gen: number; mode: CacheMode; tokens_per_s: number; wall_ms: number; nfe: number; peak_cache_bytes: number; mean_cache_bytes: number; wall_ms_no_record: number; record_cost_ms: number; trace_bytes: number };
 const rows: Row[] = [];
 const log = (s: string) => process.stderr.write(s + '\n');
 for (const gen of GENS) {
   for (const mode of MODES) {
-    let wall = 0, wallOff = 0, nfe = 0, peak = 0, meanSum = 0, meanN = 0;
+    let wall = 0, wallOff = 0, nfe = 0, peak = 0, meanSum = 0, meanN = 0, cost = 0, traceBytes = 0;
     for (const p of prompts) {
       const opts = { genLength: gen, blockLength: 32, steps: gen / 2, temperature: 0, seed: 0, topK: 5, cache: mode };
-      const on = await decode(model, enc(p), lowConfidence, {}, { ...opts, record: true });
-      const off = await decode(model, enc(p), lowConfidence, {}, { ...opts, record: false });
-      wall += on.wallMs; wallOff += off.wallMs; nfe += on.nfe; peak = Math.max(peak, on.peakCacheBytes);
+      const ids = enc(p);
+      const on = await decode(model, ids, lowConfidence, {}, { ...opts, record: true });
+      const tb = performance.now();
+      const bytes = buildTraceBytes(model, { strategy: 'low-confidence', cache: mode, genLength: gen, blockLength: 32, seed: 0, topK: 5, prompt: p, params: {} }, ids, on, decodeOutput(model, on.state, ids.length));
+      const buildMs = performance.now() - tb;
+      const off = await decode(model, ids, lowConfidence, {}, { ...opts, record: false });
+      wall += on.wallMs + buildMs; wallOff += off.wallMs; nfe += on.nfe; peak = Math.max(peak, on.peakCacheBytes); traceBytes += bytes.byteLength;
+      // Recording never changes what the model computes (same inputs, same graph), so its cost is the extra time
+      // outside the forward passes plus building the trace; the forward passes themselves vary ±10 % run to run here.
+      cost += (on.wallMs - on.forwardMs + buildMs) - (off.wallMs - off.forwardMs);
       const cb = on.recorder.stepValues.get('cache_bytes') ?? [];
       for (const v of cb) { meanSum += v; meanN++; }
     }
-    const row = { gen, mode, tokens_per_s: (gen * prompts.length) / (wallOff / 1000), wall_ms: wall, nfe, peak_cache_bytes: peak, mean_cache_bytes: meanN ? meanSum / meanN : 0, wall_ms_no_record: wallOff };
+    const row = { gen, mode, tokens_per_s: (gen * prompts.length) / (wallOff / 1000), wall_ms: wall, nfe, peak_cache_bytes: peak, mean_cache_bytes: meanN ? meanSum / meanN : 0, wall_ms_no_record: wallOff, record_cost_ms: cost, trace_bytes: traceBytes };
     rows.push(row);
-    log(`gen ${gen} ${mode.padEnd(6)} ${row.tokens_per_s.toFixed(1)} tok/s  record overhead ${((wall / wallOff - 1) * 100).toFixed(1)}%  peak cache ${(peak / 1e6).toFixed(2)} MB`);
+    log(`gen ${gen} ${mode.padEnd(6)} ${row.tokens_per_s.toFixed(1)} tok/s  recording cost ${((cost / wallOff) * 100).toFixed(1)}% (wall ratio ${((wall / wallOff - 1) * 100).toFixed(1)}%)  peak cache ${(peak / 1e6).toFixed(2)} MB`);
   }
 }
 
-// Accuracy: deterministic suites, gen length 256 (answers are short: the rest is EOS the model must also predict).
+// Accuracy: deterministic suites, gen length 64, one token per step (issue 3's baseline), lookup's ~550-token contexts included.
 const acc: Record<string, Record<string, number>> = {};
 for (const mode of MODES) {
   acc[mode] = {};
@@ -59,7 +66,7 @@ for (const mode of MODES) {
     for (let i = 0; i < ACC_N; i++) {
       const t = taskAt(suite, i, SEED, ctx);
       const ids = enc(t.prompt);
-      const r = await decode(model, ids, lowConfidence, {}, { genLength: 256, blockLength: 32, steps: 128, temperature: 0, seed: 0, topK: 5, cache: mode, record: false });
+      const r = await decode(model, ids, lowConfidence, {}, { genLength: 64, blockLength: 32, steps: 64, temperature: 0, seed: 0, topK: 5, cache: mode, record: false });
       score += getSuite(suite).score(decodeOutput(model, r.state, ids.length), t);
     }
     acc[mode]![suite] = score / ACC_N;
@@ -76,16 +83,19 @@ const table = rows.map((r) => ({
   speedup_vs_none: r.tokens_per_s / base(r.gen).tokens_per_s,
   peak_vs_dual: dual(r.gen).peak_cache_bytes ? r.peak_cache_bytes / dual(r.gen).peak_cache_bytes : 0,
   mean_vs_dual: dual(r.gen).mean_cache_bytes ? r.mean_cache_bytes / dual(r.gen).mean_cache_bytes : 0,
-  record_overhead: r.wall_ms / r.wall_ms_no_record - 1,
+  record_overhead: r.record_cost_ms / r.wall_ms_no_record,
+  wall_ratio_overhead: r.wall_ms / r.wall_ms_no_record - 1,
 }));
 const md = [
   `Cache benchmark, dlens-tiny, ${prompts.length} prompts (lookup ~550 tokens, "Define: lantern"), block 32, 2 tokens/step, low-confidence; ${new Date().toISOString()}`,
   '',
-  '| gen | cache | tokens/s | speedup vs none | peak cache MB | peak vs dual | mean cache vs dual | recording overhead |',
-  '|---|---|---|---|---|---|---|---|',
-  ...table.map((r) => `| ${r.gen} | ${r.mode} | ${r.tokens_per_s.toFixed(1)} | ${r.speedup_vs_none.toFixed(2)}x | ${(r.peak_cache_bytes / 1e6).toFixed(2)} | ${r.peak_vs_dual.toFixed(2)} | ${r.mean_vs_dual.toFixed(2)} | ${(r.record_overhead * 100).toFixed(1)}% |`),
+  '| gen | cache | tokens/s | speedup vs none | peak cache MB | peak vs dual | mean cache vs dual | recording cost | wall with/without recording | trace MB |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...table.map((r) => `| ${r.gen} | ${r.mode} | ${r.tokens_per_s.toFixed(1)} | ${r.speedup_vs_none.toFixed(2)}x | ${(r.peak_cache_bytes / 1e6).toFixed(2)} | ${r.peak_vs_dual.toFixed(2)} | ${r.mean_vs_dual.toFixed(2)} | ${(r.record_overhead * 100).toFixed(1)}% | ${(r.wall_ratio_overhead * 100 >= 0 ? '+' : '')}${(r.wall_ratio_overhead * 100).toFixed(1)}% | ${(r.trace_bytes / 1e6).toFixed(1)} |`),
   '',
-  `Accuracy (gen 256, ${ACC_N} eval instances per suite, seed ${SEED}):`,
+  'Recording cost: time recording adds outside the forward passes (statistics of every position, saliency, cache masks) plus building the trace file, over the wall time without recording. The wall ratio compares the two runs directly; on this machine forward passes vary by about 10 % between identical runs, which that column carries.',
+  '',
+  `Accuracy (gen 64, block 32, 1 token/step, ${ACC_N} eval instances per suite, seed ${SEED}):`,
   '',
   `| cache | ${ACC_SUITES.join(' | ')} | mean |`,
   `|---|${ACC_SUITES.map(() => '---').join('|')}|---|`,

@@ -18,8 +18,9 @@ export interface CachePolicy {
   /** Positions (outside the block) every layer caches after a full pass for block [bs, be) of T positions. */
   initial(T: number, bs: number, be: number): number[];
   /**
-   * After a cached pass at `blockStep`: optionally a new per-layer selection, from the attention each cached
-   * position received from the block's queries (`scores[layer][i]` for `cached[layer][i]`). Null keeps the cache.
+   * Which of `candidates` each layer keeps after a full pass at `blockStep`, from the attention each candidate
+   * received from the block's queries in that pass (`score(layer)[i]` for `candidates[i]`). Absent: keep them all.
+   * An empty selection stores nothing (the next step must then be a full pass too).
    */
-  reselect?(blockStep: number, cached: number[][], scores: Float32Array[]): number[][] | null;
+  keep?(blockStep: number, candidates: number[], score: (layer: number) => Float32Array, layers: number): number[][];
 }

@@ -5,7 +5,8 @@ import type { Strategy } from '../strategies/types.js';
 import type { CacheMode } from '../cache/types.js';
 import { makeCache } from '../cache/index.js';
 import { numTransferTokens } from './schedule.js';
-import { predictRow, type PositionPrediction } from './predict.js';
+import type { PositionPrediction } from './predict.js';
+import { predictRows } from './row-stats.js';
 import { Recorder } from './recorder.js';
 
 export interface DecodeOptions {
@@ -29,6 +30,8 @@ export interface DecodeResult {
   steps: number;
   nfe: number;
   wallMs: number;
+  /** Of wallMs, the time inside the model's forward passes; the rest is the decoding loop and recording. */
+  forwardMs: number;
   complete: boolean;
   incompleteReason?: string;
   recorder: Recorder;
@@ -82,7 +85,7 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
   rec.initial(state);
   const rng = new Rng(o.seed);
   const numBlocks = G / o.blockLength, stepsPerBlock = o.steps / numBlocks;
-  let step = 0, nfe = 0, peakCacheBytes = 0;
+  let step = 0, nfe = 0, peakCacheBytes = 0, forwardMs = 0;
   const t0 = performance.now();
   let reason: string | undefined;
   // The cache of the current block: per-layer cached positions and their keys/values [Ly, 1, H, C, Dh].
@@ -106,48 +109,45 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
       const C = refresh ? 0 : cachedPos[0]?.length ?? 0;
       const ids = new BigInt64Array(Q), pos = new BigInt64Array(Q), qw = new Float32Array(Q);
       for (let i = 0; i < Q; i++) { ids[i] = BigInt(state[q0 + i]!); pos[i] = BigInt(q0 + i); qw[i] = q0 + i >= bs && q0 + i < be ? 1 : 0; }
+      const tf = performance.now();
       const out = await model.forward({ inputIds: ids, positionIds: pos, B: 1, Q, pastKeys: refresh ? new Float32Array(0) : pastK, pastValues: refresh ? new Float32Array(0) : pastV, C, queryWeights: qw });
       nfe++;
+      forwardMs += performance.now() - tf;
       const predictions: (PositionPrediction | null)[] = new Array(G).fill(null);
-      for (let p = Math.max(P, q0); p < q0 + Q; p++) {
-        // In a full pass every generated position is computed; recording them all shows delayed decoding.
-        if (!o.record && (p < bs || p >= be || state[p] !== MASK)) continue;
-        predictions[p - P] = predictRow(out.logits, (p - q0) * V, V, o.topK, o.temperature, rng, MASK);
+      // In a full pass every generated position is computed; recording them all shows delayed decoding.
+      const p0 = o.record ? Math.max(P, q0) : bs, p1 = o.record ? q0 + Q : be;
+      const rows = await predictRows(out.logits, p0 - q0, p1 - q0, V, o.topK, o.temperature, rng, MASK, (r) => { const p = r + q0; return p >= bs && p < be && state[p] === MASK; });
+      rows.forEach((r, i) => { predictions[p0 + i - P] = r; });
+      // Head-averaged attention received by key j (cached keys first, then this call's) in layer l.
+      const received = (l: number, j: number) => {
+        let m = 0;
+        for (let h = 0; h < H; h++) m += out.saliency[(l * H + h) * (C + Q) + j]!;
+        return m / H;
+      };
+      // Recorded: attention received at absolute positions, NaN where neither cached nor computed.
+      let sal: Float32Array | null = null;
+      if (o.record) {
+        sal = new Float32Array(Ly * T).fill(NaN);
+        for (let l = 0; l < Ly; l++) for (let j = 0; j < C + Q; j++) sal[l * T + (j < C ? cachedPos[l]![j]! : q0 + j - C)] = received(l, j);
       }
-      // Head-averaged attention received, mapped to absolute positions; NaN where neither cached nor computed.
-      const keyPos = (l: number, j: number) => (j < C ? cachedPos[l]![j]! : q0 + j - C);
-      let sal: Float32Array | null = null, cachedMask: Uint8Array | null = null;
-      const scores: Float32Array[] = [];
-      const needScores = o.record || (!refresh && !!policy.reselect);
-      for (let l = 0; l < Ly && needScores; l++) {
-        const sc = new Float32Array(C);
-        for (let j = 0; j < C + Q; j++) {
-          let m = 0;
-          for (let h = 0; h < H; h++) m += out.saliency[(l * H + h) * (C + Q) + j]!;
-          m /= H;
-          if (j < C) sc[j] = m;
-          if (o.record) { sal ??= new Float32Array(Ly * T).fill(NaN); sal[l * T + keyPos(l, j)] = m; }
-        }
-        scores.push(sc);
-      }
-      if (!refresh && o.cache !== 'none') {
-        cachedMask = new Uint8Array(Ly * T);
-        for (let l = 0; l < Ly; l++) for (const p of cachedPos[l]!) cachedMask[l * T + p] = 1;
-      }
+      // Positions whose keys/values the cache held during this step: read by a cached pass, or written by a full pass
+      // (before any eviction; evictions show as positions that leave between consecutive steps).
+      let cachedMask: Uint8Array | null = null;
       if (refresh) {
-        const keep = policy.initial(T, bs, be);
-        cachedPos = Array.from({ length: Ly }, () => keep);
+        const candidates = policy.initial(T, bs, be);
+        const score = (l: number) => Float32Array.from(candidates, (p) => received(l, p));
+        const kept = policy.keep ? policy.keep(k, candidates, score, Ly) : Array.from({ length: Ly }, () => candidates);
+        cachedPos = kept;
         pastK = gather(out.keys, Ly, H, T, Dh, cachedPos);
         pastV = gather(out.values, Ly, H, T, Dh, cachedPos);
-        haveCache = o.cache !== 'none';
-      } else if (policy.reselect) {
-        const next = policy.reselect(k, cachedPos, scores);
-        if (next) {
-          const idx = next.map((ps, l) => { const at = new Map(cachedPos[l]!.map((p, j) => [p, j])); return ps.map((p) => at.get(p)!); });
-          pastK = gather(pastK, Ly, H, C, Dh, idx);
-          pastV = gather(pastV, Ly, H, C, Dh, idx);
-          cachedPos = next;
+        haveCache = kept.some((ps) => ps.length > 0);
+        if (haveCache) {
+          cachedMask = new Uint8Array(Ly * T);
+          for (let l = 0; l < Ly; l++) for (const p of candidates) cachedMask[l * T + p] = 1;
         }
+      } else {
+        cachedMask = new Uint8Array(Ly * T);
+        for (let l = 0; l < Ly; l++) for (const p of cachedPos[l]!) cachedMask[l * T + p] = 1;
       }
       const cacheBytes = o.cache === 'none' ? 0 : (pastK.byteLength + pastV.byteLength);
       peakCacheBytes = Math.max(peakCacheBytes, cacheBytes);
@@ -162,14 +162,14 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
         commitStep[position] = step + 1;
       }
       const ms = performance.now() - ts;
-      rec.step({ state, block: [bs, be], ms, predictions, saliency: sal, cached: cachedMask, series: decision.series, values: o.cache === 'none' ? undefined : { cache_bytes: cacheBytes }, refresh: refresh && o.cache !== 'none' });
+      rec.step({ state, block: [bs, be], ms, predictions, saliency: sal, cached: cachedMask, series: decision.series, values: o.cache === 'none' ? undefined : { cache_bytes: cacheBytes }, refresh: refresh && haveCache });
       step++;
       o.onStep?.({ step, totalSteps: o.steps, committed: T - P - countMasked(state, P, MASK), genLength: G, elapsedMs: performance.now() - t0 });
     }
   }
   const wallMs = performance.now() - t0;
   const done = countMasked(state, P, MASK) === 0;
-  return { state, steps: step, nfe, wallMs, complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'), recorder: rec, commitStep, peakCacheBytes };
+  return { state, steps: step, nfe, wallMs, forwardMs, complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'), recorder: rec, commitStep, peakCacheBytes };
 }
 
 function countMasked(state: Int32Array, P: number, MASK: number) {

@@ -14,11 +14,11 @@ describe('KV-cache policies on real models', () => {
   let fixture: LoadedModel, tiny: LoadedModel;
   beforeAll(async () => { fixture = await loadModel(FIXTURE); tiny = await loadModel(); });
 
-  it('sparse with keep_ratio 1 gives exactly the tokens of dual', async () => {
+  it('sparse with keep_ratio 1 (selecting at the refresh pass, delay 0) gives exactly the tokens of dual', async () => {
     for (const [m, prompt] of [[fixture, 'hello world'], [tiny, 'Copy: lemon 41 river 7 salt']] as const) {
       const ids = m.encode(m.card.prompt_template.replace('{prompt}', prompt));
       const dual = await decode(m, ids, lowConfidence, {}, { ...base, cache: 'dual' });
-      const sparse = await decode(m, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 1 } });
+      const sparse = await decode(m, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 1, delay: 0 } });
       expect(Array.from(sparse.state)).toEqual(Array.from(dual.state));
     }
   });
@@ -52,12 +52,19 @@ describe('KV-cache policies on real models', () => {
     expect(cachedAt(t.prefix, 9, 0).map((v, p) => (v ? p : -1)).filter((p) => p >= 0)).toEqual(Array.from({ length: blockStart }, (_, i) => i));
     expect(cachedAt(t.dual, 9, 0).reduce((a, b) => a + b, 0)).toBe(T - 8);
     expect(cachedAt(t.none, 9, 0).reduce((a, b) => a + b, 0)).toBe(0);
-    // sparse: full dual cache at the step after the refresh, half of it from the next step on
+    // sparse (Sparse-dLLM, delay 1): the block's first step stores nothing, the second is a full pass that writes
+    // prefix and suffix and keeps half of them, which is all the cache holds from then on
+    expect(cachedAt(t.sparse, 8, 0).reduce((a, b) => a + b, 0)).toBe(0);
     expect(cachedAt(t.sparse, 9, 0).reduce((a, b) => a + b, 0)).toBe(T - 8);
-    expect(cachedAt(t.sparse, 10, 0).reduce((a, b) => a + b, 0)).toBe(Math.round((T - 8) / 2));
+    expect(cachedAt(t.sparse, 10, 0).reduce((a, b) => a + b, 0)).toBe(Math.floor((T - 8) / 2));
+    expect(t.sparse!.manifest.refresh_steps).toEqual([1, 9, 17, 25]);
     const ev = evictions(t.sparse!).filter((e) => e.step === 10);
     expect(ev.length).toBe(Ly);
-    expect(ev[0]!.positions.length).toBe((T - 8) - Math.round((T - 8) / 2));
+    expect(ev[0]!.positions.length).toBe((T - 8) - Math.floor((T - 8) / 2));
+    // the kept share is all that is ever held between steps: half of dual's bytes
+    const sparseBytes = t.sparse!.extras.get('extra.cache_bytes')!, dualBytes = t.dual!.extras.get('extra.cache_bytes')!;
+    const peak = (x: typeof sparseBytes) => Math.max(...Array.from(x.data as Float32Array));
+    expect(peak(sparseBytes) / peak(dualBytes)).toBeCloseTo(Math.floor((T - 8) / 2) / (T - 8), 5);
     // saliency is NaN exactly where a position was neither cached nor computed
     const s = 10, l = 1;
     for (let p = 0; p < T; p++) {

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { numTransferTokens } from '../../engine/decode/schedule.js';
 import { predictRow } from '../../engine/decode/predict.js';
+import { predictRows } from '../../engine/decode/row-stats.js';
 import { validateSchedule } from '../../engine/decode/run.js';
 import { lowConfidence } from '../../engine/strategies/low-confidence.js';
 import { randomRemasking } from '../../engine/strategies/random.js';
@@ -46,6 +47,32 @@ describe('predictRow', () => {
     const b = Array.from({ length: 20 }, (_, i) => predictRow(logits.slice(), 0, 50, 3, 1, new Rng(i)).token);
     expect(a).toEqual(b);
     expect(new Set(a).size).toBeGreaterThan(5);
+  });
+});
+
+describe('predictRows (onnxruntime row statistics)', () => {
+  it('agrees with the scalar reference on many rows, the mask token excluded', async () => {
+    const rng = new Rng(11);
+    const V = 517, K = 5, N = 40, MASK = 7;
+    const logits = Float32Array.from({ length: N * V }, () => rng.next() * 20 - 10);
+    for (let i = 0; i < N; i += 3) logits[i * V + MASK] = 50; // the mask would win every third row
+    const fast = await predictRows(logits.slice(), 2, N, V, K, 0, null, MASK);
+    expect(fast.length).toBe(N - 2);
+    fast.forEach((f, i) => {
+      const ref = predictRow(logits.slice(), (i + 2) * V, V, K, 0, null, MASK);
+      expect(Array.from(f.topIds)).toEqual(Array.from(ref.topIds));
+      f.topProbs.forEach((p, j) => expect(p).toBeCloseTo(ref.topProbs[j]!, 5));
+      expect(f.entropy).toBeCloseTo(ref.entropy, 4);
+      expect(f.token).not.toBe(MASK);
+      expect(f.confidence).toBeCloseTo(ref.confidence, 5);
+    });
+  });
+  it('samples only the rows it is asked to, so recording more rows leaves the random stream alone', async () => {
+    const logits = new Float32Array(6 * 50).fill(0);
+    const a = await predictRows(logits.slice(), 0, 6, 50, 3, 1, new Rng(5), -1, (r) => r >= 4);
+    const b = await predictRows(logits.slice(4 * 50), 0, 2, 50, 3, 1, new Rng(5), -1);
+    expect(a.slice(4).map((x) => x.token)).toEqual(b.map((x) => x.token));
+    expect(a.slice(0, 4).every((x) => x.token === x.topIds[0])).toBe(true);
   });
 });
 
