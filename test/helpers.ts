@@ -17,3 +17,19 @@ export function python(args: string[]) {
   const r = spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Starts `dlens serve` as a user would and returns its printed URL; the caller kills it. */
+export async function startServe(env: Record<string, string>) {
+  const { spawn } = await import('node:child_process');
+  const p = spawn(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), 'serve', '--port', '0', '--json'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  const info = await new Promise<{ url: string; port: number; token: string; traces_dir: string }>((ok, fail) => {
+    p.stdout.on('data', (d) => { out += d; const line = out.split('\n').find((l) => l.startsWith('{')); if (line) ok(JSON.parse(line)); });
+    p.on('exit', (c) => fail(new Error(`dlens serve exited with ${c}: ${err}`)));
+    setTimeout(() => fail(new Error(`dlens serve did not start: ${err}`)), 60_000);
+  });
+  return { ...info, stop: () => p.kill('SIGTERM') };
+}
+
+export const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] };

@@ -20,7 +20,9 @@ const USAGE = `usage:
   dlens info FILE [--json]
   dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--json] [--out FILE]
-  dlens tasks generate --suite NAME --n N --seed S`;
+  dlens tasks generate --suite NAME --n N --seed S
+  dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
+               (the app in a browser, on loopback, behind a per-run token; prints the URL)`;
 
 function intOpt(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -159,7 +161,24 @@ async function cmdBench(argv: string[]) {
   else console.log(benchMarkdown(cells));
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench };
+async function cmdServe(argv: string[]) {
+  const { values, positionals } = parse(argv, { host: { type: 'string' }, port: { type: 'string' }, 'traces-dir': { type: 'string' }, json: { type: 'boolean' } });
+  const { serve } = await import('../server/serve.js');
+  const { createEngineService, defaultServiceOptions } = await import('../api/service.js');
+  const { REPO_ROOT } = await import('../model/load.js');
+  const { join, resolve } = await import('node:path');
+  const opts = defaultServiceOptions();
+  if (values['traces-dir']) opts.tracesDir = resolve(values['traces-dir'] as string);
+  const service = createEngineService(opts);
+  for (const f of positionals) await service.readTrace(f); // checked now, listed under Recent in the page
+  const port = intOpt(values.port as string | undefined, '--port') ?? 8765;
+  const s = await serve({ host: values.host as string | undefined, port, rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'), service });
+  if (values.json) console.log(JSON.stringify({ url: s.url, port: s.port, token: s.token, traces_dir: opts.tracesDir }));
+  else console.log(`dlens is serving on loopback. Open this URL in a browser (it carries this run's token):\n  ${s.url}\nRecordings go to ${opts.tracesDir}. Ctrl+C stops.`);
+  await new Promise<void>((ok) => { const stop = () => { void s.close().then(() => service.close()).then(ok); }; process.once('SIGINT', stop); process.once('SIGTERM', stop); });
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench, serve: cmdServe };
 
 export async function main(argv: string[]) {
   const [cmd, ...rest] = argv;

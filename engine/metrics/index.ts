@@ -4,6 +4,8 @@ import { positionTimings, delaySummary } from './delay.js';
 import { volatilityBands } from './volatility.js';
 
 export { positionTimings, delaySummary, volatilityBands };
+export type { PositionTiming, DelaySummary } from './delay.js';
+export type { VolatilityBand } from './volatility.js';
 
 /** Everything `dlens info` prints and the app's metrics table shows. */
 export function traceMetrics(trace: Trace) {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
+import { join, resolve, dirname, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -34,19 +34,24 @@ export interface LoadedModel {
   release(): Promise<void>;
 }
 
-/** Model names resolve to assets/models/NAME; anything containing a path separator or existing on disk is a folder. */
+/** Folders searched for models by name: the bundled ones, then each folder in DLENS_MODEL_PATH (path-separated). */
+function modelRoots(): string[] {
+  return [MODELS_DIR, ...(process.env.DLENS_MODEL_PATH ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d))];
+}
+
+/** Model names resolve to assets/models/NAME (or a DLENS_MODEL_PATH folder); a path containing a separator is a folder. */
 export function resolveModelDir(nameOrDir: string | undefined): string {
   const n = nameOrDir ?? DEFAULT_MODEL;
   if (n.includes('/') || n.includes('\\') || n.startsWith('.')) return resolve(n);
-  const bundled = join(MODELS_DIR, n);
-  if (existsSync(bundled)) return bundled;
+  const found = modelRoots().map((r) => join(r, n)).find((d) => existsSync(join(d, 'dlens-model.json')));
+  if (found) return found;
   if (existsSync(n)) return resolve(n);
   throw new DlensError(`no model named "${n}": bundled models are ${listModelDirs().map((d) => d.split(/[\\/]/).pop()).join(', ') || '(none)'}; pass --model with a model folder path to use another`);
 }
 
 export function listModelDirs(): string[] {
-  if (!existsSync(MODELS_DIR)) return [];
-  return readdirSync(MODELS_DIR).map((d) => join(MODELS_DIR, d)).filter((d) => statSync(d).isDirectory() && existsSync(join(d, 'dlens-model.json')));
+  return modelRoots().filter((r) => existsSync(r)).flatMap((r) => readdirSync(r).map((d) => join(r, d)))
+    .filter((d) => statSync(d).isDirectory() && existsSync(join(d, 'dlens-model.json')));
 }
 
 export function readCard(dir: string): ModelCard {

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { ApiMethod } from './types.js';
+
+/**
+ * Every message that crosses a process boundary (Electron IPC, the WebSocket of `dlens serve`) is checked against
+ * these schemas before the engine acts on it; a malformed message gets an error naming the field.
+ */
+const name = z.string().min(1).max(200);
+const num = z.number().finite();
+export const RecordJobSchema = z.object({
+  model: name.optional(),
+  prompt: z.string().max(200_000).optional(),
+  task: z.object({ suite: name, index: z.number().int().min(0).max(1e9), seed: z.number().int().optional() }).optional(),
+  strategy: name,
+  params: z.record(z.string().max(100), z.union([num, z.boolean(), z.string().max(100)])),
+  cache: z.enum(['none', 'prefix', 'dual', 'sparse']),
+  cacheParams: z.record(z.string().max(100), num),
+  genLength: z.number().int().min(1).max(8192),
+  blockLength: z.number().int().min(1).max(8192),
+  steps: z.number().int().min(1).max(8192),
+  seed: z.number().int(),
+  temperature: num.min(0).max(10),
+}).strict().refine((j) => (j.prompt !== undefined && j.prompt !== '') !== (j.task !== undefined), { message: 'give exactly one of prompt or task' });
+
+export const BenchJobSchema = z.object({
+  model: name.optional(),
+  suites: z.array(name).min(1).max(20), strategies: z.array(name).min(1).max(20), caches: z.array(name).min(1).max(4),
+  limit: z.number().int().min(1).max(1000), genLength: z.number().int().min(1).max(4096),
+}).strict();
+
+const bytes = z.instanceof(Uint8Array);
+export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
+  models: z.tuple([]), strategies: z.tuple([]), caches: z.tuple([]), suites: z.tuple([]), recent: z.tuple([]),
+  taskPrompt: z.tuple([name, z.number().int().min(0).max(1e9)]),
+  startRecording: z.tuple([RecordJobSchema]),
+  cancelRecording: z.tuple([z.string().regex(/^[a-z0-9-]{1,64}$/)]),
+  readTrace: z.tuple([z.string().min(1).max(4096)]),
+  saveTrace: z.tuple([z.string().min(1).max(255), bytes]),
+  bench: z.tuple([BenchJobSchema]),
+};
+
+/** Checks a call's arguments; throws an Error whose message says which argument is wrong and how. */
+export function validateCall(method: string, args: unknown): { method: ApiMethod; args: unknown[] } {
+  if (!Object.hasOwn(ARGS, method)) throw new Error(`unknown engine method "${method}"`);
+  const r = ARGS[method as ApiMethod].safeParse(args);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`invalid arguments to ${method}: ${i.path.length ? `at ${i.path.join('.')}: ` : ''}${i.message}`);
+  }
+  return { method: method as ApiMethod, args: r.data };
+}

@@ -1,0 +1,57 @@
+/**
+ * The engine API (DESIGN section 4): one typed interface the renderer talks to, served over Electron IPC
+ * (electron/preload.ts) and over a loopback WebSocket (engine/server). Types only: the renderer imports this file.
+ */
+export interface ParamSpecView {
+  type: 'number' | 'integer' | 'boolean' | 'enum';
+  default: number | boolean | string;
+  min?: number; max?: number; minExclusive?: boolean; options?: string[];
+  description: string;
+}
+export interface ModelInfo { name: string; dir: string; vocab_size: number; num_layers: number; max_positions: number; default: boolean }
+export interface StrategyInfo { name: string; description: string; paper: string; params: Record<string, ParamSpecView> }
+export interface CacheInfo { mode: string; description: string; paper: string; params: Record<string, ParamSpecView> }
+export interface SuiteInfo { name: string; kind: string; description: string }
+export interface RecentFile { path: string; name: string; openedAt: string }
+
+export interface RecordJob {
+  model?: string;
+  prompt?: string;
+  task?: { suite: string; index: number; seed?: number };
+  strategy: string;
+  params: Record<string, number | boolean | string>;
+  cache: 'none' | 'prefix' | 'dual' | 'sparse';
+  cacheParams: Record<string, number>;
+  genLength: number; blockLength: number; steps: number; seed: number; temperature: number;
+}
+
+export interface ProgressEvent { id: string; step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number; tokensPerS: number; etaMs: number }
+export interface DoneEvent { id: string; path: string; output: string; complete: boolean; steps: number; nfe: number; wall_ms: number }
+export interface ErrorEvent { id: string; message: string }
+export type EngineEvent =
+  | { type: 'progress'; data: ProgressEvent }
+  | { type: 'done'; data: DoneEvent }
+  | { type: 'error'; data: ErrorEvent };
+
+export interface BenchJob { model?: string; suites: string[]; strategies: string[]; caches: string[]; limit: number; genLength: number }
+
+export interface EngineApi {
+  models(): Promise<ModelInfo[]>;
+  strategies(): Promise<StrategyInfo[]>;
+  caches(): Promise<CacheInfo[]>;
+  suites(): Promise<SuiteInfo[]>;
+  taskPrompt(suite: string, index: number): Promise<{ prompt: string; reference: string }>;
+  startRecording(job: RecordJob): Promise<{ id: string }>;
+  cancelRecording(id: string): Promise<void>;
+  /** Bytes of a trace the engine can reach (a recorded or recent file). */
+  readTrace(path: string): Promise<Uint8Array>;
+  /** Writes a trace; the host decides where (a save dialog in the app, the traces folder under `dlens serve`). */
+  saveTrace(name: string, bytes: Uint8Array): Promise<{ path: string } | null>;
+  recent(): Promise<RecentFile[]>;
+  bench(job: BenchJob): Promise<Record<string, unknown>[]>;
+  onEvent(listener: (e: EngineEvent) => void): () => void;
+}
+
+/** The method names that cross the process boundary, for hosts that dispatch by name. */
+export const API_METHODS = ['models', 'strategies', 'caches', 'suites', 'taskPrompt', 'startRecording', 'cancelRecording', 'readTrace', 'saveTrace', 'recent', 'bench'] as const;
+export type ApiMethod = typeof API_METHODS[number];

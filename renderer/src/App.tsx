@@ -1,0 +1,104 @@
+import { useEffect, useRef, useState } from 'react';
+import { useApp, useHost, useStoreApi } from './context.js';
+import { VIEWS, active } from './store.js';
+import { Replay } from './views/Replay.js';
+import { Heatmaps } from './views/Heatmaps.js';
+import { Timeline } from './views/Timeline.js';
+import { Volatility } from './views/Volatility.js';
+import { Compare } from './views/Compare.js';
+import { RecordView } from './views/Record.js';
+import { EmptyState } from './views/EmptyState.js';
+import { ExportMenu, runExport } from './views/Export.js';
+import { StepBar } from './views/StepBar.js';
+import type { MenuAction } from './host/types.js';
+
+export function App() {
+  const store = useStoreApi();
+  const host = useHost();
+  const view = useApp((s) => s.view);
+  const traces = useApp((s) => s.traces);
+  const activeId = useApp((s) => s.activeId);
+  const error = useApp((s) => s.error);
+  const notice = useApp((s) => s.notice);
+  const theme = useApp((s) => s.theme);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const openFiles = async (files: FileList | File[]) => {
+    for (const f of Array.from(files)) store.getState().openBytes(new Uint8Array(await f.arrayBuffer()), f.name);
+  };
+  const openPath = async (path: string) => {
+    try { store.getState().openBytes(await host.api.readTrace(path), path.split(/[\\/]/).pop() ?? path, path); }
+    catch (e) { store.getState().setError(`Could not open ${path}: ${(e as Error).message}`); }
+  };
+
+  useEffect(() => host.onMenu((a: MenuAction) => {
+    if (a === 'open') fileInput.current?.click();
+    else if (a.startsWith('open-path:')) void openPath(a.slice('open-path:'.length));
+    else if (a === 'compare') store.getState().setView('compare');
+    else if (a === 'record') store.getState().setView('record');
+    else void runExport(a, store.getState(), host).catch((e) => store.getState().setError((e as Error).message));
+  }), [host]);
+
+  // Keyboard: arrows step, Home/End jump, space plays; ignored while typing in a form.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement;
+      if (el.closest('input, textarea, select')) return;
+      const s = store.getState();
+      if (e.key === 'ArrowRight') { s.stepBy(e.shiftKey ? 10 : 1); e.preventDefault(); }
+      else if (e.key === 'ArrowLeft') { s.stepBy(e.shiftKey ? -10 : -1); e.preventDefault(); }
+      else if (e.key === 'Home') { s.setStep(0); e.preventDefault(); }
+      else if (e.key === 'End') { s.setStep(Infinity); e.preventDefault(); }
+      else if (e.key === ' ') { s.togglePlay(); e.preventDefault(); }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const hasTrace = traces.length > 0;
+  const body = view === 'record' ? <RecordView /> : !hasTrace ? <EmptyState onOpen={() => fileInput.current?.click()} onOpenPath={openPath} />
+    : view === 'replay' ? <Replay /> : view === 'heatmaps' ? <Heatmaps /> : view === 'timeline' ? <Timeline />
+    : view === 'volatility' ? <Volatility /> : <Compare />;
+
+  return (
+    <div className={`app ${dragging ? 'dragging' : ''}`}
+      onDragOver={(e) => { e.preventDefault(); setDragging(true); }} onDragLeave={() => setDragging(false)}
+      onDrop={(e) => { e.preventDefault(); setDragging(false); void openFiles(e.dataTransfer.files); }}>
+      <header className="toolbar">
+        <span className="brand">dlens</span>
+        <nav className="tabs" role="tablist">
+          {VIEWS.map((v) => <button key={v.id} role="tab" aria-selected={view === v.id} className={view === v.id ? 'on' : ''} onClick={() => store.getState().setView(v.id)}>{v.label}</button>)}
+        </nav>
+        <span className="grow" />
+        <button onClick={() => fileInput.current?.click()} title="Open .dlens traces (Ctrl+O)">Open…</button>
+        <ExportMenu />
+        <button onClick={() => store.getState().setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch light/dark theme" aria-label="theme">{theme === 'dark' ? '☀' : '☾'}</button>
+        <input ref={fileInput} type="file" accept=".dlens" multiple hidden data-testid="open-input" onChange={(e) => { if (e.target.files) void openFiles(e.target.files); e.target.value = ''; }} />
+      </header>
+      {hasTrace && view !== 'record' && (
+        <div className="tracebar">
+          {traces.map((t) => (
+            <span key={t.id} className={`tracechip ${t.id === activeId ? 'on' : ''}`}>
+              <button onClick={() => store.getState().setActive(t.id)} title={t.path ?? t.name}>{t.name}</button>
+              <button className="x" aria-label={`close ${t.name}`} onClick={() => store.getState().closeTrace(t.id)}>×</button>
+            </span>
+          ))}
+          <span className="grow" />
+          <TraceSummary />
+        </div>
+      )}
+      {error && <div className="error" role="alert">{error}<button onClick={() => store.getState().setError(null)} aria-label="dismiss">×</button></div>}
+      {notice && <div className="notice" role="status" data-testid="notice">{notice}<button onClick={() => store.getState().setNotice(null)} aria-label="dismiss">×</button></div>}
+      <main className="body">{body}</main>
+      {hasTrace && view !== 'record' && <StepBar />}
+    </div>
+  );
+}
+
+function TraceSummary() {
+  const lt = useApp(active);
+  if (!lt) return null;
+  const m = lt.trace.manifest;
+  return <span className="summary">{m.model.name} · {m.strategy.name} · cache {m.cache.mode} · {lt.metrics.steps} steps · NFE {lt.metrics.nfe} · TPF {lt.metrics.tpf.toFixed(2)}{m.complete ? '' : ' · incomplete'}</span>;
+}

@@ -1,0 +1,180 @@
+import * as d3 from 'd3';
+import type { LoadedTrace } from './traceModel.js';
+import type { Matrix } from './heatmap.js';
+import { CATEGORICAL, cssColor } from './colormaps.js';
+
+/** The metrics table of one or more traces: rows of [metric, value per trace]. */
+export function metricsTable(traces: LoadedTrace[]): { header: string[]; rows: (string | number)[][] } {
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : '');
+  const rows: [string, (lt: LoadedTrace) => string | number][] = [
+    ['strategy', (lt) => lt.trace.manifest.strategy.name],
+    ['cache', (lt) => lt.trace.manifest.cache.mode],
+    ['generated tokens', (lt) => lt.trace.dims.G],
+    ['steps', (lt) => lt.metrics.steps],
+    ['NFE', (lt) => lt.metrics.nfe],
+    ['tokens per forward (TPF)', (lt) => f(lt.metrics.tpf)],
+    ['wall time (ms)', (lt) => f(lt.metrics.wall_ms, 0)],
+    ['tokens/s', (lt) => f(lt.metrics.tokens_per_s, 1)],
+    ['mean delay (steps)', (lt) => f(lt.metrics.delay.meanDelay)],
+    ['share delayed > 2 steps', (lt) => f(lt.metrics.delay.delayedMoreThan['2'] ?? 0, 3)],
+    ['oracle steps (Learn2PD)', (lt) => lt.metrics.delay.oracleSteps],
+    ['mean volatility band width', (lt) => f(lt.metrics.volatility.mean_band_width, 1)],
+    ['peak cache (MB)', (lt) => f((lt.trace.manifest.peak_cache_bytes ?? 0) / 1e6)],
+    ['accuracy', (lt) => (lt.metrics.accuracy === null ? '' : f(lt.metrics.accuracy, 3))],
+    ['complete', (lt) => (lt.trace.manifest.complete ? 'yes' : `no (${lt.trace.manifest.incomplete_reason ?? ''})`)],
+  ];
+  return { header: ['metric', ...traces.map((t) => t.name)], rows: rows.map(([k, fn]) => [k, ...traces.map(fn)]) };
+}
+
+export function toCsv(table: { header: string[]; rows: (string | number)[][] }): string {
+  const cell = (v: string | number) => { const s = String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  return [table.header, ...table.rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
+}
+
+const texEscape = (s: string) => s.replace(/\\/g, '\\textbackslash{}').replace(/([&%$#_{}])/g, '\\$1').replace(/~/g, '\\textasciitilde{}').replace(/\^/g, '\\textasciicircum{}').replace(/>/g, '$>$');
+
+/** A booktabs table ready for a paper. */
+export function toLatex(table: { header: string[]; rows: (string | number)[][] }, caption = 'Decoding metrics recorded with dlens.'): string {
+  const cols = 'l' + 'r'.repeat(table.header.length - 1);
+  return [
+    '\\begin{table}[t]', '\\centering', `\\begin{tabular}{${cols}}`, '\\toprule',
+    table.header.map((h) => texEscape(String(h))).join(' & ') + ' \\\\', '\\midrule',
+    ...table.rows.map((r) => r.map((v) => texEscape(String(v))).join(' & ') + ' \\\\'),
+    '\\bottomrule', '\\end{tabular}', `\\caption{${texEscape(caption)}}`, '\\end{table}', '',
+  ].join('\n');
+}
+
+export interface FigureSize { width: number; height: number }
+const M = { top: 28, right: 90, bottom: 42, left: 56 };
+const axisSvg = (axis: d3.Axis<d3.NumberValue>, transform: string) => {
+  // d3 axes render into a detached SVG group, so figures build without a document being on screen.
+  const g = d3.create('svg:g').attr('transform', transform).attr('font-size', 10).attr('font-family', 'sans-serif');
+  g.call(axis as never);
+  return g.node()!.outerHTML;
+};
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * The heatmap as a standalone SVG: the cells as an embedded PNG (a million cells as vector rectangles would not
+ * open in any editor), axes, title and colour legend as vectors. `png` is the data URL of the painted matrix.
+ */
+export function heatmapSvg(m: Matrix, png: string, colormap: string, size: FigureSize, title: string, view?: { s0: number; s1: number; r0: number; r1: number }): string {
+  const { width, height } = size;
+  const w = width - M.left - M.right, h = height - M.top - M.bottom;
+  const v = view ?? { s0: 0, s1: m.cols, r0: m.rowStart, r1: m.rowStart + m.rows };
+  const x = d3.scaleLinear().domain([v.s0, v.s1]).range([0, w]);
+  const y = d3.scaleLinear().domain([v.r0, v.r1]).range([0, h]);
+  // The embedded image covers the whole matrix; the clip shows the visible window.
+  const ix = x(0), iy = y(m.rowStart), iw = x(m.cols) - x(0), ih = y(m.rowStart + m.rows) - y(m.rowStart);
+  const legend = legendSvg(m, colormap, h);
+  return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
+<defs><clipPath id="plot"><rect x="0" y="0" width="${w}" height="${h}"/></clipPath></defs>
+<g transform="translate(${M.left},${M.top})"><g clip-path="url(#plot)"><image x="${ix}" y="${iy}" width="${iw}" height="${ih}" preserveAspectRatio="none" image-rendering="pixelated" style="image-rendering:pixelated" href="${png}" xlink:href="${png}"/></g></g>
+${axisSvg(d3.axisBottom(x).ticks(8), `translate(${M.left},${M.top + h})`)}
+${axisSvg(d3.axisLeft(y).ticks(8), `translate(${M.left},${M.top})`)}
+<text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
+<text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
+<g transform="translate(${M.left + w + 16},${M.top})">${legend}</g>
+</svg>`;
+}
+
+function legendSvg(m: Matrix, colormap: string, h: number): string {
+  if (m.kind === 'categorical') {
+    return (m.categories ?? []).map((c, i) => `<rect x="0" y="${i * 18}" width="12" height="12" fill="${CATEGORICAL[i % CATEGORICAL.length]}"/><text x="16" y="${i * 18 + 10}" font-family="sans-serif" font-size="10">${esc(c)}</text>`).join('');
+  }
+  const stops = d3.range(0, 1.0001, 0.1).map((t) => `<stop offset="${t}" stop-color="${cssColor(colormap, 1 - t)}"/>`).join('');
+  const y = d3.scaleLinear().domain(m.domain).range([h, 0]);
+  return `<defs><linearGradient id="lg" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${h}" fill="url(#lg)"/>${axisSvg(d3.axisRight(y).ticks(5), 'translate(12,0)')}`;
+}
+
+/** Token timeline as vector SVG: per position, first right (circle), stable (bar start) and commit (bar end). */
+export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string): string {
+  const { width, height } = size;
+  const w = width - M.left - M.right, h = height - M.top - M.bottom;
+  const { S, P, G } = lt.trace.dims;
+  const x = d3.scaleLinear().domain([0, Math.max(1, S)]).range([0, w]);
+  const y = d3.scaleBand<number>().domain(d3.range(P, P + G)).range([0, h]).padding(0.15);
+  const marks = lt.timings.map((t) => {
+    const yy = y(t.position)!, bh = Math.max(0.5, y.bandwidth());
+    let s = '';
+    if (t.stableFrom >= 0 && t.commit >= 0) s += `<rect x="${x(t.stableFrom)}" y="${yy}" width="${Math.max(0.5, x(t.commit + 1) - x(t.stableFrom))}" height="${bh}" fill="${CATEGORICAL[1]}" fill-opacity="0.55"/>`;
+    if (t.commit >= 0) s += `<rect x="${x(t.commit)}" y="${yy}" width="${Math.max(1, x(t.commit + 1) - x(t.commit))}" height="${bh}" fill="${CATEGORICAL[2]}"/>`;
+    if (t.firstCorrect >= 0) s += `<circle cx="${x(t.firstCorrect + 0.5)}" cy="${yy + bh / 2}" r="${Math.min(3, bh / 2 + 0.5)}" fill="${CATEGORICAL[3]}"/>`;
+    return s;
+  }).join('');
+  const lg = [['first right', 3], ['stable → commit', 1], ['commit', 2]] as const;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
+<g transform="translate(${M.left},${M.top})">${marks}</g>
+${axisSvg(d3.axisBottom(x).ticks(8), `translate(${M.left},${M.top + h})`)}
+${axisSvg(d3.axisLeft(d3.scaleLinear().domain([P, P + G]).range([0, h])).ticks(8), `translate(${M.left},${M.top})`)}
+<text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
+<text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
+<g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([l, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${esc(l)}</text>`).join('')}</g>
+</svg>`;
+}
+
+/** Series of the volatility view: mean confidence of the active block's masked positions, band width, block edges. */
+export function volatilitySeries(lt: LoadedTrace) {
+  const t = lt.trace, { S, G, P, T } = t.dims;
+  const MASK = t.manifest.mask_token_id ?? -1;
+  const meanConf: number[] = [], bandStart: number[] = [], bandEnd: number[] = [], blockStart: number[] = [], blockEnd: number[] = [];
+  for (let s = 0; s < S; s++) {
+    const bs = t.block[2 * s]!, be = t.block[2 * s + 1]!;
+    let sum = 0, n = 0;
+    for (let p = bs; p < be; p++) if (t.state[s * T + p] === MASK) { const c = t.confidence[s * G + p - P]!; if (!Number.isNaN(c)) { sum += c; n++; } }
+    meanConf.push(n ? sum / n : NaN);
+    const b = lt.bands[s]!;
+    bandStart.push(b.start); bandEnd.push(b.end); blockStart.push(bs); blockEnd.push(be);
+  }
+  return { meanConf, bandStart, bandEnd, blockStart, blockEnd };
+}
+
+/** Volatility figure: position x step with the band (shaded) and the block edges, and mean block confidence below. */
+export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string): string {
+  const { width, height } = size;
+  const w = width - M.left - M.right, h = height - M.top - M.bottom;
+  const h1 = h * 0.68, h2 = h * 0.22, gap = h * 0.1;
+  const { S, P, G } = lt.trace.dims;
+  const v = volatilitySeries(lt);
+  const x = d3.scaleLinear().domain([0, Math.max(1, S)]).range([0, w]);
+  const y = d3.scaleLinear().domain([P, P + G]).range([0, h1]);
+  const yc = d3.scaleLinear().domain([0, 1]).range([h2, 0]);
+  const band = d3.range(S).filter((s) => v.bandStart[s]! >= 0).map((s) => `<rect x="${x(s)}" y="${y(v.bandStart[s]!)}" width="${Math.max(0.5, x(s + 1) - x(s))}" height="${Math.max(0.5, y(v.bandEnd[s]!) - y(v.bandStart[s]!))}" fill="${CATEGORICAL[2]}" fill-opacity="0.6"/>`).join('');
+  const blk = (arr: number[]) => d3.line<number>().x((_, s) => x(s + 0.5)).y((p) => y(p)).curve(d3.curveStepAfter)(arr) ?? '';
+  const conf = d3.line<number>().defined((c) => !Number.isNaN(c)).x((_, s) => x(s + 0.5)).y((c) => yc(c))(v.meanConf) ?? '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
+<g transform="translate(${M.left},${M.top})">${band}<path d="${blk(v.blockStart)}" fill="none" stroke="${CATEGORICAL[1]}" stroke-width="1.5"/><path d="${blk(v.blockEnd)}" fill="none" stroke="${CATEGORICAL[1]}" stroke-width="1.5" stroke-dasharray="4 2"/></g>
+${axisSvg(d3.axisLeft(y).ticks(6), `translate(${M.left},${M.top})`)}
+<g transform="translate(${M.left},${M.top + h1 + gap})"><path d="${conf}" fill="none" stroke="${CATEGORICAL[3]}" stroke-width="1.5"/></g>
+${axisSvg(d3.axisLeft(yc).ticks(3), `translate(${M.left},${M.top + h1 + gap})`)}
+${axisSvg(d3.axisBottom(x).ticks(8), `translate(${M.left},${M.top + h})`)}
+<text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
+<text transform="translate(14,${M.top + h1 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
+<text transform="translate(14,${M.top + h1 + gap + h2 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="9">block conf.</text>
+<g transform="translate(${M.left + w + 8},${M.top})"><rect width="10" height="10" fill="${CATEGORICAL[2]}" fill-opacity="0.6"/><text x="14" y="9" font-family="sans-serif" font-size="9">volatility band</text><line x1="0" x2="10" y1="25" y2="25" stroke="${CATEGORICAL[1]}" stroke-width="1.5"/><text x="14" y="28" font-family="sans-serif" font-size="9">block start</text><line x1="0" x2="10" y1="43" y2="43" stroke="${CATEGORICAL[1]}" stroke-dasharray="4 2"/><text x="14" y="46" font-family="sans-serif" font-size="9">block end</text></g>
+</svg>`;
+}
+
+/** Word-level diff (LCS) of two outputs, for the compare view. */
+export function wordDiff(a: string, b: string): { text: string; op: 'same' | 'del' | 'add' }[] {
+  const x = a.split(/(\s+)/).filter(Boolean), y = b.split(/(\s+)/).filter(Boolean);
+  const n = x.length, m = y.length;
+  const L = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i]![j] = x[i] === y[j] ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!);
+  const out: { text: string; op: 'same' | 'del' | 'add' }[] = [];
+  let i = 0, j = 0;
+  while (i < n && j < m) {
+    if (x[i] === y[j]) { out.push({ text: x[i]!, op: 'same' }); i++; j++; }
+    else if (L[i + 1]![j]! >= L[i]![j + 1]!) out.push({ text: x[i++]!, op: 'del' });
+    else out.push({ text: y[j++]!, op: 'add' });
+  }
+  while (i < n) out.push({ text: x[i++]!, op: 'del' });
+  while (j < m) out.push({ text: y[j++]!, op: 'add' });
+  return out;
+}

@@ -1,0 +1,73 @@
+import { readTrace, evictions, type Trace } from '../../../engine/trace/trace.js';
+import { positionTimings, volatilityBands, type PositionTiming, type VolatilityBand } from '../../../engine/metrics/index.js';
+import { traceMetrics } from '../../../engine/metrics/index.js';
+
+/** A trace opened in the app, with everything derived from it once (timings, bands, metrics, token texts). */
+export interface LoadedTrace {
+  id: string;
+  name: string;
+  path?: string;
+  bytes: Uint8Array;
+  trace: Trace;
+  timings: PositionTiming[];
+  bands: VolatilityBand[];
+  metrics: ReturnType<typeof traceMetrics>;
+  /** Per step and layer, positions that left the cache at that step. */
+  evicted: Map<number, Map<number, number[]>>;
+}
+
+let counter = 0;
+export function loadTrace(bytes: Uint8Array, name: string, path?: string): LoadedTrace {
+  const trace = readTrace(bytes);
+  const evicted = new Map<number, Map<number, number[]>>();
+  for (const e of evictions(trace)) {
+    if (!evicted.has(e.step)) evicted.set(e.step, new Map());
+    evicted.get(e.step)!.set(e.layer, e.positions);
+  }
+  return {
+    id: `t${++counter}`, name, path, bytes, trace,
+    timings: positionTimings(trace), bands: volatilityBands(trace), metrics: traceMetrics(trace), evicted,
+  };
+}
+
+/** Text of a token id as the trace's vocabulary has it (the manifest carries every id the trace mentions). */
+export function tokenText(t: Trace, id: number): string {
+  if (id === t.manifest.mask_token_id) return '▒';
+  return t.manifest.vocab[String(id)] ?? `<${id}>`;
+}
+
+export function isMask(t: Trace, id: number) { return id === t.manifest.mask_token_id; }
+
+/** Active block [start, end) at a step (the last step's block after the run). */
+export function blockAt(t: Trace, step: number): [number, number] {
+  const s = Math.max(0, Math.min(t.dims.S - 1, step));
+  return t.dims.S ? [t.block[2 * s]!, t.block[2 * s + 1]!] : [t.dims.P, t.dims.T];
+}
+
+/** The state shown at cursor `step`: state before step `step` (0..S; S is the final state). */
+export function stateAt(t: Trace, step: number): Int32Array {
+  const s = Math.max(0, Math.min(t.dims.S, step));
+  return t.state.subarray(s * t.dims.T, (s + 1) * t.dims.T);
+}
+
+/** Top-k candidates of generated position `pos` predicted at `step` (empty if not computed then). */
+export function candidatesAt(t: Trace, step: number, pos: number): { id: number; text: string; p: number }[] {
+  const { G, K, P, S } = t.dims;
+  const g = pos - P;
+  if (g < 0 || g >= G || step < 0 || step >= S) return [];
+  const out = [];
+  for (let k = 0; k < K; k++) {
+    const id = t.topkIds[(step * G + g) * K + k]!;
+    if (id < 0) break;
+    out.push({ id, text: tokenText(t, id), p: t.topkProbs[(step * G + g) * K + k]! });
+  }
+  return out;
+}
+
+/** Confidence history of a generated position over all steps (NaN where not computed). */
+export function confidenceHistory(t: Trace, pos: number): Float32Array {
+  const { G, S, P } = t.dims;
+  const out = new Float32Array(S);
+  for (let s = 0; s < S; s++) out[s] = t.confidence[s * G + pos - P]!;
+  return out;
+}

@@ -1,0 +1,95 @@
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import { loadTrace, type LoadedTrace } from './lib/traceModel.js';
+import { DEFAULT_COLORMAP } from './lib/colormaps.js';
+
+export type ViewId = 'replay' | 'heatmaps' | 'timeline' | 'volatility' | 'compare' | 'record';
+export const VIEWS: { id: ViewId; label: string }[] = [
+  { id: 'replay', label: 'Replay' }, { id: 'heatmaps', label: 'Heatmaps' }, { id: 'timeline', label: 'Token timeline' },
+  { id: 'volatility', label: 'Volatility' }, { id: 'compare', label: 'Compare' }, { id: 'record', label: 'Record' },
+];
+
+export interface AppState {
+  traces: LoadedTrace[];
+  activeId: string | null;
+  compareIds: string[];
+  view: ViewId;
+  /** Cursor: the state before step `step` (0..S). Shared by every view and every compared trace. */
+  step: number;
+  playing: boolean;
+  speed: number;          // steps per second
+  hover: number | null;   // absolute position under the pointer
+  metric: string;
+  layer: number;          // -1 = mean of layers
+  colormap: string;
+  theme: 'light' | 'dark';
+  error: string | null;
+  /** A passing message (a recording saved, a file exported), shown in a status line. */
+  notice: string | null;
+  // actions
+  openBytes(bytes: Uint8Array, name: string, path?: string): LoadedTrace | null;
+  setActive(id: string): void;
+  closeTrace(id: string): void;
+  toggleCompare(id: string): void;
+  setView(v: ViewId): void;
+  setStep(s: number): void;
+  stepBy(d: number): void;
+  togglePlay(): void;
+  setSpeed(x: number): void;
+  setHover(p: number | null): void;
+  setMetric(m: string): void;
+  setLayer(l: number): void;
+  setColormap(c: string): void;
+  setTheme(t: 'light' | 'dark'): void;
+  setError(e: string | null): void;
+  setNotice(n: string | null): void;
+}
+
+export const active = (s: AppState) => s.traces.find((t) => t.id === s.activeId) ?? null;
+const maxStep = (s: AppState) => active(s)?.trace.dims.S ?? 0;
+
+export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState> {
+  return createStore<AppState>((set, get) => ({
+    traces: [], activeId: null, compareIds: [], view: 'replay', step: 0, playing: false, speed: 12, hover: null,
+    metric: 'confidence', layer: -1, colormap: DEFAULT_COLORMAP, theme: 'light', error: null, notice: null,
+    ...init,
+    openBytes(bytes, name, path) {
+      try {
+        const lt = loadTrace(bytes, name, path);
+        const s = get();
+        // Opening a trace that is already open (same path) replaces it rather than duplicating it.
+        const traces = [...s.traces.filter((t) => !path || t.path !== path), lt];
+        const compareIds = [...s.compareIds.filter((id) => traces.some((t) => t.id === id)), lt.id].slice(-4);
+        set({ traces, activeId: lt.id, compareIds, step: lt.trace.dims.S, playing: false, error: null, view: s.view === 'record' ? 'replay' : s.view });
+        return lt;
+      } catch (e) {
+        set({ error: `Could not open ${name}: ${(e as Error).message}` });
+        return null;
+      }
+    },
+    setActive(id) { const t = get().traces.find((x) => x.id === id); if (t) set({ activeId: id, step: Math.min(get().step, t.trace.dims.S) }); },
+    closeTrace(id) {
+      const traces = get().traces.filter((t) => t.id !== id);
+      set({ traces, compareIds: get().compareIds.filter((x) => x !== id), activeId: get().activeId === id ? traces.at(-1)?.id ?? null : get().activeId });
+    },
+    toggleCompare(id) {
+      const c = get().compareIds;
+      set({ compareIds: c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-4) });
+    },
+    setView(view) { set({ view, playing: false }); },
+    setStep(step) { set({ step: Math.max(0, Math.min(maxStep(get()), Math.round(step))) }); },
+    stepBy(d) { get().setStep(get().step + d); },
+    togglePlay() {
+      const s = get();
+      // Play from the start when the cursor sits at the end.
+      set({ playing: !s.playing, step: !s.playing && s.step >= maxStep(s) ? 0 : s.step });
+    },
+    setSpeed(speed) { set({ speed: Math.max(1, Math.min(240, speed)) }); },
+    setHover(hover) { if (get().hover !== hover) set({ hover }); },
+    setMetric(metric) { set({ metric }); },
+    setLayer(layer) { set({ layer }); },
+    setColormap(colormap) { set({ colormap }); },
+    setTheme(theme) { set({ theme }); },
+    setError(error) { set({ error }); },
+    setNotice(notice) { set({ notice }); },
+  }));
+}

@@ -1,0 +1,66 @@
+import { useMemo } from 'react';
+import { useApp, useStoreApi } from '../context.js';
+import { active } from '../store.js';
+import { blockAt, candidatesAt, confidenceHistory, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
+import { cssColor } from '../lib/colormaps.js';
+import { useEffect } from 'react';
+import { setFigure } from './figure.js';
+
+/** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
+export function Replay() {
+  const lt = useApp(active)!;
+  const step = useApp((s) => s.step);
+  const hover = useApp((s) => s.hover);
+  const colormap = useApp((s) => s.colormap);
+  const store = useStoreApi();
+  useEffect(() => { setFigure(null); }, []);
+  const t = lt.trace, { P, T, G, S } = t.dims;
+  const state = stateAt(t, step);
+  const [bs, be] = blockAt(t, Math.min(step, S - 1));
+  const commitConf = useMemo(() => {
+    // Confidence each token had at the step that committed it, for its tint.
+    const out = new Float32Array(G).fill(NaN);
+    for (let g = 0; g < G; g++) { const c = t.commitStep[P + g]! - 1; if (c >= 0 && c < S) out[g] = t.confidence[c * G + g]!; }
+    return out;
+  }, [lt]);
+  const prompt = useMemo(() => Array.from(t.state.subarray(0, P), (id) => tokenText(t, id)).join(''), [lt]);
+  const tokens = [];
+  for (let p = P; p < T; p++) {
+    const id = state[p]!, masked = isMask(t, id), inBlock = step < S && p >= bs && p < be;
+    const c = commitConf[p - P]!;
+    const style = masked || Number.isNaN(c) ? undefined : { background: cssColor(colormap, c), color: c > 0.55 ? '#111' : '#fff' };
+    tokens.push(<span key={p} data-pos={p} className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`} style={style}
+      onMouseEnter={() => store.getState().setHover(p)}>{masked ? '▒' : tokenText(t, id)}</span>);
+  }
+  return (
+    <div className="replay" onMouseLeave={() => store.getState().setHover(null)}>
+      <div className="prompt"><span className="label">prompt</span> {prompt}</div>
+      <div className="text" data-testid="replay-text">{tokens}</div>
+      <div className="legend-row"><span className="tok block">active block</span> <span className="tok masked">▒ masked</span> <span>committed tokens tinted by confidence at commit (0 <span className="grad" style={{ background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((x) => cssColor(colormap, x)).join(',')})` }} /> 1)</span></div>
+      {hover !== null && hover >= P && <PositionCard lt={lt} pos={hover} step={step} />}
+      <div className="output"><span className="label">output</span> {t.manifest.output}{t.manifest.task ? <span className="dim"> · reference: {t.manifest.task.reference} · score {t.manifest.task.score ?? 'n/a'}</span> : null}</div>
+    </div>
+  );
+}
+
+/** Hover card: top-k candidates at the step, the confidence history, and the delayed-decoding timing. */
+export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; step: number }) {
+  const t = lt.trace, { S, P } = t.dims;
+  const s = Math.min(step, S - 1);
+  const cands = candidatesAt(t, s, pos);
+  const hist = confidenceHistory(t, pos);
+  const timing = lt.timings[pos - P];
+  const W = 260, H = 50;
+  let d = '';
+  hist.forEach((c, i) => { if (!Number.isNaN(c)) d += `${d && !Number.isNaN(hist[i - 1]!) ? 'L' : 'M'}${(i / Math.max(1, S - 1)) * W},${H - c * H}`; });
+  return (
+    <div className="poscard" data-testid="poscard">
+      <div><b>position {pos}</b> (generated #{pos - P}) at step {s}</div>
+      <table><tbody>{cands.map((c, i) => <tr key={i}><td className="mono">{JSON.stringify(c.text)}</td><td>{(c.p * 100).toFixed(1)}%</td><td><span className="bar" style={{ width: `${c.p * 80}px` }} /></td></tr>)}</tbody></table>
+      {!cands.length && <div className="dim">not computed at this step</div>}
+      <svg width={W} height={H + 4} className="spark"><path d={d} fill="none" stroke="currentColor" /><line x1={(s / Math.max(1, S - 1)) * W} x2={(s / Math.max(1, S - 1)) * W} y1={0} y2={H} stroke="#E69F00" /></svg>
+      {timing && <div className="dim">first right at step {fmt(timing.firstCorrect)} · stable from {fmt(timing.stableFrom)} · committed at {fmt(timing.commit)} · delay {Number.isNaN(timing.delay) ? '–' : timing.delay}</div>}
+    </div>
+  );
+}
+const fmt = (x: number) => (x < 0 ? '–' : String(x));

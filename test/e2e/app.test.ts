@@ -1,0 +1,171 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { record } from '../../engine/record.js';
+import { readTrace } from '../../engine/trace/trace.js';
+import { FIXTURE, ROOT, tmp, startServe, CHROMIUM } from '../helpers.js';
+
+// The app in real Chromium against `dlens serve`; screenshots of every view go to test-results/screenshots.
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+
+describe('the app in Chromium, served by dlens serve', () => {
+  let server: Awaited<ReturnType<typeof startServe>>, browser: Browser, page: Page;
+  const dir = tmp();
+  const traceA = join(dir, 'hello-lowconf-none.dlens'), traceB = join(dir, 'hello-random-dual.dlens');
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const base = { model: FIXTURE, prompt: 'hello world', genLength: 64, blockLength: 16, steps: 64 };
+    await record({ ...base, out: traceA });
+    await record({ ...base, strategy: 'random', cache: 'dual', out: traceB });
+    server = await startServe({ DLENS_HOME: join(dir, 'home'), DLENS_MODEL_PATH: join(ROOT, 'test', 'fixtures') });
+    browser = await chromium.launch(CHROMIUM);
+    page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } })).newPage();
+    page.on('pageerror', (e) => { throw e; });
+  });
+  afterAll(async () => { await browser?.close(); server?.stop(); });
+
+  it('refuses a request without the token, and shows an empty state that says what to do', async () => {
+    const denied = await fetch(`http://127.0.0.1:${server.port}/`);
+    expect(denied.status).toBe(403);
+    await page.goto(server.url);
+    await page.getByText('Watch a diffusion LM decode').waitFor();
+    await page.getByRole('button', { name: 'Open a trace…' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, '0-empty.png') });
+  });
+
+  it('opens a trace and replays it: scrubbing, keys, hover', async () => {
+    await page.getByTestId('open-input').setInputFiles(traceA);
+    const label = page.getByTestId('step-label');
+    await expect.poll(() => label.textContent()).toBe('step 64 / 64');
+    const text = page.getByTestId('replay-text');
+    const masked = () => text.locator('.tok.masked').count();
+    expect(await masked()).toBe(0);
+    await page.getByTestId('scrubber').fill('0');
+    expect(await label.textContent()).toBe('step 0 / 64');
+    expect(await masked()).toBe(64);
+    await page.keyboard.press('ArrowRight');
+    expect(await label.textContent()).toBe('step 1 / 64');
+    expect(await masked()).toBe(63); // one token per step
+    await page.keyboard.press('End');
+    expect(await label.textContent()).toBe('step 64 / 64');
+    await page.getByTestId('scrubber').fill('20');
+    await text.locator('.tok').nth(25).hover();
+    const card = page.getByTestId('poscard');
+    await card.waitFor();
+    expect(await card.textContent()).toMatch(/position \d+ .* at step 20/);
+    expect(await card.locator('tr').count()).toBe(5); // top-5 candidates
+    await page.screenshot({ path: join(SHOTS, '1-replay.png') });
+  });
+
+  it('refuses a malformed file with a message and keeps what is open', async () => {
+    const bad = join(dir, 'bad.dlens');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(bad, 'not a trace at all');
+    await page.getByTestId('open-input').setInputFiles(bad);
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Could not open bad\.dlens: not a valid \.dlens trace/);
+    expect(await page.getByTestId('replay-text').count()).toBe(1);
+    await page.getByRole('alert').getByRole('button').click();
+  });
+
+  it('draws heatmaps, switches metric, layer and colours, and shows values on hover', async () => {
+    await page.getByRole('tab', { name: 'Heatmaps' }).click();
+    const canvas = page.getByTestId('heatmap-canvas');
+    await canvas.waitFor();
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.6);
+    await expect.poll(() => page.getByTestId('heatmap-tip').textContent()).toMatch(/confidence: (\d\.\d{4}|not computed)/);
+    await page.screenshot({ path: join(SHOTS, '2-heatmap-confidence.png') });
+    await page.getByTestId('metric').selectOption('entropy');
+    await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.6);
+    await expect.poll(() => page.getByTestId('heatmap-tip').textContent()).toMatch(/entropy/);
+    await page.getByTestId('metric').selectOption('saliency');
+    await page.getByTestId('layer').selectOption('1');
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.3);
+    await expect.poll(() => page.getByTestId('heatmap-tip').textContent()).toMatch(/saliency, layer 1/);
+    await page.getByTestId('colormap').selectOption('cividis');
+    await page.screenshot({ path: join(SHOTS, '3-heatmap-saliency.png') });
+    // a click moves the shared cursor
+    await page.mouse.click(box.x + box.width * 0.25, box.y + box.height * 0.5);
+    const step = Number((await page.getByTestId('step-label').textContent())!.match(/step (\d+)/)![1]);
+    expect(step).toBeGreaterThan(10); expect(step).toBeLessThan(22);
+  });
+
+  it('shows the token timeline and the volatility view with their numbers', async () => {
+    await page.getByRole('tab', { name: 'Token timeline' }).click();
+    await expect.poll(() => page.getByTestId('delay-stats').textContent()).toMatch(/mean delay[\d.]+ steps.*oracle steps\d+ of 64/);
+    await page.screenshot({ path: join(SHOTS, '4-timeline.png') });
+    await page.getByRole('tab', { name: 'Volatility' }).click();
+    await expect.poll(() => page.getByTestId('volatility-stats').textContent()).toMatch(/steps with a band\d+ of 64/);
+    await page.screenshot({ path: join(SHOTS, '5-volatility.png') });
+  });
+
+  it('exports the figure as SVG and PNG and the metrics as CSV and LaTeX', async () => {
+    await page.getByRole('tab', { name: 'Heatmaps' }).click();
+    await page.getByTestId('metric').selectOption('confidence');
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+    const save = async (item: string) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: item }).click()]);
+      const p = join(dir, dl.suggestedFilename());
+      await dl.saveAs(p);
+      return { name: dl.suggestedFilename(), bytes: readFileSync(p) };
+    };
+    const svg = await save('Figure as SVG');
+    expect(svg.name).toBe('hello-lowconf-none-heatmap-confidence.svg');
+    const s = svg.bytes.toString('utf8');
+    expect(s.startsWith('<svg')).toBe(true);
+    expect(s).toContain('<image'); expect(s).toContain('data:image/png;base64,');
+    expect(s).toMatch(/>step<\/text>/); expect(s).toMatch(/class="tick"/);
+    const png = await save('Figure as PNG');
+    expect(png.bytes.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.bytes.readUInt32BE(16)).toBe(3600); // 1200 px at 3x
+    expect(png.bytes.readUInt32BE(20)).toBe(2100);
+    const csv = (await save('Metrics as CSV')).bytes.toString('utf8');
+    expect(csv.split('\n')[0]).toBe('metric,hello-lowconf-none.dlens');
+    expect(csv).toMatch(/^steps,64$/m);
+    expect(csv).toMatch(/^NFE,64$/m);
+    const tex = (await save('Metrics as LaTeX')).bytes.toString('utf8');
+    expect(tex).toContain('\\begin{tabular}{lr}'); expect(tex).toContain('\\toprule');
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+  });
+
+  it('compares two traces on one cursor, with an output diff and one metrics table', async () => {
+    await page.getByTestId('open-input').setInputFiles(traceB);
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    const cols = page.getByTestId('compare-col');
+    await expect.poll(() => cols.count()).toBe(2);
+    await page.keyboard.press('Home');
+    expect(await cols.nth(0).textContent()).toMatch(/step 0 \/ 64/);
+    expect(await cols.nth(1).textContent()).toMatch(/step 0 \/ 64/);
+    await page.keyboard.press('End');
+    const table = await page.getByTestId('compare-table').textContent();
+    expect(table).toMatch(/low-confidence/); expect(table).toMatch(/random/); expect(table).toMatch(/dual/);
+    await page.screenshot({ path: join(SHOTS, '6-compare.png') });
+  });
+
+  it('records with the fixture model: progress, cancel (a valid partial trace opens), then a full run', async () => {
+    await page.getByRole('tab', { name: 'Record' }).click();
+    await page.getByRole('combobox').first().selectOption('tiny-random');
+    await page.getByTestId('prompt').fill('hello');
+    await page.getByTestId('gen-length').fill('480');
+    await page.getByTestId('block-length').fill('32');
+    await page.getByTestId('steps').fill('480');
+    await page.getByTestId('record-start').click();
+    await expect.poll(() => page.getByTestId('progress').textContent(), { timeout: 30_000 }).toMatch(/step \d+ \/ 480 · [\d.]+ tok\/s · ETA/);
+    await page.screenshot({ path: join(SHOTS, '7-record-progress.png') });
+    await page.getByTestId('record-cancel').click();
+    await expect.poll(() => page.getByTestId('notice').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 30_000 }).toMatch(/Cancelled after \d+ steps; the partial trace was saved to (.*\.dlens)/);
+    const path = (await page.getByTestId('notice').textContent())!.match(/saved to (.*\.dlens)/)![1]!;
+    const partial = readTrace(new Uint8Array(readFileSync(path)));
+    expect(partial.manifest.complete).toBe(false);
+    expect(partial.dims.S).toBeLessThan(480);
+    await expect.poll(() => page.getByTestId('step-label').textContent()).toBe(`step ${partial.dims.S} / ${partial.dims.S}`);
+    await page.getByRole('tab', { name: 'Record' }).click();
+    await page.getByTestId('gen-length').fill('32');
+    await page.getByTestId('steps').fill('16');
+    await page.getByTestId('record-start').click();
+    await expect.poll(() => page.getByTestId('step-label').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 30_000 }).toBe('step 16 / 16');
+    expect(await page.getByTestId('notice').textContent()).toMatch(/Recorded 16 steps to .*tiny-random|Recorded 16 steps to .*\.dlens/);
+  });
+});
