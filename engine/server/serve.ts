@@ -22,7 +22,7 @@ const MAX_UPLOAD = 1 << 30;
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host)) throw new DlensError(`dlens serve listens on loopback only (127.0.0.1 or ::1), not ${host}; to reach it from another machine use an SSH tunnel: ssh -L 8765:127.0.0.1:8765 HOST`);
-  if (!existsSync(join(o.rendererDir, 'index.html'))) throw new DlensError(`the renderer is not built (${o.rendererDir}/index.html is missing); run npm run build:renderer first`);
+  if (!existsSync(join(o.rendererDir, 'index.html'))) throw new DlensError(`the renderer is not built (${o.rendererDir}/index.html is missing); run npm run build first`);
   const token = o.token ?? randomBytes(24).toString('base64url');
   const tokenBuf = Buffer.from(token);
   const okToken = (t: string | null | undefined) => !!t && t.length === token.length && timingSafeEqual(Buffer.from(t), tokenBuf);

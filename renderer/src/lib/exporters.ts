@@ -46,12 +46,24 @@ export function toLatex(table: { header: string[]; rows: (string | number)[][] }
 
 export interface FigureSize { width: number; height: number }
 const M = { top: 28, right: 90, bottom: 42, left: 56 };
-const axisSvg = (axis: d3.Axis<d3.NumberValue>, transform: string) => {
-  // d3 axes render into a detached SVG group, so figures build without a document being on screen.
-  const g = d3.create('svg:g').attr('transform', transform).attr('font-size', 10).attr('font-family', 'sans-serif');
-  g.call(axis as never);
-  return g.node()!.outerHTML;
-};
+type Orient = 'bottom' | 'left' | 'right';
+/**
+ * An axis as SVG text from a d3 scale's ticks and format (what d3.axis draws, without needing a document), so
+ * figures build anywhere: in the page, in tests, in a headless export.
+ */
+function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, transform: string, count = 8): string {
+  const ticks = scale.ticks(count), fmt = scale.tickFormat(count);
+  const [r0, r1] = scale.range() as [number, number];
+  const horiz = orient === 'bottom', sign = orient === 'left' ? -1 : 1;
+  const domain = horiz ? `M${r0},6V0H${r1}V6` : `M${sign * 6},${r0}H0V${r1}H${sign * 6}`;
+  const marks = ticks.map((t) => {
+    const v = scale(t);
+    return horiz
+      ? `<g class="tick" transform="translate(${v},0)"><line y2="6" stroke="currentColor"/><text y="9" dy="0.71em" text-anchor="middle" fill="currentColor">${fmt(t)}</text></g>`
+      : `<g class="tick" transform="translate(0,${v})"><line x2="${sign * 6}" stroke="currentColor"/><text x="${sign * 9}" dy="0.32em" text-anchor="${sign < 0 ? 'end' : 'start'}" fill="currentColor">${fmt(t)}</text></g>`;
+  }).join('');
+  return `<g transform="${transform}" font-size="10" font-family="sans-serif" fill="none"><path d="${domain}" stroke="currentColor"/>${marks}</g>`;
+}
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
@@ -72,8 +84,8 @@ export function heatmapSvg(m: Matrix, png: string, colormap: string, size: Figur
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <defs><clipPath id="plot"><rect x="0" y="0" width="${w}" height="${h}"/></clipPath></defs>
 <g transform="translate(${M.left},${M.top})"><g clip-path="url(#plot)"><image x="${ix}" y="${iy}" width="${iw}" height="${ih}" preserveAspectRatio="none" image-rendering="pixelated" style="image-rendering:pixelated" href="${png}" xlink:href="${png}"/></g></g>
-${axisSvg(d3.axisBottom(x).ticks(8), `translate(${M.left},${M.top + h})`)}
-${axisSvg(d3.axisLeft(y).ticks(8), `translate(${M.left},${M.top})`)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
+${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <g transform="translate(${M.left + w + 16},${M.top})">${legend}</g>
@@ -86,7 +98,7 @@ function legendSvg(m: Matrix, colormap: string, h: number): string {
   }
   const stops = d3.range(0, 1.0001, 0.1).map((t) => `<stop offset="${t}" stop-color="${cssColor(colormap, 1 - t)}"/>`).join('');
   const y = d3.scaleLinear().domain(m.domain).range([h, 0]);
-  return `<defs><linearGradient id="lg" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${h}" fill="url(#lg)"/>${axisSvg(d3.axisRight(y).ticks(5), 'translate(12,0)')}`;
+  return `<defs><linearGradient id="lg" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${h}" fill="url(#lg)"/>${axisSvg(y, 'right', 'translate(12,0)', 5)}`;
 }
 
 /** Token timeline as vector SVG: per position, first right (circle), stable (bar start) and commit (bar end). */
@@ -109,8 +121,8 @@ export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string): s
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${marks}</g>
-${axisSvg(d3.axisBottom(x).ticks(8), `translate(${M.left},${M.top + h})`)}
-${axisSvg(d3.axisLeft(d3.scaleLinear().domain([P, P + G]).range([0, h])).ticks(8), `translate(${M.left},${M.top})`)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
+${axisSvg(d3.scaleLinear().domain([P, P + G]).range([0, h]), 'left', `translate(${M.left},${M.top})`)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([l, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${esc(l)}</text>`).join('')}</g>
@@ -150,10 +162,10 @@ export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string):
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${band}<path d="${blk(v.blockStart)}" fill="none" stroke="${CATEGORICAL[1]}" stroke-width="1.5"/><path d="${blk(v.blockEnd)}" fill="none" stroke="${CATEGORICAL[1]}" stroke-width="1.5" stroke-dasharray="4 2"/></g>
-${axisSvg(d3.axisLeft(y).ticks(6), `translate(${M.left},${M.top})`)}
+${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
 <g transform="translate(${M.left},${M.top + h1 + gap})"><path d="${conf}" fill="none" stroke="${CATEGORICAL[3]}" stroke-width="1.5"/></g>
-${axisSvg(d3.axisLeft(yc).ticks(3), `translate(${M.left},${M.top + h1 + gap})`)}
-${axisSvg(d3.axisBottom(x).ticks(8), `translate(${M.left},${M.top + h})`)}
+${axisSvg(yc, 'left', `translate(${M.left},${M.top + h1 + gap})`, 3)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h1 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <text transform="translate(14,${M.top + h1 + gap + h2 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="9">block conf.</text>

@@ -1,0 +1,98 @@
+/**
+ * UI benchmark (issue 6): a real 1024-position x 1024-step trace (dlens-tiny, one token per step, dual cache) opened in
+ * Debian's Chromium through `dlens serve`; measures open time, heatmap repaint, and frames per second while
+ * scrubbing. Writes bench/results/ui.{json,md}.   npm run bench:ui
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+import { record } from '../engine/record.js';
+import { REPO_ROOT } from '../engine/model/load.js';
+import { startServe, CHROMIUM } from '../test/helpers.js';
+
+const tracePath = join(tmpdir(), 'dlens-ui-bench-1024.dlens');
+if (!existsSync(tracePath)) {
+  process.stderr.write('recording a 1024 x 1024 trace with dlens-tiny (about two minutes)...\n');
+  await record({ prompt: 'Define: lantern', genLength: 1024, blockLength: 32, steps: 1024, cache: 'dual', out: tracePath });
+}
+const bytes = readFileSync(tracePath);
+const server = await startServe({ DLENS_HOME: join(tmpdir(), 'dlens-ui-bench-home') });
+const browser = await chromium.launch(CHROMIUM);
+const page = await (await browser.newContext({ viewport: { width: 1600, height: 1000 } })).newPage();
+await page.goto(server.url);
+await page.getByText('Watch a diffusion LM decode').waitFor();
+
+type Win = { __dlens: { store: { getState(): Record<string, (...a: unknown[]) => unknown> & { step: number } } }; __dlensPaintMs?: number; __dlensDrawMs?: number };
+const frame = `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`;
+const results: Record<string, number> = {};
+const runs = 5;
+const opens: number[] = [];
+for (let i = 0; i < runs; i++) {
+  opens.push(await page.evaluate(async ({ path, frame }) => {
+    const r = await fetch(`/api/trace?path=${encodeURIComponent(path)}`);
+    const b = new Uint8Array(await r.arrayBuffer());
+    const w = window as unknown as Win;
+    w.__dlens.store.getState().setView('heatmaps');
+    const t0 = performance.now();
+    w.__dlens.store.getState().openBytes(b, 'bench.dlens', path);
+    await eval(frame);
+    return performance.now() - t0;
+  }, { path: tracePath, frame }));
+}
+results.open_ms_median = median(opens);
+const dims = await page.evaluate(() => { const s = (window as unknown as Win).__dlens.store.getState() as unknown as { traces: { trace: { dims: { S: number; G: number; T: number } } }[] }; return s.traces.at(-1)!.trace.dims; });
+
+const repaint: number[] = [], paint: number[] = [];
+for (const metric of ['entropy', 'confidence', 'top1_change', 'correct', 'entropy', 'confidence']) {
+  const r = await page.evaluate(async ({ metric, frame }) => {
+    const w = window as unknown as Win;
+    const t0 = performance.now();
+    w.__dlens.store.getState().setMetric(metric);
+    await eval(frame);
+    return { total: performance.now() - t0, paint: w.__dlensPaintMs ?? NaN };
+  }, { metric, frame });
+  repaint.push(r.total); paint.push(r.paint);
+}
+results.heatmap_switch_ms_median = median(repaint);
+results.heatmap_paint_ms_median = median(paint);
+
+for (const view of ['heatmaps', 'replay']) {
+  results[`scrub_fps_${view}`] = await page.evaluate(async ({ view }) => {
+    const w = window as unknown as Win;
+    const st = w.__dlens.store.getState();
+    st.setView(view);
+    st.setStep(0);
+    await new Promise((r) => setTimeout(r, 200));
+    const frames = 240;
+    const t0 = performance.now();
+    await new Promise<void>((done) => {
+      let n = 0;
+      const tick = () => { w.__dlens.store.getState().stepBy(4); if (++n >= frames) done(); else requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+    });
+    return (frames / (performance.now() - t0)) * 1000;
+  }, { view });
+}
+results.heatmap_draw_ms_last = await page.evaluate(() => (window as unknown as Win).__dlensDrawMs ?? NaN);
+await browser.close();
+server.stop();
+
+const md = [
+  `UI benchmark: ${dims.G} positions x ${dims.S} steps (${dims.T} with the prompt), trace ${(bytes.length / 1e6).toFixed(1)} MB, Chromium headless (software rendering), ${new Date().toISOString()}`,
+  '',
+  '| measure | result | target |',
+  '|---|---|---|',
+  `| open (parse, derive metrics, first heatmap frame), median of ${runs} | ${results.open_ms_median!.toFixed(0)} ms | < 1000 ms |`,
+  `| heatmap metric switch to next frame, median | ${results.heatmap_switch_ms_median!.toFixed(1)} ms | < 100 ms |`,
+  `| of which painting the 1M cells | ${results.heatmap_paint_ms_median!.toFixed(1)} ms | |`,
+  `| scrubbing, heatmap view (one step per frame) | ${results.scrub_fps_heatmaps!.toFixed(1)} fps | 60 fps |`,
+  `| scrubbing, replay view (1024 tokens re-rendered per frame) | ${results.scrub_fps_replay!.toFixed(1)} fps | 60 fps |`,
+].join('\n');
+const dir = join(REPO_ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'ui.json'), JSON.stringify({ dims, trace_bytes: bytes.length, results, opens, repaint, paint }, null, 1));
+writeFileSync(join(dir, 'ui.md'), md + '\n');
+console.log(md);
+
+function median(xs: number[]) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; }
