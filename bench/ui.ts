@@ -23,7 +23,8 @@ const page = await (await browser.newContext({ viewport: { width: 1600, height: 
 await page.goto(server.url);
 await page.getByText('Watch a diffusion LM decode').waitFor();
 
-type Win = { __dlens: { store: { getState(): Record<string, (...a: unknown[]) => unknown> & { step: number } } }; __dlensPaintMs?: number; __dlensDrawMs?: number };
+type St = { setView(v: string): void; openBytes(b: Uint8Array, n: string, p?: string): unknown; setMetric(m: string): void; setStep(s: number): void; stepBy(d: number): void };
+type Win = { __dlens: { store: { getState(): St } }; __dlensPaintMs?: number; __dlensDrawMs?: number };
 const frame = `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`;
 const results: Record<string, number> = {};
 const runs = 5;
