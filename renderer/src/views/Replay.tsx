@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
 import { blockAt, candidatesAt, confidenceHistory, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
@@ -24,24 +24,39 @@ export function Replay() {
     return out;
   }, [lt]);
   const prompt = useMemo(() => Array.from(t.state.subarray(0, P), (id) => tokenText(t, id)).join(''), [lt]);
-  const tokens = [];
-  for (let p = P; p < T; p++) {
-    const id = state[p]!, masked = isMask(t, id), inBlock = step < S && p >= bs && p < be;
-    const c = commitConf[p - P]!;
-    const style = masked || Number.isNaN(c) ? undefined : { background: cssColor(colormap, c), color: c > 0.55 ? '#111' : '#fff' };
-    tokens.push(<span key={p} data-pos={p} className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`} style={style}
-      onMouseEnter={() => store.getState().setHover(p)}>{masked ? '▒' : tokenText(t, id)}</span>);
+  // Tokens render in chunks of 32 that re-render only when one of their tokens, the block or the hover changes, so
+  // scrubbing a 1024-token trace touches one or two chunks per frame instead of every token.
+  const chunks = [];
+  for (let c = P; c < T; c += 32) {
+    const end = Math.min(T, c + 32);
+    let sig = `${step < S ? Math.max(bs, c) : -1}:${step < S ? Math.min(be, end) : -1}:${hover !== null && hover >= c && hover < end ? hover : -1}:${colormap}:`;
+    for (let p = c; p < end; p++) sig += `${state[p]},${t.commitStep[p] === step ? 1 : 0};`;
+    chunks.push(<TokenChunk key={c} sig={sig} lt={lt} from={c} to={end} state={state} step={step} block={[bs, be]} hover={hover} colormap={colormap} commitConf={commitConf} onHover={(p) => store.getState().setHover(p)} />);
   }
   return (
     <div className="replay" onMouseLeave={() => store.getState().setHover(null)}>
       <div className="prompt"><span className="label">prompt</span> {prompt}</div>
-      <div className="text" data-testid="replay-text">{tokens}</div>
+      <div className="text" data-testid="replay-text">{chunks}</div>
       <div className="legend-row"><span className="tok block">active block</span> <span className="tok masked">▒ masked</span> <span>committed tokens tinted by confidence at commit (0 <span className="grad" style={{ background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((x) => cssColor(colormap, x)).join(',')})` }} /> 1)</span></div>
       {hover !== null && hover >= P && <PositionCard lt={lt} pos={hover} step={step} />}
       <div className="output"><span className="label">output</span> {t.manifest.output}{t.manifest.task ? <span className="dim"> · reference: {t.manifest.task.reference} · score {t.manifest.task.score ?? 'n/a'}</span> : null}</div>
     </div>
   );
 }
+
+interface ChunkProps { sig: string; lt: LoadedTrace; from: number; to: number; state: Int32Array; step: number; block: [number, number]; hover: number | null; colormap: string; commitConf: Float32Array; onHover(p: number): void }
+const TokenChunk = memo(function TokenChunk({ lt, from, to, state, step, block, hover, colormap, commitConf, onHover }: ChunkProps) {
+  const t = lt.trace, { P, S } = t.dims;
+  const out = [];
+  for (let p = from; p < to; p++) {
+    const id = state[p]!, masked = isMask(t, id), inBlock = step < S && p >= block[0] && p < block[1];
+    const c = commitConf[p - P]!;
+    const style = masked || Number.isNaN(c) ? undefined : { background: cssColor(colormap, c), color: c > 0.55 ? '#111' : '#fff' };
+    out.push(<span key={p} data-pos={p} className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`} style={style}
+      onMouseEnter={() => onHover(p)}>{masked ? '▒' : tokenText(t, id)}</span>);
+  }
+  return <>{out}</>;
+}, (a, b) => a.sig === b.sig && a.lt === b.lt);
 
 /** Hover card: top-k candidates at the step, the confidence history, and the delayed-decoding timing. */
 export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; step: number }) {
