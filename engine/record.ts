@@ -27,6 +27,11 @@ export interface RecordRequest {
   topK?: number;
   out?: string;
   record?: boolean;
+  /** Learn2PD's End-of-Text Prediction, for any strategy. */
+  eot?: boolean;
+  /** Counterfactual branch: start from this state of another trace. */
+  initialState?: Int32Array;
+  branch?: { from: string; at: number; strategy: string };
 }
 
 export interface RecordSummary {
@@ -115,13 +120,13 @@ export async function record(req: RecordRequest, opts: { model?: LoadedModel; si
   if (!Number.isInteger(topK) || topK < 1 || topK > 64) throw new DlensError(`top-k must be an integer in 1..64, got ${topK}`);
   const r = await decode(model, promptIds, strat, params, {
     genLength, blockLength, steps, temperature: req.temperature ?? 0, seed, topK, cache, cacheParams: req.cacheParams, record: req.record ?? true,
-    signal: opts.signal, onStep: opts.onStep,
+    signal: opts.signal, onStep: opts.onStep, eot: req.eot, initialState: req.initialState,
   });
   const output = decodeOutput(model, r.state, promptIds.length);
   const score = req.task && r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
   let trace: string | null = null;
   if (req.out) {
-    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, cacheParams: req.cacheParams, genLength, blockLength, seed, topK, prompt, params, task: req.task, score }, promptIds, r, output);
+    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, cacheParams: req.cacheParams, genLength, blockLength, seed, topK, prompt, params: { ...params, ...(req.eot ? { eot: true } : {}) }, task: req.task, score }, promptIds, r, output, req.branch ? { branch: req.branch } : {});
     writeFileAtomic(req.out, bytes);
     trace = resolve(req.out);
   }

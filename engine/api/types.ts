@@ -3,7 +3,7 @@
  * (electron/preload.ts) and over a loopback WebSocket (engine/server). Types only: the renderer imports this file.
  */
 export interface ParamSpecView {
-  type: 'number' | 'integer' | 'boolean' | 'enum';
+  type: 'number' | 'integer' | 'boolean' | 'enum' | 'string';
   default: number | boolean | string;
   min?: number; max?: number; minExclusive?: boolean; options?: string[];
   description: string;

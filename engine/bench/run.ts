@@ -49,7 +49,57 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
   return cells;
 }
 
-export function benchMarkdown(cells: BenchCell[]): string {
-  return ['| suite | strategy | cache | n | accuracy | steps | NFE | TPF | wall ms | tokens/s | speedup |', '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...cells.map((c) => `| ${c.suite} | ${c.strategy} | ${c.cache} | ${c.n} | ${(c.accuracy * 100).toFixed(1)} | ${c.steps.toFixed(1)} | ${c.nfe.toFixed(1)} | ${c.tpf.toFixed(2)} | ${c.wall_ms.toFixed(0)} | ${c.tokens_per_s.toFixed(1)} | ${c.speedup.toFixed(2)}x |`)].join('\n');
+/**
+ * AUP, Accuracy Under Parallelism (hao-ai-lab's parallel-decoder leaderboard): the area under a strategy's
+ * accuracy-TPF curve with each accuracy weighted by W(y) = min(1, exp(-alpha (1 - y / yMax))), so speed bought with
+ * accuracy counts for little. Our reading of it for one operating point per strategy: the curve runs from the
+ * one-token-per-forward baseline (TPF 1, the baseline's accuracy) to the strategy's point, trapezoid rule; yMax is the
+ * best accuracy in the table. The leaderboard's code could not be read here, so this is stated, not copied.
+ */
+export function aup(points: { tpf: number; accuracy: number }[], yMax: number, alpha = 3): number {
+  const w = (y: number) => (yMax > 0 ? Math.min(1, Math.exp(-alpha * (1 - y / yMax))) : 0);
+  const pts = [...points].sort((a, b) => a.tpf - b.tpf);
+  let area = 0;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1]!, b = pts[i]!;
+    area += (b.tpf - a.tpf) * (a.accuracy * w(a.accuracy) + b.accuracy * w(b.accuracy)) / 2;
+  }
+  return area;
 }
+
+/** Per strategy (and cache) over the suites: mean accuracy, mean TPF, and AUP against the first strategy at TPF 1. */
+export function aupTable(cells: BenchCell[]) {
+  const keys = [...new Set(cells.map((c) => `${c.strategy}|${c.cache}`))];
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const rows = keys.map((k) => {
+    const cs = cells.filter((c) => `${c.strategy}|${c.cache}` === k);
+    return { strategy: cs[0]!.strategy, cache: cs[0]!.cache, accuracy: mean(cs.map((c) => c.accuracy)), tpf: mean(cs.map((c) => c.tpf)), steps: mean(cs.map((c) => c.steps)) };
+  });
+  const yMax = Math.max(...rows.map((r) => r.accuracy));
+  const base = rows[0]!;
+  return rows.map((r) => ({ ...r, aup: aup([{ tpf: 1, accuracy: base.accuracy }, { tpf: r.tpf, accuracy: r.accuracy }], yMax) }));
+}
+
+const HEAD = ['suite', 'strategy', 'cache', 'n', 'accuracy %', 'steps', 'NFE', 'TPF', 'wall ms', 'tokens/s', 'speedup'];
+const rowOf = (c: BenchCell) => [c.suite, c.strategy, c.cache, String(c.n), (c.accuracy * 100).toFixed(1), c.steps.toFixed(1), c.nfe.toFixed(1), c.tpf.toFixed(2), c.wall_ms.toFixed(0), c.tokens_per_s.toFixed(1), `${c.speedup.toFixed(2)}x`];
+const aupRow = (r: ReturnType<typeof aupTable>[number]) => [r.strategy, r.cache, (r.accuracy * 100).toFixed(1), r.tpf.toFixed(2), r.steps.toFixed(1), r.aup.toFixed(3)];
+const AUP_HEAD = ['strategy', 'cache', 'mean accuracy %', 'mean TPF', 'mean steps', 'AUP (alpha 3)'];
+
+export function benchCsv(cells: BenchCell[]): string {
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return [HEAD, ...cells.map(rowOf)].map((r) => r.map(q).join(',')).join('\n') + '\n\n' + [AUP_HEAD, ...aupTable(cells).map(aupRow)].map((r) => r.map(q).join(',')).join('\n') + '\n';
+}
+
+export function benchLatex(cells: BenchCell[], caption = 'Decoding strategies on dlens task suites (dlens bench).'): string {
+  const esc = (s: string) => s.replace(/([&%$#_{}])/g, '\\$1');
+  const table = (head: string[], rows: string[][], cap: string) => ['\\begin{table}[t]', '\\centering', '\\small', `\\begin{tabular}{${'l'.repeat(head.length > 6 ? 3 : 2)}${'r'.repeat(head.length - (head.length > 6 ? 3 : 2))}}`, '\\toprule',
+    head.map(esc).join(' & ') + ' \\\\', '\\midrule', ...rows.map((r) => r.map(esc).join(' & ') + ' \\\\'), '\\bottomrule', '\\end{tabular}', `\\caption{${esc(cap)}}`, '\\end{table}'].join('\n');
+  return table(HEAD, cells.map(rowOf), caption) + '\n\n' + table(AUP_HEAD, aupTable(cells).map(aupRow), 'Accuracy under parallelism (AUP, alpha = 3) per strategy.') + '\n';
+}
+
+export function benchMarkdown(cells: BenchCell[]): string {
+  const t = aupTable(cells);
+  return ['| suite | strategy | cache | n | accuracy | steps | NFE | TPF | wall ms | tokens/s | speedup |', '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...cells.map((c) => `| ${rowOf(c).join(' | ')} |`), '', `| ${AUP_HEAD.join(' | ')} |`, `|${AUP_HEAD.map(() => '---').join('|')}|`, ...t.map((r) => `| ${aupRow(r).join(' | ')} |`)].join('\n');
+}
+

@@ -9,17 +9,20 @@ import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES } from '../tasks/suites.js';
 import type { CacheMode } from '../cache/types.js';
-import { runBench, benchMarkdown } from '../bench/run.js';
+import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../bench/run.js';
 import { writeFileAtomic } from '../record.js';
 
 const USAGE = `usage:
   dlens models [--json]
   dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
                [--set key=value]... [--set cache.key=value]... [--cache none|prefix|dual|sparse] [--gen-length N] [--block-length N]
-               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--out FILE] [--json]
+               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--out FILE] [--json]
+  dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
+               (continue a trace from the state it had at STEP: counterfactual branching)
+  dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)
   dlens info FILE [--json]
   dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
-              [--gen-length N] [--block-length N] [--steps N] [--json] [--out FILE]
+              [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
   dlens tasks generate --suite NAME --n N --seed S
   dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`;
@@ -55,9 +58,15 @@ async function cmdRecord(argv: string[]) {
     'task-seed': { type: 'string' }, strategy: { type: 'string' }, set: { type: 'string', multiple: true },
     cache: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' },
     steps: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
-    out: { type: 'string' }, json: { type: 'boolean' },
+    out: { type: 'string' }, json: { type: 'boolean' }, eot: { type: 'boolean' }, from: { type: 'string' }, at: { type: 'string' },
   });
-  const sources = ['prompt', 'prompt-file', 'task'].filter((k) => values[k] !== undefined);
+  const branch = values.from !== undefined ? loadBranch(values.from as string, values.at as string | undefined) : undefined;
+  if (values.at !== undefined && !branch) throw new DlensError('--at needs --from TRACE (the trace to branch from)');
+  if (branch) {
+    const clash = ['prompt', 'prompt-file', 'task', 'gen-length', 'block-length'].filter((k) => values[k] !== undefined);
+    if (clash.length) throw new DlensError(`--from continues the trace's own prompt and lengths; drop ${clash.map((k) => '--' + k).join(', ')}`);
+  }
+  const sources = branch ? ['from'] : ['prompt', 'prompt-file', 'task'].filter((k) => values[k] !== undefined);
   if (sources.length !== 1) throw new DlensError(`give exactly one of --prompt, --prompt-file or --task (got ${sources.length ? sources.map((s) => '--' + s).join(', ') : 'none'})`);
   let prompt = values.prompt as string | undefined;
   if (values['prompt-file']) {
@@ -88,9 +97,12 @@ async function cmdRecord(argv: string[]) {
   if (temperature !== undefined && !(temperature >= 0)) throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
   const tty = process.stderr.isTTY && !values.json;
   const s = await record({
-    model: values.model as string | undefined, prompt, task, strategy: values.strategy as string | undefined, params,
-    cache: cache as CacheMode, cacheParams, genLength: intOpt(values['gen-length'] as string, '--gen-length'),
-    blockLength: intOpt(values['block-length'] as string, '--block-length'), steps: intOpt(values.steps as string, '--steps'),
+    ...(branch ? { prompt: branch.prompt, genLength: branch.genLength, blockLength: branch.blockLength, initialState: branch.state, branch: branch.info } : {}),
+    eot: values.eot === true,
+    model: (values.model as string | undefined) ?? branch?.model, ...(branch ? {} : { prompt }), task, strategy: values.strategy as string | undefined, params,
+    cache: cache as CacheMode, cacheParams,
+    ...(branch ? {} : { genLength: intOpt(values['gen-length'] as string, '--gen-length'), blockLength: intOpt(values['block-length'] as string, '--block-length') }),
+    steps: intOpt(values.steps as string, '--steps'),
     seed: intOpt(values.seed as string, '--seed'), temperature, topK: intOpt(values['top-k'] as string, '--top-k'),
     out: values.out as string | undefined,
   }, { onStep: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${p.totalSteps}  ${p.committed}/${p.genLength} tokens  ${(p.committed / (p.elapsedMs / 1000)).toFixed(1)} tok/s `) : undefined });
@@ -98,6 +110,46 @@ async function cmdRecord(argv: string[]) {
   if (values.json) { console.log(JSON.stringify(s)); return; }
   console.log(s.output);
   console.error(`${s.steps} steps, ${s.nfe} forward passes, ${s.wall_ms.toFixed(0)} ms, ${s.tokens_per_s} tokens/s${s.trace ? `; trace written to ${s.trace}` : ''}${s.task ? `; task score ${s.task.score}` : ''}`);
+}
+
+/** The state a trace had before step `at`, to decode on from there with another strategy (counterfactual branch). */
+function loadBranch(path: string, atArg: string | undefined) {
+  if (!existsSync(path)) throw new DlensError(`--from ${path} does not exist`);
+  let t;
+  try { t = readTrace(new Uint8Array(readFileSync(path))); } catch (e) { throw new DlensError(`--from ${path}: ${(e as Error).message}`); }
+  if (atArg === undefined) throw new DlensError(`--from needs --at STEP (0..${t.dims.S}): the step whose state to continue from`);
+  const at = intOpt(atArg, '--at')!;
+  if (at < 0 || at > t.dims.S) throw new DlensError(`--at ${at} is outside the trace's steps 0..${t.dims.S}`);
+  const { T } = t.dims;
+  return {
+    prompt: t.manifest.prompt, model: t.manifest.model.name, genLength: t.dims.G, blockLength: t.manifest.block_length ?? t.dims.G,
+    state: Int32Array.from(t.state.subarray(at * T, (at + 1) * T)),
+    info: { from: path, at, strategy: t.manifest.strategy.name },
+  };
+}
+
+async function cmdLearn(argv: string[]) {
+  const { values } = parse(argv, { traces: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } });
+  if (!values.traces || !values.out) throw new DlensError(`dlens learn needs --traces DIR and --out FILE\n${USAGE}`);
+  const { readdirSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { traceExamples, trainFilter } = await import('../learn/filter.js');
+  const dir = values.traces as string;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DlensError(`--traces ${dir} is not a folder of .dlens traces`);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.dlens')).map((f) => join(dir, f));
+  if (!files.length) throw new DlensError(`${dir} holds no .dlens traces; record some first (dlens record ... --out ${dir}/x.dlens)`);
+  const X: number[][] = [], Y: number[] = [];
+  for (const f of files) {
+    let t;
+    try { t = readTrace(new Uint8Array(readFileSync(f))); } catch (e) { throw new DlensError(`${f}: ${(e as Error).message}; remove it or re-record it`); }
+    const { x, y } = traceExamples(t);
+    X.push(...x); Y.push(...y);
+  }
+  const filter = trainFilter(X, Y, files.length);
+  writeFileAtomic(values.out as string, new TextEncoder().encode(JSON.stringify(filter, null, 1)));
+  const summary = { out: values.out, traces: files.length, examples: filter.examples, positives: filter.positives, train_accuracy: filter.train_accuracy };
+  if (values.json) console.log(JSON.stringify(summary));
+  else console.log(`filter trained on ${filter.examples} positions from ${files.length} traces (${(100 * filter.positives / filter.examples).toFixed(1)}% already final), training accuracy ${(100 * filter.train_accuracy).toFixed(1)}%; written to ${values.out}. Use it: dlens record --strategy learn2pd --set filter=${values.out}`);
 }
 
 async function cmdInfo(argv: string[]) {
@@ -139,8 +191,10 @@ async function cmdBench(argv: string[]) {
   const { values } = parse(argv, {
     model: { type: 'string' }, suite: { type: 'string' }, strategies: { type: 'string' }, caches: { type: 'string' },
     limit: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' }, steps: { type: 'string' },
-    json: { type: 'boolean' }, out: { type: 'string' },
+    json: { type: 'boolean' }, out: { type: 'string' }, format: { type: 'string' },
   });
+  const format = (values.format as string | undefined) ?? (values.json ? 'json' : 'md');
+  if (!['md', 'csv', 'latex', 'json'].includes(format)) throw new DlensError(`--format must be md, csv, latex or json; got "${format}"`);
   if (!values.suite) throw new DlensError(`--suite is required (one or more of ${SUITES.map((s) => s.name).join(', ')}, comma-separated)`);
   const genLength = intOpt(values['gen-length'] as string, '--gen-length') ?? 32;
   const tty = process.stderr.isTTY && !values.json;
@@ -156,9 +210,9 @@ async function cmdBench(argv: string[]) {
     process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${d}/${t} ${label.padEnd(30)}`);
   } : undefined);
   if (tty) process.stderr.write('\n');
-  if (values.out) writeFileAtomic(values.out as string, new TextEncoder().encode(JSON.stringify({ cells }, null, 1)));
-  if (values.json) console.log(JSON.stringify({ cells }));
-  else console.log(benchMarkdown(cells));
+  const text = format === 'json' ? JSON.stringify({ cells, aup: aupTable(cells) }, null, 1) : format === 'csv' ? benchCsv(cells) : format === 'latex' ? benchLatex(cells) : benchMarkdown(cells);
+  if (values.out) writeFileAtomic(values.out as string, new TextEncoder().encode(text + '\n'));
+  console.log(format === 'json' ? JSON.stringify({ cells, aup: aupTable(cells) }) : text);
 }
 
 async function cmdServe(argv: string[]) {
@@ -178,7 +232,7 @@ async function cmdServe(argv: string[]) {
   await new Promise<void>((ok) => { const stop = () => { void s.close().then(() => service.close()).then(ok); }; process.once('SIGINT', stop); process.once('SIGTERM', stop); });
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench, serve: cmdServe };
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench, serve: cmdServe, learn: cmdLearn };
 
 export async function main(argv: string[]) {
   const [cmd, ...rest] = argv;

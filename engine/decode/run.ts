@@ -23,6 +23,8 @@ export interface DecodeOptions {
   onStep?: (p: { step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number }) => void;
   /** Start from this sequence (counterfactual branching); masked positions are decoded. */
   initialState?: Int32Array;
+  /** Learn2PD's End-of-Text Prediction: once EOS is committed, every later position becomes EOS at that step. */
+  eot?: boolean;
 }
 
 export interface DecodeResult {
@@ -68,6 +70,11 @@ function gather(src: Float32Array, Ly: number, H: number, N: number, Dh: number,
  * cache policy's cached keys/values; the strategy decides which masked positions of the active block to commit.
  */
 export async function decode(model: LoadedModel, promptIds: number[], strategy: Strategy, params: Record<string, number | boolean | string>, o: DecodeOptions): Promise<DecodeResult> {
+  if ((strategy as { draftVerify?: boolean }).draftVerify) {
+    validateSchedule(o, model.card.max_positions, promptIds.length);
+    const { draftVerifyDecode } = await import('./draft-verify.js');
+    return draftVerifyDecode(model, promptIds, strategy, params, o);
+  }
   const { card } = model;
   const P = promptIds.length, G = o.genLength, T = P + G, V = card.vocab_size, Ly = card.num_layers, H = card.num_heads, Dh = card.head_dim;
   const MASK = card.mask_token_id;
@@ -91,17 +98,20 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
   // The cache of the current block: per-layer cached positions and their keys/values [Ly, 1, H, C, Dh].
   let cachedPos: number[][] = [];
   let pastK: Float32Array = new Float32Array(0), pastV: Float32Array = new Float32Array(0);
-  outer: for (let b = 0; b < numBlocks; b++) {
-    const bs = P + b * o.blockLength, be = bs + o.blockLength;
+  let stratState = strategy.initState?.(params as never);
+  const tokenText = (id: number) => model.tokenText(id);
+  // Blocks: fixed (LLaDA) or, for adaptive strategies, ended where the strategy says after the block's first pass.
+  outer: for (let bs = P; bs < T;) {
+    let be = Math.min(T, bs + o.blockLength);
     let maskedInBlock = 0;
     for (let i = bs; i < be; i++) if (state[i] === MASK) maskedInBlock++;
     const schedule = numTransferTokens(maskedInBlock, stepsPerBlock);
     let haveCache = false;
-    for (let k = 0; k < stepsPerBlock; k++) {
+    for (let k = 0; ; k++) {
       if (o.signal?.aborted) { reason = 'cancelled'; break outer; }
-      const masked: number[] = [];
+      let masked: number[] = [];
       for (let i = bs; i < be; i++) if (state[i] === MASK) masked.push(i);
-      if (!masked.length) continue;
+      if (!masked.length) break;
       const ts = performance.now();
       const refresh = !haveCache || policy.refresh(k);
       // Positions computed by this call and where each one's logits row starts.
@@ -115,9 +125,22 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
       forwardMs += performance.now() - tf;
       const predictions: (PositionPrediction | null)[] = new Array(G).fill(null);
       // In a full pass every generated position is computed; recording them all shows delayed decoding.
-      const p0 = o.record ? Math.max(P, q0) : bs, p1 = o.record ? q0 + Q : be;
+      const wide = o.record || (k === 0 && !!strategy.blockEnd);
+      const p0 = wide ? Math.max(P, q0) : bs, p1 = wide ? q0 + Q : be;
       const rows = await predictRows(out.logits, p0 - q0, p1 - q0, V, o.topK, o.temperature, rng, MASK, (r) => { const p = r + q0; return p >= bs && p < be && state[p] === MASK; });
       rows.forEach((r, i) => { predictions[p0 + i - P] = r; });
+      const view = (blockStep: number, draw = true) => ({
+        step, blockStep, blockStart: bs, blockEnd: be, masked, predictions, promptLength: P,
+        scheduled: schedule[blockStep] ?? masked.length, random: draw ? masked.map(() => rng.next()) : [],
+        tokenText, eosId: card.eos_token_id, blockLength: o.blockLength, genLength: G,
+      });
+      if (k === 0 && strategy.blockEnd) {
+        const all: number[] = [];
+        for (let i = bs; i < T; i++) if (state[i] === MASK) all.push(i);
+        be = Math.max(bs + 1, Math.min(T, strategy.blockEnd({ ...view(0, false), masked: all }, params as never)));
+        masked = masked.filter((p) => p < be);
+        for (let i = bs + o.blockLength; i < be; i++) if (state[i] === MASK) masked.push(i);
+      }
       // Head-averaged attention received by key j (cached keys first, then this call's) in layer l.
       const received = (l: number, j: number) => {
         let m = 0;
@@ -151,21 +174,26 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
       }
       const cacheBytes = o.cache === 'none' ? 0 : (pastK.byteLength + pastV.byteLength);
       peakCacheBytes = Math.max(peakCacheBytes, cacheBytes);
-      const random = masked.map(() => rng.next());
-      const decision = strategy.decide({
-        step, blockStep: k, blockStart: bs, blockEnd: be, masked, predictions, promptLength: P,
-        scheduled: schedule[k]!, random,
-      }, params);
+      const decision = strategy.decide(view(k), params, stratState);
+      stratState = decision.state ?? stratState;
       for (const { position, token } of decision.commit) {
         if (position < bs || position >= be || state[position] !== MASK) throw new Error(`strategy ${strategy.name} committed position ${position}, which is not a masked position of block [${bs}, ${be})`);
         state[position] = token;
         commitStep[position] = step + 1;
       }
+      if (o.eot) {
+        // End-of-Text Prediction: text ends at the first committed EOS, so everything after it is EOS now.
+        let eos = -1;
+        for (let i = P; i < T; i++) if (state[i] === card.eos_token_id && commitStep[i]! > 0) { eos = i; break; }
+        if (eos >= 0) for (let i = eos + 1; i < T; i++) if (state[i] === MASK) { state[i] = card.eos_token_id; commitStep[i] = step + 1; }
+      }
       const ms = performance.now() - ts;
       rec.step({ state, block: [bs, be], ms, predictions, saliency: sal, cached: cachedMask, series: decision.series, values: o.cache === 'none' ? undefined : { cache_bytes: cacheBytes }, refresh: refresh && haveCache });
       step++;
+      if (step > 4 * T) throw new Error(`strategy ${strategy.name} made no progress: ${step} steps for ${G} positions`);
       o.onStep?.({ step, totalSteps: o.steps, committed: T - P - countMasked(state, P, MASK), genLength: G, elapsedMs: performance.now() - t0 });
     }
+    bs = be;
   }
   const wallMs = performance.now() - t0;
   const done = countMasked(state, P, MASK) === 0;

@@ -2,8 +2,16 @@ import { DlensError } from '../errors.js';
 import type { Strategy, ParamSpec } from './types.js';
 import { lowConfidence } from './low-confidence.js';
 import { randomRemasking } from './random.js';
+import { fastDllmThreshold } from './fast-dllm-threshold.js';
+import { fastDllmFactor } from './fast-dllm-factor.js';
+import { localLeap } from './localleap.js';
+import { adaBlock } from './adablock.js';
+import { creditDecoding } from './credit.js';
+import { learn2pd } from './learn2pd.js';
+import { ccd } from './ccd.js';
+import { freeDave } from './freedave.js';
 
-export const STRATEGIES: readonly Strategy[] = [lowConfidence, randomRemasking];
+export const STRATEGIES: readonly Strategy[] = [lowConfidence, randomRemasking, fastDllmThreshold, fastDllmFactor, localLeap, adaBlock, creditDecoding, learn2pd, ccd, freeDave] as unknown as Strategy[];
 
 export function getStrategy(name: string): Strategy {
   const s = STRATEGIES.find((x) => x.name === name);
@@ -18,6 +26,10 @@ function coerce(name: string, key: string, spec: ParamSpec, raw: unknown): numbe
     if (raw === 'true' || raw === '1') return true;
     if (raw === 'false' || raw === '0') return false;
     throw new DlensError(`${where} must be true or false, got "${raw}"`);
+  }
+  if (spec.type === 'string') {
+    if (typeof raw === 'string') return raw;
+    throw new DlensError(`${where} must be text, got ${JSON.stringify(raw)}`);
   }
   if (spec.type === 'enum') {
     if (typeof raw === 'string' && spec.options!.includes(raw)) return raw;

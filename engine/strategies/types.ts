@@ -2,7 +2,7 @@ import type { PositionPrediction } from '../decode/predict.js';
 
 /** A parameter of a strategy, as data: the CLI's --set, the app's form and validation all read it. */
 export interface ParamSpec {
-  type: 'number' | 'integer' | 'boolean' | 'enum';
+  type: 'number' | 'integer' | 'boolean' | 'enum' | 'string';
   default: number | boolean | string;
   min?: number; max?: number;
   /** min/max exclusive where the rule needs it (a threshold of 0 commits everything, say). */
@@ -26,6 +26,12 @@ export interface StepView {
   scheduled: number;
   /** A uniform [0,1) value per masked position, drawn from the seeded RNG (random remasking uses it). */
   random: number[];
+  /** Text of a token id (for rules that look at what a token is: AdaBlock's delimiters). */
+  tokenText(id: number): string;
+  eosId: number;
+  /** The run's nominal block length (adaptive strategies start from it). */
+  blockLength: number;
+  genLength: number;
 }
 
 export interface Decision {
@@ -33,6 +39,8 @@ export interface Decision {
   commit: { position: number; token: number }[];
   /** Strategy-specific numbers to record this step, per generated position (NaN where none). */
   series?: Record<string, Float32Array>;
+  /** What the strategy carries to its next step (credits, histories); the loop hands it back unchanged. */
+  state?: unknown;
 }
 
 export interface Strategy<P extends Record<string, number | boolean | string> = Record<string, number | boolean | string>> {
@@ -42,6 +50,13 @@ export interface Strategy<P extends Record<string, number | boolean | string> = 
   params: Record<string, ParamSpec>;
   /** Extra series this strategy writes, named without the "extra." prefix. */
   series?: Record<string, { label: string; kind: string }>;
-  /** Pure decision: the same view and params always give the same commits. */
-  decide(view: StepView, params: P): Decision;
+  /** Initial carried state of a run (from the params; may read files named there, e.g. a learned filter). */
+  initState?(params: P): unknown;
+  /**
+   * Adaptive block size: called after the first forward pass of a block with that pass's predictions (every still
+   * masked position after the block start); returns the block's end. The loop then decodes until the block is done.
+   */
+  blockEnd?(view: StepView, params: P): number;
+  /** Pure decision: the same view, params and carried state always give the same commits. */
+  decide(view: StepView, params: P, state?: unknown): Decision;
 }

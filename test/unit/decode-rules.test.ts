@@ -80,6 +80,7 @@ function view(confs: number[], scheduled: number, random: number[] = confs.map((
   const P = 2;
   return {
     step: 0, blockStep: 0, blockStart: P, blockEnd: P + confs.length, masked: confs.map((_, i) => P + i), promptLength: P, scheduled, random,
+    tokenText: (id) => `t${id}`, eosId: 0, blockLength: confs.length, genLength: confs.length,
     predictions: confs.map((c, i) => ({ token: 100 + i, confidence: c, entropy: 0, topIds: new Int32Array([100 + i]), topProbs: new Float32Array([c]) })),
   };
 }

@@ -116,6 +116,7 @@ function Params({ specs, values, onChange }: { specs: Record<string, ParamSpecVi
         return (
           <label key={k} title={s.description}>{k}{' '}
             {s.type === 'boolean' ? <input type="checkbox" checked={Boolean(v)} onChange={(e) => set(e.target.checked)} />
+              : s.type === 'string' ? <input type="text" data-testid={`param-${k}`} value={String(v)} onChange={(e) => set(e.target.value)} />
               : s.type === 'enum' ? <select value={String(v)} onChange={(e) => set(e.target.value)}>{s.options!.map((o) => <option key={o}>{o}</option>)}</select>
               : <input type="number" data-testid={`param-${k}`} value={Number(v)} min={s.min} max={s.max} step={s.type === 'integer' ? 1 : 'any'} onChange={(e) => set(Number(e.target.value))} />}
             <span className="dim"> {s.description}</span>
