@@ -34,6 +34,6 @@ export const adaBlock: Strategy<{ threshold: number; delimiter_threshold: number
 
 function delimiterTest(kind: string): (text: string) => boolean {
   if (kind === 'newline') return (t) => t.includes('\n');
-  if (kind === 'space+punct+newline') return (t) => /[\n.,;:!?]/.test(t) || /\s$/.test(t);
+  if (kind === 'space+punct+newline') return (t) => /[\n.,;:!?]/.test(t) || /^\s/.test(t);
   return (t) => /[\n.,;:!?]/.test(t);
 }
