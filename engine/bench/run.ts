@@ -15,13 +15,31 @@ export interface BenchRequest {
 export interface BenchCell {
   suite: string; strategy: string; cache: CacheMode; n: number;
   accuracy: number; steps: number; nfe: number; tpf: number; wall_ms: number; tokens_per_s: number; speedup: number;
+  /** Decoded outputs in instance order (not printed; lets a bench compare strategies answer by answer). */
+  outputs?: string[];
+}
+
+/**
+ * A strategy in a bench: NAME or NAME@key=value,key=value — parameters of the strategy, plus `steps` (total steps,
+ * e.g. low-confidence@steps=8 commits 4 tokens per step at gen length 32) and `eot` (End-of-Text Prediction).
+ */
+export function parseSpec(spec: string): { name: string; params: Record<string, string>; steps?: number; eot?: boolean } {
+  const [name, rest] = spec.split('@') as [string, string | undefined];
+  const params: Record<string, string> = {};
+  let steps: number | undefined, eot: boolean | undefined;
+  for (const kv of rest ? rest.split(',') : []) {
+    const [k, v] = kv.split('=') as [string, string | undefined];
+    if (!k || v === undefined) throw new Error(`strategy spec "${spec}": expected NAME@key=value,...`);
+    if (k === 'steps') steps = Number(v); else if (k === 'eot') eot = v === 'true' || v === '1'; else params[k] = v;
+  }
+  return { name, params, steps, eot };
 }
 
 /** suites x strategies x caches on one model; every cell decodes the same eval instances. */
 export async function runBench(req: BenchRequest, onProgress?: (done: number, total: number, label: string) => void): Promise<BenchCell[]> {
   const model = await loadModel(req.model);
   for (const s of req.suites) getSuite(s);
-  for (const s of req.strategies) getStrategy(s);
+  for (const s of req.strategies) getStrategy(parseSpec(s).name);
   for (const c of req.caches) makeCache(c, {}, model.card.attention);
   const ctx = { split: 'eval' as const, corpus: fileCorpus() };
   const seed = req.seed ?? 424242;
@@ -29,17 +47,22 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
   const total = req.suites.length * req.strategies.length * req.caches.length * req.limit;
   let done = 0;
   for (const suite of req.suites) for (const strategy of req.strategies) for (const cache of req.caches) {
-    const strat = getStrategy(strategy), params = resolveParams(strat, {});
+    const spec = parseSpec(strategy);
+    const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
+    const stepsFor = spec.steps ?? req.steps;
     let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
+    const outputs: string[] = [];
     for (let i = 0; i < req.limit; i++) {
       const t = taskAt(suite, i, seed, ctx);
       const ids = model.encode(model.card.prompt_template.replace('{prompt}', t.prompt));
-      const r = await decode(model, ids, strat, params, { genLength: req.genLength, blockLength: req.blockLength, steps: req.steps, temperature: 0, seed: 0, topK: 5, cache, record: false });
-      score += getSuite(suite).score(decodeOutput(model, r.state, ids.length), t);
+      const r = await decode(model, ids, strat, params, { genLength: req.genLength, blockLength: req.blockLength, steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
+      const out = decodeOutput(model, r.state, ids.length);
+      outputs.push(out);
+      score += getSuite(suite).score(out, t);
       steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += req.genLength;
       onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
     }
-    cells.push({ suite, strategy, cache, n: req.limit, accuracy: score / req.limit, steps: steps / req.limit, nfe: nfe / req.limit, tpf: gen / nfe, wall_ms: wall / req.limit, tokens_per_s: gen / (wall / 1000), speedup: 1 });
+    cells.push({ suite, strategy, cache, n: req.limit, accuracy: score / req.limit, steps: steps / req.limit, nfe: nfe / req.limit, tpf: gen / nfe, wall_ms: wall / req.limit, tokens_per_s: gen / (wall / 1000), speedup: 1, outputs });
   }
   for (const c of cells) {
     const base = cells.find((b) => b.suite === c.suite && b.strategy === req.strategies[0] && b.cache === req.caches[0])!;

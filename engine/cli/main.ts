@@ -170,6 +170,7 @@ async function cmdInfo(argv: string[]) {
   console.log(`model     ${m.model.name}\nstrategy  ${m.strategy.name} ${JSON.stringify(m.strategy.params)}\ncache     ${m.cache.mode}\nseed      ${m.seed}`);
   console.log(`prompt    ${JSON.stringify(m.prompt)} (${m.prompt_length} tokens)\noutput    ${JSON.stringify(m.output)}`);
   if (m.task) console.log(`task      ${m.task.suite}/${m.task.id} reference ${JSON.stringify(m.task.reference)} score ${m.task.score}`);
+  if (m.branch) console.log(`branch    from ${m.branch.from} at step ${m.branch.at} (its strategy: ${m.branch.strategy})`);
   const d = sum.delay;
   console.log(`delayed decoding: mean delay ${d.meanDelay.toFixed(2)} steps; delayed > 0/1/4 steps: ${['0', '1', '4'].map((k) => (d.delayedMoreThan[k]! * 100).toFixed(0) + '%').join(' / ')}; oracle steps ${d.oracleSteps} of ${d.actualSteps}`);
   console.log(`volatility band: present at ${sum.volatility.steps_with_band} steps, mean width ${sum.volatility.mean_band_width.toFixed(1)} positions`);
@@ -224,9 +225,11 @@ async function cmdServe(argv: string[]) {
   const opts = defaultServiceOptions();
   if (values['traces-dir']) opts.tracesDir = resolve(values['traces-dir'] as string);
   const service = createEngineService(opts);
-  for (const f of positionals) await service.readTrace(f); // checked now, listed under Recent in the page
+  const { resolve: res } = await import('node:path');
+  for (const f of positionals) await service.readTrace(f); // checked now; the page opens them
   const port = intOpt(values.port as string | undefined, '--port') ?? 8765;
-  const s = await serve({ host: values.host as string | undefined, port, rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'), service });
+  const served = await serve({ host: values.host as string | undefined, port, rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'), service });
+  const s = { ...served, url: served.url + positionals.map((f) => `&open=${encodeURIComponent(res(f))}`).join('') };
   if (values.json) console.log(JSON.stringify({ url: s.url, port: s.port, token: s.token, traces_dir: opts.tracesDir }));
   else console.log(`dlens is serving on loopback. Open this URL in a browser (it carries this run's token):\n  ${s.url}\nRecordings go to ${opts.tracesDir}. Ctrl+C stops.`);
   await new Promise<void>((ok) => { const stop = () => { void s.close().then(() => service.close()).then(ok); }; process.once('SIGINT', stop); process.once('SIGTERM', stop); });

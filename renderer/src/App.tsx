@@ -32,6 +32,12 @@ export function App() {
     catch (e) { store.getState().setError(`Could not open ${path}: ${(e as Error).message}`); }
   };
 
+  // `dlens serve FILE...` puts the files in the URL: open them once.
+  useEffect(() => {
+    if (host.kind !== 'browser') return;
+    for (const p of new URLSearchParams(location.search).getAll('open')) void openPath(p);
+  }, [host]);
+
   useEffect(() => host.onMenu((a: MenuAction) => {
     if (a === 'open') fileInput.current?.click();
     else if (a.startsWith('open-path:')) void openPath(a.slice('open-path:'.length));
