@@ -20,6 +20,7 @@ export const RecordJobSchema = z.object({
   steps: z.number().int().min(1).max(8192),
   seed: z.number().int(),
   temperature: num.min(0).max(10),
+  eot: z.boolean().optional(),
 }).strict().refine((j) => (j.prompt !== undefined && j.prompt !== '') !== (j.task !== undefined), { message: 'give exactly one of prompt or task' });
 
 export const BenchJobSchema = z.object({

@@ -83,7 +83,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
         const task = job.task ? taskAt(job.task.suite, job.task.index, job.task.seed ?? TASK_SEED, { split: 'eval', corpus: fileCorpus() }) : undefined;
         const r = await record({
           prompt: job.prompt, task, strategy: job.strategy, params: job.params, cache: job.cache, cacheParams: job.cacheParams,
-          genLength: job.genLength, blockLength: job.blockLength, steps: job.steps, seed: job.seed, temperature: job.temperature, out,
+          genLength: job.genLength, blockLength: job.blockLength, steps: job.steps, seed: job.seed, temperature: job.temperature, eot: job.eot, out,
         }, {
           model: m, signal: ac.signal,
           onStep: (p) => {

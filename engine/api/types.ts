@@ -23,6 +23,8 @@ export interface RecordJob {
   cache: 'none' | 'prefix' | 'dual' | 'sparse';
   cacheParams: Record<string, number>;
   genLength: number; blockLength: number; steps: number; seed: number; temperature: number;
+  /** Learn2PD's End-of-Text Prediction. */
+  eot?: boolean;
 }
 
 export interface ProgressEvent { id: string; step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number; tokensPerS: number; etaMs: number }

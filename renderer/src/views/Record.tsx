@@ -88,6 +88,7 @@ export function RecordView() {
           <label>steps <input data-testid="steps" type="number" min={1} value={job.steps} onChange={num('steps')} /></label>
           <label>seed <input type="number" value={job.seed} onChange={num('seed')} /></label>
           <label>temperature <input type="number" min={0} step={0.1} value={job.temperature} onChange={num('temperature')} /></label>
+          <label title="Learn2PD's End-of-Text Prediction: once EOS is committed, everything after it becomes EOS"><input type="checkbox" checked={!!job.eot} onChange={(e) => setJob({ ...job, eot: e.target.checked })} /> end-of-text prediction</label>
         </div>
         <div className="row">
           <button className="primary" data-testid="record-start" disabled={!!running} onClick={start}>Record</button>

@@ -24,11 +24,13 @@ export function Replay() {
     return out;
   }, [lt]);
   const prompt = useMemo(() => Array.from(t.state.subarray(0, P), (id) => tokenText(t, id)).join(''), [lt]);
-  // Tokens render in chunks of 32 that re-render only when one of their tokens, the block or the hover changes, so
-  // scrubbing a 1024-token trace touches one or two chunks per frame instead of every token.
+  // One row per block-length run of positions (the decoding's own unit): a row re-renders, re-lays-out and
+  // repaints only when one of its tokens, the active block or the hover changes (React.memo + CSS containment), so
+  // scrubbing a 1024-token trace touches one or two rows per frame instead of the whole text.
   const chunks = [];
-  for (let c = P; c < T; c += 32) {
-    const end = Math.min(T, c + 32);
+  const rowLen = t.manifest.block_length ?? 32;
+  for (let c = P; c < T; c += rowLen) {
+    const end = Math.min(T, c + rowLen);
     let sig = `${step < S ? Math.max(bs, c) : -1}:${step < S ? Math.min(be, end) : -1}:${hover !== null && hover >= c && hover < end ? hover : -1}:${colormap}:`;
     for (let p = c; p < end; p++) sig += `${state[p]},${t.commitStep[p] === step ? 1 : 0};`;
     chunks.push(<TokenChunk key={c} sig={sig} lt={lt} from={c} to={end} state={state} step={step} block={[bs, be]} hover={hover} colormap={colormap} commitConf={commitConf} onHover={(p) => store.getState().setHover(p)} />);
@@ -55,7 +57,7 @@ const TokenChunk = memo(function TokenChunk({ lt, from, to, state, step, block, 
     out.push(<span key={p} data-pos={p} className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`} style={style}
       onMouseEnter={() => onHover(p)}>{masked ? '▒' : tokenText(t, id)}</span>);
   }
-  return <>{out}</>;
+  return <div className="row"><span className="rowpos">{from - P}</span>{out}</div>;
 }, (a, b) => a.sig === b.sig && a.lt === b.lt);
 
 /** Hover card: top-k candidates at the step, the confidence history, and the delayed-decoding timing. */

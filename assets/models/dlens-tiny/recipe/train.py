@@ -182,6 +182,7 @@ def main():
     ap.add_argument('--init'); ap.add_argument('--tokenizer')
     ap.add_argument('--eval-n', type=int, default=200); ap.add_argument('--lr', type=float, default=1.5e-3); ap.add_argument('--tokens', type=int, default=32768)
     ap.add_argument('--long-lookup', type=float, default=0.5, help='share of lookup batches at full length (rest: 2-40 pairs)')
+    ap.add_argument('--lookup-share', type=float, default=0.3, help='share of batches that are lookup batches')
     a = ap.parse_args()
     t0 = time.time()
     torch.manual_seed(0); rng = random.Random(0)
@@ -222,7 +223,7 @@ def main():
         lr = a.lr * min(1.0, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
         for g in opt.param_groups:
             g['lr'] = lr
-        if rng.random() < 0.3:
+        if rng.random() < a.lookup_share:
             b = make_batch(pools, ['lookup', 'lookup_short'], [a.long_lookup, 1 - a.long_lookup], rng, a.tokens, cfg.max_positions)
         else:
             b = make_batch(pools, short, short_w, rng, a.tokens, cfg.max_positions)
