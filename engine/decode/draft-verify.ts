@@ -5,7 +5,7 @@ import { numTransferTokens } from './schedule.js';
 import { predictRows } from './row-stats.js';
 import type { PositionPrediction } from './predict.js';
 import { Recorder } from './recorder.js';
-import type { DecodeOptions, DecodeResult } from './run.js';
+import { countMasked, type DecodeOptions, type DecodeResult } from './run.js';
 
 /**
  * FreeDave's loop: each iteration is ONE batched forward pass over the drafted states. Draft step 0 is exact (made
@@ -84,12 +84,11 @@ export async function draftVerifyDecode(model: LoadedModel, promptIds: number[],
       k += m;
       rec.step({ state, block: [bs, be], ms: performance.now() - ts, predictions: before, saliency: null, cached: null, values: { accepted_steps: m, drafted_steps: drafts.length } });
       iter++;
-      o.onStep?.({ step: iter, totalSteps: Math.ceil(o.steps / D), committed: countDone(state, P, MASK), genLength: G, elapsedMs: performance.now() - t0 });
+      o.onStep?.({ step: iter, totalSteps: Math.ceil(o.steps / D), committed: G - countMasked(state, P, MASK), genLength: G, elapsedMs: performance.now() - t0 });
     }
   }
   const wallMs = performance.now() - t0;
-  const done = countDone(state, P, MASK) === G;
+  const done = countMasked(state, P, MASK) === 0;
   return { state, steps: iter, nfe, wallMs, forwardMs, complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'), recorder: rec, commitStep, peakCacheBytes: 0 };
 }
 
-function countDone(s: Int32Array, P: number, MASK: number) { let n = 0; for (let i = P; i < s.length; i++) if (s[i] !== MASK) n++; return n; }

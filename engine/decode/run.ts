@@ -200,7 +200,7 @@ export async function decode(model: LoadedModel, promptIds: number[], strategy: 
   return { state, steps: step, nfe, wallMs, forwardMs, complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'), recorder: rec, commitStep, peakCacheBytes };
 }
 
-function countMasked(state: Int32Array, P: number, MASK: number) {
+export function countMasked(state: Int32Array, P: number, MASK: number) {
   let n = 0;
   for (let i = P; i < state.length; i++) if (state[i] === MASK) n++;
   return n;

@@ -1,4 +1,5 @@
 import type { Strategy } from './types.js';
+import { byConfidence, commitOf } from './rank.js';
 
 /** LLaDA (Nie et al., 2025, "Large Language Diffusion Models"), generate.py's low_confidence remasking. */
 export const lowConfidence: Strategy = {
@@ -7,9 +8,6 @@ export const lowConfidence: Strategy = {
   paper: 'Nie et al. 2025, Large Language Diffusion Models (LLaDA), arXiv:2502.09992',
   params: {},
   decide(view) {
-    const ranked = view.masked
-      .map((p) => ({ p, pred: view.predictions[p - view.promptLength]! }))
-      .sort((a, b) => b.pred.confidence - a.pred.confidence || a.p - b.p);
-    return { commit: ranked.slice(0, view.scheduled).map(({ p, pred }) => ({ position: p, token: pred.token })) };
+    return { commit: byConfidence(view).slice(0, view.scheduled).map(commitOf) };
   },
 };
