@@ -10,7 +10,11 @@ import type { CacheMode } from '../cache/types.js';
 
 export interface BenchRequest {
   model?: string; suites: string[]; strategies: string[]; caches: CacheMode[];
-  limit: number; seed?: number; genLength: number; blockLength: number; steps: number;
+  limit: number; seed?: number;
+  /** Left out: each suite's own generation length (Suite.genLength), so no answer is cut off by the budget. */
+  genLength?: number; blockLength: number;
+  /** Total steps; left out: one token per step (the generation length). */
+  steps?: number;
 }
 export interface BenchCell {
   suite: string; strategy: string; cache: CacheMode; n: number;
@@ -49,17 +53,18 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
   for (const suite of req.suites) for (const strategy of req.strategies) for (const cache of req.caches) {
     const spec = parseSpec(strategy);
     const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
-    const stepsFor = spec.steps ?? req.steps;
+    const genLength = req.genLength ?? getSuite(suite).genLength;
+    const stepsFor = spec.steps ?? req.steps ?? genLength;
     let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
     const outputs: string[] = [];
     for (let i = 0; i < req.limit; i++) {
       const t = taskAt(suite, i, seed, ctx);
       const ids = model.encode(model.card.prompt_template.replace('{prompt}', t.prompt));
-      const r = await decode(model, ids, strat, params, { genLength: req.genLength, blockLength: req.blockLength, steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
+      const r = await decode(model, ids, strat, params, { genLength, blockLength: Math.min(req.blockLength, genLength), steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
       const out = decodeOutput(model, r.state, ids.length);
       outputs.push(out);
       score += getSuite(suite).score(out, t);
-      steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += req.genLength;
+      steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += genLength;
       onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
     }
     cells.push({ suite, strategy, cache, n: req.limit, accuracy: score / req.limit, steps: steps / req.limit, nfe: nfe / req.limit, tpf: gen / nfe, wall_ms: wall / req.limit, tokens_per_s: gen / (wall / 1000), speedup: 1, outputs });

@@ -7,7 +7,7 @@ import { readTrace, TraceError } from '../trace/trace.js';
 import { traceMetrics } from '../metrics/index.js';
 import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
-import { SUITES } from '../tasks/suites.js';
+import { SUITES, getSuite } from '../tasks/suites.js';
 import type { CacheMode } from '../cache/types.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../bench/run.js';
 import { writeFileAtomic } from '../record.js';
@@ -23,6 +23,7 @@ const USAGE = `usage:
   dlens info FILE [--json]
   dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
+               (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)
   dlens tasks generate --suite NAME --n N --seed S
   dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`;
@@ -185,7 +186,8 @@ async function cmdTasks(argv: string[]) {
   const n = intOpt(values.n as string, '--n') ?? 10, seed = intOpt(values.seed as string, '--seed') ?? 0;
   const split = (values.split as string | undefined) ?? 'eval';
   if (split !== 'eval' && split !== 'train') throw new DlensError('--split must be eval or train');
-  for (const t of generateTasks(values.suite as string, n, seed, { split, corpus: fileCorpus() })) process.stdout.write(JSON.stringify(t) + '\n');
+  const genLength = getSuite(values.suite as string).genLength; // the recipe's eval decodes each suite at its own length
+  for (const t of generateTasks(values.suite as string, n, seed, { split, corpus: fileCorpus() })) process.stdout.write(JSON.stringify({ ...t, gen_length: genLength }) + '\n');
 }
 
 async function cmdBench(argv: string[]) {
@@ -197,7 +199,7 @@ async function cmdBench(argv: string[]) {
   const format = (values.format as string | undefined) ?? (values.json ? 'json' : 'md');
   if (!['md', 'csv', 'latex', 'json'].includes(format)) throw new DlensError(`--format must be md, csv, latex or json; got "${format}"`);
   if (!values.suite) throw new DlensError(`--suite is required (one or more of ${SUITES.map((s) => s.name).join(', ')}, comma-separated)`);
-  const genLength = intOpt(values['gen-length'] as string, '--gen-length') ?? 32;
+  const genLength = intOpt(values['gen-length'] as string, '--gen-length');
   const tty = process.stderr.isTTY && !values.json;
   const cells = await runBench({
     model: values.model as string | undefined, suites: (values.suite as string).split(','),
@@ -205,7 +207,7 @@ async function cmdBench(argv: string[]) {
     caches: ((values.caches as string | undefined) ?? 'none').split(',') as CacheMode[],
     limit: intOpt(values.limit as string, '--limit') ?? 20, genLength,
     blockLength: intOpt(values['block-length'] as string, '--block-length') ?? 32,
-    steps: intOpt(values.steps as string, '--steps') ?? genLength,
+    steps: intOpt(values.steps as string, '--steps'),
   }, tty ? (d, t, label) => {
     const w = 30, f = Math.round((d / t) * w);
     process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${d}/${t} ${label.padEnd(30)}`);

@@ -18,19 +18,19 @@ function make(suite: string, index: number, prompt: string, reference: string, c
 }
 
 export const copy: Suite = {
-  name: 'copy', kind: 'exact', description: 'Repeat a list of words and numbers verbatim.',
+  name: 'copy', kind: 'exact', genLength: 32, description: 'Repeat a list of words and numbers verbatim.',
   generate(rng, i) { const xs = mixedItems(rng, rng.int(3, 12)); return make('copy', i, `Copy: ${xs.join(' ')}`, xs.join(' ')); },
   score: exact,
 };
 
 export const reverse: Suite = {
-  name: 'reverse', kind: 'exact', description: 'Write a list in reverse order.',
+  name: 'reverse', kind: 'exact', genLength: 32, description: 'Write a list in reverse order.',
   generate(rng, i) { const xs = mixedItems(rng, rng.int(3, 10)); return make('reverse', i, `Reverse: ${xs.join(' ')}`, [...xs].reverse().join(' ')); },
   score: exact,
 };
 
 export const sort: Suite = {
-  name: 'sort', kind: 'exact', description: 'Sort numbers in ascending order.',
+  name: 'sort', kind: 'exact', genLength: 64, description: 'Sort numbers in ascending order.',
   generate(rng, i) {
     const xs = Array.from({ length: rng.int(3, 10) }, () => rng.int(0, 999));
     return make('sort', i, `Sort: ${xs.join(' ')}`, [...xs].sort((a, b) => a - b).join(' '));
@@ -39,7 +39,7 @@ export const sort: Suite = {
 };
 
 export const add: Suite = {
-  name: 'add', kind: 'exact', description: 'Add two multi-digit numbers.',
+  name: 'add', kind: 'exact', genLength: 32, description: 'Add two multi-digit numbers.',
   generate(rng, i) {
     const digits = () => rng.int(1, 5);
     const num = (d: number) => (d === 1 ? rng.int(0, 9) : rng.int(10 ** (d - 1), 10 ** d - 1));
@@ -51,7 +51,7 @@ export const add: Suite = {
 };
 
 export const count: Suite = {
-  name: 'count', kind: 'exact', description: 'Count how often a word occurs in a list.',
+  name: 'count', kind: 'exact', genLength: 32, description: 'Count how often a word occurs in a list.',
   generate(rng, i) {
     const pool = distinctNouns(rng, 5);
     const target = pool[0]!;
@@ -65,7 +65,7 @@ export const count: Suite = {
 };
 
 export const lookup: Suite = {
-  name: 'lookup', kind: 'exact',
+  name: 'lookup', kind: 'exact', genLength: 32,
   description: 'Find the value of one key in a long context of key=value pairs (300-800 tokens); where cache eviction can fail.',
   generate(rng, i) {
     const n = rng.int(60, 150);
@@ -83,7 +83,7 @@ export const lookup: Suite = {
 };
 
 export const shuffle: Suite = {
-  name: 'shuffle', kind: 'valid', description: 'Write any permutation of the given items (many valid answers).',
+  name: 'shuffle', kind: 'valid', genLength: 32, description: 'Write any permutation of the given items (many valid answers).',
   generate(rng, i) {
     const xs = distinctNouns(rng, rng.int(3, 8));
     return make('shuffle', i, `Shuffle: ${xs.join(' ')}`, rng.shuffle([...xs]).join(' '), { items: xs });
@@ -115,7 +115,7 @@ export function pickProperty(label: string): (x: number) => boolean {
 }
 
 export const pick: Suite = {
-  name: 'pick', kind: 'valid', description: 'Pick N distinct numbers from a list that satisfy a property (many valid answers).',
+  name: 'pick', kind: 'valid', genLength: 32, description: 'Pick N distinct numbers from a list that satisfy a property (many valid answers).',
   generate(rng, i) {
     for (;;) {
       const prop = property(rng);
@@ -171,7 +171,7 @@ function needCorpus(ctx: SuiteContext) {
 }
 
 export const define: Suite = {
-  name: 'define', kind: 'text', description: 'Define an English word (GCIDE dictionary, public domain); scored by word-overlap F1.',
+  name: 'define', kind: 'text', genLength: 64, description: 'Define an English word (GCIDE dictionary, public domain); scored by word-overlap F1.',
   generate(rng, i, ctx) {
     const all = needCorpus(ctx).define();
     const xs = corpusItems(all, (t) => t.word, ctx, all);
@@ -182,7 +182,7 @@ export const define: Suite = {
 };
 
 export const fortune: Suite = {
-  name: 'fortune', kind: 'text', description: 'Continue a fortune-cookie saying from its first words (Debian fortunes, public domain); scored by word-overlap F1.',
+  name: 'fortune', kind: 'text', genLength: 64, description: 'Continue a fortune-cookie saying from its first words (Debian fortunes, public domain); scored by word-overlap F1.',
   generate(rng, i, ctx) {
     const all = needCorpus(ctx).fortune();
     const xs = corpusItems(all, (t) => t.text, ctx, all);

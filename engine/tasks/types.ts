@@ -14,6 +14,9 @@ export interface Suite {
   description: string;
   /** 'exact': one right answer; 'valid': many; 'text': free English, scored by overlap. */
   kind: 'exact' | 'valid' | 'text';
+  /** Generation length (tokens) that holds the longest answer plus end of text: a shorter one makes long answers
+   * impossible to get right (ten 3-digit numbers are 39 tokens), so benches and evals default to it. */
+  genLength: number;
   generate(rng: Rng, index: number, ctx: SuiteContext): TaskInstance;
   /** Score in [0, 1] of a model's output for this instance. */
   score(output: string, inst: TaskInstance): number;
