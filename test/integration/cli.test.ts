@@ -59,6 +59,14 @@ describe('dlens command line', () => {
     expect(cells.find((c: { cache: string; suite: string }) => c.cache === 'none' && c.suite === 'copy').speedup).toBe(1);
   });
 
+  it('bench decodes each suite at its own generation length when none is given', () => {
+    const r = dlens(['bench', '--model', FIXTURE, '--suite', 'copy,sort', '--limit', '1', '--json']);
+    expect(r.code).toBe(0);
+    const { cells } = JSON.parse(r.stdout);
+    // one token per step: steps = generation length (copy 32; sort 64, since ten 3-digit numbers need 39 tokens)
+    expect(cells.map((c: { suite: string; steps: number }) => [c.suite, c.steps])).toEqual([['copy', 32], ['sort', 64]]);
+  });
+
   it.each([
     [['bench', '--model', FIXTURE, '--suite', 'copy', '--caches', 'nope'], /unknown cache mode "nope"/],
     [['bench', '--model', FIXTURE, '--suite', 'nosuch'], /unknown suite "nosuch"/],
