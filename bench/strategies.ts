@@ -11,6 +11,7 @@ import { REPO_ROOT } from '../engine/model/load.js';
 import { record } from '../engine/record.js';
 import { readTrace } from '../engine/trace/trace.js';
 import { taskAt } from '../engine/tasks/generate.js';
+import { getSuite } from '../engine/tasks/suites.js';
 import { fileCorpus } from '../engine/tasks/corpus.js';
 import { traceExamples, trainFilter } from '../engine/learn/filter.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/bench/run.js';
@@ -28,7 +29,8 @@ const X: number[][] = [], Y: number[] = [];
 for (const suite of [...DET, ...MULTI]) for (let i = 0; i < 3; i++) {
   const task = taskAt(suite, i, 1234, { split: 'train', corpus: fileCorpus() });
   const f = join(tdir, `${suite}-${i}.dlens`);
-  await record({ task, genLength: 32, blockLength: 32, steps: 32, out: f });
+  const g = getSuite(suite).genLength;
+  await record({ task, genLength: g, blockLength: 32, steps: g, out: f });
   const ex = traceExamples(readTrace(new Uint8Array(readFileSync(f))));
   X.push(...ex.x); Y.push(...ex.y);
 }
@@ -38,11 +40,11 @@ writeFileSync(filterPath, JSON.stringify(filter, null, 1));
 log(`learn2pd filter: ${filter.examples} examples, train accuracy ${(filter.train_accuracy * 100).toFixed(1)}%`);
 
 const strategies = [
-  'low-confidence', 'low-confidence@steps=8', 'fast-dllm-threshold', 'fast-dllm-threshold@threshold=0.5', 'fast-dllm-factor',
+  'low-confidence', 'low-confidence@tps=4', 'fast-dllm-threshold', 'fast-dllm-threshold@threshold=0.5', 'fast-dllm-factor',
   'localleap', 'adablock', 'credit', `learn2pd@filter=${filterPath}`, `learn2pd@filter=${filterPath},eot=true`, 'ccd', 'freedave',
 ];
 let done = 0;
-const cells: BenchCell[] = await runBench({ suites: [...DET, ...MULTI], strategies, caches: ['none'], limit, genLength: 32, blockLength: 32, steps: 32 },
+const cells: BenchCell[] = await runBench({ suites: [...DET, ...MULTI], strategies, caches: ['none'], limit, blockLength: 32 },
   (d, t, label) => { if (d - done >= 20 || d === t) { done = d; log(`${d}/${t} ${label}`); } });
 const short = (s: string) => s.replace(`filter=${filterPath}`, 'filter=learned');
 for (const c of cells) c.strategy = short(c.strategy);
@@ -62,12 +64,12 @@ claims.push(fast.length
 let same = 0, total = 0;
 for (const s of [...DET, ...MULTI]) cell(s, 'freedave').outputs!.forEach((o, i) => { total++; if (o === cell(s, base).outputs![i]) same++; });
 claims.push(`FreeDave's outputs equal low-confidence's on ${same} of ${total} instances; NFE ${mean([...DET, ...MULTI].map((x) => cell(x, 'freedave').nfe)).toFixed(1)} vs ${mean([...DET, ...MULTI].map((x) => cell(x, base).nfe)).toFixed(1)}.`);
-for (const agg of ['low-confidence@steps=8', 'fast-dllm-threshold@threshold=0.5']) {
+for (const agg of ['low-confidence@tps=4', 'fast-dllm-threshold@threshold=0.5']) {
   const d = MULTI.map((m) => `${m} ${(cell(m, base).accuracy * 100).toFixed(0)} -> ${(cell(m, agg).accuracy * 100).toFixed(0)} %`).join(', ');
   const dd = mean(DET.map((x) => cell(x, agg).accuracy)) - detAcc(base);
   claims.push(`Aggressive parallel commits (${agg}): multi-answer validity ${d}; deterministic suites ${dd >= 0 ? '+' : ''}${(dd * 100).toFixed(1)} points.`);
 }
-const header = `Strategy benchmark, dlens-tiny, ${limit} eval instances per suite (seed 424242), gen length 32, block 32, baseline 1 token/step, cache none; ${new Date().toISOString()}`;
+const header = `Strategy benchmark, dlens-tiny, ${limit} eval instances per suite (seed 424242), each suite at its own gen length (32; sort 64), block 32, baseline 1 token/step, cache none; ${new Date().toISOString()}`;
 const md = [header, '', ...claims.map((c) => `- ${c}`), '', benchMarkdown(cells)].join('\n');
 const clean = cells.map(({ outputs: _o, ...c }) => c);
 writeFileSync(join(out, 'strategies.md'), md + '\n');

@@ -25,18 +25,21 @@ export interface BenchCell {
 
 /**
  * A strategy in a bench: NAME or NAME@key=value,key=value — parameters of the strategy, plus `steps` (total steps,
- * e.g. low-confidence@steps=8 commits 4 tokens per step at gen length 32) and `eot` (End-of-Text Prediction).
+ * e.g. low-confidence@steps=8 commits 4 tokens per step at gen length 32), `tps` (tokens per step, the same for
+ * every suite's gen length: low-confidence@tps=4) and `eot` (End-of-Text Prediction).
  */
-export function parseSpec(spec: string): { name: string; params: Record<string, string>; steps?: number; eot?: boolean } {
+export function parseSpec(spec: string): { name: string; params: Record<string, string>; steps?: number; tps?: number; eot?: boolean } {
   const [name, rest] = spec.split('@') as [string, string | undefined];
   const params: Record<string, string> = {};
-  let steps: number | undefined, eot: boolean | undefined;
+  let steps: number | undefined, tps: number | undefined, eot: boolean | undefined;
   for (const kv of rest ? rest.split(',') : []) {
     const [k, v] = kv.split('=') as [string, string | undefined];
     if (!k || v === undefined) throw new Error(`strategy spec "${spec}": expected NAME@key=value,...`);
-    if (k === 'steps') steps = Number(v); else if (k === 'eot') eot = v === 'true' || v === '1'; else params[k] = v;
+    if ((k === 'steps' || k === 'tps') && !(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`strategy spec "${spec}": ${k} must be a whole number >= 1`);
+    if (k === 'steps') steps = Number(v); else if (k === 'tps') tps = Number(v); else if (k === 'eot') eot = v === 'true' || v === '1'; else params[k] = v;
   }
-  return { name, params, steps, eot };
+  if (steps !== undefined && tps !== undefined) throw new Error(`strategy spec "${spec}": give steps or tps, not both`);
+  return { name, params, steps, tps, eot };
 }
 
 /** suites x strategies x caches on one model; every cell decodes the same eval instances. */
@@ -54,7 +57,7 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
     const spec = parseSpec(strategy);
     const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
     const genLength = req.genLength ?? getSuite(suite).genLength;
-    const stepsFor = spec.steps ?? req.steps ?? genLength;
+    const stepsFor = spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
     let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
     const outputs: string[] = [];
     for (let i = 0; i < req.limit; i++) {

@@ -8,7 +8,7 @@ import { creditDecoding } from '../../engine/strategies/credit.js';
 import { ccd } from '../../engine/strategies/ccd.js';
 import { learn2pd } from '../../engine/strategies/learn2pd.js';
 import { STRATEGIES, resolveParams } from '../../engine/strategies/index.js';
-import { aup } from '../../engine/bench/run.js';
+import { aup, parseSpec } from '../../engine/bench/run.js';
 import { trainFilter, score } from '../../engine/learn/filter.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,5 +140,12 @@ describe('strategy registry and AUP', () => {
     expect(aup([{ tpf: 1, accuracy: 0.8 }, { tpf: 5, accuracy: 0.8 }], 0.8)).toBeCloseTo(3.2, 6);
     // the same speed bought with a 20-point loss is discounted by exp(-3 * 0.25)
     expect(aup([{ tpf: 1, accuracy: 0.8 }, { tpf: 5, accuracy: 0.6 }], 0.8)).toBeCloseTo(4 * (0.8 + 0.6 * Math.exp(-0.75)) / 2, 6);
+  });
+  it('bench specs give steps, tokens per step, eot and strategy parameters, and refuse the malformed', () => {
+    expect(parseSpec('low-confidence@tps=4')).toMatchObject({ name: 'low-confidence', tps: 4, steps: undefined });
+    expect(parseSpec('fast-dllm-threshold@threshold=0.5,steps=8,eot=true')).toMatchObject({ params: { threshold: '0.5' }, steps: 8, eot: true });
+    expect(() => parseSpec('low-confidence@tps=0')).toThrow(/whole number/);
+    expect(() => parseSpec('low-confidence@steps=8,tps=4')).toThrow(/not both/);
+    expect(() => parseSpec('low-confidence@tps')).toThrow(/NAME@key=value/);
   });
 });
