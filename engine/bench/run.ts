@@ -56,7 +56,8 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
   for (const suite of req.suites) for (const strategy of req.strategies) for (const cache of req.caches) {
     const spec = parseSpec(strategy);
     const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
-    const genLength = req.genLength ?? getSuite(suite).genLength;
+    const suiteDef = getSuite(suite);
+    const genLength = req.genLength ?? suiteDef.genLength;
     const stepsFor = spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
     let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
     const outputs: string[] = [];
@@ -66,7 +67,7 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
       const r = await decode(model, ids, strat, params, { genLength, blockLength: Math.min(req.blockLength, genLength), steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
       const out = decodeOutput(model, r.state, ids.length);
       outputs.push(out);
-      score += getSuite(suite).score(out, t);
+      score += suiteDef.score(out, t);
       steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += genLength;
       onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
     }
