@@ -53,25 +53,30 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
   const cells: BenchCell[] = [];
   const total = req.suites.length * req.strategies.length * req.caches.length * req.limit;
   let done = 0;
-  for (const suite of req.suites) for (const strategy of req.strategies) for (const cache of req.caches) {
-    const spec = parseSpec(strategy);
-    const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
+  for (const suite of req.suites) {
     const suiteDef = getSuite(suite);
     const genLength = req.genLength ?? suiteDef.genLength;
-    const stepsFor = spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
-    let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
-    const outputs: string[] = [];
-    for (let i = 0; i < req.limit; i++) {
-      const t = taskAt(suite, i, seed, ctx);
-      const ids = model.encode(model.card.prompt_template.replace('{prompt}', t.prompt));
-      const r = await decode(model, ids, strat, params, { genLength, blockLength: Math.min(req.blockLength, genLength), steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
-      const out = decodeOutput(model, r.state, ids.length);
-      outputs.push(out);
-      score += suiteDef.score(out, t);
-      steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += genLength;
-      onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
+    // every strategy x cache cell decodes these same instances: generate and tokenise them once per suite
+    const instances = Array.from({ length: req.limit }, (_, i) => {
+      const task = taskAt(suite, i, seed, ctx);
+      return { task, ids: model.encode(model.card.prompt_template.replace('{prompt}', task.prompt)) };
+    });
+    for (const strategy of req.strategies) for (const cache of req.caches) {
+      const spec = parseSpec(strategy);
+      const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
+      const stepsFor = spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
+      let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
+      const outputs: string[] = [];
+      for (const { task: t, ids } of instances) {
+        const r = await decode(model, ids, strat, params, { genLength, blockLength: Math.min(req.blockLength, genLength), steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
+        const out = decodeOutput(model, r.state, ids.length);
+        outputs.push(out);
+        score += suiteDef.score(out, t);
+        steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += genLength;
+        onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
+      }
+      cells.push({ suite, strategy, cache, n: req.limit, accuracy: score / req.limit, steps: steps / req.limit, nfe: nfe / req.limit, tpf: gen / nfe, wall_ms: wall / req.limit, tokens_per_s: gen / (wall / 1000), speedup: 1, outputs });
     }
-    cells.push({ suite, strategy, cache, n: req.limit, accuracy: score / req.limit, steps: steps / req.limit, nfe: nfe / req.limit, tpf: gen / nfe, wall_ms: wall / req.limit, tokens_per_s: gen / (wall / 1000), speedup: 1, outputs });
   }
   for (const c of cells) {
     const base = cells.find((b) => b.suite === c.suite && b.strategy === req.strategies[0] && b.cache === req.caches[0])!;
