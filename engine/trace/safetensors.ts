@@ -2,6 +2,7 @@
  * safetensors encode/decode with validation of every header field before any byte is trusted.
  * Pure TypeScript (no Node imports): the renderer reads traces with this very module.
  */
+import { parseJsonChecked } from './json-guard.js';
 export type DType = 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'F16' | 'F32' | 'F64' | 'I64' | 'BOOL';
 export const DTYPE_SIZE: Record<DType, number> = { U8: 1, I8: 1, BOOL: 1, I16: 2, U16: 2, F16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8 };
 
@@ -37,12 +38,10 @@ export function decodeSafetensors(file: Uint8Array): { metadata: Record<string, 
   const n = Number(dv.getBigUint64(0, true));
   if (n < 2 || n > MAX_HEADER_BYTES) throw new FormatError(`header length ${n} is not plausible (must be 2..${MAX_HEADER_BYTES} bytes); the file is not a safetensors file or is corrupted`);
   if (8 + n > file.byteLength) throw new FormatError(`header says ${n} bytes but the file has only ${file.byteLength - 8} after the length: the file is truncated`);
+  let text: string;
+  try { text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n)); } catch { throw new FormatError('header is not valid UTF-8'); }
   let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n)));
-  } catch (e) {
-    throw new FormatError(`header is not valid UTF-8 JSON (${(e as Error).message})`);
-  }
+  try { header = parseJsonChecked(text, 8); } catch (e) { throw new FormatError(`header: ${(e as Error).message}`); }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new FormatError('header is not a JSON object');
   const dataLen = file.byteLength - 8 - n;
   const data = file.subarray(8 + n);

@@ -5,6 +5,7 @@
 import { decodeSafetensors, encodeSafetensors, FormatError, type RawTensor, type DType } from './safetensors.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
 import { halfArrayToFloat, floatArrayToHalf } from './f16.js';
+import { parseJsonChecked } from './json-guard.js';
 
 export { FormatError };
 export type { Manifest };
@@ -43,6 +44,13 @@ const REQUIRED: Record<string, { dtype: DType; shape: (d: Trace['dims']) => numb
   cached: { dtype: 'U8', shape: (d) => [d.S, d.Ly, d.T] },
 };
 
+/**
+ * Real manifests are a few levels deep (strategy parameters, the model card) and hold the vocabulary of the tokens
+ * the trace uses: LLaDA's 126k tokens fit in a few MB. Anything far beyond is refused before it is walked.
+ */
+const MAX_MANIFEST_DEPTH = 32;
+const MAX_MANIFEST_CHARS = 48 * 1024 * 1024;
+
 /** Parse and validate a trace. Throws only TraceError, with a message naming what is wrong. */
 export function readTrace(bytes: Uint8Array): Trace {
   try {
@@ -58,8 +66,9 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
   const { metadata, tensors } = decodeSafetensors(bytes);
   const raw = metadata.dlens;
   if (raw === undefined) throw new TraceError('not a .dlens trace: the safetensors file has no __metadata__.dlens manifest');
+  if (raw.length > MAX_MANIFEST_CHARS) throw new TraceError(`the manifest is ${raw.length} characters long; dlens reads manifests up to ${MAX_MANIFEST_CHARS}`);
   let json: unknown;
-  try { json = JSON.parse(raw); } catch (e) { throw new TraceError(`the manifest is not valid JSON (${(e as Error).message})`); }
+  try { json = parseJsonChecked(raw, MAX_MANIFEST_DEPTH); } catch (e) { throw new TraceError(`the manifest is refused: ${(e as Error).message}`); }
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -96,6 +105,7 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
   }
   const V = Number(manifest.model.card.vocab_size ?? Infinity);
   for (let i = 0; i < state.length; i++) if (state[i]! < 0 || state[i]! >= V) throw new TraceError(`state holds token id ${state[i]} outside the model's vocabulary`);
+  checkManifestAgainstTensors(manifest, dims, tensors, V);
   return {
     manifest, dims, state, commitStep: commit,
     topkIds: tensors.get('topk_ids')!.data as Int32Array,
@@ -108,6 +118,30 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
     cached: tensors.get('cached')!.data as Uint8Array,
     extras,
   };
+}
+
+/** The manifest's own numbers must describe the tensors it came with: another reader may trust either. */
+function checkManifestAgainstTensors(m: Manifest, d: Trace['dims'], tensors: Map<string, RawTensor>, V: number) {
+  const same = (field: string, said: number | undefined, has: number, what: string) => {
+    if (said !== undefined && said !== has) throw new TraceError(`manifest ${field} is ${said} but ${what} ${has}`);
+  };
+  same('num_layers', m.num_layers, d.Ly, 'tensor "saliency" holds');
+  same('top_k', m.top_k, d.K, 'tensor "topk_ids" holds');
+  const card = m.model.card;
+  if (m.mask_token_id !== undefined && m.mask_token_id >= V) throw new TraceError(`manifest mask_token_id ${m.mask_token_id} is outside the model's vocabulary of ${V}`);
+  if (m.mask_token_id !== undefined && typeof card.mask_token_id === 'number') same('mask_token_id', m.mask_token_id, card.mask_token_id, "the model card's is");
+  for (const name of Object.keys(m.extras)) {
+    if (!tensors.has(name)) throw new TraceError(`manifest extras names tensor "${name}", which the file does not hold`);
+  }
+  const block = tensors.get('block')!.data as Int32Array;
+  for (let s = 0; s < d.S; s++) {
+    const a = block[2 * s]!, b = block[2 * s + 1]!;
+    if (!(d.P <= a && a <= b && b <= d.T)) throw new TraceError(`block of step ${s} is [${a}, ${b}), outside the generated positions ${d.P}..${d.T}`);
+  }
+  const ids = tensors.get('topk_ids')!.data as Int32Array;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i]! < -1 || ids[i]! >= V) throw new TraceError(`topk_ids holds token id ${ids[i]} outside the model's vocabulary (-1 marks no candidate)`);
+  }
 }
 
 export interface TraceInput {
