@@ -13,7 +13,8 @@ import { lowConfidence } from '../engine/strategies/low-confidence.js';
 import { taskAt } from '../engine/tasks/generate.js';
 import { getSuite } from '../engine/tasks/suites.js';
 import { fileCorpus } from '../engine/tasks/corpus.js';
-import { decodeOutput, buildTraceBytes } from '../engine/record.js';
+import { buildTraceBytes } from '../engine/record.js';
+import { decodeOutput } from '../engine/decode/output.js';
 import type { CacheMode } from '../engine/cache/types.js';
 import { REPO_ROOT } from '../engine/model/load.js';
 

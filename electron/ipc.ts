@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { validateCall } from '../engine/api/schema.js';
 import type { EngineApi } from '../engine/api/types.js';
 import { readTrace } from '../engine/trace/trace.js';
-import { writeFileAtomic } from '../engine/record.js';
+import { writeFileAtomic } from '../engine/util/atomic-write.js';
 
 /** Where the user chose to save (a native dialog in the app); null when cancelled. */
 export interface SaveDialogs { chooseSavePath(suggestedName: string, kind: 'trace' | 'export'): Promise<string | null> }

@@ -1,5 +1,6 @@
-import { writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync, mkdirSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { writeFileAtomic } from './util/atomic-write.js';
+import { decodeOutput } from './decode/output.js';
 import { loadModel, type LoadedModel } from './model/load.js';
 import { getStrategy, resolveParams } from './strategies/index.js';
 import { decode, type DecodeResult } from './decode/run.js';
@@ -38,28 +39,6 @@ export interface RecordSummary {
   output: string; steps: number; nfe: number; wall_ms: number; tokens_per_s: number;
   trace: string | null; strategy: { name: string; params: Record<string, unknown> }; cache: { mode: CacheMode; params: Record<string, unknown> };
   complete: boolean; peak_cache_bytes: number; task?: { suite: string; id: string; score: number | null };
-}
-
-/** Write to a temporary name, flush, rename: a reader never sees a half-written trace and an old file is never lost. */
-export function writeFileAtomic(path: string, bytes: Uint8Array) {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try { writeFileSync(fd, bytes); fsyncSync(fd); } finally { closeSync(fd); }
-    renameSync(tmp, path);
-  } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw new DlensError(`could not write ${path}: ${(e as Error).message}`);
-  }
-}
-
-export function decodeOutput(model: LoadedModel, state: Int32Array, P: number): string {
-  const gen = Array.from(state.subarray(P));
-  const eos = gen.indexOf(model.card.eos_token_id);
-  const kept = (eos >= 0 ? gen.slice(0, eos) : gen).filter((t) => t !== model.card.mask_token_id);
-  return model.decode(kept).trim();
 }
 
 export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { cacheParams?: Record<string, number>; score?: number | null; prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {

@@ -8,8 +8,8 @@ export const FIXTURE = join(ROOT, 'test', 'fixtures', 'tiny-random');
 export const tmp = (prefix = 'dlens-test-') => mkdtempSync(join(tmpdir(), prefix));
 
 /** Runs the real command line as a user would (`node bin/dlens.mjs ...`). */
-export function dlens(args: string[], opts: { cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000 });
+export function dlens(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...opts.env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, constants as FS } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, join, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { loadModel, listModelDirs, readCard, DEFAULT_MODEL, type LoadedModel } from '../model/load.js';
@@ -8,7 +9,8 @@ import { CACHE_MODES, CACHE_PARAMS, makeCache } from '../cache/index.js';
 import { SUITES } from '../tasks/suites.js';
 import { taskAt } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
-import { record, writeFileAtomic } from '../record.js';
+import { record } from '../record.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { readTrace } from '../trace/trace.js';
 import { runBench } from '../bench/run.js';
 import { DlensError } from '../errors.js';
@@ -19,11 +21,37 @@ export interface ServiceOptions {
   tracesDir: string;
   /** Where the recent-files list lives. */
   stateDir: string;
+  /** Where Learn2PD filters are found by name (`--set filter=NAME`). */
+  filtersDir?: string;
+  /** Recordings that may run at once; more are refused with a message. */
+  maxRecordings?: number;
+}
+
+/** The host's side of the service, never reachable from a page: what the person opened by their own hand. */
+export interface ServiceHost {
+  /** A file or folder the person chose (open dialog, command line, the OS's "open with"): the page may read it. */
+  allow(path: string): void;
+  close(): Promise<void>;
+}
+
+/** Reads a regular file without blocking: a FIFO, a device or a folder is refused, never opened for reading. */
+async function readRegularFile(path: string, what: string, maxBytes = 4 * 1024 ** 3): Promise<Uint8Array> {
+  let fh;
+  try { fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DlensError(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot open ${what} ${path} (${code})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new DlensError(`${what} ${path} is not a regular file; dlens reads only files`);
+    if (st.size > maxBytes) throw new DlensError(`${what} ${path} is ${st.size} bytes, more than dlens reads (${maxBytes})`);
+    return new Uint8Array(await fh.readFile());
+  } finally { await fh.close(); }
 }
 
 export function defaultServiceOptions(): ServiceOptions {
   const home = process.env.DLENS_HOME ?? join(homedir(), '.dlens');
-  return { tracesDir: join(home, 'traces'), stateDir: home };
+  return { tracesDir: join(home, 'traces'), stateDir: home, filtersDir: join(home, 'filters') };
 }
 
 const TASK_SEED = 424242;
@@ -33,20 +61,44 @@ const TASK_SEED = 424242;
  * Arguments arrive validated (schema.ts); this layer checks what only the engine knows (names of models,
  * strategies, suites) and turns every failure into a message the UI can show.
  */
-export function createEngineService(opts: ServiceOptions = defaultServiceOptions()): EngineApi & { close(): Promise<void> } {
+export function createEngineService(opts: ServiceOptions = defaultServiceOptions()): EngineApi & ServiceHost {
   const listeners = new Set<(e: EngineEvent) => void>();
   const emit = (e: EngineEvent) => { for (const l of listeners) l(e); };
   const running = new Map<string, AbortController>();
+  const maxRecordings = opts.maxRecordings ?? 2;
+  let benchRunning = false;
   const models = new Map<string, Promise<LoadedModel>>();
-  const model = (name = DEFAULT_MODEL) => { if (!models.has(name)) models.set(name, loadModel(name)); return models.get(name)!; };
+  // A failed load is forgotten, so that fixing the folder and trying again works.
+  const model = (name = DEFAULT_MODEL) => {
+    if (!models.has(name)) models.set(name, loadModel(name).catch((e: unknown) => { models.delete(name); throw e; }));
+    return models.get(name)!;
+  };
+  const real = (p: string) => { try { return realpathSync(p); } catch { return resolve(p); } };
+  const opened = new Set<string>();
+  const inside = (p: string, dir: string) => real(p).startsWith(real(dir) + sep);
   const recentPath = join(opts.stateDir, 'recent.json');
   const readRecent = (): RecentFile[] => {
     try { const r = JSON.parse(readFileSync(recentPath, 'utf8')); return Array.isArray(r) ? r.filter((x) => x && typeof x.path === 'string') : []; } catch { return []; }
   };
   const addRecent = (path: string) => {
     const list = [{ path, name: basename(path), openedAt: new Date().toISOString() }, ...readRecent().filter((r) => r.path !== path)].slice(0, 12);
-    mkdirSync(opts.stateDir, { recursive: true });
-    writeFileSync(recentPath, JSON.stringify(list, null, 1));
+    writeFileAtomic(recentPath, new TextEncoder().encode(JSON.stringify(list, null, 1)));
+  };
+  /** A page may name only what the person opened, recent files, and what lives in dlens's own folders. */
+  const mayRead = (p: string) => opened.has(real(p)) || inside(p, opts.tracesDir) || readRecent().some((r) => real(r.path) === real(p));
+  const modelRef = (name: string | undefined) => {
+    if (name === undefined || opened.has(real(name))) return name;
+    if (/[\\/]/.test(name) || name.startsWith('.')) throw new DlensError(`the app loads models by name (see the model list) or from a folder you chose; "${name}" is neither`);
+    if (!listModelDirs().some((d) => basename(d) === name)) throw new DlensError(`no model named "${name}": the models are ${listModelDirs().map((d) => basename(d)).join(', ')}`);
+    return name;
+  };
+  const filtersDir = opts.filtersDir ?? join(opts.stateDir, 'filters');
+  const filterRef = (f: unknown) => {
+    if (typeof f !== 'string' || f === '') return f;
+    if (opened.has(real(f))) return real(f);
+    const byName = join(filtersDir, f.endsWith('.json') ? f : `${f}.json`);
+    if (/^[\w.-]+$/.test(f) && !f.startsWith('.') && existsSync(byName)) return byName;
+    throw new DlensError(`Learn2PD filter "${f}" is not one of your filters; put filters (written by dlens learn) in ${filtersDir} and name them, or choose the file yourself`);
   };
   const spec = (p: Record<string, { type: string; default: number | boolean | string; description: string }>) => p as never;
 
@@ -72,6 +124,9 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       return { prompt: t.prompt, reference: t.reference };
     },
     async startRecording(job: RecordJob) {
+      if (running.size >= maxRecordings) throw new DlensError(`${running.size} recordings are already running; wait for one to finish or cancel it, then record again`);
+      const modelName = modelRef(job.model);
+      const params = Object.hasOwn(job.params, 'filter') ? { ...job.params, filter: filterRef(job.params.filter) as string } : job.params;
       const id = randomUUID();
       const ac = new AbortController();
       running.set(id, ac);
@@ -79,10 +134,10 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
       const out = join(opts.tracesDir, `${stamp}-${job.strategy}-${job.cache}-${id.slice(0, 6)}.dlens`);
       (async () => {
-        const m = await model(job.model);
+        const m = await model(modelName);
         const task = job.task ? taskAt(job.task.suite, job.task.index, job.task.seed ?? TASK_SEED, { split: 'eval', corpus: fileCorpus() }) : undefined;
         const r = await record({
-          prompt: job.prompt, task, strategy: job.strategy, params: job.params, cache: job.cache, cacheParams: job.cacheParams,
+          prompt: job.prompt, task, strategy: job.strategy, params, cache: job.cache, cacheParams: job.cacheParams,
           genLength: job.genLength, blockLength: job.blockLength, steps: job.steps, seed: job.seed, temperature: job.temperature, eot: job.eot, out,
         }, {
           model: m, signal: ac.signal,
@@ -105,30 +160,41 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     async readTrace(path) {
       const p = resolve(path);
       if (!p.endsWith('.dlens')) throw new DlensError(`${path} is not a .dlens trace`);
-      if (!existsSync(p)) throw new DlensError(`${path} does not exist`);
-      const bytes = new Uint8Array(readFileSync(p));
+      if (!mayRead(p)) throw new DlensError(`dlens opens only traces you opened yourself (Open…, drag and drop, the command line), recent ones and those in ${opts.tracesDir}; open ${basename(p)} with Open… first`);
+      const bytes = await readRegularFile(p, 'trace');
       readTrace(bytes); // refuse a malformed file here, with the reader's message
-      addRecent(p);
+      addRecent(real(p));
       return bytes;
     },
     async saveTrace(name, bytes) {
       readTrace(bytes);
-      const file = basename(name).replace(/[^\w.\-]+/g, '_');
-      const out = join(opts.tracesDir, file.endsWith('.dlens') ? file : `${file}.dlens`);
+      const file = basename(name).replace(/[^\w.\-]+/g, '_').replace(/^\.+/, '') || 'trace';
+      const stem = file.endsWith('.dlens') ? file.slice(0, -'.dlens'.length) : file;
       mkdirSync(opts.tracesDir, { recursive: true });
-      writeFileAtomic(out, bytes);
-      addRecent(out);
-      return { path: out };
+      // Never over an existing trace: the first free name of stem.dlens, stem-1.dlens, stem-2.dlens, ...
+      for (let i = 0; i < 10_000; i++) {
+        const out = join(opts.tracesDir, `${stem}${i ? `-${i}` : ''}.dlens`);
+        try { writeFileAtomic(out, bytes, { overwrite: false }); } catch (e) { if ((e as { code?: string }).code === 'EEXIST') continue; throw e; }
+        addRecent(out);
+        return { path: out };
+      }
+      throw new DlensError(`no free name for ${stem}.dlens in ${opts.tracesDir}; rename some traces there`);
     },
     async recent() { return readRecent().filter((r) => existsSync(r.path)); },
     async bench(job) {
-      const cells = await runBench({ model: job.model, suites: job.suites, strategies: job.strategies, caches: job.caches as never, limit: job.limit, genLength: job.genLength, blockLength: Math.min(32, job.genLength), steps: job.genLength });
-      return cells as unknown as Record<string, unknown>[];
+      if (benchRunning) throw new DlensError('a benchmark is already running; wait for it to finish');
+      benchRunning = true;
+      try {
+        const cells = await runBench({ model: modelRef(job.model), suites: job.suites, strategies: job.strategies, caches: job.caches as never, limit: job.limit, genLength: job.genLength, blockLength: Math.min(32, job.genLength), steps: job.genLength });
+        return cells as unknown as Record<string, unknown>[];
+      } finally { benchRunning = false; }
     },
     onEvent(l) { listeners.add(l); return () => listeners.delete(l); },
+    allow(path) { opened.add(real(path)); },
     async close() {
       for (const ac of running.values()) ac.abort();
-      for (const m of models.values()) await (await m).release().catch(() => {});
+      // A model that failed to load has nothing to release.
+      for (const m of models.values()) await m.then((x) => x.release()).catch(() => {});
     },
   };
 }

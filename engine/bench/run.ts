@@ -1,10 +1,11 @@
+import { DlensError } from '../errors.js';
 import { loadModel } from '../model/load.js';
 import { decode } from '../decode/run.js';
 import { getStrategy, resolveParams } from '../strategies/index.js';
 import { taskAt } from '../tasks/generate.js';
 import { getSuite } from '../tasks/suites.js';
 import { fileCorpus } from '../tasks/corpus.js';
-import { decodeOutput } from '../record.js';
+import { decodeOutput } from '../decode/output.js';
 import { makeCache } from '../cache/index.js';
 import type { CacheMode } from '../cache/types.js';
 
@@ -34,11 +35,11 @@ export function parseSpec(spec: string): { name: string; params: Record<string, 
   let steps: number | undefined, tps: number | undefined, eot: boolean | undefined;
   for (const kv of rest ? rest.split(',') : []) {
     const [k, v] = kv.split('=') as [string, string | undefined];
-    if (!k || v === undefined) throw new Error(`strategy spec "${spec}": expected NAME@key=value,...`);
-    if ((k === 'steps' || k === 'tps') && !(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`strategy spec "${spec}": ${k} must be a whole number >= 1`);
+    if (!k || v === undefined) throw new DlensError(`strategy spec "${spec}": expected NAME@key=value,...`);
+    if ((k === 'steps' || k === 'tps') && !(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new DlensError(`strategy spec "${spec}": ${k} must be a whole number >= 1`);
     if (k === 'steps') steps = Number(v); else if (k === 'tps') tps = Number(v); else if (k === 'eot') eot = v === 'true' || v === '1'; else params[k] = v;
   }
-  if (steps !== undefined && tps !== undefined) throw new Error(`strategy spec "${spec}": give steps or tps, not both`);
+  if (steps !== undefined && tps !== undefined) throw new DlensError(`strategy spec "${spec}": give steps or tps, not both`);
   return { name, params, steps, tps, eot };
 }
 

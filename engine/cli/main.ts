@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { DlensError } from '../errors.js';
 import { listModelDirs, readCard } from '../model/load.js';
 import { record } from '../record.js';
@@ -9,42 +9,75 @@ import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES, getSuite } from '../tasks/suites.js';
 import type { CacheMode } from '../cache/types.js';
+import { CACHE_MODES } from '../cache/index.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../bench/run.js';
-import { writeFileAtomic } from '../record.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
-const USAGE = `usage:
-  dlens models [--json]
-  dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
-               [--set key=value]... [--set cache.key=value]... [--cache none|prefix|dual|sparse] [--gen-length N] [--block-length N]
+/** Each command's usage, printed by `dlens COMMAND --help` and after a mistake in that command. */
+const USAGES: Record<string, string> = {
+  models: 'dlens models [--json]',
+  record: `dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
+               [--set key=value]... [--set cache.key=value]... [--cache ${CACHE_MODES.join('|')}] [--gen-length N] [--block-length N]
                [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--out FILE] [--json]
   dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
-               (continue a trace from the state it had at STEP: counterfactual branching)
-  dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)
-  dlens info FILE [--json]
-  dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
+               (continue a trace from the state it had at STEP: counterfactual branching)`,
+  learn: 'dlens learn --traces DIR --out FILE      (train Learn2PD\'s filter on recorded traces)',
+  info: 'dlens info FILE [--json]',
+  bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
-               (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)
-  dlens tasks generate --suite NAME --n N --seed S
-  dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
-               (the app in a browser, on loopback, behind a per-run token; prints the URL)`;
+               (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
+  tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
+  serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
+               (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
+};
+const USAGE = `usage:\n${Object.values(USAGES).map((u) => `  ${u}`).join('\n')}`;
+const usageOf = (cmd: string) => `usage:\n  ${USAGES[cmd]}`;
 
-function intOpt(v: string | undefined, flag: string): number | undefined {
+/** An integer option: a whole number that a double holds exactly (nothing beyond 2^53 is silently rounded). */
+function intOpt(v: string | undefined, flag: string, min = -Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new DlensError(`${flag} expects an integer, got "${v}"`);
+  if (v.trim() === '' || !Number.isInteger(n)) throw new DlensError(`${flag} expects an integer, got "${v}"`);
+  if (!Number.isSafeInteger(n)) throw new DlensError(`${flag} ${v} is too large: dlens takes integers up to 2^53 - 1`);
+  if (n < min) throw new DlensError(`${flag} must be at least ${min}, got ${n}`);
   return n;
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new DlensError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+/** A path option that must not be empty (an empty --out would write a file named "" or nothing at all). */
+function pathOpt(v: string | undefined, flag: string): string | undefined {
+  if (v !== undefined && v.trim() === '') throw new DlensError(`${flag} needs a file name, got an empty string`);
+  return v;
+}
+
+/** A file the person named that must be a readable regular file (not a folder). */
+function fileArg(f: string, flag: string) {
+  if (!existsSync(f)) throw new DlensError(`${flag}${flag ? ' ' : ''}${f} does not exist`);
+  if (!statSync(f).isFile()) throw new DlensError(`${flag}${flag ? ' ' : ''}${f} is ${statSync(f).isDirectory() ? 'a folder' : 'not a regular file'}; give a file`);
+}
+
+/**
+ * node:util parseArgs with two fixes for a command line: an option's value may be a negative number (`--seed -1`,
+ * which parseArgs calls ambiguous), and stray positional arguments are an error unless the command takes some.
+ */
+function parse(cmd: string, argv: string[], options: NonNullable<ParseArgsConfig['options']>, positionals: 'none' | 'some' = 'none') {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!, next = argv[i + 1];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) { args.push(`${a}=${next}`); i++; } else args.push(a);
   }
+  let r;
+  try {
+    r = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new DlensError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${usageOf(cmd)}`);
+  }
+  if (positionals === 'none' && r.positionals.length) throw new DlensError(`dlens ${cmd} takes no argument "${r.positionals[0]}" (options start with --)\n${usageOf(cmd)}`);
+  return r;
 }
 
 async function cmdModels(argv: string[]) {
-  const { values } = parse(argv, { json: { type: 'boolean' } });
+  const { values } = parse('models', argv, { json: { type: 'boolean' } });
   const models = listModelDirs().map((dir) => {
     const c = readCard(dir);
     return { name: c.name, dir, vocab_size: c.vocab_size, layers: c.num_layers, max_positions: c.max_positions, default: c.name === 'dlens-tiny' };
@@ -54,7 +87,7 @@ async function cmdModels(argv: string[]) {
 }
 
 async function cmdRecord(argv: string[]) {
-  const { values } = parse(argv, {
+  const { values } = parse('record', argv, {
     model: { type: 'string' }, prompt: { type: 'string' }, 'prompt-file': { type: 'string' }, task: { type: 'string' },
     'task-seed': { type: 'string' }, strategy: { type: 'string' }, set: { type: 'string', multiple: true },
     cache: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' },
@@ -72,18 +105,19 @@ async function cmdRecord(argv: string[]) {
   let prompt = values.prompt as string | undefined;
   if (values['prompt-file']) {
     const f = values['prompt-file'] as string;
-    if (!existsSync(f)) throw new DlensError(`--prompt-file ${f} does not exist`);
+    fileArg(f, '--prompt-file');
     prompt = readFileSync(f, 'utf8').trimEnd();
   }
   const task = values.task ? (() => {
     const { suite, index } = parseTaskRef(values.task as string);
-    return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? 424242, { split: 'eval', corpus: fileCorpus() });
+    return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? TASK_SEED, { split: 'eval', corpus: fileCorpus() });
   })() : undefined;
   const cache = (values.cache as string | undefined) ?? 'none';
-  if (!['none', 'prefix', 'dual', 'sparse'].includes(cache)) throw new DlensError(`--cache must be one of none, prefix, dual, sparse; got "${cache}"`);
+  if (!(CACHE_MODES as readonly string[]).includes(cache)) throw new DlensError(`--cache must be one of ${CACHE_MODES.join(', ')}; got "${cache}"`);
   // --set key=value goes to the strategy; --set cache.key=value to the cache policy (keep_ratio, kernel_size, delay).
-  const params: Record<string, string> = {};
-  const cacheParams: Record<string, number> = {};
+  // Entries, then Object.fromEntries: a key such as __proto__ becomes an own (and so refused) name, never a prototype.
+  const params: [string, string][] = [];
+  const cacheParams: [string, number][] = [];
   for (const kv of (values.set as string[] | undefined) ?? []) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new DlensError(`--set expects key=value, got "${kv}"`);
@@ -91,21 +125,21 @@ async function cmdRecord(argv: string[]) {
     if (key.startsWith('cache.')) {
       const n = Number(val);
       if (!Number.isFinite(n)) throw new DlensError(`--set ${key} expects a number, got "${val}"`);
-      cacheParams[key.slice(6)] = n;
-    } else params[key] = val;
+      cacheParams.push([key.slice(6), n]);
+    } else params.push([key, val]);
   }
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
-  if (temperature !== undefined && !(temperature >= 0)) throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
+  if (temperature !== undefined && ((values.temperature as string).trim() === '' || !(temperature >= 0))) throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
   const tty = process.stderr.isTTY && !values.json;
   const s = await record({
     ...(branch ? { prompt: branch.prompt, genLength: branch.genLength, blockLength: branch.blockLength, initialState: branch.state, branch: branch.info } : {}),
     eot: values.eot === true,
-    model: (values.model as string | undefined) ?? branch?.model, ...(branch ? {} : { prompt }), task, strategy: values.strategy as string | undefined, params,
-    cache: cache as CacheMode, cacheParams,
+    model: (values.model as string | undefined) ?? branch?.model, ...(branch ? {} : { prompt }), task, strategy: values.strategy as string | undefined, params: Object.fromEntries(params),
+    cache: cache as CacheMode, cacheParams: Object.fromEntries(cacheParams),
     ...(branch ? {} : { genLength: intOpt(values['gen-length'] as string, '--gen-length'), blockLength: intOpt(values['block-length'] as string, '--block-length') }),
     steps: intOpt(values.steps as string, '--steps'),
     seed: intOpt(values.seed as string, '--seed'), temperature, topK: intOpt(values['top-k'] as string, '--top-k'),
-    out: values.out as string | undefined,
+    out: pathOpt(values.out as string | undefined, '--out'),
   }, { onStep: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${p.totalSteps}  ${p.committed}/${p.genLength} tokens  ${(p.committed / (p.elapsedMs / 1000)).toFixed(1)} tok/s `) : undefined });
   if (tty) process.stderr.write('\n');
   if (values.json) { console.log(JSON.stringify(s)); return; }
@@ -115,7 +149,7 @@ async function cmdRecord(argv: string[]) {
 
 /** The state a trace had before step `at`, to decode on from there with another strategy (counterfactual branch). */
 function loadBranch(path: string, atArg: string | undefined) {
-  if (!existsSync(path)) throw new DlensError(`--from ${path} does not exist`);
+  fileArg(path, '--from');
   let t;
   try { t = readTrace(new Uint8Array(readFileSync(path))); } catch (e) { throw new DlensError(`--from ${path}: ${(e as Error).message}`); }
   if (atArg === undefined) throw new DlensError(`--from needs --at STEP (0..${t.dims.S}): the step whose state to continue from`);
@@ -130,8 +164,9 @@ function loadBranch(path: string, atArg: string | undefined) {
 }
 
 async function cmdLearn(argv: string[]) {
-  const { values } = parse(argv, { traces: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } });
-  if (!values.traces || !values.out) throw new DlensError(`dlens learn needs --traces DIR and --out FILE\n${USAGE}`);
+  const { values } = parse('learn', argv, { traces: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } });
+  pathOpt(values.out as string | undefined, '--out');
+  if (!values.traces || !values.out) throw new DlensError(`dlens learn needs --traces DIR and --out FILE\n${usageOf('learn')}`);
   const { readdirSync, statSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { traceExamples, trainFilter } = await import('../learn/filter.js');
@@ -154,10 +189,10 @@ async function cmdLearn(argv: string[]) {
 }
 
 async function cmdInfo(argv: string[]) {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
-  if (positionals.length !== 1) throw new DlensError(`dlens info takes one trace file\n${USAGE}`);
+  const { values, positionals } = parse('info', argv, { json: { type: 'boolean' } }, 'some');
+  if (positionals.length !== 1) throw new DlensError(`dlens info takes one trace file\n${usageOf('info')}`);
   const f = positionals[0]!;
-  if (!existsSync(f)) throw new DlensError(`${f} does not exist`);
+  fileArg(f, '');
   let trace;
   try { trace = readTrace(new Uint8Array(readFileSync(f))); } catch (e) {
     if (e instanceof TraceError) throw new DlensError(`${f}: ${e.message}. The file is left untouched; re-record it or open another trace.`);
@@ -180,10 +215,10 @@ async function cmdInfo(argv: string[]) {
 
 async function cmdTasks(argv: string[]) {
   const [sub, ...rest] = argv;
-  if (sub !== 'generate') throw new DlensError(`unknown tasks subcommand "${sub ?? ''}"\n${USAGE}`);
-  const { values } = parse(rest, { suite: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, split: { type: 'string' } });
+  if (sub !== 'generate') throw new DlensError(`unknown tasks subcommand "${sub ?? ''}"\n${usageOf('tasks')}`);
+  const { values } = parse('tasks', rest, { suite: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, split: { type: 'string' } });
   if (!values.suite) throw new DlensError(`--suite is required: one of ${SUITES.map((s) => s.name).join(', ')}`);
-  const n = intOpt(values.n as string, '--n') ?? 10, seed = intOpt(values.seed as string, '--seed') ?? 0;
+  const n = intOpt(values.n as string, '--n', 1) ?? 10, seed = intOpt(values.seed as string, '--seed') ?? 0;
   const split = (values.split as string | undefined) ?? 'eval';
   if (split !== 'eval' && split !== 'train') throw new DlensError('--split must be eval or train');
   const genLength = getSuite(values.suite as string).genLength; // the recipe's eval decodes each suite at its own length
@@ -191,7 +226,7 @@ async function cmdTasks(argv: string[]) {
 }
 
 async function cmdBench(argv: string[]) {
-  const { values } = parse(argv, {
+  const { values } = parse('bench', argv, {
     model: { type: 'string' }, suite: { type: 'string' }, strategies: { type: 'string' }, caches: { type: 'string' },
     limit: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' }, steps: { type: 'string' },
     json: { type: 'boolean' }, out: { type: 'string' }, format: { type: 'string' },
@@ -199,15 +234,16 @@ async function cmdBench(argv: string[]) {
   const format = (values.format as string | undefined) ?? (values.json ? 'json' : 'md');
   if (!['md', 'csv', 'latex', 'json'].includes(format)) throw new DlensError(`--format must be md, csv, latex or json; got "${format}"`);
   if (!values.suite) throw new DlensError(`--suite is required (one or more of ${SUITES.map((s) => s.name).join(', ')}, comma-separated)`);
-  const genLength = intOpt(values['gen-length'] as string, '--gen-length');
+  const genLength = intOpt(values['gen-length'] as string, '--gen-length', 1);
+  pathOpt(values.out as string | undefined, '--out');
   const tty = process.stderr.isTTY && !values.json;
   const cells = await runBench({
     model: values.model as string | undefined, suites: (values.suite as string).split(','),
     strategies: ((values.strategies as string | undefined) ?? 'low-confidence').split(','),
     caches: ((values.caches as string | undefined) ?? 'none').split(',') as CacheMode[],
-    limit: intOpt(values.limit as string, '--limit') ?? 20, genLength,
-    blockLength: intOpt(values['block-length'] as string, '--block-length') ?? 32,
-    steps: intOpt(values.steps as string, '--steps'),
+    limit: intOpt(values.limit as string, '--limit', 1) ?? 20, genLength,
+    blockLength: intOpt(values['block-length'] as string, '--block-length', 1) ?? 32,
+    steps: intOpt(values.steps as string, '--steps', 1),
   }, tty ? (d, t, label) => {
     const w = 30, f = Math.round((d / t) * w);
     process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${d}/${t} ${label.padEnd(30)}`);
@@ -219,7 +255,7 @@ async function cmdBench(argv: string[]) {
 }
 
 async function cmdServe(argv: string[]) {
-  const { values, positionals } = parse(argv, { host: { type: 'string' }, port: { type: 'string' }, 'traces-dir': { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse('serve', argv, { host: { type: 'string' }, port: { type: 'string' }, 'traces-dir': { type: 'string' }, json: { type: 'boolean' } });
   const { serve } = await import('../server/serve.js');
   const { createEngineService, defaultServiceOptions } = await import('../api/service.js');
   const { REPO_ROOT } = await import('../model/load.js');
@@ -228,8 +264,14 @@ async function cmdServe(argv: string[]) {
   if (values['traces-dir']) opts.tracesDir = resolve(values['traces-dir'] as string);
   const service = createEngineService(opts);
   const { resolve: res } = await import('node:path');
-  for (const f of positionals) await service.readTrace(f); // checked now; the page opens them
+  // The files on the command line are the person's choice: the page may open them (and is told to).
+  for (const f of positionals) {
+    fileArg(f, '');
+    service.allow(f);
+    try { await service.readTrace(f); } catch (e) { throw new DlensError(`${f}: ${(e as Error).message}`); }
+  }
   const port = intOpt(values.port as string | undefined, '--port') ?? 8765;
+  if (port < 0 || port > 65535) throw new DlensError(`--port must be a port number in 0..65535 (0: any free port), got ${port}`);
   const served = await serve({ host: values.host as string | undefined, port, rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'), service });
   const s = { ...served, url: served.url + positionals.map((f) => `&open=${encodeURIComponent(res(f))}`).join('') };
   if (values.json) console.log(JSON.stringify({ url: s.url, port: s.port, token: s.token, traces_dir: opts.tracesDir }));
@@ -237,13 +279,18 @@ async function cmdServe(argv: string[]) {
   await new Promise<void>((ok) => { const stop = () => { void s.close().then(() => service.close()).then(ok); }; process.once('SIGINT', stop); process.once('SIGTERM', stop); });
 }
 
+const TASK_SEED = 424242;
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench, serve: cmdServe, learn: cmdLearn };
 
 export async function main(argv: string[]) {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(USAGE); return 0; }
-  const f = COMMANDS[cmd];
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(rest[0] && Object.hasOwn(USAGES, rest[0]) ? usageOf(rest[0]) : USAGE);
+    return 0;
+  }
+  const f = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (!f) throw new DlensError(`unknown command "${cmd}"\n${USAGE}`);
+  if (rest.includes('--help') || rest.includes('-h')) { console.log(usageOf(cmd)); return 0; }
   await f(rest);
   return 0;
 }

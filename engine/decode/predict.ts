@@ -1,4 +1,5 @@
 import type { Rng } from '../util/rng.js';
+import { gumbelArgmax } from './sample.js';
 
 /** What one forward pass says about one position, the input every strategy decides from. */
 export interface PositionPrediction {
@@ -41,12 +42,7 @@ export function predictRow(logits: Float32Array, offset: number, V: number, K: n
   const entropy = logZ - sumLE / sum;
   let token = topIds[0]!;
   if (temperature > 0 && rng) {
-    // LLaDA's add_gumbel_noise: argmax of exp(l) / (-log u)^T == argmax of l + T * Gumbel
-    let best = -Infinity;
-    for (let v = 0; v < V; v++) {
-      const s = logits[offset + v]! + temperature * rng.gumbel();
-      if (s > best) { best = s; token = v; }
-    }
+    token = gumbelArgmax(logits, offset, V, temperature, rng, maskId);
   }
   const confidence = token === topIds[0] ? topProbs[0]! : Math.exp(logits[offset + token]! - max - logZ);
   return { token, confidence, entropy, topIds, topProbs };

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import type { Rng } from '../util/rng.js';
 import { REPO_ROOT } from '../model/load.js';
 import type { PositionPrediction } from './predict.js';
+import { gumbelArgmax } from './sample.js';
 
 /**
  * Softmax statistics of many logits rows at once (top K, entropy, log-partition), computed by a tiny ONNX graph
@@ -42,11 +43,7 @@ export async function predictRows(logits: Float32Array, r0: number, r1: number, 
     for (let j = 0; j < k; j++) { topIds[j] = Number(ids[i * k + j]!); topProbs[j] = probs[i * k + j]!; }
     let token = topIds[0]!, confidence = topProbs[0]!;
     if (temperature > 0 && rng && sample(r0 + i)) {
-      let best = -Infinity;
-      for (let v = 0; v < V; v++) {
-        const sc = rows[i * V + v]! + temperature * rng.gumbel();
-        if (sc > best) { best = sc; token = v; }
-      }
+      token = gumbelArgmax(rows, i * V, V, temperature, rng, maskId);
       confidence = Math.exp(rows[i * V + token]! - logZ[i]!);
     }
     res[i] = { token, confidence, entropy: ent[i]!, topIds, topProbs };

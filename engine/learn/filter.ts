@@ -1,3 +1,4 @@
+import { DlensError } from '../errors.js';
 import { z } from 'zod';
 import type { Trace } from '../trace/trace.js';
 
@@ -58,7 +59,7 @@ export function traceExamples(t: Trace): { x: number[][]; y: number[] } {
 
 /** Full-batch gradient descent on standardised features with a little L2; deterministic. */
 export function trainFilter(x: number[][], y: number[], traces: number, iters = 400, lr = 0.5, l2 = 1e-4): Filter {
-  if (!x.length) throw new Error('no training examples: the traces hold no masked positions with recorded predictions');
+  if (!x.length) throw new DlensError('no training examples: the traces hold no masked positions with recorded predictions');
   const d = x[0]!.length, n = x.length;
   const mean = Array.from({ length: d }, (_, j) => x.reduce((a, r) => a + r[j]!, 0) / n);
   const std = Array.from({ length: d }, (_, j) => Math.sqrt(x.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / n) || 1);

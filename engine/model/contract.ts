@@ -31,3 +31,20 @@ export function checkContract(inputs: readonly ValueMeta[], outputs: readonly Va
   check('output', outputs, CONTRACT_OUTPUTS);
   return problems;
 }
+
+/**
+ * The card's numbers where the graph fixes them: past_keys is [layers, B, heads, C, head_dim] and logits
+ * [B, Q, vocab]. A card that disagrees would make every forward call fail (or read keys of the wrong shape).
+ */
+export function checkCardAgainstGraph(card: { num_layers: number; num_heads: number; head_dim: number; vocab_size: number }, inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
+  const problems: string[] = [];
+  const dim = (list: readonly ValueMeta[], name: string, i: number) => { const d = list.find((x) => x.name === name)?.shape?.[i]; return typeof d === 'number' ? d : undefined; };
+  const same = (field: string, said: number, has: number | undefined, where: string) => {
+    if (has !== undefined && has !== said) problems.push(`dlens-model.json says ${field} ${said}, but the graph has ${has} (${where})`);
+  };
+  same('num_layers', card.num_layers, dim(inputs, 'past_keys', 0), 'past_keys dimension 0');
+  same('num_heads', card.num_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');
+  same('head_dim', card.head_dim, dim(inputs, 'past_keys', 4), 'past_keys dimension 4');
+  same('vocab_size', card.vocab_size, dim(outputs, 'logits', 2), 'logits dimension 2');
+  return problems;
+}

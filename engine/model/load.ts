@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
 import { ModelCardSchema, type ModelCard } from './card.js';
-import { checkContract, type ValueMeta } from './contract.js';
+import { checkContract, checkCardAgainstGraph, type ValueMeta } from './contract.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
@@ -59,11 +59,11 @@ export function readCard(dir: string): ModelCard {
   if (!existsSync(dir)) throw new DlensError(`model folder ${dir} does not exist`);
   if (!existsSync(p)) throw new DlensError(`${dir} is not a dlens model folder: dlens-model.json is missing (a model folder holds model.onnx, tokenizer.json and dlens-model.json)`);
   let json: unknown;
-  try { json = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new DlensError(`${p} is not valid JSON: ${(e as Error).message}`); }
+  try { json = JSON.parse(readFileSync(p, 'utf8')); } catch { throw new DlensError(`${p} is not valid JSON; fix the model card or re-export the model`); }
   const r = ModelCardSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new DlensError(`${p} is invalid: field "${i.path.join('.')}" ${i.message}; see DESIGN.md section 1 for the fields a model card needs`);
+    throw new DlensError(`${p} is invalid: field "${i.path.join('.')}" ${i.message}; see docs/model-contract.md for the fields a model card needs`);
   }
   return r.data;
 }
@@ -75,7 +75,7 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
     if (!existsSync(join(dir, f))) throw new DlensError(`model folder ${dir} lacks ${f}; a model folder holds model.onnx, tokenizer.json and dlens-model.json`);
   }
   let tokJson: Record<string, unknown>;
-  try { tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON: ${(e as Error).message}`); }
+  try { tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')); } catch { throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON; copy the model's tokenizer.json again`); }
   let tokenizer: Tokenizer;
   try { tokenizer = new Tokenizer(tokJson as never, {}); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`); }
   const model = tokJson.model as { vocab?: Record<string, number> } | undefined;
@@ -97,9 +97,12 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
     return m && m.length ? m.map((x, i) => ({ ...x, name: x.name ?? names[i]! })) : names.map((name) => ({ name }));
   };
   const problems = checkContract(meta(session, 'input'), meta(session, 'output'));
+  problems.push(...checkCardAgainstGraph(card, meta(session, 'input'), meta(session, 'output')));
+  const special = new Set(added.filter((a) => (a as { special?: boolean }).special).map((a) => a.id));
+  if (!special.has(card.mask_token_id)) problems.push(`dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`);
   if (problems.length) {
     await session.release();
-    throw new DlensError(`${join(dir, 'model.onnx')} does not meet the dlens model contract: ${problems.join('; ')}. Export it as DESIGN.md section 1 describes.`);
+    throw new DlensError(`${join(dir, 'model.onnx')} does not meet the dlens model contract: ${problems.join('; ')}. Fix dlens-model.json or re-export the model as docs/model-contract.md describes.`);
   }
   const vocabText = new Map<number, string>();
   const { num_layers: Ly, num_heads: H, head_dim: Dh, vocab_size: V } = card;

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { validateCall } from '../api/schema.js';
+import { checkJsonShape } from '../trace/json-guard.js';
 import type { EngineApi } from '../api/types.js';
 import { DlensError } from '../errors.js';
 
@@ -13,6 +14,9 @@ export interface RunningServer { url: string; token: string; port: number; close
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2', '.ico': 'image/x-icon' };
 const MAX_UPLOAD = 1 << 30;
+/** Engine calls are small JSON (a prompt of at most 200,000 characters); trace bytes go over HTTP, not the socket. */
+const MAX_MESSAGE = 1 << 20;
+const MAX_MESSAGE_DEPTH = 16;
 
 /**
  * `dlens serve`: the renderer and the engine API for a browser, on loopback only, behind a random per-run token.
@@ -25,26 +29,41 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   if (!existsSync(join(o.rendererDir, 'index.html'))) throw new DlensError(`the renderer is not built (${o.rendererDir}/index.html is missing); run npm run build first`);
   const token = o.token ?? randomBytes(24).toString('base64url');
   const tokenBuf = Buffer.from(token);
-  const okToken = (t: string | null | undefined) => !!t && t.length === token.length && timingSafeEqual(Buffer.from(t), tokenBuf);
+  // Compare bytes, not characters: a string of the same length in characters can differ in bytes, and
+  // timingSafeEqual throws on buffers of different lengths.
+  const okToken = (t: unknown) => {
+    if (typeof t !== 'string' || !t) return false;
+    const b = Buffer.from(t);
+    return b.length === tokenBuf.length && timingSafeEqual(b, tokenBuf);
+  };
   const cookieToken = (req: IncomingMessage) => /(?:^|;\s*)dlens=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-  const authorised = (req: IncomingMessage, url: URL) => okToken(url.searchParams.get('token')) || okToken(cookieToken(req)) || okToken(req.headers['x-dlens-token'] as string | undefined);
-  let origin = '';
-  const csp = () => `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ${origin.replace('http', 'ws')}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`;
+  const authorised = (req: IncomingMessage, url: URL) => okToken(url.searchParams.get('token')) || okToken(cookieToken(req)) || okToken(req.headers['x-dlens-token']);
+  let origin = '', port = 0;
+  // DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example.
+  const hosts = () => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  const hostOk = (req: IncomingMessage) => hosts().includes((req.headers.host ?? '').toLowerCase());
+  // A request from a page of another origin says so; our own page may be opened under any of the loopback names.
+  const originOk = (req: IncomingMessage) => !req.headers.origin || hosts().some((h) => req.headers.origin === `http://${h}`);
+  const parseUrl = (req: IncomingMessage) => { try { return new URL(req.url ?? '/', origin); } catch { return null; } };
+  const csp = () => `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ${origin.replace('http', 'ws')}; object-src 'none'; base-uri 'none'; frame-src 'none'; frame-ancestors 'none'; form-action 'none'`;
   const root = resolve(o.rendererDir);
 
   const send = (res: ServerResponse, code: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
-    res.writeHead(code, { 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', 'content-security-policy': csp(), ...extra });
+    if (res.headersSent) { res.end(); return; }
+    res.writeHead(code, { 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-security-policy': csp(), ...extra });
     res.end(body);
   };
   const readBody = (req: IncomingMessage) => new Promise<Uint8Array>((ok, fail) => {
     const parts: Buffer[] = []; let n = 0;
-    req.on('data', (c: Buffer) => { n += c.length; if (n > MAX_UPLOAD) { fail(new Error('upload too large')); req.destroy(); } else parts.push(c); });
+    req.on('data', (c: Buffer) => { n += c.length; if (n > MAX_UPLOAD) { fail(new DlensError(`upload refused: traces sent to dlens serve may be at most ${MAX_UPLOAD >> 20} MB`)); req.destroy(); } else parts.push(c); });
     req.on('end', () => ok(new Uint8Array(Buffer.concat(parts))));
     req.on('error', fail);
   });
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', origin || 'http://localhost');
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = parseUrl(req);
+    if (!url) return send(res, 400, 'dlens serve: malformed request target');
+    if (!hostOk(req)) return send(res, 403, `dlens serve answers only to 127.0.0.1:${port} or localhost:${port}`);
     if (!authorised(req, url)) return send(res, 403, 'dlens serve: this URL needs the token that `dlens serve` printed (open the full URL it printed)');
     const setCookie: Record<string, string> = okToken(url.searchParams.get('token')) ? { 'set-cookie': `dlens=${token}; HttpOnly; SameSite=Strict; Path=/` } : {};
     try {
@@ -53,52 +72,72 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
         return send(res, 200, bytes, 'application/octet-stream');
       }
       if (url.pathname === '/api/trace' && req.method === 'POST') {
-        if (req.headers.origin && req.headers.origin !== origin) return send(res, 403, 'cross-origin upload refused');
+        if (!originOk(req)) return send(res, 403, 'cross-origin upload refused');
+        if (Number(req.headers['content-length'] ?? 0) > MAX_UPLOAD) { send(res, 413, JSON.stringify({ error: `upload refused: traces sent to dlens serve may be at most ${MAX_UPLOAD >> 20} MB` }), 'application/json', { connection: 'close' }); req.destroy(); return; }
         const bytes = await readBody(req);
         const { args } = validateCall('saveTrace', [url.searchParams.get('name') ?? '', bytes]);
         return send(res, 200, JSON.stringify(await o.service.saveTrace(args[0] as string, args[1] as Uint8Array)), 'application/json');
       }
       if (req.method !== 'GET') return send(res, 405, 'method not allowed');
-      const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+      let rel: string;
+      try { rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1)); } catch { return send(res, 400, 'malformed path'); }
       const file = normalize(join(root, rel));
       if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${url.pathname}`);
       return send(res, 200, readFileSync(file), TYPES[extname(file)] ?? 'application/octet-stream', setCookie);
     } catch (e) {
       return send(res, 400, JSON.stringify({ error: (e as Error).message }), 'application/json');
     }
-  });
+  };
+  // No request may stop the server: whatever a handler throws becomes an answer, never an uncaught exception.
+  const server = createServer((req, res) => { handle(req, res).catch((e: unknown) => { try { send(res, 500, `dlens serve: ${(e as Error)?.message ?? e}`); } catch { res.destroy(); } }); });
+  server.on('clientError', (_e, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); else socket.destroy(); });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 << 20 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+  wss.on('error', () => { /* a failed handshake: the socket is already answered */ });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', origin);
-    if (url.pathname !== '/api' || !authorised(req, url) || (req.headers.origin && req.headers.origin !== origin)) {
-      socket.write('HTTP/1.1 403 Forbidden\r\n\r\n'); socket.destroy(); return;
+    socket.on('error', () => socket.destroy());
+    const url = parseUrl(req);
+    if (!url || url.pathname !== '/api' || !hostOk(req) || !authorised(req, url) || !originOk(req)) {
+      socket.end(`HTTP/1.1 ${url ? '403 Forbidden' : '400 Bad Request'}\r\nconnection: close\r\n\r\n`); return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
+    try { wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)); } catch { socket.destroy(); }
   });
   wss.on('connection', (ws: WebSocket) => {
-    const off = o.service.onEvent((e) => ws.send(JSON.stringify({ event: e })));
+    const off = o.service.onEvent((e) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event: e })); });
     ws.on('close', off);
-    ws.on('message', async (raw) => {
+    // A protocol error (invalid UTF-8, an oversized frame) closes this socket with its code; the server carries on.
+    ws.on('error', () => ws.terminate());
+    ws.on('message', async (raw, isBinary) => {
       let id: unknown = null;
       try {
-        const msg = JSON.parse(String(raw));
+        if (isBinary) throw new Error('engine calls are JSON text messages');
+        const text = String(raw);
+        checkJsonShape(text, MAX_MESSAGE_DEPTH);
+        const msg = JSON.parse(text);
         id = msg?.id;
         if (typeof id !== 'number') throw new Error('a call needs a numeric id');
         const { method, args } = validateCall(String(msg.method), msg.args);
         if (method === 'readTrace' || method === 'saveTrace') throw new Error(`${method} goes over HTTP (/api/trace), not the WebSocket`);
         const fn = o.service[method] as (...a: unknown[]) => Promise<unknown>;
         const result = await fn(...args);
-        ws.send(JSON.stringify({ id, result: result ?? null }));
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, result: result ?? null }));
       } catch (e) {
-        ws.send(JSON.stringify({ id, error: (e as Error).message }));
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, error: (e as Error).message }));
       }
     });
   });
 
-  await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(o.port ?? 0, host, () => ok()); });
+  try {
+    await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(o.port ?? 0, host, () => ok()); });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new DlensError(`port ${o.port} on ${host} is already in use (another dlens serve?); choose another with --port N, or --port 0 for any free port`);
+    if (code === 'EACCES') throw new DlensError(`not allowed to listen on port ${o.port}; choose a port above 1023 with --port N`);
+    throw e;
+  }
+  server.on('error', () => { /* after listening, errors belong to single connections */ });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  port = typeof addr === 'object' && addr ? addr.port : 0;
   origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     url: `${origin}/?token=${token}`, token, port,

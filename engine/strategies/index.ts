@@ -49,7 +49,8 @@ export function resolveParams(s: Strategy, given: Record<string, unknown>): Reco
   const out: Record<string, number | boolean | string> = {};
   for (const [k, spec] of Object.entries(s.params)) out[k] = spec.default;
   for (const [k, v] of Object.entries(given)) {
-    const spec = s.params[k];
+    // Only the strategy's own parameter names: `toString` or `__proto__` are found on every object's prototype.
+    const spec = Object.hasOwn(s.params, k) ? s.params[k] : undefined;
     if (!spec) throw new DlensError(`strategy ${s.name} has no parameter "${k}"${Object.keys(s.params).length ? `; its parameters are ${Object.keys(s.params).join(', ')}` : ' (it takes none)'}`);
     out[k] = coerce(s.name, k, spec, v);
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Strategy } from './types.js';
 import { byConfidence, commitOf, series } from './rank.js';
 import { FilterSchema, features, score, type Filter } from '../learn/filter.js';
@@ -23,8 +23,17 @@ export const learn2pd: Strategy<{ filter: string; threshold: number }> = {
   series: { filter_score: { label: 'Learn2PD filter: P(prediction is final)', kind: 'heatmap' } },
   initState(p): L2State {
     if (!p.filter) throw new DlensError('strategy learn2pd needs a filter: train one with `dlens learn --traces DIR --out filter.json`, then --set filter=filter.json');
+    let text: string;
+    try {
+      if (!statSync(p.filter).isFile()) throw new DlensError(`the Learn2PD filter ${p.filter} is not a regular file`);
+      text = readFileSync(p.filter, 'utf8');
+    } catch (e) {
+      if (e instanceof DlensError) throw e;
+      throw new DlensError(`cannot read the Learn2PD filter ${p.filter} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
     let json: unknown;
-    try { json = JSON.parse(readFileSync(p.filter, 'utf8')); } catch (e) { throw new DlensError(`cannot read the Learn2PD filter ${p.filter}: ${(e as Error).message}`); }
+    // Never quote the file: a filter path may name a file that is not a filter at all.
+    try { json = JSON.parse(text); } catch { throw new DlensError(`${p.filter} is not a dlens filter (not JSON); write one with dlens learn`); }
     const r = FilterSchema.safeParse(json);
     if (!r.success) throw new DlensError(`${p.filter} is not a dlens filter (field ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}); write one with dlens learn`);
     return { filter: r.data, last: new Map() };

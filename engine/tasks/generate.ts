@@ -1,3 +1,4 @@
+import { DlensError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { getSuite } from './suites.js';
 import type { SuiteContext, TaskInstance } from './types.js';
@@ -24,7 +25,9 @@ export function taskAt(suiteName: string, index: number, seed: number, ctx: Suit
 /** Parse "suite:index" (index as in the generated id suite-N, or N). */
 export function parseTaskRef(ref: string): { suite: string; index: number } {
   const m = /^([a-z]+):(?:[a-z]+-)?(\d+)$/.exec(ref);
-  if (!m) throw new Error(`--task expects SUITE:INDEX (for example lookup:3), got "${ref}"`);
+  if (!m) throw new DlensError(`--task expects SUITE:INDEX (for example lookup:3), got "${ref}"`);
   getSuite(m[1]!);
-  return { suite: m[1]!, index: Number(m[2]) };
+  const index = Number(m[2]);
+  if (!Number.isSafeInteger(index)) throw new DlensError(`--task index ${m[2]} is too large; use an index below 2^53`);
+  return { suite: m[1]!, index };
 }

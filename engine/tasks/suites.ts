@@ -1,3 +1,4 @@
+import { DlensError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import { hash32 } from '../util/rng.js';
 import type { Suite, TaskInstance, SuiteContext } from './types.js';
@@ -165,15 +166,15 @@ function corpusItems<T>(all: readonly T[], key: (t: T) => string, ctx: SuiteCont
 }
 const splitCache = new WeakMap<object, Record<string, unknown[]>>();
 
-function needCorpus(ctx: SuiteContext) {
-  if (!ctx.corpus) throw new Error('this suite needs the English corpus: run `python3 assets/models/dlens-tiny/recipe/prepare_corpus.py .data/corpus` (or set DLENS_CORPUS to its folder)');
+function needCorpus(ctx: SuiteContext, suite: string) {
+  if (!ctx.corpus) throw new DlensError(`the ${suite} suite needs the English corpus (Debian's dict-gcide and fortunes), which is not prepared: run \`python3 assets/models/dlens-tiny/recipe/prepare_corpus.py .data/corpus\` (or set DLENS_CORPUS to its folder)`);
   return ctx.corpus;
 }
 
 export const define: Suite = {
   name: 'define', kind: 'text', genLength: 64, description: 'Define an English word (GCIDE dictionary, public domain); scored by word-overlap F1.',
   generate(rng, i, ctx) {
-    const all = needCorpus(ctx).define();
+    const all = needCorpus(ctx, 'define').define();
     const xs = corpusItems(all, (t) => t.word, ctx, all);
     const e = rng.pick(xs);
     return make('define', i, `Define: ${e.word}`, e.definition, { word: e.word });
@@ -184,7 +185,7 @@ export const define: Suite = {
 export const fortune: Suite = {
   name: 'fortune', kind: 'text', genLength: 64, description: 'Continue a fortune-cookie saying from its first words (Debian fortunes, public domain); scored by word-overlap F1.',
   generate(rng, i, ctx) {
-    const all = needCorpus(ctx).fortune();
+    const all = needCorpus(ctx, 'fortune').fortune();
     const xs = corpusItems(all, (t) => t.text, ctx, all);
     const words = rng.pick(xs).text.split(' ');
     const k = Math.min(3, words.length - 3);
@@ -196,6 +197,6 @@ export const fortune: Suite = {
 export const SUITES: readonly Suite[] = [copy, reverse, sort, add, count, lookup, shuffle, pick, define, fortune];
 export function getSuite(name: string): Suite {
   const s = SUITES.find((x) => x.name === name);
-  if (!s) throw new Error(`unknown suite "${name}": choose one of ${SUITES.map((x) => x.name).join(', ')}`);
+  if (!s) throw new DlensError(`unknown suite "${name}": choose one of ${SUITES.map((x) => x.name).join(', ')}`);
   return s;
 }

@@ -67,25 +67,6 @@ describe('dlens command line', () => {
     expect(cells.map((c: { suite: string; steps: number }) => [c.suite, c.steps])).toEqual([['copy', 32], ['sort', 64]]);
   });
 
-  it.each([
-    [['bench', '--model', FIXTURE, '--suite', 'copy', '--caches', 'nope'], /unknown cache mode "nope"/],
-    [['bench', '--model', FIXTURE, '--suite', 'nosuch'], /unknown suite "nosuch"/],
-    [['record', '--model', FIXTURE, '--prompt', 'x', '--cache', 'sparse', '--set', 'cache.keep_ratio=2'], /keep_ratio must be in \(0, 1\]/],
-    [['record', '--model', '/no/such/dir', '--prompt', 'x'], /does not exist/],
-    [['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '30', '--block-length', '8'], /not a multiple of --block-length/],
-    [['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '32', '--block-length', '8', '--steps', '6'], /cannot be split evenly/],
-    [['record', '--model', FIXTURE, '--prompt', 'x', '--bogus'], /Unknown option '--bogus'/],
-    [['record', '--model', FIXTURE], /give exactly one of --prompt/],
-    [['record', '--model', FIXTURE, '--prompt', 'x', '--strategy', 'nope'], /unknown strategy "nope"/],
-    [['frobnicate'], /unknown command "frobnicate"/],
-  ])('refuses bad input %j with a message and no stack trace', (args, msg) => {
-    const r = dlens(args as string[]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(msg as RegExp);
-    expect(r.stderr).toMatch(/^dlens: /);
-    noStack(r.stderr);
-  });
-
   it('refuses a truncated or corrupted trace and leaves it untouched', () => {
     const d = tmp();
     const good = join(d, 'g.dlens');

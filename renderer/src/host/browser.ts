@@ -7,6 +7,13 @@ import type { Host } from './types.js';
  */
 export function browserHost(): Host {
   const token = new URLSearchParams(location.search).get('token') ?? '';
+  // The server has put the token into an HttpOnly cookie with this page; keep it out of the address bar, the
+  // history and anything copied from there.
+  if (token) {
+    const url = new URL(location.href);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  }
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   const listeners = new Set<(e: EngineEvent) => void>();
   const pending = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
