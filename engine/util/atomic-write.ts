@@ -17,7 +17,7 @@ function writeTarget(path: string): string {
     try { target = realpathSync(p); } catch { throw new DlensError(`cannot write ${path}: it is a symbolic link to a file that does not exist; remove the link or give another path`); }
     try { st = statSync(target); } catch { return target; }
   }
-  if (!st.isFile()) throw new DlensError(`cannot write ${path}: it is ${kindOf(st)}, not a file; give a file path such as ${join(path, 'trace.dlens')}`);
+  if (!st.isFile()) throw new DlensError(`cannot write ${path}: it is ${kindOf(st)}, not a file; ${st.isDirectory() ? `give a file path such as ${join(path, 'trace.dlens')}` : 'give the path of a file'}`);
   return target;
 }
 
