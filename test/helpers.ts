@@ -29,7 +29,8 @@ export async function startServe(env: Record<string, string>) {
     p.on('exit', (c) => fail(new Error(`dlens serve exited with ${c}: ${err}`)));
     setTimeout(() => fail(new Error(`dlens serve did not start: ${err}`)), 60_000);
   });
-  return { ...info, stop: () => p.kill('SIGTERM') };
+  const exited = new Promise<number | null>((ok) => p.on('exit', (c) => ok(c)));
+  return { ...info, stop: () => p.kill('SIGTERM'), stderr: () => err, exited };
 }
 
 export const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] };

@@ -112,10 +112,11 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       try {
         if (isBinary) throw new Error('engine calls are JSON text messages');
         const text = String(raw);
-        checkJsonShape(text, MAX_MESSAGE_DEPTH);
+        // JSON.parse itself copes with any depth; what walks the value afterwards (validation) might not.
         const msg = JSON.parse(text);
         id = msg?.id;
         if (typeof id !== 'number') throw new Error('a call needs a numeric id');
+        checkJsonShape(text, MAX_MESSAGE_DEPTH);
         const { method, args } = validateCall(String(msg.method), msg.args);
         if (method === 'readTrace' || method === 'saveTrace') throw new Error(`${method} goes over HTTP (/api/trace), not the WebSocket`);
         const fn = o.service[method] as (...a: unknown[]) => Promise<unknown>;
