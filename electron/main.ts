@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createEngineService, defaultServiceOptions } from '../engine/api/service.js';
 import { createIpcHandlers } from './ipc.js';
 import { CHANNELS } from './preload-api.js';
+import { CSP, NAVIGATION_EVENTS, isOwnPage, viewMenuRoles } from './security.js';
 
 // Thin on purpose: everything behind these handlers (engine, validation, file writes) is tested without Electron.
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
@@ -12,18 +13,20 @@ declare const MAIN_WINDOW_VITE_NAME: string | undefined;
 const DEV_URL = typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' ? MAIN_WINDOW_VITE_DEV_SERVER_URL : undefined;
 const RENDERER_NAME = typeof MAIN_WINDOW_VITE_NAME === 'string' ? MAIN_WINDOW_VITE_NAME : 'main_window';
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+const INDEX_HTML = join(__dirname, '..', 'renderer', RENDERER_NAME, 'index.html');
+const trusted = (url: string | undefined) => isOwnPage(url, INDEX_HTML, DEV_URL);
 const service = createEngineService(defaultServiceOptions());
 let win: BrowserWindow | null = null;
 const pendingFiles: string[] = [];
 
 const dlensFiles = (argv: string[]) => argv.filter((a) => a.endsWith('.dlens') && existsSync(a)).map((a) => resolve(a));
-const openInWindow = (path: string) => { if (win) win.webContents.send(CHANNELS.menu, `open-path:${path}`); else pendingFiles.push(path); };
+// Every path that reaches the page this way was chosen by the person (dialog, OS, command line, recent list), so the
+// engine may read it; the page itself can name no other file.
+const openInWindow = (path: string) => {
+  service.allow(path);
+  if (win) win.webContents.send(CHANNELS.menu, `open-path:${path}`); else pendingFiles.push(path);
+};
 const menu = (action: string) => win?.webContents.send(CHANNELS.menu, action);
-
-if (!app.requestSingleInstanceLock()) app.quit();
-app.on('second-instance', (_e, argv) => { dlensFiles(argv).forEach(openInWindow); if (win) { if (win.isMinimized()) win.restore(); win.focus(); } });
-app.on('open-file', (e, path) => { e.preventDefault(); openInWindow(path); });
 
 async function buildMenu() {
   const recent = await service.recent();
@@ -42,7 +45,7 @@ async function buildMenu() {
       { type: 'separator' }, { role: 'quit' },
     ] },
     { label: 'Trace', submenu: [{ label: 'Compare', accelerator: 'CmdOrCtrl+K', click: () => menu('compare') }, { label: 'Record…', accelerator: 'CmdOrCtrl+R', click: () => menu('record') }] },
-    { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { role: 'togglefullscreen' }] },
+    { label: 'View', submenu: viewMenuRoles(!!DEV_URL).map((r) => (r === 'separator' ? { type: 'separator' } : { role: r }) as MenuItemConstructorOptions) },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
@@ -52,33 +55,49 @@ async function createWindow() {
     width: 1400, height: 900, title: 'dlens', show: false,
     webPreferences: { preload: join(__dirname, 'preload.cjs'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
   });
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.once('ready-to-show', () => win?.show());
   win.on('closed', () => { win = null; });
   win.webContents.on('did-finish-load', () => { pendingFiles.splice(0).forEach(openInWindow); });
   if (DEV_URL) await win.loadURL(DEV_URL);
-  else await win.loadFile(join(__dirname, '..', 'renderer', RENDERER_NAME, 'index.html'));
+  else await win.loadFile(INDEX_HTML);
 }
 
-app.whenReady().then(async () => {
-  session.defaultSession.webRequest.onHeadersReceived((d, cb) => cb({ responseHeaders: { ...d.responseHeaders, 'Content-Security-Policy': [CSP] } }));
-  session.defaultSession.setPermissionRequestHandler((_wc, _p, cb) => cb(false));
-  const handlers = createIpcHandlers(service, {
-    async chooseSavePath(name, kind) {
-      const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: kind === 'trace' ? [{ name: 'dlens trace', extensions: ['dlens'] }] : [] });
-      return r.canceled || !r.filePath ? null : r.filePath;
-    },
+function start() {
+  app.on('second-instance', (_e, argv) => { dlensFiles(argv).forEach(openInWindow); if (win) { if (win.isMinimized()) win.restore(); win.focus(); } });
+  app.on('open-file', (e, path) => { e.preventDefault(); openInWindow(path); });
+
+  // Every web contents, ours or any a bug might create: no new windows, no webviews, no navigation away from our page.
+  app.on('web-contents-created', (_e, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+    for (const ev of NAVIGATION_EVENTS) {
+      contents.on(ev as 'will-navigate', (e: Electron.Event & { url?: string }, url?: string) => { if (!trusted(e.url ?? url)) e.preventDefault(); });
+    }
   });
-  // Only our own page may call: a frame from anywhere else (it cannot navigate, but defence in depth) is refused.
-  const trusted = (url: string | undefined) => !!url && (url.startsWith('file://') || (!!DEV_URL && url.startsWith(DEV_URL)));
-  ipcMain.handle(CHANNELS.call, (e, method, args) => { if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender'); return handlers.call(method, args); });
-  ipcMain.handle(CHANNELS.saveFile, (e, name, data) => { if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender'); return handlers.saveFile(name, data); });
-  service.onEvent((ev) => { win?.webContents.send(CHANNELS.event, ev); if (ev.type === 'done') void buildMenu(); });
-  dlensFiles(process.argv.slice(1)).forEach((f) => pendingFiles.push(f));
-  await buildMenu();
-  await createWindow();
-  app.on('activate', () => { if (!BrowserWindow.getAllWindows().length) void createWindow(); });
-});
-app.on('window-all-closed', () => { if (process.platform !== 'darwin') app.quit(); });
-app.on('before-quit', () => { void service.close(); });
+
+  app.whenReady().then(async () => {
+    session.defaultSession.webRequest.onHeadersReceived((d, cb) => cb({ responseHeaders: { ...d.responseHeaders, 'Content-Security-Policy': [CSP] } }));
+    session.defaultSession.setPermissionRequestHandler((_wc, _p, cb) => cb(false));
+    session.defaultSession.setPermissionCheckHandler(() => false);
+    const handlers = createIpcHandlers(service, {
+      async chooseSavePath(name, kind) {
+        const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: kind === 'trace' ? [{ name: 'dlens trace', extensions: ['dlens'] }] : [] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
+    });
+    // Only our own page may call: a frame from anywhere else (it cannot navigate, but defence in depth) is refused.
+    ipcMain.handle(CHANNELS.call, (e, method, args) => { if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender'); return handlers.call(method, args); });
+    ipcMain.handle(CHANNELS.saveFile, (e, name, data) => { if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender'); return handlers.saveFile(name, data); });
+    service.onEvent((ev) => { win?.webContents.send(CHANNELS.event, ev); if (ev.type === 'done') void buildMenu(); });
+    dlensFiles(process.argv.slice(1)).forEach((f) => pendingFiles.push(f));
+    await buildMenu();
+    await createWindow();
+    app.on('activate', () => { if (!BrowserWindow.getAllWindows().length) void createWindow(); });
+  });
+  app.on('window-all-closed', () => { if (process.platform !== 'darwin') app.quit(); });
+  app.on('before-quit', () => { void service.close(); });
+}
+
+// A second instance hands its files to the first (second-instance above) and quits without setting anything up.
+if (app.requestSingleInstanceLock()) start();
+else app.quit();

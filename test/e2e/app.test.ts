@@ -32,6 +32,9 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.goto(server.url);
     await page.getByText('Watch a diffusion LM decode').waitFor();
     await page.getByRole('button', { name: 'Open a trace…' }).waitFor();
+    // The token is in the HttpOnly cookie now: it leaves the address bar (and history), and calls still work.
+    expect(new URL(page.url()).searchParams.has('token')).toBe(false);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
     await page.screenshot({ path: join(SHOTS, '0-empty.png') });
   });
 
