@@ -2,30 +2,15 @@
  * The engine API (DESIGN section 4): one typed interface the renderer talks to, served over Electron IPC
  * (electron/preload.ts) and over a loopback WebSocket (engine/server). Types only: the renderer imports this file.
  */
-export interface ParamSpecView {
-  type: 'number' | 'integer' | 'boolean' | 'enum' | 'string';
-  default: number | boolean | string;
-  min?: number; max?: number; minExclusive?: boolean; options?: string[];
-  description: string;
-}
+import type { ParamSpec } from '../params.js';
+import type { RecordJob, BenchJob } from './schema.js';
+
+export type { ParamSpec, RecordJob, BenchJob };
 export interface ModelInfo { name: string; dir: string; vocab_size: number; num_layers: number; max_positions: number; default: boolean }
-export interface StrategyInfo { name: string; description: string; paper: string; params: Record<string, ParamSpecView> }
-export interface CacheInfo { mode: string; description: string; paper: string; params: Record<string, ParamSpecView> }
+export interface StrategyInfo { name: string; description: string; paper: string; params: Record<string, ParamSpec> }
+export interface CacheInfo { mode: string; description: string; paper: string; params: Record<string, ParamSpec> }
 export interface SuiteInfo { name: string; kind: string; description: string }
 export interface RecentFile { path: string; name: string; openedAt: string }
-
-export interface RecordJob {
-  model?: string;
-  prompt?: string;
-  task?: { suite: string; index: number; seed?: number };
-  strategy: string;
-  params: Record<string, number | boolean | string>;
-  cache: 'none' | 'prefix' | 'dual' | 'sparse';
-  cacheParams: Record<string, number>;
-  genLength: number; blockLength: number; steps: number; seed: number; temperature: number;
-  /** Learn2PD's End-of-Text Prediction. */
-  eot?: boolean;
-}
 
 export interface ProgressEvent { id: string; step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number; tokensPerS: number; etaMs: number }
 export interface DoneEvent { id: string; path: string; output: string; complete: boolean; steps: number; nfe: number; wall_ms: number }
@@ -35,7 +20,6 @@ export type EngineEvent =
   | { type: 'done'; data: DoneEvent }
   | { type: 'error'; data: ErrorEvent };
 
-export interface BenchJob { model?: string; suites: string[]; strategies: string[]; caches: string[]; limit: number; genLength: number }
 
 export interface EngineApi {
   models(): Promise<ModelInfo[]>;

@@ -1,8 +1,13 @@
 import { DlensError } from '../errors.js';
 import type { CachePolicy } from './types.js';
+import type { ParamSpec, Params } from '../params.js';
 import { dualCache } from './dual.js';
 
-export const SPARSE_DEFAULTS = { keep_ratio: 0.5, kernel_size: 3, delay: 1 };
+export const SPARSE_PARAMS: Record<string, ParamSpec> = {
+  keep_ratio: { type: 'number', default: 0.5, min: 0, max: 1, minExclusive: true, description: 'share of prefix and suffix positions each layer keeps' },
+  kernel_size: { type: 'integer', default: 3, description: 'max-pool window (odd) that smooths attention scores along positions' },
+  delay: { type: 'integer', default: 1, min: 0, description: 'full-pass steps at a block start before the cache is selected' },
+};
 
 /**
  * Sparse-dLLM's delayed bidirectional sparse cache, as OpenMOSS/Sparse-dLLM's LLaDA generate loop does it: the
@@ -13,11 +18,10 @@ export const SPARSE_DEFAULTS = { keep_ratio: 0.5, kernel_size: 3, delay: 1 };
  * never holds more than the kept share between steps. Deviation: the reference ranks by the dot product of the mean
  * block query with each key; the model contract exposes attention probabilities (`saliency`), which we rank by.
  */
-export function sparseCache(params: Record<string, number> = {}): CachePolicy {
-  const p = { ...SPARSE_DEFAULTS, ...params };
-  if (!(p.keep_ratio > 0 && p.keep_ratio <= 1)) throw new DlensError(`cache sparse: keep_ratio must be in (0, 1], got ${p.keep_ratio}`);
-  if (!Number.isInteger(p.kernel_size) || p.kernel_size < 1 || p.kernel_size % 2 === 0) throw new DlensError(`cache sparse: kernel_size must be an odd integer >= 1 (the max-pool window is centred on each position), got ${p.kernel_size}`);
-  if (!Number.isInteger(p.delay) || p.delay < 0) throw new DlensError(`cache sparse: delay must be an integer >= 0 (full-pass steps at a block's start before the cache is selected), got ${p.delay}`);
+export function sparseCache(params: Params): CachePolicy {
+  const p = { keep_ratio: Number(params.keep_ratio), kernel_size: Number(params.kernel_size), delay: Number(params.delay) };
+  // Oddness is beyond a ParamSpec: the max-pool window is centred on each position.
+  if (p.kernel_size < 1 || p.kernel_size % 2 === 0) throw new DlensError(`cache sparse: kernel_size must be an odd integer >= 1 (the max-pool window is centred on each position), got ${p.kernel_size}`);
   return {
     ...dualCache(), mode: 'sparse', params: p,
     description: 'delayed bidirectional sparse cache with attention-guided eviction',

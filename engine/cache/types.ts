@@ -2,15 +2,16 @@
  * A KV-cache policy is data plus two small rules: when a step runs a full pass (refreshing the cache) and which
  * positions each layer keeps afterwards. The decoding loop does the gathering; policies never touch tensors.
  */
-export type CacheMode = 'none' | 'prefix' | 'dual' | 'sparse';
+import type { CacheMode } from './modes.js';
+import type { Params } from '../params.js';
 
-export interface CacheParamSpec { type: 'number' | 'integer'; default: number; description: string }
+export type { CacheMode };
 
 export interface CachePolicy {
   mode: CacheMode;
   description: string;
   paper: string;
-  params: Record<string, number>;
+  params: Params;
   /** Whether the model must attend to positions after the block (suffix) through the cache. */
   needsSuffix: boolean;
   /** True: this step of the block runs a full pass over all positions and rebuilds the cache. */

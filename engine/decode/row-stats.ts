@@ -8,7 +8,7 @@ import { gumbelArgmax } from './sample.js';
 /**
  * Softmax statistics of many logits rows at once (top K, entropy, log-partition), computed by a tiny ONNX graph
  * (assets/graphs/row-stats.onnx) so onnxruntime's vectorised kernels do the O(V) work: recording every position at
- * every step then costs a few percent of a run instead of a quarter. `predictRow` (predict.ts) is the scalar
+ * every step then costs a few percent of a run instead of a quarter. `predictRow` (test/support/predict-row.ts) is the scalar
  * reference these results are tested against.
  */
 let session: Promise<ort.InferenceSession> | null = null;

@@ -29,7 +29,7 @@ export const adaBlock: Strategy<{ threshold: number; delimiter_threshold: number
     }
     return best >= 0 && bestConf >= p.delimiter_threshold ? best + 1 : view.blockStart + view.blockLength;
   },
-  decide(view, p) { return fastDllmThreshold.decide(view, { threshold: p.threshold }); },
+  decide(view, p) { return fastDllmThreshold.decide(view, { threshold: p.threshold }, undefined); },
 };
 
 function delimiterTest(kind: string): (text: string) => boolean {

@@ -12,15 +12,14 @@ interface CcdState { buffer: Map<number, number>; size: number }
  * block start and when under 10 % of the block is still masked. Recorded: extra.ccd_buffer (1 in the buffer,
  * 2 committed through agreement).
  */
-export const ccd: Strategy<{ expand_ratio: number }> = {
+export const ccd: Strategy<{ expand_ratio: number }, CcdState> = {
   name: 'ccd',
   description: 'Commit, beyond the schedule, positions whose top prediction agrees with the previous step\'s (coherent trajectory); adaptive budget.',
   paper: 'Beyond Confidence: Adaptive and Coherent Decoding for Diffusion Language Models (CCD), arXiv:2512.02044',
   params: { expand_ratio: { type: 'number', default: 4, min: 0, max: 32, description: 'buffer may grow to base x (1 + expand_ratio) positions' } },
   series: { ccd_buffer: { label: 'CCD verification buffer (1) and agreed commits (2)', kind: 'heatmap' } },
-  initState: (): CcdState => ({ buffer: new Map(), size: 1 }),
-  decide(view, p, st) {
-    const prev = (st as CcdState | undefined) ?? { buffer: new Map(), size: 1 };
+  initState: () => ({ buffer: new Map(), size: 1 }),
+  decide(view, p, prev) {
     const base = Math.max(1, view.scheduled);
     const blockSize = view.blockEnd - view.blockStart;
     const restart = view.blockStep === 0 || view.masked.length <= 0.1 * blockSize;

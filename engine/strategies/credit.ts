@@ -10,7 +10,7 @@ type Credits = Map<number, Map<number, number>>;
  * recorded top-k plus the remaining mass, and positions whose fused confidence exceeds `threshold` are committed
  * (at least the most confident). Credits are recorded as extra.credit (the credit of the fused top token).
  */
-export const creditDecoding: Strategy<{ threshold: number; alpha: number; decay: number; gamma: number }> = {
+export const creditDecoding: Strategy<{ threshold: number; alpha: number; decay: number; gamma: number }, Credits> = {
   name: 'credit',
   description: 'Accumulate trace credit from earlier steps\' top predictions, fuse it with the current probabilities, commit above a threshold.',
   paper: 'CreditDecoding: accelerating parallel decoding in diffusion LLMs with trace credits',
@@ -21,9 +21,9 @@ export const creditDecoding: Strategy<{ threshold: number; alpha: number; decay:
     gamma: { type: 'number', default: 1, min: 0, max: 4, minExclusive: true, description: 'exponent on the probability added as credit' },
   },
   series: { credit: { label: 'CreditDecoding: credit of the fused top token', kind: 'heatmap' } },
-  initState: () => new Map() as Credits,
+  initState: () => new Map(),
   decide(view, p, st) {
-    const credits = new Map(st as Credits);
+    const credits = new Map(st);
     const s = series(view);
     const fused = byConfidence(view).map(({ p: pos, pred }) => {
       const old = credits.get(pos) ?? new Map<number, number>();

@@ -9,11 +9,11 @@ import { lowConfidence } from './low-confidence.js';
  * forward passes (NFE), not arithmetic. The decision function is the baseline's; the loop lives in
  * engine/decode/draft-verify.ts. Greedy only, and full passes only (it verifies whole states).
  */
-export const freeDave: Strategy<{ draft: number }> & { draftVerify: true } = {
+export const freeDave: Strategy<{ draft: number }> = {
   name: 'freedave',
   description: 'Draft several low-confidence steps from one pass, verify them in one batched pass; same output as low-confidence, fewer sequential passes.',
   paper: 'FreeDave: lossless parallel decoding of diffusion LLMs by draft-and-verify',
   params: { draft: { type: 'integer', default: 4, min: 1, max: 32, description: 'steps drafted and verified per batched pass' } },
-  draftVerify: true,
-  decide: (view) => lowConfidence.decide(view, {}),
+  loop: 'draft-verify',
+  decide: (view) => lowConfidence.decide(view, {}, undefined),
 };

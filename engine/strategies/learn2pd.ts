@@ -12,7 +12,7 @@ interface L2State { filter: Filter; last: Map<number, { token: number; run: numb
  * are committed (at least the most confident one). Pair with `--eot` for Learn2PD's End-of-Text Prediction.
  * The filter's score is recorded as extra.filter_score.
  */
-export const learn2pd: Strategy<{ filter: string; threshold: number }> = {
+export const learn2pd: Strategy<{ filter: string; threshold: number }, L2State> = {
   name: 'learn2pd',
   description: 'Commit positions a learned filter (dlens learn) judges already final; pair with --eot for end-of-text prediction.',
   paper: 'Learn2PD: learning to parallel-decode diffusion LLMs with a learned filter and end-of-text prediction',
@@ -21,7 +21,7 @@ export const learn2pd: Strategy<{ filter: string; threshold: number }> = {
     threshold: { type: 'number', default: 0.9, min: 0, max: 1, minExclusive: true, description: 'filter probability needed to commit' },
   },
   series: { filter_score: { label: 'Learn2PD filter: P(prediction is final)', kind: 'heatmap' } },
-  initState(p): L2State {
+  initState(p) {
     if (!p.filter) throw new DlensError('strategy learn2pd needs a filter: train one with `dlens learn --traces DIR --out filter.json`, then --set filter=filter.json');
     let text: string;
     try {
@@ -39,7 +39,7 @@ export const learn2pd: Strategy<{ filter: string; threshold: number }> = {
     return { filter: r.data, last: new Map() };
   },
   decide(view, p, st) {
-    const { filter, last } = st as L2State;
+    const { filter, last } = st;
     const next = new Map(last);
     const s = series(view);
     const r = byConfidence(view).map((x) => {

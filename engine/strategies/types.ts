@@ -1,15 +1,7 @@
 import type { PositionPrediction } from '../decode/predict.js';
+import type { ParamSpec, Params } from '../params.js';
 
-/** A parameter of a strategy, as data: the CLI's --set, the app's form and validation all read it. */
-export interface ParamSpec {
-  type: 'number' | 'integer' | 'boolean' | 'enum' | 'string';
-  default: number | boolean | string;
-  min?: number; max?: number;
-  /** min/max exclusive where the rule needs it (a threshold of 0 commits everything, say). */
-  minExclusive?: boolean;
-  options?: string[];
-  description: string;
-}
+export type { ParamSpec, Params };
 
 /** What a strategy sees at one step: predictions for the masked positions of the active block. */
 export interface StepView {
@@ -34,29 +26,38 @@ export interface StepView {
   genLength: number;
 }
 
-export interface Decision {
+export interface Decision<S = unknown> {
   /** Absolute positions to commit now, each with the token to write. */
   commit: { position: number; token: number }[];
   /** Strategy-specific numbers to record this step, per generated position (NaN where none). */
   series?: Record<string, Float32Array>;
   /** What the strategy carries to its next step (credits, histories); the loop hands it back unchanged. */
-  state?: unknown;
+  state?: S;
 }
 
-export interface Strategy<P extends Record<string, number | boolean | string> = Record<string, number | boolean | string>> {
+/**
+ * A decoding strategy: data (name, parameters, recorded series) plus a pure decision function. `P` is the type of
+ * its resolved parameters, `S` the state it carries from step to step (undefined for memoryless rules).
+ */
+export interface Strategy<P extends Params = Params, S = unknown> {
   name: string;
   description: string;
   paper: string;
   params: Record<string, ParamSpec>;
   /** Extra series this strategy writes, named without the "extra." prefix. */
   series?: Record<string, { label: string; kind: string }>;
+  /**
+   * Which loop runs it: 'step' (default), one forward pass per step as LLaDA's generate.py; 'draft-verify'
+   * (FreeDave), drafting several steps of `decide` and verifying them in one batched pass.
+   */
+  loop?: 'step' | 'draft-verify';
   /** Initial carried state of a run (from the params; may read files named there, e.g. a learned filter). */
-  initState?(params: P): unknown;
+  initState?(params: P): S;
   /**
    * Adaptive block size: called after the first forward pass of a block with that pass's predictions (every still
    * masked position after the block start); returns the block's end. The loop then decodes until the block is done.
    */
   blockEnd?(view: StepView, params: P): number;
   /** Pure decision: the same view, params and carried state always give the same commits. */
-  decide(view: StepView, params: P, state?: unknown): Decision;
+  decide(view: StepView, params: P, state: S): Decision<S>;
 }

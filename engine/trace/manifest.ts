@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CACHE_MODES } from '../cache/modes.js';
 
 /** The manifest in `__metadata__.dlens` (DESIGN section 2), validated before a trace is trusted. */
 export const ManifestSchema = z.object({
@@ -10,7 +11,7 @@ export const ManifestSchema = z.object({
   prompt_length: z.number().int().nonnegative(),
   gen_length: z.number().int().nonnegative(),
   strategy: z.object({ name: z.string(), params: z.record(z.string(), z.unknown()) }),
-  cache: z.object({ mode: z.enum(['none', 'prefix', 'dual', 'sparse']), params: z.record(z.string(), z.unknown()) }),
+  cache: z.object({ mode: z.enum(CACHE_MODES), params: z.record(z.string(), z.unknown()) }),
   seed: z.number().int(),
   output: z.string(),
   steps: z.number().int().nonnegative(),

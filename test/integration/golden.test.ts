@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../engine/model/load.js';
 import { decode } from '../../engine/decode/run.js';
-import { predictRow } from '../../engine/decode/predict.js';
+import { predictRow } from '../support/predict-row.js';
 import { numTransferTokens } from '../../engine/decode/schedule.js';
 import { lowConfidence } from '../../engine/strategies/low-confidence.js';
 import { ROOT } from '../helpers.js';
@@ -36,7 +36,7 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
         const sched = numTransferTokens(blockMasked ?? g.commits.slice(s - k, s - k + perBlock).reduce((a, c) => a + c.length, 0), perBlock)[k]!;
         const out = await model.forward({ inputIds: BigInt64Array.from(state.map(BigInt)), positionIds: BigInt64Array.from(state.map((_, i) => BigInt(i))), B: 1, Q: T, pastKeys: new Float32Array(0), pastValues: new Float32Array(0), C: 0, queryWeights: new Float32Array(T).fill(1) });
         const predictions = Array.from({ length: g.gen_length }, (_, i) => predictRow(out.logits, (P + i) * V, V, 5, 0, null, MASK));
-        const d = lowConfidence.decide({ step: s, blockStep: k, blockStart: bs, blockEnd: be, masked, predictions, promptLength: P, scheduled: sched, random: [], tokenText: (id: number) => model.tokenText(id), eosId: model.card.eos_token_id, blockLength: g.block_length, genLength: g.gen_length }, {});
+        const d = lowConfidence.decide({ step: s, blockStep: k, blockStart: bs, blockEnd: be, masked, predictions, promptLength: P, scheduled: sched, random: [], tokenText: (id: number) => model.tokenText(id), eosId: model.card.eos_token_id, blockLength: g.block_length, genLength: g.gen_length }, {}, undefined);
         const want = g.commits[s]!;
         expect(d.commit.length).toBe(want.length);
         // same tokens wherever the reference committed

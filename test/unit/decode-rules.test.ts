@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { numTransferTokens } from '../../engine/decode/schedule.js';
-import { predictRow } from '../../engine/decode/predict.js';
+import { predictRow } from '../support/predict-row.js';
 import { predictRows } from '../../engine/decode/row-stats.js';
 import { validateSchedule } from '../../engine/decode/run.js';
 import { lowConfidence } from '../../engine/strategies/low-confidence.js';
@@ -87,11 +87,11 @@ function view(confs: number[], scheduled: number, random: number[] = confs.map((
 
 describe('LLaDA remasking strategies', () => {
   it('low-confidence commits the scheduled count with the highest confidence', () => {
-    const d = lowConfidence.decide(view([0.2, 0.9, 0.5, 0.95], 2), {});
+    const d = lowConfidence.decide(view([0.2, 0.9, 0.5, 0.95], 2), {}, undefined);
     expect(d.commit).toEqual([{ position: 5, token: 103 }, { position: 3, token: 101 }]);
   });
   it('random commits where the random draw is highest, whatever the confidence', () => {
-    const d = randomRemasking.decide(view([0.99, 0.1, 0.2], 1, [0.1, 0.7, 0.3]), {});
+    const d = randomRemasking.decide(view([0.99, 0.1, 0.2], 1, [0.1, 0.7, 0.3]), {}, undefined);
     expect(d.commit).toEqual([{ position: 3, token: 101 }]);
   });
   it('refuses unknown strategies and parameters', () => {

@@ -30,25 +30,25 @@ const positions = (d: { commit: { position: number }[] }) => d.commit.map((c) =>
 
 describe('Fast-dLLM rules', () => {
   it('threshold commits everything above it, or the single most confident', () => {
-    expect(positions(fastDllmThreshold.decide(view([0.95, 0.5, 0.91, 0.2]), { threshold: 0.9 }))).toEqual([10, 12]);
-    expect(positions(fastDllmThreshold.decide(view([0.3, 0.5, 0.4]), { threshold: 0.9 }))).toEqual([11]);
+    expect(positions(fastDllmThreshold.decide(view([0.95, 0.5, 0.91, 0.2]), { threshold: 0.9 }, undefined))).toEqual([10, 12]);
+    expect(positions(fastDllmThreshold.decide(view([0.3, 0.5, 0.4]), { threshold: 0.9 }, undefined))).toEqual([11]);
   });
   it('factor commits the n most confident while c_n > 1 - f/(n+1)', () => {
     // sorted: .99 .7 .6 .5 ; thresholds for n=2: 1 - 1/3 = .667 (pass), n=3: 1 - 1/4 = .75 (.6 fails)
-    expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.5, 0.7]), { factor: 1 }))).toEqual([11, 13]);
+    expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.5, 0.7]), { factor: 1 }, undefined))).toEqual([11, 13]);
     // a larger factor lowers every bar: n=3 needs > .5, n=4 needs > .6
-    expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.55, 0.7]), { factor: 2 }))).toEqual([10, 11, 13]);
+    expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.55, 0.7]), { factor: 2 }, undefined))).toEqual([10, 11, 13]);
   });
 });
 
 describe('LocalLeap', () => {
   it('commits anchors and relaxed positions within the radius only, and records them', () => {
-    const d = localLeap.decide(view([0.95, 0.75, 0.2, 0.2, 0.75, 0.8]), { anchor_threshold: 0.9, local_threshold: 0.7, radius: 2 });
+    const d = localLeap.decide(view([0.95, 0.75, 0.2, 0.2, 0.75, 0.8]), { anchor_threshold: 0.9, local_threshold: 0.7, radius: 2 }, undefined);
     expect(positions(d)).toEqual([10, 11]); // 14 and 15 clear the relaxed bar but are 4+ away from the anchor at 10
     expect(Array.from(d.series!.anchor!.subarray(0, 6))).toEqual([1, 0.5, NaN, NaN, NaN, NaN]);
   });
   it('falls back to the most confident position without anchors', () => {
-    expect(positions(localLeap.decide(view([0.5, 0.85, 0.6]), { anchor_threshold: 0.9, local_threshold: 0.7, radius: 2 }))).toEqual([11]);
+    expect(positions(localLeap.decide(view([0.5, 0.85, 0.6]), { anchor_threshold: 0.9, local_threshold: 0.7, radius: 2 }, undefined))).toEqual([11]);
   });
 });
 
@@ -72,7 +72,7 @@ describe('CreditDecoding', () => {
     let st = creditDecoding.initState!(p);
     const d1 = creditDecoding.decide(v, p, st);
     expect(positions(d1)).toEqual([10]); // nothing passes: the best alone
-    st = d1.state;
+    st = d1.state!;
     const v2 = view([0.55, 0.5], { masked: [11] }); // position 11 steady at 0.5 for a second step
     v2.masked = [11];
     const d2 = creditDecoding.decide(v2, p, st);
@@ -89,17 +89,17 @@ describe('CCD', () => {
     const d0 = ccd.decide(view([0.9, 0.8, 0.7, 0.6], { blockStep: 0 }), p, s0);
     expect(positions(d0)).toEqual([10]);
     const v1 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 1 }); v1.masked = [11, 12, 13];
-    const d1 = ccd.decide(v1, p, d0.state); // buffer had 11 (size 1): 11 agrees -> committed through agreement
+    const d1 = ccd.decide(v1, p, d0.state!); // buffer had 11 (size 1): 11 agrees -> committed through agreement
     expect(positions(d1)).toEqual([11]);
     const v2 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 2, tokens: [100, 101, 999, 103] }); v2.masked = [12, 13];
     // the buffer grew to 2 (12 and 13); 12 changed its token, 13 did not: 13 is committed through agreement even
     // though 12 is more confident, and 12 stays in the buffer
-    const d2 = ccd.decide(v2, p, d1.state);
+    const d2 = ccd.decide(v2, p, d1.state!);
     expect(positions(d2)).toEqual([13]);
     expect(d2.series!.ccd_buffer![3]).toBe(2);
     expect(d2.series!.ccd_buffer![2]).toBe(1);
     const v3 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 3, tokens: [100, 101, 555, 103] }); v3.masked = [12];
-    expect(positions(ccd.decide(v3, p, d2.state))).toEqual([12]); // under 10 % left? no: 1 of 4; 12 changed again -> schedule
+    expect(positions(ccd.decide(v3, p, d2.state!))).toEqual([12]); // under 10 % left? no: 1 of 4; 12 changed again -> schedule
   });
 });
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useHost, useStoreApi } from '../context.js';
-import type { CacheInfo, EngineEvent, ModelInfo, ParamSpecView, ProgressEvent, RecordJob, StrategyInfo, SuiteInfo } from '../../../engine/api/types.js';
+import type { CacheInfo, EngineEvent, ModelInfo, ParamSpec, ProgressEvent, RecordJob, StrategyInfo, SuiteInfo } from '../../../engine/api/types.js';
 
 // The form outlives the view: coming back to Record finds the last settings.
 let lastJob: RecordJob = { strategy: 'low-confidence', params: {}, cache: 'none', cacheParams: {}, genLength: 64, blockLength: 32, steps: 64, seed: 0, temperature: 0, prompt: '' };
@@ -106,7 +106,7 @@ export function RecordView() {
   );
 }
 
-function Params({ specs, values, onChange }: { specs: Record<string, ParamSpecView>; values: Record<string, number | boolean | string>; onChange(v: Record<string, number | boolean | string>): void }) {
+function Params({ specs, values, onChange }: { specs: Record<string, ParamSpec>; values: Record<string, number | boolean | string>; onChange(v: Record<string, number | boolean | string>): void }) {
   const entries = Object.entries(specs);
   if (!entries.length) return null;
   return (

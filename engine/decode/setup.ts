@@ -1,0 +1,148 @@
+import { DlensError } from '../errors.js';
+import type { LoadedModel } from '../model/load.js';
+import type { CacheMode } from '../cache/types.js';
+import type { PositionPrediction } from './predict.js';
+import type { StepView } from '../strategies/types.js';
+import { Recorder } from './recorder.js';
+import { Rng } from '../util/rng.js';
+
+export interface DecodeOptions {
+  genLength: number;
+  blockLength: number;
+  steps: number;
+  temperature: number;
+  seed: number;
+  topK: number;
+  cache: CacheMode;
+  cacheParams?: Record<string, number>;
+  record: boolean;
+  signal?: AbortSignal;
+  onStep?: (p: { step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number }) => void;
+  /** Start from this sequence (counterfactual branching); masked positions are decoded. */
+  initialState?: Int32Array;
+  /** Learn2PD's End-of-Text Prediction: once EOS is committed, every later position becomes EOS at that step. */
+  eot?: boolean;
+}
+
+export interface DecodeResult {
+  state: Int32Array;
+  steps: number;
+  nfe: number;
+  wallMs: number;
+  /** Of wallMs, the time inside the model's forward passes; the rest is the decoding loop and recording. */
+  forwardMs: number;
+  complete: boolean;
+  incompleteReason?: string;
+  recorder: Recorder;
+  commitStep: Int32Array;
+  peakCacheBytes: number;
+}
+
+/** One decode in progress: the sequence, what was committed when, the recorder and the counters both loops keep. */
+export interface Run {
+  model: LoadedModel;
+  o: DecodeOptions;
+  /** Prompt length, generated length, all positions, the mask token id. */
+  P: number;
+  G: number;
+  T: number;
+  MASK: number;
+  state: Int32Array;
+  commitStep: Int32Array;
+  rec: Recorder;
+  rng: Rng;
+  stepsPerBlock: number;
+  step: number;
+  nfe: number;
+  forwardMs: number;
+  peakCacheBytes: number;
+  t0: number;
+}
+
+/** Checks LLaDA's constraints on gen length, block length and steps; the messages say what to change. */
+export function validateSchedule(o: { genLength: number; blockLength: number; steps: number }, maxPositions: number, promptLength: number) {
+  const { genLength: g, blockLength: b, steps: s } = o;
+  if (!Number.isInteger(g) || g < 1) throw new DlensError(`--gen-length must be a positive integer, got ${g}`);
+  if (!Number.isInteger(b) || b < 1) throw new DlensError(`--block-length must be a positive integer, got ${b}`);
+  if (!Number.isInteger(s) || s < 1) throw new DlensError(`--steps must be a positive integer, got ${s}`);
+  if (g % b !== 0) throw new DlensError(`--gen-length ${g} is not a multiple of --block-length ${b}: LLaDA decodes whole blocks; use for example --gen-length ${Math.ceil(g / b) * b}`);
+  const blocks = g / b;
+  if (s % blocks !== 0) throw new DlensError(`--steps ${s} cannot be split evenly over ${blocks} blocks (gen length ${g} / block length ${b}): use a multiple of ${blocks}, for example --steps ${Math.max(blocks, Math.round(s / blocks) * blocks)}`);
+  if (s > g) throw new DlensError(`--steps ${s} exceeds --gen-length ${g}: at least one token must be committed per step; use --steps ${g} or fewer`);
+  if (promptLength + g > maxPositions) throw new DlensError(`prompt (${promptLength} tokens) plus gen length ${g} exceeds the model's ${maxPositions} positions; shorten the prompt or lower --gen-length`);
+}
+
+/** The prompt followed by masks (or a branch's state), checked against the model; what both loops start from. */
+export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptions): Run {
+  const { card } = model;
+  const P = promptIds.length, G = o.genLength, T = P + G, MASK = card.mask_token_id;
+  validateSchedule(o, card.max_positions, P);
+  const state = new Int32Array(T).fill(MASK);
+  state.set(promptIds, 0);
+  if (o.initialState) {
+    if (o.initialState.length !== T) throw new DlensError(`branch state has ${o.initialState.length} positions, this run has ${T}`);
+    state.set(o.initialState);
+  }
+  const commitStep = new Int32Array(T).fill(-1);
+  for (let i = P; i < T; i++) if (state[i] !== MASK) commitStep[i] = 0;
+  const rec = new Recorder(T, P, o.topK, card.num_layers, o.record);
+  rec.initial(state);
+  return {
+    model, o, P, G, T, MASK, state, commitStep, rec, rng: new Rng(o.seed), stepsPerBlock: o.steps / (G / o.blockLength),
+    step: 0, nfe: 0, forwardMs: 0, peakCacheBytes: 0, t0: performance.now(),
+  };
+}
+
+/** Masked positions in [from, to), in order. */
+export function maskedIn(state: Int32Array, from: number, to: number, MASK: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i < to; i++) if (state[i] === MASK) out.push(i);
+  return out;
+}
+
+export function countMasked(state: Int32Array, P: number, MASK: number) {
+  let n = 0;
+  for (let i = P; i < state.length; i++) if (state[i] === MASK) n++;
+  return n;
+}
+
+/** What a strategy sees at one step (strategies/types.ts StepView), from the run and this step's facts. */
+export function stepView(run: Run, s: { blockStep: number; bs: number; be: number; masked: number[]; predictions: (PositionPrediction | null)[]; scheduled: number; random: number[] }): StepView {
+  return {
+    step: run.step, blockStep: s.blockStep, blockStart: s.bs, blockEnd: s.be, masked: s.masked, predictions: s.predictions,
+    promptLength: run.P, scheduled: s.scheduled, random: s.random, tokenText: (id) => run.model.tokenText(id),
+    eosId: run.model.card.eos_token_id, blockLength: run.o.blockLength, genLength: run.G,
+  };
+}
+
+/** Writes a strategy's commits into the sequence; a commit outside the block's masked positions is a strategy bug. */
+export function applyCommits(run: Run, commits: { position: number; token: number }[], bs: number, be: number, strategyName: string) {
+  for (const { position, token } of commits) {
+    if (position < bs || position >= be || run.state[position] !== run.MASK) throw new Error(`strategy ${strategyName} committed position ${position}, which is not a masked position of block [${bs}, ${be})`);
+    run.state[position] = token;
+    run.commitStep[position] = run.step + 1;
+  }
+}
+
+/** End-of-Text Prediction: the text ends at the first committed EOS, so every masked position after it is EOS now. */
+export function fillAfterEos(run: Run) {
+  const { state, commitStep, P, T, MASK } = run, eosId = run.model.card.eos_token_id;
+  let eos = -1;
+  for (let i = P; i < T; i++) if (state[i] === eosId && commitStep[i]! > 0) { eos = i; break; }
+  if (eos >= 0) for (let i = eos + 1; i < T; i++) if (state[i] === MASK) { state[i] = eosId; commitStep[i] = run.step + 1; }
+}
+
+/** Counts the step, reports progress; `totalSteps` is what the progress bar counts towards. */
+export function endStep(run: Run, totalSteps: number) {
+  run.step++;
+  run.o.onStep?.({ step: run.step, totalSteps, committed: run.G - countMasked(run.state, run.P, run.MASK), genLength: run.G, elapsedMs: performance.now() - run.t0 });
+}
+
+export function finishRun(run: Run, reason: string | undefined): DecodeResult {
+  const done = countMasked(run.state, run.P, run.MASK) === 0;
+  return {
+    state: run.state, steps: run.step, nfe: run.nfe, wallMs: performance.now() - run.t0, forwardMs: run.forwardMs,
+    complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'),
+    recorder: run.rec, commitStep: run.commitStep, peakCacheBytes: run.peakCacheBytes,
+  };
+}
