@@ -21,4 +21,29 @@ export default tseslint.config(
     },
   },
   { files: ['test/**'], rules: { 'no-restricted-syntax': 'off' } },
+  // Import boundaries (as Perfetto's check_imports): what each layer may depend on. The renderer runs in a page and
+  // reads traces: it may use the engine API's types and defaults, the trace format and the metrics, nothing else of
+  // the engine. Strategies and cache policies are pure rules: no model, no onnxruntime. The Electron shell talks to
+  // the engine only through engine/api.
+  {
+    files: ['renderer/src/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [
+      { group: ['**/engine/**', '!**/engine/api', '!**/engine/api/types.js', '!**/engine/api/defaults.js', '!**/engine/trace', '!**/engine/trace/**', '!**/engine/metrics', '!**/engine/metrics/**'], message: 'the renderer imports only engine/api types and defaults, engine/trace and engine/metrics' },
+      { group: ['**/electron/**', '!**/electron/preload-api.js'], message: 'the renderer knows the Electron shell only through electron/preload-api (types)' },
+      { group: ['node:*', 'onnxruntime-node'], message: 'the renderer runs in a page: no Node modules' },
+    ] }] },
+  },
+  {
+    files: ['engine/strategies/**', 'engine/cache/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [
+      { group: ['**/model/**', 'onnxruntime-node', 'onnxruntime-*'], message: 'strategies and cache policies are pure rules: they import nothing of engine/model or onnxruntime' },
+    ] }] },
+  },
+  {
+    files: ['electron/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [
+      { group: ['**/engine/**', '!**/engine/api', '!**/engine/api/**'], message: 'the Electron shell uses the engine only through engine/api' },
+      { group: ['**/renderer/**'], message: 'the Electron shell does not import the renderer' },
+    ] }] },
+  },
 );

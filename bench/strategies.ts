@@ -14,7 +14,7 @@ import { taskAt } from '../engine/tasks/generate.js';
 import { getSuite } from '../engine/tasks/suites.js';
 import { fileCorpus } from '../engine/tasks/corpus.js';
 import { traceExamples, trainFilter } from '../engine/learn/filter.js';
-import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/bench/run.js';
+import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/evaluate/run.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
 const DET = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'], MULTI = ['shuffle', 'pick'];

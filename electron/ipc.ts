@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { validateCall } from '../engine/api/schema.js';
 import type { EngineApi } from '../engine/api/types.js';
-import { readTrace } from '../engine/trace/trace.js';
-import { writeFileAtomic } from '../engine/util/atomic-write.js';
+import { checkTrace, saveFileAt, saveTraceAt } from '../engine/api/files.js';
 
 /** Where the user chose to save (a native dialog in the app); null when cancelled. */
 export interface SaveDialogs { chooseSavePath(suggestedName: string, kind: 'trace' | 'export'): Promise<string | null> }
@@ -21,10 +20,10 @@ export function createIpcHandlers(service: EngineApi, dialogs: SaveDialogs) {
       const v = validateCall(method, args);
       if (v.method === 'saveTrace') {
         const [name, bytes] = v.args as [string, Uint8Array];
-        readTrace(bytes); // refuse to write something that would not open again
+        checkTrace(bytes); // refuse before asking where: something that would not open again is never written
         const path = await dialogs.chooseSavePath(name, 'trace');
         if (!path) return null;
-        writeFileAtomic(path, bytes);
+        saveTraceAt(path, bytes);
         return { path };
       }
       const fn = service[v.method] as (...a: unknown[]) => Promise<unknown>;
@@ -35,7 +34,7 @@ export function createIpcHandlers(service: EngineApi, dialogs: SaveDialogs) {
       if (!r.success) throw new Error(`invalid save request: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
       const path = await dialogs.chooseSavePath(r.data[0], 'export');
       if (!path) return null;
-      writeFileAtomic(path, r.data[1]);
+      saveFileAt(path, r.data[1]);
       return path;
     },
   };

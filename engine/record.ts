@@ -11,6 +11,7 @@ import { getSuite } from './tasks/suites.js';
 import type { CacheMode } from './cache/types.js';
 import { DlensError } from './errors.js';
 import { APP } from './version.js';
+import { DEFAULTS } from './api/defaults.js';
 
 export interface RecordRequest {
   model?: string;
@@ -87,18 +88,18 @@ export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordReq
 /** One recording: load (or reuse) the model, decode, write the trace atomically — also when cancelled. */
 export async function record(req: RecordRequest, opts: { model?: LoadedModel; signal?: AbortSignal; onStep?: Parameters<typeof decode>[4]['onStep'] } = {}): Promise<RecordSummary> {
   const model = opts.model ?? await loadModel(req.model);
-  const strategyName = req.strategy ?? 'low-confidence';
+  const strategyName = req.strategy ?? DEFAULTS.strategy;
   const strat = getStrategy(strategyName);
   const params = resolveParams(strat, req.params ?? {});
-  const cache = req.cache ?? 'none';
+  const cache = req.cache ?? DEFAULTS.cache;
   const prompt = req.task?.prompt ?? req.prompt;
   if (prompt === undefined || prompt === '') throw new DlensError('nothing to decode: give a prompt (--prompt TEXT, --prompt-file FILE) or a task (--task SUITE:INDEX)');
   const promptIds = model.encode(model.card.prompt_template.replace('{prompt}', prompt));
-  const genLength = req.genLength ?? 64, blockLength = req.blockLength ?? 32;
-  const steps = req.steps ?? genLength, seed = req.seed ?? 0, topK = req.topK ?? 5;
+  const genLength = req.genLength ?? DEFAULTS.genLength, blockLength = req.blockLength ?? DEFAULTS.blockLength;
+  const steps = req.steps ?? genLength, seed = req.seed ?? DEFAULTS.seed, topK = req.topK ?? DEFAULTS.topK;
   if (!Number.isInteger(topK) || topK < 1 || topK > 64) throw new DlensError(`top-k must be an integer in 1..64, got ${topK}`);
   const r = await decode(model, promptIds, strat, params, {
-    genLength, blockLength, steps, temperature: req.temperature ?? 0, seed, topK, cache, cacheParams: req.cacheParams, record: req.record ?? true,
+    genLength, blockLength, steps, temperature: req.temperature ?? DEFAULTS.temperature, seed, topK, cache, cacheParams: req.cacheParams, record: req.record ?? true,
     signal: opts.signal, onStep: opts.onStep, eot: req.eot, initialState: req.initialState,
   });
   const output = decodeOutput(model, r.state, promptIds.length);

@@ -12,9 +12,10 @@ import { fileCorpus } from '../tasks/corpus.js';
 import { record } from '../record.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { readTrace } from '../trace/trace.js';
-import { runBench } from '../bench/run.js';
+import { runBench } from '../evaluate/run.js';
 import { DlensError } from '../errors.js';
 import type { EngineApi, EngineEvent, RecentFile, RecordJob } from './types.js';
+import { DEFAULTS } from './defaults.js';
 
 export interface ServiceOptions {
   /** Where recordings (and traces saved from a browser) are written. */
@@ -54,7 +55,6 @@ export function defaultServiceOptions(): ServiceOptions {
   return { tracesDir: join(home, 'traces'), stateDir: home, filtersDir: join(home, 'filters') };
 }
 
-const TASK_SEED = 424242;
 
 /**
  * The engine behind the API, in the process that can load onnxruntime (Electron's main process or `dlens serve`).
@@ -100,7 +100,6 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     if (/^[\w.-]+$/.test(f) && !f.startsWith('.') && existsSync(byName)) return byName;
     throw new DlensError(`Learn2PD filter "${f}" is not one of your filters; put filters (written by dlens learn) in ${filtersDir} and name them, or choose the file yourself`);
   };
-  const spec = (p: Record<string, { type: string; default: number | boolean | string; description: string }>) => p as never;
 
   return {
     async models() {
@@ -110,17 +109,17 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       });
     },
     async strategies() {
-      return STRATEGIES.map((s) => ({ name: s.name, description: s.description, paper: s.paper, params: spec(s.params as never) }));
+      return STRATEGIES.map((s) => ({ name: s.name, description: s.description, paper: s.paper, params: s.params }));
     },
     async caches() {
       return CACHE_MODES.map((m) => {
         const p = makeCache(m, {}, 'bidirectional');
-        return { mode: m, description: p.description, paper: p.paper, params: spec(CACHE_PARAMS[m] as never) };
+        return { mode: m, description: p.description, paper: p.paper, params: CACHE_PARAMS[m] };
       });
     },
     async suites() { return SUITES.map((s) => ({ name: s.name, kind: s.kind, description: s.description })); },
     async taskPrompt(suite, index) {
-      const t = taskAt(suite, index, TASK_SEED, { split: 'eval', corpus: fileCorpus() });
+      const t = taskAt(suite, index, DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
       return { prompt: t.prompt, reference: t.reference };
     },
     async startRecording(job: RecordJob) {
@@ -135,7 +134,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       const out = join(opts.tracesDir, `${stamp}-${job.strategy}-${job.cache}-${id.slice(0, 6)}.dlens`);
       (async () => {
         const m = await model(modelName);
-        const task = job.task ? taskAt(job.task.suite, job.task.index, job.task.seed ?? TASK_SEED, { split: 'eval', corpus: fileCorpus() }) : undefined;
+        const task = job.task ? taskAt(job.task.suite, job.task.index, job.task.seed ?? DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() }) : undefined;
         const r = await record({
           prompt: job.prompt, task, strategy: job.strategy, params, cache: job.cache, cacheParams: job.cacheParams,
           genLength: job.genLength, blockLength: job.blockLength, steps: job.steps, seed: job.seed, temperature: job.temperature, eot: job.eot, out,
@@ -168,7 +167,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     },
     async saveTrace(name, bytes) {
       readTrace(bytes);
-      const file = basename(name).replace(/[^\w.\-]+/g, '_').replace(/^\.+/, '') || 'trace';
+      const file = basename(name).replace(/[^\w.-]+/g, '_').replace(/^\.+/, '') || 'trace';
       const stem = file.endsWith('.dlens') ? file.slice(0, -'.dlens'.length) : file;
       mkdirSync(opts.tracesDir, { recursive: true });
       // Never over an existing trace: the first free name of stem.dlens, stem-1.dlens, stem-2.dlens, ...
@@ -185,8 +184,8 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       if (benchRunning) throw new DlensError('a benchmark is already running; wait for it to finish');
       benchRunning = true;
       try {
-        const cells = await runBench({ model: modelRef(job.model), suites: job.suites, strategies: job.strategies, caches: job.caches as never, limit: job.limit, genLength: job.genLength, blockLength: Math.min(32, job.genLength), steps: job.genLength });
-        return cells as unknown as Record<string, unknown>[];
+        const cells = await runBench({ model: modelRef(job.model), suites: job.suites, strategies: job.strategies, caches: job.caches, limit: job.limit, genLength: job.genLength, blockLength: Math.min(DEFAULTS.blockLength, job.genLength), steps: job.genLength });
+        return cells;
       } finally { benchRunning = false; }
     },
     onEvent(l) { listeners.add(l); return () => listeners.delete(l); },

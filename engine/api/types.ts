@@ -4,8 +4,9 @@
  */
 import type { ParamSpec } from '../params.js';
 import type { RecordJob, BenchJob } from './schema.js';
+import type { BenchCell } from '../evaluate/run.js';
 
-export type { ParamSpec, RecordJob, BenchJob };
+export type { ParamSpec, RecordJob, BenchJob, BenchCell };
 export interface ModelInfo { name: string; dir: string; vocab_size: number; num_layers: number; max_positions: number; default: boolean }
 export interface StrategyInfo { name: string; description: string; paper: string; params: Record<string, ParamSpec> }
 export interface CacheInfo { mode: string; description: string; paper: string; params: Record<string, ParamSpec> }
@@ -34,7 +35,7 @@ export interface EngineApi {
   /** Writes a trace; the host decides where (a save dialog in the app, the traces folder under `dlens serve`). */
   saveTrace(name: string, bytes: Uint8Array): Promise<{ path: string } | null>;
   recent(): Promise<RecentFile[]>;
-  bench(job: BenchJob): Promise<Record<string, unknown>[]>;
+  bench(job: BenchJob): Promise<BenchCell[]>;
   onEvent(listener: (e: EngineEvent) => void): () => void;
 }
 

@@ -10,8 +10,9 @@ import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES, getSuite } from '../tasks/suites.js';
 import type { CacheMode } from '../cache/types.js';
 import { CACHE_MODES } from '../cache/index.js';
-import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../bench/run.js';
+import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../evaluate/run.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { DEFAULTS } from '../api/defaults.js';
 
 /** Each command's usage, printed by `dlens COMMAND --help` and after a mistake in that command. */
 const USAGES: Record<string, string> = {
@@ -110,9 +111,9 @@ async function cmdRecord(argv: string[]) {
   }
   const task = values.task ? (() => {
     const { suite, index } = parseTaskRef(values.task as string);
-    return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? TASK_SEED, { split: 'eval', corpus: fileCorpus() });
+    return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
   })() : undefined;
-  const cache = (values.cache as string | undefined) ?? 'none';
+  const cache = (values.cache as string | undefined) ?? DEFAULTS.cache;
   if (!(CACHE_MODES as readonly string[]).includes(cache)) throw new DlensError(`--cache must be one of ${CACHE_MODES.join(', ')}; got "${cache}"`);
   // --set key=value goes to the strategy; --set cache.key=value to the cache policy (keep_ratio, kernel_size, delay).
   // Entries, then Object.fromEntries: a key such as __proto__ becomes an own (and so refused) name, never a prototype.
@@ -239,10 +240,10 @@ async function cmdBench(argv: string[]) {
   const tty = process.stderr.isTTY && !values.json;
   const cells = await runBench({
     model: values.model as string | undefined, suites: (values.suite as string).split(','),
-    strategies: ((values.strategies as string | undefined) ?? 'low-confidence').split(','),
-    caches: ((values.caches as string | undefined) ?? 'none').split(',') as CacheMode[],
+    strategies: ((values.strategies as string | undefined) ?? DEFAULTS.strategy).split(','),
+    caches: ((values.caches as string | undefined) ?? DEFAULTS.cache).split(',') as CacheMode[],
     limit: intOpt(values.limit as string, '--limit', 1) ?? 20, genLength,
-    blockLength: intOpt(values['block-length'] as string, '--block-length', 1) ?? 32,
+    blockLength: intOpt(values['block-length'] as string, '--block-length', 1) ?? DEFAULTS.blockLength,
     steps: intOpt(values.steps as string, '--steps', 1),
   }, tty ? (d, t, label) => {
     const w = 30, f = Math.round((d / t) * w);
@@ -279,7 +280,6 @@ async function cmdServe(argv: string[]) {
   await new Promise<void>((ok) => { const stop = () => { void s.close().then(() => service.close()).then(ok); }; process.once('SIGINT', stop); process.once('SIGTERM', stop); });
 }
 
-const TASK_SEED = 424242;
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench, serve: cmdServe, learn: cmdLearn };
 
 export async function main(argv: string[]) {

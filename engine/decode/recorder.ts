@@ -61,12 +61,12 @@ export class Recorder {
       if (!this.series.has(k)) this.series.set(k, Array.from({ length: this.stepMs.length - 1 }, () => new Float32Array(G).fill(NaN)));
       this.series.get(k)!.push(v);
     }
-    for (const [k, arr] of this.series) if (arr.length < this.stepMs.length) arr.push(new Float32Array(G).fill(NaN));
+    for (const arr of this.series.values()) if (arr.length < this.stepMs.length) arr.push(new Float32Array(G).fill(NaN));
   }
 }
 
 export function concat<T extends Int32Array | Float32Array | Uint8Array>(parts: T[], each: number, ctor: new (n: number) => T): T {
   const out = new ctor(parts.length * each);
-  parts.forEach((p, i) => out.set(p as never, i * each));
+  parts.forEach((p, i) => out.set(p, i * each));
   return out;
 }

@@ -77,7 +77,7 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
   let tokJson: Record<string, unknown>;
   try { tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')); } catch { throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON; copy the model's tokenizer.json again`); }
   let tokenizer: Tokenizer;
-  try { tokenizer = new Tokenizer(tokJson as never, {}); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`); }
+  try { tokenizer = new Tokenizer(tokJson, {}); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`); }
   const model = tokJson.model as { vocab?: Record<string, number> } | undefined;
   const added = (tokJson.added_tokens as { id: number }[] | undefined) ?? [];
   const ids = [...Object.values(model?.vocab ?? {}), ...added.map((a) => a.id)];
@@ -91,11 +91,8 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
   } catch (e) {
     throw new DlensError(`onnxruntime could not load ${join(dir, 'model.onnx')}: ${(e as Error).message}`);
   }
-  const meta = (s: ort.InferenceSession, kind: 'input' | 'output'): ValueMeta[] => {
-    const m = (kind === 'input' ? (s as unknown as { inputMetadata?: ValueMeta[] }).inputMetadata : (s as unknown as { outputMetadata?: ValueMeta[] }).outputMetadata);
-    const names = kind === 'input' ? s.inputNames : s.outputNames;
-    return m && m.length ? m.map((x, i) => ({ ...x, name: x.name ?? names[i]! })) : names.map((name) => ({ name }));
-  };
+  const meta = (s: ort.InferenceSession, kind: 'input' | 'output'): ValueMeta[] =>
+    (kind === 'input' ? s.inputMetadata : s.outputMetadata).map((x) => (x.isTensor ? { name: x.name, isTensor: true, type: x.type, shape: x.shape } : { name: x.name, isTensor: false }));
   const problems = checkContract(meta(session, 'input'), meta(session, 'output'));
   problems.push(...checkCardAgainstGraph(card, meta(session, 'input'), meta(session, 'output')));
   const special = new Set(added.filter((a) => (a as { special?: boolean }).special).map((a) => a.id));

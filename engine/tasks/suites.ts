@@ -44,7 +44,8 @@ export const add: Suite = {
   generate(rng, i) {
     const digits = () => rng.int(1, 5);
     const num = (d: number) => (d === 1 ? rng.int(0, 9) : rng.int(10 ** (d - 1), 10 ** d - 1));
-    let a = num(digits()), b = num(digits());
+    let a = num(digits());
+    const b = num(digits());
     if (a < 10 && b < 10) a += 10 * rng.int(1, 9);
     return make('add', i, `Add: ${a} + ${b}`, String(a + b));
   },

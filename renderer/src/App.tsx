@@ -1,12 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useHost, useStoreApi } from './context.js';
-import { VIEWS, active } from './store.js';
-import { Replay } from './views/Replay.js';
-import { Heatmaps } from './views/Heatmaps.js';
-import { Timeline } from './views/Timeline.js';
-import { Volatility } from './views/Volatility.js';
-import { Compare } from './views/Compare.js';
-import { RecordView } from './views/Record.js';
+import { active } from './store.js';
+import { VIEWS, viewDef } from './views/registry.js';
 import { EmptyState } from './views/EmptyState.js';
 import { ExportMenu, runExport } from './views/Export.js';
 import { StepBar } from './views/StepBar.js';
@@ -63,9 +58,9 @@ export function App() {
   }, []);
 
   const hasTrace = traces.length > 0;
-  const body = view === 'record' ? <RecordView /> : !hasTrace ? <EmptyState onOpen={() => fileInput.current?.click()} onOpenPath={openPath} />
-    : view === 'replay' ? <Replay /> : view === 'heatmaps' ? <Heatmaps /> : view === 'timeline' ? <Timeline />
-    : view === 'volatility' ? <Volatility /> : <Compare />;
+  const def = viewDef(view);
+  const View = def.component;
+  const body = def.needsTrace && !hasTrace ? <EmptyState onOpen={() => fileInput.current?.click()} onOpenPath={openPath} /> : <View />;
 
   return (
     <div className={`app ${dragging ? 'dragging' : ''}`}
@@ -82,7 +77,7 @@ export function App() {
         <button onClick={() => store.getState().setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch light/dark theme" aria-label="theme">{theme === 'dark' ? '☀' : '☾'}</button>
         <input ref={fileInput} type="file" accept=".dlens" multiple hidden data-testid="open-input" onChange={(e) => { if (e.target.files) void openFiles(e.target.files); e.target.value = ''; }} />
       </header>
-      {hasTrace && view !== 'record' && (
+      {hasTrace && def.needsTrace && (
         <div className="tracebar">
           {traces.map((t) => (
             <span key={t.id} className={`tracechip ${t.id === activeId ? 'on' : ''}`}>
@@ -97,7 +92,7 @@ export function App() {
       {error && <div className="error" role="alert">{error}<button onClick={() => store.getState().setError(null)} aria-label="dismiss">×</button></div>}
       {notice && <div className="notice" role="status" data-testid="notice">{notice}<button onClick={() => store.getState().setNotice(null)} aria-label="dismiss">×</button></div>}
       <main className="body">{body}</main>
-      {hasTrace && view !== 'record' && <StepBar />}
+      {hasTrace && def.needsTrace && <StepBar />}
     </div>
   );
 }

@@ -11,5 +11,5 @@ store.subscribe((s) => { localStorage.setItem('dlens.theme', s.theme); localStor
 document.documentElement.dataset.theme = store.getState().theme;
 const host = getHost();
 // For end-to-end tests and the UI benchmark: the store, readable from the page.
-(window as unknown as { __dlens: unknown }).__dlens = { store };
+window.__dlens = { store };
 createRoot(document.getElementById('root')!).render(<AppContext.Provider value={{ store, host }}><App /></AppContext.Provider>);

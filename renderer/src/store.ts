@@ -1,12 +1,22 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { loadTrace, type LoadedTrace } from './lib/traceModel.js';
 import { DEFAULT_COLORMAP } from './lib/colormaps.js';
+import type { FigureSize } from './lib/exporters.js';
+import type { ViewId } from './views/registry.js';
+import type { RecordJob } from '../../engine/api/types.js';
+import { DEFAULTS } from '../../engine/api/defaults.js';
 
-export type ViewId = 'replay' | 'heatmaps' | 'timeline' | 'volatility' | 'compare' | 'record';
-export const VIEWS: { id: ViewId; label: string }[] = [
-  { id: 'replay', label: 'Replay' }, { id: 'heatmaps', label: 'Heatmaps' }, { id: 'timeline', label: 'Token timeline' },
-  { id: 'volatility', label: 'Volatility' }, { id: 'compare', label: 'Compare' }, { id: 'record', label: 'Record' },
-];
+export type { ViewId };
+
+/** The figure the current view shows, as export needs it: a name and an SVG at a chosen size. */
+export interface Figure { name: string; svg(size: FigureSize): string }
+
+/** The record form's settings; they outlive the view, so coming back to Record finds the last ones. */
+export interface RecordForm { job: RecordJob; source: 'prompt' | 'task'; task: { suite: string; index: number } }
+const RECORD_FORM: RecordForm = {
+  job: { strategy: DEFAULTS.strategy, params: {}, cache: DEFAULTS.cache, cacheParams: {}, genLength: DEFAULTS.genLength, blockLength: DEFAULTS.blockLength, steps: DEFAULTS.genLength, seed: DEFAULTS.seed, temperature: DEFAULTS.temperature, prompt: '' },
+  source: 'prompt', task: { suite: 'sort', index: 0 },
+};
 
 export interface AppState {
   traces: LoadedTrace[];
@@ -25,6 +35,9 @@ export interface AppState {
   error: string | null;
   /** A passing message (a recording saved, a file exported), shown in a status line. */
   notice: string | null;
+  /** What the current view would export as a figure (null: it has none). */
+  figure: Figure | null;
+  recordForm: RecordForm;
   // actions
   openBytes(bytes: Uint8Array, name: string, path?: string): LoadedTrace | null;
   setActive(id: string): void;
@@ -42,6 +55,8 @@ export interface AppState {
   setTheme(t: 'light' | 'dark'): void;
   setError(e: string | null): void;
   setNotice(n: string | null): void;
+  setFigure(f: Figure | null): void;
+  setRecordForm(f: Partial<RecordForm>): void;
 }
 
 export const active = (s: AppState) => s.traces.find((t) => t.id === s.activeId) ?? null;
@@ -51,6 +66,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
   return createStore<AppState>((set, get) => ({
     traces: [], activeId: null, compareIds: [], view: 'replay', step: 0, playing: false, speed: 12, hover: null,
     metric: 'confidence', layer: -1, colormap: DEFAULT_COLORMAP, theme: 'light', error: null, notice: null,
+    figure: null, recordForm: RECORD_FORM,
     ...init,
     openBytes(bytes, name, path) {
       try {
@@ -91,5 +107,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     setTheme(theme) { set({ theme }); },
     setError(error) { set({ error }); },
     setNotice(notice) { set({ notice }); },
+    setFigure(figure) { set({ figure }); },
+    setRecordForm(f) { set({ recordForm: { ...get().recordForm, ...f } }); },
   }));
 }

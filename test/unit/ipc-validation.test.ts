@@ -16,10 +16,9 @@ function fakeService() {
 }
 
 describe('IPC validation in the main process', () => {
-  let saved: string | null;
   const dir = tmp();
-  const dialogs = { chooseSavePath: vi.fn(async (name: string): Promise<string | null> => saved = join(dir, name)) };
-  beforeEach(() => { saved = null; dialogs.chooseSavePath.mockClear(); });
+  const dialogs = { chooseSavePath: vi.fn(async (name: string): Promise<string | null> => join(dir, name)) };
+  beforeEach(() => { dialogs.chooseSavePath.mockClear(); });
 
   it('passes a well-formed call through to the engine', async () => {
     const { svc, calls } = fakeService();

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { loadTrace, type LoadedTrace, stateAt, candidatesAt } from '../../renderer/src/lib/traceModel.js';
 import { buildMatrix, metricOptions, paint, valueAt } from '../../renderer/src/lib/heatmap.js';
 import { lut } from '../../renderer/src/lib/colormaps.js';
-import { metricsTable, toCsv, toLatex, wordDiff, timelineSvg, heatmapSvg, volatilitySvg } from '../../renderer/src/lib/exporters.js';
+import { metricsTable, toCsv, toLatex, timelineSvg, heatmapSvg, volatilitySvg } from '../../renderer/src/lib/exporters.js';
+import { wordDiff } from '../../renderer/src/lib/word-diff.js';
 import { record } from '../../engine/record.js';
 import { FIXTURE, tmp } from '../helpers.js';
 

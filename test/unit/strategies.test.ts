@@ -8,7 +8,7 @@ import { creditDecoding } from '../../engine/strategies/credit.js';
 import { ccd } from '../../engine/strategies/ccd.js';
 import { learn2pd } from '../../engine/strategies/learn2pd.js';
 import { STRATEGIES, resolveParams } from '../../engine/strategies/index.js';
-import { aup, parseSpec } from '../../engine/bench/run.js';
+import { aup, parseSpec } from '../../engine/evaluate/run.js';
 import { trainFilter, score } from '../../engine/learn/filter.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

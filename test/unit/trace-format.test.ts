@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { encodeSafetensors, decodeSafetensors, FormatError } from '../../engine/trace/safetensors.js';
-import { readTrace, writeTrace, TraceError, evictions, type TraceInput } from '../../engine/trace/trace.js';
+import { readTrace, TraceError, evictions } from '../../engine/trace/trace.js';
 import { toHalf, fromHalf } from '../../engine/trace/f16.js';
 import { Rng } from '../../engine/util/rng.js';
 import { sampleTrace } from '../support/sample-trace.js';

@@ -33,10 +33,11 @@ export function browserHost(): Host {
       if (msg.error) p.fail(new Error(msg.error)); else p.ok(msg.result);
     };
   });
-  const call = async (method: ApiMethod, ...args: unknown[]) => {
+  // Results arrive as JSON from the engine, which typed them (engine/api/types.ts); T names what the method returns.
+  const call = async <T,>(method: ApiMethod, ...args: unknown[]): Promise<T> => {
     const ws = await connect();
     const id = next++;
-    return new Promise<never>((ok, fail) => { pending.set(id, { ok: ok as never, fail }); ws.send(JSON.stringify({ id, method, args })); });
+    return new Promise<T>((ok, fail) => { pending.set(id, { ok: (v) => ok(v as T), fail }); ws.send(JSON.stringify({ id, method, args })); });
   };
   const headers = token ? { 'x-dlens-token': token } : undefined;
   const api: EngineApi = {

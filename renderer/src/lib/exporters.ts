@@ -2,6 +2,7 @@ import * as d3 from 'd3';
 import type { LoadedTrace } from './traceModel.js';
 import type { Matrix } from './heatmap.js';
 import { CATEGORICAL, cssColor } from './colormaps.js';
+import { FIGURE_MARGIN } from './margins.js';
 
 /** The metrics table of one or more traces: rows of [metric, value per trace]. */
 export function metricsTable(traces: LoadedTrace[]): { header: string[]; rows: (string | number)[][] } {
@@ -45,7 +46,7 @@ export function toLatex(table: { header: string[]; rows: (string | number)[][] }
 }
 
 export interface FigureSize { width: number; height: number }
-const M = { top: 28, right: 90, bottom: 42, left: 56 };
+const M = FIGURE_MARGIN;
 type Orient = 'bottom' | 'left' | 'right';
 /**
  * An axis as SVG text from a d3 scale's ticks and format (what d3.axis draws, without needing a document), so
@@ -171,22 +172,4 @@ ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
 <text transform="translate(14,${M.top + h1 + gap + h2 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="9">block conf.</text>
 <g transform="translate(${M.left + w + 8},${M.top})"><rect width="10" height="10" fill="${CATEGORICAL[2]}" fill-opacity="0.6"/><text x="14" y="9" font-family="sans-serif" font-size="9">volatility band</text><line x1="0" x2="10" y1="25" y2="25" stroke="${CATEGORICAL[1]}" stroke-width="1.5"/><text x="14" y="28" font-family="sans-serif" font-size="9">block start</text><line x1="0" x2="10" y1="43" y2="43" stroke="${CATEGORICAL[1]}" stroke-dasharray="4 2"/><text x="14" y="46" font-family="sans-serif" font-size="9">block end</text></g>
 </svg>`;
-}
-
-/** Word-level diff (LCS) of two outputs, for the compare view. */
-export function wordDiff(a: string, b: string): { text: string; op: 'same' | 'del' | 'add' }[] {
-  const x = a.split(/(\s+)/).filter(Boolean), y = b.split(/(\s+)/).filter(Boolean);
-  const n = x.length, m = y.length;
-  const L = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i]![j] = x[i] === y[j] ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!);
-  const out: { text: string; op: 'same' | 'del' | 'add' }[] = [];
-  let i = 0, j = 0;
-  while (i < n && j < m) {
-    if (x[i] === y[j]) { out.push({ text: x[i]!, op: 'same' }); i++; j++; }
-    else if (L[i + 1]![j]! >= L[i]![j + 1]!) out.push({ text: x[i++]!, op: 'del' });
-    else out.push({ text: y[j++]!, op: 'add' });
-  }
-  while (i < n) out.push({ text: x[i++]!, op: 'del' });
-  while (j < m) out.push({ text: y[j++]!, op: 'add' });
-  return out;
 }

@@ -1,8 +1,7 @@
-import { useEffect } from 'react';
 import { useApp, useStoreApi } from '../context.js';
-import { metricsTable, wordDiff } from '../lib/exporters.js';
+import { metricsTable } from '../lib/exporters.js';
+import { wordDiff } from '../lib/word-diff.js';
 import { blockAt, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
-import { setFigure } from './figure.js';
 
 /** 2-4 traces side by side on one step cursor, their outputs diffed against the first, their metrics in one table. */
 export function Compare() {
@@ -10,7 +9,6 @@ export function Compare() {
   const ids = useApp((s) => s.compareIds);
   const step = useApp((s) => s.step);
   const store = useStoreApi();
-  useEffect(() => { setFigure(null); }, []);
   const shown = traces.filter((t) => ids.includes(t.id));
   const table = metricsTable(shown);
   return (

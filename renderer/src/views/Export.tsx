@@ -3,7 +3,6 @@ import { useApp, useHost } from '../context.js';
 import { active, type AppState } from '../store.js';
 import type { Host } from '../host/types.js';
 import { metricsTable, toCsv, toLatex } from '../lib/exporters.js';
-import { getFigure } from './figure.js';
 
 let size = { width: 1200, height: 700, scale: 3 };
 
@@ -32,7 +31,7 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
   if (action === 'save') return (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes))?.path ?? null;
   if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics.csv`, toCsv(metricsTable(traces)));
   if (action === 'export-latex') return host.saveFile(`${base(s)}-metrics.tex`, toLatex(metricsTable(traces)));
-  const fig = getFigure();
+  const fig = s.figure;
   if (!fig) throw new Error('This view has no figure to export; switch to Heatmaps, Token timeline or Volatility.');
   const svg = fig.svg(size);
   if (action === 'export-svg') return host.saveFile(`${base(s)}-${fig.name}.svg`, svg);

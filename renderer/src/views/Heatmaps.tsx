@@ -5,7 +5,6 @@ import { buildMatrix, metricOptions } from '../lib/heatmap.js';
 import { COLORMAPS, CATEGORICAL, cssColor } from '../lib/colormaps.js';
 import { heatmapSvg } from '../lib/exporters.js';
 import { HeatmapCanvas, type HeatmapHandle } from './HeatmapCanvas.js';
-import { setFigure } from './figure.js';
 import { PositionCard } from './Replay.js';
 
 export function Heatmaps() {
@@ -23,8 +22,8 @@ export function Heatmaps() {
   const matrix = useMemo(() => buildMatrix(lt, opt.id, opt.layered ? effLayer : -1), [lt, opt.id, effLayer, opt.layered]);
   const h = useRef<HeatmapHandle | null>(null);
   useEffect(() => {
-    setFigure({ name: `heatmap-${opt.id.replace(/\W+/g, '_')}`, svg: (size) => heatmapSvg(matrix, h.current!.png(), colormap, size, `${lt.name}: ${matrix.label}`, h.current!.view()) });
-    return () => setFigure(null);
+    store.getState().setFigure({ name: `heatmap-${opt.id.replace(/\W+/g, '_')}`, svg: (size) => heatmapSvg(matrix, h.current!.png(), colormap, size, `${lt.name}: ${matrix.label}`, h.current!.view()) });
+    return () => store.getState().setFigure(null);
   }, [matrix, colormap, lt]);
   return (
     <div className="heatmaps">

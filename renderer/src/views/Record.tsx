@@ -1,11 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { useHost, useStoreApi } from '../context.js';
+import { useApp, useHost, useStoreApi } from '../context.js';
 import type { CacheInfo, EngineEvent, ModelInfo, ParamSpec, ProgressEvent, RecordJob, StrategyInfo, SuiteInfo } from '../../../engine/api/types.js';
 
-// The form outlives the view: coming back to Record finds the last settings.
-let lastJob: RecordJob = { strategy: 'low-confidence', params: {}, cache: 'none', cacheParams: {}, genLength: 64, blockLength: 32, steps: 64, seed: 0, temperature: 0, prompt: '' };
-let lastSource: 'prompt' | 'task' = 'prompt';
-let lastTask = { suite: 'sort', index: 0 };
 
 /** Record form: generated from the engine's strategy and cache parameter schemas; progress, cancel, then open. */
 export function RecordView() {
@@ -15,12 +11,11 @@ export function RecordView() {
   const [strategies, setStrategies] = useState<StrategyInfo[]>([]);
   const [caches, setCaches] = useState<CacheInfo[]>([]);
   const [suites, setSuites] = useState<SuiteInfo[]>([]);
-  const [job, setJobState] = useState<RecordJob>(lastJob);
-  const [source, setSourceState] = useState<'prompt' | 'task'>(lastSource);
-  const [task, setTaskState] = useState(lastTask);
-  const setJob = (j: RecordJob | ((j: RecordJob) => RecordJob)) => setJobState((old) => (lastJob = typeof j === 'function' ? j(old) : j));
-  const setSource = (x: 'prompt' | 'task') => setSourceState(lastSource = x);
-  const setTask = (x: { suite: string; index: number }) => setTaskState(lastTask = x);
+  // The form's settings live in the store, so they outlive the view.
+  const { job, source, task } = useApp((s) => s.recordForm);
+  const setJob = (j: RecordJob | ((j: RecordJob) => RecordJob)) => store.getState().setRecordForm({ job: typeof j === 'function' ? j(store.getState().recordForm.job) : j });
+  const setSource = (x: 'prompt' | 'task') => store.getState().setRecordForm({ source: x });
+  const setTask = (x: { suite: string; index: number }) => store.getState().setRecordForm({ task: x });
   const [running, setRunning] = useState<string | null>(null);
   const [progress, setProgress] = useState<ProgressEvent | null>(null);
   const [message, setMessage] = useState<string | null>(null);

@@ -3,8 +3,6 @@ import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
 import { blockAt, candidatesAt, confidenceHistory, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
 import { cssColor } from '../lib/colormaps.js';
-import { useEffect } from 'react';
-import { setFigure } from './figure.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
 export function Replay() {
@@ -13,7 +11,6 @@ export function Replay() {
   const hover = useApp((s) => s.hover);
   const colormap = useApp((s) => s.colormap);
   const store = useStoreApi();
-  useEffect(() => { setFigure(null); }, []);
   const t = lt.trace, { P, T, G, S } = t.dims;
   const state = stateAt(t, step);
   const [bs, be] = blockAt(t, Math.min(step, S - 1));

@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import type { FigureSize } from '../lib/exporters.js';
-import { setFigure } from './figure.js';
+import { FIGURE_MARGIN } from '../lib/margins.js';
 
-// The step axis's left and right margins in the figure builders (exporters.ts), to place the cursor and map clicks.
-const LEFT = 56, RIGHT = 90;
+// The step axis's left and right margins in the figure builders, to place the cursor and map clicks.
+const LEFT = FIGURE_MARGIN.left, RIGHT = FIGURE_MARGIN.right;
 
 /**
  * A vector figure (token timeline, volatility) sized to its panel, registered for export, with the shared step
@@ -20,7 +20,7 @@ export function SvgFigure({ name, steps, build }: { name: string; steps: number;
     ro.observe(wrap.current!);
     return () => ro.disconnect();
   }, []);
-  useEffect(() => { setFigure({ name, svg: build }); return () => setFigure(null); }, [name, build]);
+  useEffect(() => { store.getState().setFigure({ name, svg: build }); return () => store.getState().setFigure(null); }, [name, build]);
   const svg = useMemo(() => build(size), [build, size]);
   const plot = size.width - LEFT - RIGHT;
   const cx = LEFT + (plot * step) / Math.max(1, steps);

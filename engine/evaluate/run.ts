@@ -8,6 +8,7 @@ import { fileCorpus } from '../tasks/corpus.js';
 import { decodeOutput } from '../decode/output.js';
 import { makeCache } from '../cache/index.js';
 import type { CacheMode } from '../cache/types.js';
+import { DEFAULTS } from '../api/defaults.js';
 
 export interface BenchRequest {
   model?: string; suites: string[]; strategies: string[]; caches: CacheMode[];
@@ -50,7 +51,7 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
   for (const s of req.strategies) getStrategy(parseSpec(s).name);
   for (const c of req.caches) makeCache(c, {}, model.card.attention);
   const ctx = { split: 'eval' as const, corpus: fileCorpus() };
-  const seed = req.seed ?? 424242;
+  const seed = req.seed ?? DEFAULTS.taskSeed;
   const cells: BenchCell[] = [];
   const total = req.suites.length * req.strategies.length * req.caches.length * req.limit;
   let done = 0;

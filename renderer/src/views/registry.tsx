@@ -1,0 +1,32 @@
+import type { ComponentType } from 'react';
+import { Replay } from './Replay.js';
+import { Heatmaps } from './Heatmaps.js';
+import { Timeline } from './Timeline.js';
+import { Volatility } from './Volatility.js';
+import { Compare } from './Compare.js';
+import { RecordView } from './Record.js';
+
+/**
+ * The app's views, in tab order: one entry per view (Perfetto's plugin idea, in small). To add a view, write its
+ * component and add a line here; the tabs, routing and export menu follow. `figure`: the view registers an
+ * exportable figure (store.setFigure) while it is shown. `needsTrace`: without an open trace the empty state shows.
+ */
+export interface ViewDef {
+  id: string;
+  label: string;
+  component: ComponentType;
+  figure: boolean;
+  needsTrace: boolean;
+}
+
+export const VIEWS = [
+  { id: 'replay', label: 'Replay', component: Replay, figure: false, needsTrace: true },
+  { id: 'heatmaps', label: 'Heatmaps', component: Heatmaps, figure: true, needsTrace: true },
+  { id: 'timeline', label: 'Token timeline', component: Timeline, figure: true, needsTrace: true },
+  { id: 'volatility', label: 'Volatility', component: Volatility, figure: true, needsTrace: true },
+  { id: 'compare', label: 'Compare', component: Compare, figure: false, needsTrace: true },
+  { id: 'record', label: 'Record', component: RecordView, figure: false, needsTrace: false },
+] as const satisfies readonly ViewDef[];
+
+export type ViewId = (typeof VIEWS)[number]['id'];
+export const viewDef = (id: ViewId): ViewDef => VIEWS.find((v) => v.id === id)!;
