@@ -17,7 +17,8 @@ import { traceExamples, trainFilter } from '../engine/learn/filter.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/evaluate/run.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
-const DET = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'], MULTI = ['shuffle', 'pick'];
+const DET = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'],
+  MULTI = ['shuffle', 'pick'];
 const out = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -25,27 +26,47 @@ const log = (s: string) => process.stderr.write(s + '\n');
 // Learn2PD's filter, from baseline traces of training-seed instances (never the eval instances benchmarked below).
 const tdir = join(REPO_ROOT, 'bench', 'tmp', 'learn2pd-traces');
 mkdirSync(tdir, { recursive: true });
-const X: number[][] = [], Y: number[] = [];
-for (const suite of [...DET, ...MULTI]) for (let i = 0; i < 3; i++) {
-  const task = taskAt(suite, i, 1234, { split: 'train', corpus: fileCorpus() });
-  const f = join(tdir, `${suite}-${i}.dlens`);
-  const g = getSuite(suite).genLength;
-  await record({ task, genLength: g, blockLength: 32, steps: g, out: f });
-  const ex = traceExamples(readTrace(new Uint8Array(readFileSync(f))));
-  X.push(...ex.x); Y.push(...ex.y);
-}
+const X: number[][] = [],
+  Y: number[] = [];
+for (const suite of [...DET, ...MULTI])
+  for (let i = 0; i < 3; i++) {
+    const task = taskAt(suite, i, 1234, { split: 'train', corpus: fileCorpus() });
+    const f = join(tdir, `${suite}-${i}.dlens`);
+    const g = getSuite(suite).genLength;
+    await record({ task, genLength: g, blockLength: 32, steps: g, out: f });
+    const ex = traceExamples(readTrace(new Uint8Array(readFileSync(f))));
+    X.push(...ex.x);
+    Y.push(...ex.y);
+  }
 const filter = trainFilter(X, Y, 3 * (DET.length + MULTI.length));
 const filterPath = join(out, 'learn2pd-filter.json');
 writeFileSync(filterPath, JSON.stringify(filter, null, 1));
 log(`learn2pd filter: ${filter.examples} examples, train accuracy ${(filter.train_accuracy * 100).toFixed(1)}%`);
 
 const strategies = [
-  'low-confidence', 'low-confidence@tps=4', 'fast-dllm-threshold', 'fast-dllm-threshold@threshold=0.5', 'fast-dllm-factor',
-  'localleap', 'adablock', 'credit', `learn2pd@filter=${filterPath}`, `learn2pd@filter=${filterPath},eot=true`, 'ccd', 'freedave',
+  'low-confidence',
+  'low-confidence@tps=4',
+  'fast-dllm-threshold',
+  'fast-dllm-threshold@threshold=0.5',
+  'fast-dllm-factor',
+  'localleap',
+  'adablock',
+  'credit',
+  `learn2pd@filter=${filterPath}`,
+  `learn2pd@filter=${filterPath},eot=true`,
+  'ccd',
+  'freedave',
 ];
 let done = 0;
-const cells: BenchCell[] = await runBench({ suites: [...DET, ...MULTI], strategies, caches: ['none'], limit, blockLength: 32 },
-  (d, t, label) => { if (d - done >= 20 || d === t) { done = d; log(`${d}/${t} ${label}`); } });
+const cells: BenchCell[] = await runBench(
+  { suites: [...DET, ...MULTI], strategies, caches: ['none'], limit, blockLength: 32 },
+  (d, t, label) => {
+    if (d - done >= 20 || d === t) {
+      done = d;
+      log(`${d}/${t} ${label}`);
+    }
+  },
+);
 const short = (s: string) => s.replace(`filter=${filterPath}`, 'filter=learned');
 for (const c of cells) c.strategy = short(c.strategy);
 
@@ -56,18 +77,32 @@ const detSteps = (s: string) => mean(DET.map((x) => cell(x, s).steps));
 const names = [...new Set(cells.map((c) => c.strategy))];
 const base = 'low-confidence';
 const claims: string[] = [];
-const fast = names.filter((s) => s !== base && detSteps(s) <= 0.25 * detSteps(base) && detAcc(s) >= detAcc(base) - 0.01)
+const fast = names
+  .filter((s) => s !== base && detSteps(s) <= 0.25 * detSteps(base) && detAcc(s) >= detAcc(base) - 0.01)
   .sort((a, b) => detSteps(a) - detSteps(b));
-claims.push(fast.length
-  ? `Best strategy at <= 25 % of the baseline's steps with <= 1 point loss on the deterministic suites: ${fast[0]} (${detSteps(fast[0]!).toFixed(1)} vs ${detSteps(base).toFixed(1)} steps, ${(detAcc(fast[0]!) * 100).toFixed(1)} vs ${(detAcc(base) * 100).toFixed(1)} %); all that qualify: ${fast.join(', ')}.`
-  : `No strategy reached <= 25 % of the baseline's steps within 1 point on the deterministic suites.`);
-let same = 0, total = 0;
-for (const s of [...DET, ...MULTI]) cell(s, 'freedave').outputs!.forEach((o, i) => { total++; if (o === cell(s, base).outputs![i]) same++; });
-claims.push(`FreeDave's outputs equal low-confidence's on ${same} of ${total} instances; NFE ${mean([...DET, ...MULTI].map((x) => cell(x, 'freedave').nfe)).toFixed(1)} vs ${mean([...DET, ...MULTI].map((x) => cell(x, base).nfe)).toFixed(1)}.`);
+claims.push(
+  fast.length
+    ? `Best strategy at <= 25 % of the baseline's steps with <= 1 point loss on the deterministic suites: ${fast[0]} (${detSteps(fast[0]!).toFixed(1)} vs ${detSteps(base).toFixed(1)} steps, ${(detAcc(fast[0]!) * 100).toFixed(1)} vs ${(detAcc(base) * 100).toFixed(1)} %); all that qualify: ${fast.join(', ')}.`
+    : `No strategy reached <= 25 % of the baseline's steps within 1 point on the deterministic suites.`,
+);
+let same = 0,
+  total = 0;
+for (const s of [...DET, ...MULTI])
+  cell(s, 'freedave').outputs!.forEach((o, i) => {
+    total++;
+    if (o === cell(s, base).outputs![i]) same++;
+  });
+claims.push(
+  `FreeDave's outputs equal low-confidence's on ${same} of ${total} instances; NFE ${mean([...DET, ...MULTI].map((x) => cell(x, 'freedave').nfe)).toFixed(1)} vs ${mean([...DET, ...MULTI].map((x) => cell(x, base).nfe)).toFixed(1)}.`,
+);
 for (const agg of ['low-confidence@tps=4', 'fast-dllm-threshold@threshold=0.5']) {
-  const d = MULTI.map((m) => `${m} ${(cell(m, base).accuracy * 100).toFixed(0)} -> ${(cell(m, agg).accuracy * 100).toFixed(0)} %`).join(', ');
+  const d = MULTI.map(
+    (m) => `${m} ${(cell(m, base).accuracy * 100).toFixed(0)} -> ${(cell(m, agg).accuracy * 100).toFixed(0)} %`,
+  ).join(', ');
   const dd = mean(DET.map((x) => cell(x, agg).accuracy)) - detAcc(base);
-  claims.push(`Aggressive parallel commits (${agg}): multi-answer validity ${d}; deterministic suites ${dd >= 0 ? '+' : ''}${(dd * 100).toFixed(1)} points.`);
+  claims.push(
+    `Aggressive parallel commits (${agg}): multi-answer validity ${d}; deterministic suites ${dd >= 0 ? '+' : ''}${(dd * 100).toFixed(1)} points.`,
+  );
 }
 const header = `Strategy benchmark, dlens-tiny, ${limit} eval instances per suite (seed 424242), each suite at its own gen length (32; sort 64), block 32, baseline 1 token/step, cache none; ${new Date().toISOString()}`;
 const md = [header, '', ...claims.map((c) => `- ${c}`), '', benchMarkdown(cells)].join('\n');
@@ -75,5 +110,18 @@ const clean = cells.map(({ outputs: _o, ...c }) => c);
 writeFileSync(join(out, 'strategies.md'), md + '\n');
 writeFileSync(join(out, 'strategies.csv'), benchCsv(cells));
 writeFileSync(join(out, 'strategies.tex'), benchLatex(cells));
-writeFileSync(join(out, 'strategies.json'), JSON.stringify({ header, claims, cells: clean, aup: aupTable(cells), filter: { examples: filter.examples, train_accuracy: filter.train_accuracy } }, null, 1));
+writeFileSync(
+  join(out, 'strategies.json'),
+  JSON.stringify(
+    {
+      header,
+      claims,
+      cells: clean,
+      aup: aupTable(cells),
+      filter: { examples: filter.examples, train_accuracy: filter.train_accuracy },
+    },
+    null,
+    1,
+  ),
+);
 console.log(md);

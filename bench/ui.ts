@@ -14,7 +14,14 @@ import { startServe, CHROMIUM } from '../test/helpers.js';
 const tracePath = join(tmpdir(), 'dlens-ui-bench-1024.dlens');
 if (!existsSync(tracePath)) {
   process.stderr.write('recording a 1024 x 1024 trace with dlens-tiny (about two minutes)...\n');
-  await record({ prompt: 'Define: lantern', genLength: 1024, blockLength: 32, steps: 1024, cache: 'dual', out: tracePath });
+  await record({
+    prompt: 'Define: lantern',
+    genLength: 1024,
+    blockLength: 32,
+    steps: 1024,
+    cache: 'dual',
+    out: tracePath,
+  });
 }
 const bytes = readFileSync(tracePath);
 const server = await startServe({ DLENS_HOME: join(tmpdir(), 'dlens-ui-bench-home') });
@@ -31,52 +38,74 @@ const results: Record<string, number> = {};
 const runs = 5;
 const opens: number[] = [];
 for (let i = 0; i < runs; i++) {
-  opens.push(await page.evaluate(async ({ path }) => {
-    const r = await fetch(`/api/trace?path=${encodeURIComponent(path)}`);
-    const b = new Uint8Array(await r.arrayBuffer());
-    const { store } = window.__dlens!;
-    store.getState().setView('heatmaps');
-    const t0 = performance.now();
-    store.getState().openBytes(b, 'bench.dlens', path);
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-    return performance.now() - t0;
-  }, { path: tracePath }));
+  opens.push(
+    await page.evaluate(
+      async ({ path }) => {
+        const r = await fetch(`/api/trace?path=${encodeURIComponent(path)}`);
+        const b = new Uint8Array(await r.arrayBuffer());
+        const { store } = window.__dlens!;
+        store.getState().setView('heatmaps');
+        const t0 = performance.now();
+        store.getState().openBytes(b, 'bench.dlens', path);
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        return performance.now() - t0;
+      },
+      { path: tracePath },
+    ),
+  );
 }
 results.open_ms_median = median(opens);
 const dims = await page.evaluate(() => window.__dlens!.store.getState().traces.at(-1)!.trace.dims);
 
-const repaint: number[] = [], paint: number[] = [];
+const repaint: number[] = [],
+  paint: number[] = [];
 for (const metric of ['entropy', 'confidence', 'top1_change', 'correct', 'entropy', 'confidence']) {
-  const r = await page.evaluate(async ({ metric }) => {
-    const { store } = window.__dlens!;
-    const t0 = performance.now();
-    store.getState().setMetric(metric);
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-    return { total: performance.now() - t0, paint: performance.getEntriesByName('dlens:heatmap-paint').at(-1)?.duration ?? NaN };
-  }, { metric });
-  repaint.push(r.total); paint.push(r.paint);
+  const r = await page.evaluate(
+    async ({ metric }) => {
+      const { store } = window.__dlens!;
+      const t0 = performance.now();
+      store.getState().setMetric(metric);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return {
+        total: performance.now() - t0,
+        paint: performance.getEntriesByName('dlens:heatmap-paint').at(-1)?.duration ?? NaN,
+      };
+    },
+    { metric },
+  );
+  repaint.push(r.total);
+  paint.push(r.paint);
 }
 results.heatmap_switch_ms_median = median(repaint);
 results.heatmap_paint_ms_median = median(paint);
 
 for (const view of ['heatmaps', 'replay'] as const) {
-  results[`scrub_fps_${view}`] = await page.evaluate(async ({ view }) => {
-    const { store } = window.__dlens!;
-    const st = store.getState();
-    st.setView(view);
-    st.setStep(0);
-    await new Promise((r) => setTimeout(r, 200));
-    const frames = 240;
-    const t0 = performance.now();
-    await new Promise<void>((done) => {
-      let n = 0;
-      const tick = () => { store.getState().stepBy(4); if (++n >= frames) done(); else requestAnimationFrame(tick); };
-      requestAnimationFrame(tick);
-    });
-    return (frames / (performance.now() - t0)) * 1000;
-  }, { view });
+  results[`scrub_fps_${view}`] = await page.evaluate(
+    async ({ view }) => {
+      const { store } = window.__dlens!;
+      const st = store.getState();
+      st.setView(view);
+      st.setStep(0);
+      await new Promise((r) => setTimeout(r, 200));
+      const frames = 240;
+      const t0 = performance.now();
+      await new Promise<void>((done) => {
+        let n = 0;
+        const tick = () => {
+          store.getState().stepBy(4);
+          if (++n >= frames) done();
+          else requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      return (frames / (performance.now() - t0)) * 1000;
+    },
+    { view },
+  );
 }
-results.heatmap_draw_ms_last = await page.evaluate(() => performance.getEntriesByName('dlens:heatmap-draw').at(-1)?.duration ?? NaN);
+results.heatmap_draw_ms_last = await page.evaluate(
+  () => performance.getEntriesByName('dlens:heatmap-draw').at(-1)?.duration ?? NaN,
+);
 await browser.close();
 server.stop();
 
@@ -93,8 +122,14 @@ const md = [
 ].join('\n');
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'ui.json'), JSON.stringify({ dims, trace_bytes: bytes.length, results, opens, repaint, paint }, null, 1));
+writeFileSync(
+  join(dir, 'ui.json'),
+  JSON.stringify({ dims, trace_bytes: bytes.length, results, opens, repaint, paint }, null, 1),
+);
 writeFileSync(join(dir, 'ui.md'), md + '\n');
 console.log(md);
 
-function median(xs: number[]) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; }
+function median(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}

@@ -4,7 +4,9 @@ import type { EngineApi } from '../engine/api/types.js';
 import { checkTrace, saveFileAt, saveTraceAt } from '../engine/api/files.js';
 
 /** Where the user chose to save (a native dialog in the app); null when cancelled. */
-export interface SaveDialogs { chooseSavePath(suggestedName: string, kind: 'trace' | 'export'): Promise<string | null> }
+export interface SaveDialogs {
+  chooseSavePath(suggestedName: string, kind: 'trace' | 'export'): Promise<string | null>;
+}
 
 const SaveFileArgs = z.tuple([z.string().min(1).max(255), z.instanceof(Uint8Array)]);
 
@@ -31,7 +33,8 @@ export function createIpcHandlers(service: EngineApi, dialogs: SaveDialogs) {
     },
     async saveFile(name: unknown, data: unknown): Promise<string | null> {
       const r = SaveFileArgs.safeParse([name, data]);
-      if (!r.success) throw new Error(`invalid save request: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
+      if (!r.success)
+        throw new Error(`invalid save request: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
       const path = await dialogs.chooseSavePath(r.data[0], 'export');
       if (!path) return null;
       saveFileAt(path, r.data[1]);

@@ -24,78 +24,156 @@ const dlensFiles = (argv: string[]) => argv.filter((a) => a.endsWith('.dlens') &
 // engine may read it; the page itself can name no other file.
 const openInWindow = (path: string) => {
   service.allow(path);
-  if (win) win.webContents.send(CHANNELS.menu, `open-path:${path}`); else pendingFiles.push(path);
+  if (win) win.webContents.send(CHANNELS.menu, `open-path:${path}`);
+  else pendingFiles.push(path);
 };
 const menu = (action: string) => win?.webContents.send(CHANNELS.menu, action);
 
 async function buildMenu() {
   const recent = await service.recent();
   const template: MenuItemConstructorOptions[] = [
-    { label: 'File', submenu: [
-      { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: async () => {
-        const r = await dialog.showOpenDialog({ filters: [{ name: 'dlens trace', extensions: ['dlens'] }], properties: ['openFile', 'multiSelections'] });
-        r.filePaths.forEach(openInWindow);
-      } },
-      { label: 'Open Recent', submenu: recent.length ? recent.map((f) => ({ label: f.name, click: () => openInWindow(f.path) })) : [{ label: '(none)', enabled: false }] },
-      { label: 'Save As…', accelerator: 'CmdOrCtrl+Shift+S', click: () => menu('save') },
-      { label: 'Export', submenu: [
-        { label: 'Figure as SVG…', click: () => menu('export-svg') }, { label: 'Figure as PNG…', click: () => menu('export-png') },
-        { label: 'Metrics as CSV…', click: () => menu('export-csv') }, { label: 'Metrics as LaTeX…', click: () => menu('export-latex') },
-      ] },
-      { type: 'separator' }, { role: 'quit' },
-    ] },
-    { label: 'Trace', submenu: [{ label: 'Compare', accelerator: 'CmdOrCtrl+K', click: () => menu('compare') }, { label: 'Record…', accelerator: 'CmdOrCtrl+R', click: () => menu('record') }] },
-    { label: 'View', submenu: viewMenuRoles(!!DEV_URL).map((r) => (r === 'separator' ? { type: 'separator' } : { role: r }) as MenuItemConstructorOptions) },
+    {
+      label: 'File',
+      submenu: [
+        {
+          label: 'Open…',
+          accelerator: 'CmdOrCtrl+O',
+          click: async () => {
+            const r = await dialog.showOpenDialog({
+              filters: [{ name: 'dlens trace', extensions: ['dlens'] }],
+              properties: ['openFile', 'multiSelections'],
+            });
+            r.filePaths.forEach(openInWindow);
+          },
+        },
+        {
+          label: 'Open Recent',
+          submenu: recent.length
+            ? recent.map((f) => ({ label: f.name, click: () => openInWindow(f.path) }))
+            : [{ label: '(none)', enabled: false }],
+        },
+        { label: 'Save As…', accelerator: 'CmdOrCtrl+Shift+S', click: () => menu('save') },
+        {
+          label: 'Export',
+          submenu: [
+            { label: 'Figure as SVG…', click: () => menu('export-svg') },
+            { label: 'Figure as PNG…', click: () => menu('export-png') },
+            { label: 'Metrics as CSV…', click: () => menu('export-csv') },
+            { label: 'Metrics as LaTeX…', click: () => menu('export-latex') },
+          ],
+        },
+        { type: 'separator' },
+        { role: 'quit' },
+      ],
+    },
+    {
+      label: 'Trace',
+      submenu: [
+        { label: 'Compare', accelerator: 'CmdOrCtrl+K', click: () => menu('compare') },
+        { label: 'Record…', accelerator: 'CmdOrCtrl+R', click: () => menu('record') },
+      ],
+    },
+    {
+      label: 'View',
+      submenu: viewMenuRoles(!!DEV_URL).map(
+        (r) => (r === 'separator' ? { type: 'separator' } : { role: r }) as MenuItemConstructorOptions,
+      ),
+    },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
 async function createWindow() {
   win = new BrowserWindow({
-    width: 1400, height: 900, title: 'dlens', show: false,
-    webPreferences: { preload: join(__dirname, 'preload.cjs'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+    width: 1400,
+    height: 900,
+    title: 'dlens',
+    show: false,
+    webPreferences: {
+      preload: join(__dirname, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
   });
   win.once('ready-to-show', () => win?.show());
-  win.on('closed', () => { win = null; });
-  win.webContents.on('did-finish-load', () => { pendingFiles.splice(0).forEach(openInWindow); });
+  win.on('closed', () => {
+    win = null;
+  });
+  win.webContents.on('did-finish-load', () => {
+    pendingFiles.splice(0).forEach(openInWindow);
+  });
   if (DEV_URL) await win.loadURL(DEV_URL);
   else await win.loadFile(INDEX_HTML);
 }
 
 function start() {
-  app.on('second-instance', (_e, argv) => { dlensFiles(argv).forEach(openInWindow); if (win) { if (win.isMinimized()) win.restore(); win.focus(); } });
-  app.on('open-file', (e, path) => { e.preventDefault(); openInWindow(path); });
+  app.on('second-instance', (_e, argv) => {
+    dlensFiles(argv).forEach(openInWindow);
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+  });
+  app.on('open-file', (e, path) => {
+    e.preventDefault();
+    openInWindow(path);
+  });
 
   // Every web contents, ours or any a bug might create: no new windows, no webviews, no navigation away from our page.
   app.on('web-contents-created', (_e, contents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
     contents.on('will-attach-webview', (e) => e.preventDefault());
     for (const ev of NAVIGATION_EVENTS) {
-      contents.on(ev as 'will-navigate', (e: Electron.Event & { url?: string }, url?: string) => { if (!trusted(e.url ?? url)) e.preventDefault(); });
+      contents.on(ev as 'will-navigate', (e: Electron.Event & { url?: string }, url?: string) => {
+        if (!trusted(e.url ?? url)) e.preventDefault();
+      });
     }
   });
 
   app.whenReady().then(async () => {
-    session.defaultSession.webRequest.onHeadersReceived((d, cb) => cb({ responseHeaders: { ...d.responseHeaders, 'Content-Security-Policy': [CSP] } }));
+    session.defaultSession.webRequest.onHeadersReceived((d, cb) =>
+      cb({ responseHeaders: { ...d.responseHeaders, 'Content-Security-Policy': [CSP] } }),
+    );
     session.defaultSession.setPermissionRequestHandler((_wc, _p, cb) => cb(false));
     session.defaultSession.setPermissionCheckHandler(() => false);
     const handlers = createIpcHandlers(service, {
       async chooseSavePath(name, kind) {
-        const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: kind === 'trace' ? [{ name: 'dlens trace', extensions: ['dlens'] }] : [] });
+        const r = await dialog.showSaveDialog(win!, {
+          defaultPath: name,
+          filters: kind === 'trace' ? [{ name: 'dlens trace', extensions: ['dlens'] }] : [],
+        });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
     });
     // Only our own page may call: a frame from anywhere else (it cannot navigate, but defence in depth) is refused.
-    ipcMain.handle(CHANNELS.call, (e, method, args) => { if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender'); return handlers.call(method, args); });
-    ipcMain.handle(CHANNELS.saveFile, (e, name, data) => { if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender'); return handlers.saveFile(name, data); });
-    service.onEvent((ev) => { win?.webContents.send(CHANNELS.event, ev); if (ev.type === 'done') void buildMenu(); });
+    ipcMain.handle(CHANNELS.call, (e, method, args) => {
+      if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender');
+      return handlers.call(method, args);
+    });
+    ipcMain.handle(CHANNELS.saveFile, (e, name, data) => {
+      if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender');
+      return handlers.saveFile(name, data);
+    });
+    service.onEvent((ev) => {
+      win?.webContents.send(CHANNELS.event, ev);
+      if (ev.type === 'done') void buildMenu();
+    });
     dlensFiles(process.argv.slice(1)).forEach((f) => pendingFiles.push(f));
     await buildMenu();
     await createWindow();
-    app.on('activate', () => { if (!BrowserWindow.getAllWindows().length) void createWindow(); });
+    app.on('activate', () => {
+      if (!BrowserWindow.getAllWindows().length) void createWindow();
+    });
   });
-  app.on('window-all-closed', () => { if (process.platform !== 'darwin') app.quit(); });
-  app.on('before-quit', () => { void service.close(); });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('before-quit', () => {
+    void service.close();
+  });
 }
 
 // A second instance hands its files to the first (second-instance above) and quits without setting anything up.

@@ -7,4 +7,9 @@ export type PreloadApi = Omit<EngineApi, 'onEvent'> & {
   saveFile(name: string, data: Uint8Array): Promise<string | null>;
 };
 
-export const CHANNELS = { call: 'dlens:call', event: 'dlens:event', menu: 'dlens:menu', saveFile: 'dlens:save-file' } as const;
+export const CHANNELS = {
+  call: 'dlens:call',
+  event: 'dlens:event',
+  menu: 'dlens:menu',
+  saveFile: 'dlens:save-file',
+} as const;

@@ -6,21 +6,35 @@ import { CHANNELS, type PreloadApi } from './preload-api.js';
  * The renderer's only door to the engine: one named function per API method (no generic invoke, no ipcRenderer
  * handed out). Main validates every call again; events from main are checked for shape before reaching the page.
  */
-const call = (method: string) => (...args: unknown[]) => ipcRenderer.invoke(CHANNELS.call, method, args);
+const call =
+  (method: string) =>
+  (...args: unknown[]) =>
+    ipcRenderer.invoke(CHANNELS.call, method, args);
 const isEvent = (e: unknown): e is EngineEvent =>
-  !!e && typeof e === 'object' && ['progress', 'done', 'error'].includes((e as { type?: unknown }).type as string) && typeof (e as { data?: unknown }).data === 'object';
+  !!e &&
+  typeof e === 'object' &&
+  ['progress', 'done', 'error'].includes((e as { type?: unknown }).type as string) &&
+  typeof (e as { data?: unknown }).data === 'object';
 
 const api = {
   ...Object.fromEntries(API_METHODS.map((m) => [m, call(m)])),
   onEvent(listener: (e: EngineEvent) => void) {
-    const h = (_: IpcRendererEvent, e: unknown) => { if (isEvent(e)) listener(e); };
+    const h = (_: IpcRendererEvent, e: unknown) => {
+      if (isEvent(e)) listener(e);
+    };
     ipcRenderer.on(CHANNELS.event, h);
-    return () => { ipcRenderer.removeListener(CHANNELS.event, h); };
+    return () => {
+      ipcRenderer.removeListener(CHANNELS.event, h);
+    };
   },
   onMenu(listener: (action: string) => void) {
-    const h = (_: IpcRendererEvent, a: unknown) => { if (typeof a === 'string' && a.length < 5000) listener(a); };
+    const h = (_: IpcRendererEvent, a: unknown) => {
+      if (typeof a === 'string' && a.length < 5000) listener(a);
+    };
     ipcRenderer.on(CHANNELS.menu, h);
-    return () => { ipcRenderer.removeListener(CHANNELS.menu, h); };
+    return () => {
+      ipcRenderer.removeListener(CHANNELS.menu, h);
+    };
   },
   saveFile: (name: string, data: Uint8Array) => ipcRenderer.invoke(CHANNELS.saveFile, name, data),
 } as PreloadApi;

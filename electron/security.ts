@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
  */
 
 /** The page's policy: our scripts only; the renderer talks to the main process through IPC, never the network. */
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-src 'none'; frame-ancestors 'none'; form-action 'none'";
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-src 'none'; frame-ancestors 'none'; form-action 'none'";
 
 /**
  * A URL is ours when it is exactly our index.html (any query or fragment) or, under `npm start`, the Vite dev
@@ -15,7 +16,11 @@ export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'uns
 export function isOwnPage(url: string | undefined, indexHtml: string, devUrl?: string): boolean {
   if (!url) return false;
   let u: URL;
-  try { u = new URL(url); } catch { return false; }
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
   const bare = `${u.protocol}//${u.host}${u.pathname}`;
   if (devUrl) {
     const d = new URL(devUrl);
@@ -26,7 +31,13 @@ export function isOwnPage(url: string | undefined, indexHtml: string, devUrl?: s
 
 /** The View menu: reload and developer tools only while developing (`npm start`), never in a packaged app. */
 export function viewMenuRoles(dev: boolean): string[] {
-  return [...(dev ? ['reload', 'toggleDevTools', 'separator'] : []), 'resetZoom', 'zoomIn', 'zoomOut', 'togglefullscreen'];
+  return [
+    ...(dev ? ['reload', 'toggleDevTools', 'separator'] : []),
+    'resetZoom',
+    'zoomIn',
+    'zoomOut',
+    'togglefullscreen',
+  ];
 }
 
 /** Events by which a page could leave our index.html or open another window; each is refused unless to our page. */

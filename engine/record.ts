@@ -37,14 +37,40 @@ export interface RecordRequest {
 }
 
 export interface RecordSummary {
-  output: string; steps: number; nfe: number; wall_ms: number; tokens_per_s: number;
-  trace: string | null; strategy: { name: string; params: Record<string, unknown> }; cache: { mode: CacheMode; params: Record<string, unknown> };
-  complete: boolean; peak_cache_bytes: number; task?: { suite: string; id: string; score: number | null };
+  output: string;
+  steps: number;
+  nfe: number;
+  wall_ms: number;
+  tokens_per_s: number;
+  trace: string | null;
+  strategy: { name: string; params: Record<string, unknown> };
+  cache: { mode: CacheMode; params: Record<string, unknown> };
+  complete: boolean;
+  peak_cache_bytes: number;
+  task?: { suite: string; id: string; score: number | null };
 }
 
-export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & { cacheParams?: Record<string, number>; score?: number | null; prompt: string; params: Record<string, unknown>; task?: TaskInstance }, promptIds: number[], r: DecodeResult, output: string, extra: Partial<Manifest> = {}): Uint8Array {
+export function buildTraceBytes(
+  model: LoadedModel,
+  req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & {
+    cacheParams?: Record<string, number>;
+    score?: number | null;
+    prompt: string;
+    params: Record<string, unknown>;
+    task?: TaskInstance;
+  },
+  promptIds: number[],
+  r: DecodeResult,
+  output: string,
+  extra: Partial<Manifest> = {},
+): Uint8Array {
   const rec = r.recorder;
-  const P = promptIds.length, T = rec.T, G = rec.G, K = rec.K, Ly = rec.Ly, S = rec.stepMs.length;
+  const P = promptIds.length,
+    T = rec.T,
+    G = rec.G,
+    K = rec.K,
+    Ly = rec.Ly,
+    S = rec.stepMs.length;
   const vocab: Record<string, string> = {};
   for (const id of rec.tokenIds) if (id >= 0) vocab[String(id)] = model.tokenText(id);
   const extras: Record<string, { label: string; kind: string }> = {};
@@ -59,61 +85,136 @@ export function buildTraceBytes(model: LoadedModel, req: Required<Pick<RecordReq
     extras[`extra.${k}`] = strat.series?.[k] ?? { label: k, kind: 'heatmap' };
   }
   const manifest: Manifest = {
-    format: 'dlens-trace/1', created: new Date().toISOString(), app: APP,
+    format: 'dlens-trace/1',
+    created: new Date().toISOString(),
+    app: APP,
     model: { name: model.card.name, card: { ...model.card } },
-    prompt: req.prompt, prompt_length: P, gen_length: G,
-    strategy: { name: req.strategy, params: req.params }, cache: { mode: req.cache, params: req.cacheParams ?? {} },
-    refresh_steps: rec.refreshSteps, peak_cache_bytes: r.peakCacheBytes,
-    seed: req.seed, output, steps: S, nfe: r.nfe, wall_ms: r.wallMs,
-    task: req.task ? { suite: req.task.suite, id: req.task.id, reference: req.task.reference, score: req.score ?? null } : null,
-    vocab, extras, complete: r.complete, ...(r.complete ? {} : { incomplete_reason: r.incompleteReason ?? 'incomplete' }),
-    top_k: K, block_length: req.blockLength, mask_token_id: model.card.mask_token_id, eos_token_id: model.card.eos_token_id,
-    num_layers: Ly, ...extra,
+    prompt: req.prompt,
+    prompt_length: P,
+    gen_length: G,
+    strategy: { name: req.strategy, params: req.params },
+    cache: { mode: req.cache, params: req.cacheParams ?? {} },
+    refresh_steps: rec.refreshSteps,
+    peak_cache_bytes: r.peakCacheBytes,
+    seed: req.seed,
+    output,
+    steps: S,
+    nfe: r.nfe,
+    wall_ms: r.wallMs,
+    task: req.task
+      ? { suite: req.task.suite, id: req.task.id, reference: req.task.reference, score: req.score ?? null }
+      : null,
+    vocab,
+    extras,
+    complete: r.complete,
+    ...(r.complete ? {} : { incomplete_reason: r.incompleteReason ?? 'incomplete' }),
+    top_k: K,
+    block_length: req.blockLength,
+    mask_token_id: model.card.mask_token_id,
+    eos_token_id: model.card.eos_token_id,
+    num_layers: Ly,
+    ...extra,
   };
   const blocks = new Int32Array(S * 2);
-  rec.blocks.forEach(([a, b], i) => { blocks[2 * i] = a; blocks[2 * i + 1] = b; });
+  rec.blocks.forEach(([a, b], i) => {
+    blocks[2 * i] = a;
+    blocks[2 * i + 1] = b;
+  });
   const commitStep = r.commitStep.slice();
   for (let i = 0; i < P; i++) commitStep[i] = -1;
   return writeTrace({
-    manifest, dims: { S, T, G, K, Ly, P },
-    state: concat(rec.states, T, Int32Array), commitStep,
-    topkIds: concat(rec.topkIds, G * K, Int32Array), topkProbs: concat(rec.topkProbs, G * K, Float32Array),
-    confidence: concat(rec.confidence, G, Float32Array), entropy: concat(rec.entropy, G, Float32Array),
-    block: blocks, stepMs: Float32Array.from(rec.stepMs),
-    saliency: concat(rec.saliency, Ly * T, Float32Array), cached: concat(rec.cached, Ly * T, Uint8Array),
+    manifest,
+    dims: { S, T, G, K, Ly, P },
+    state: concat(rec.states, T, Int32Array),
+    commitStep,
+    topkIds: concat(rec.topkIds, G * K, Int32Array),
+    topkProbs: concat(rec.topkProbs, G * K, Float32Array),
+    confidence: concat(rec.confidence, G, Float32Array),
+    entropy: concat(rec.entropy, G, Float32Array),
+    block: blocks,
+    stepMs: Float32Array.from(rec.stepMs),
+    saliency: concat(rec.saliency, Ly * T, Float32Array),
+    cached: concat(rec.cached, Ly * T, Uint8Array),
     extras: extraTensors,
   });
 }
 
 /** One recording: load (or reuse) the model, decode, write the trace atomically — also when cancelled. */
-export async function record(req: RecordRequest, opts: { model?: LoadedModel; signal?: AbortSignal; onStep?: Parameters<typeof decode>[4]['onStep'] } = {}): Promise<RecordSummary> {
-  const model = opts.model ?? await loadModel(req.model);
+export async function record(
+  req: RecordRequest,
+  opts: { model?: LoadedModel; signal?: AbortSignal; onStep?: Parameters<typeof decode>[4]['onStep'] } = {},
+): Promise<RecordSummary> {
+  const model = opts.model ?? (await loadModel(req.model));
   const strategyName = req.strategy ?? DEFAULTS.strategy;
   const strat = getStrategy(strategyName);
   const params = resolveParams(strat, req.params ?? {});
   const cache = req.cache ?? DEFAULTS.cache;
   const prompt = req.task?.prompt ?? req.prompt;
-  if (prompt === undefined || prompt === '') throw new DlensError('nothing to decode: give a prompt (--prompt TEXT, --prompt-file FILE) or a task (--task SUITE:INDEX)');
+  if (prompt === undefined || prompt === '')
+    throw new DlensError(
+      'nothing to decode: give a prompt (--prompt TEXT, --prompt-file FILE) or a task (--task SUITE:INDEX)',
+    );
   const promptIds = model.encode(model.card.prompt_template.replace('{prompt}', prompt));
-  const genLength = req.genLength ?? DEFAULTS.genLength, blockLength = req.blockLength ?? DEFAULTS.blockLength;
-  const steps = req.steps ?? genLength, seed = req.seed ?? DEFAULTS.seed, topK = req.topK ?? DEFAULTS.topK;
-  if (!Number.isInteger(topK) || topK < 1 || topK > 64) throw new DlensError(`top-k must be an integer in 1..64, got ${topK}`);
+  const genLength = req.genLength ?? DEFAULTS.genLength,
+    blockLength = req.blockLength ?? DEFAULTS.blockLength;
+  const steps = req.steps ?? genLength,
+    seed = req.seed ?? DEFAULTS.seed,
+    topK = req.topK ?? DEFAULTS.topK;
+  if (!Number.isInteger(topK) || topK < 1 || topK > 64)
+    throw new DlensError(`top-k must be an integer in 1..64, got ${topK}`);
   const r = await decode(model, promptIds, strat, params, {
-    genLength, blockLength, steps, temperature: req.temperature ?? DEFAULTS.temperature, seed, topK, cache, cacheParams: req.cacheParams, record: req.record ?? true,
-    signal: opts.signal, onStep: opts.onStep, eot: req.eot, initialState: req.initialState,
+    genLength,
+    blockLength,
+    steps,
+    temperature: req.temperature ?? DEFAULTS.temperature,
+    seed,
+    topK,
+    cache,
+    cacheParams: req.cacheParams,
+    record: req.record ?? true,
+    signal: opts.signal,
+    onStep: opts.onStep,
+    eot: req.eot,
+    initialState: req.initialState,
   });
   const output = decodeOutput(model, r.state, promptIds.length);
   const score = req.task && r.complete ? getSuite(req.task.suite).score(output, req.task) : null;
   let trace: string | null = null;
   if (req.out) {
-    const bytes = buildTraceBytes(model, { strategy: strategyName, cache, cacheParams: req.cacheParams, genLength, blockLength, seed, topK, prompt, params: { ...params, ...(req.eot ? { eot: true } : {}) }, task: req.task, score }, promptIds, r, output, req.branch ? { branch: req.branch } : {});
+    const bytes = buildTraceBytes(
+      model,
+      {
+        strategy: strategyName,
+        cache,
+        cacheParams: req.cacheParams,
+        genLength,
+        blockLength,
+        seed,
+        topK,
+        prompt,
+        params: { ...params, ...(req.eot ? { eot: true } : {}) },
+        task: req.task,
+        score,
+      },
+      promptIds,
+      r,
+      output,
+      req.branch ? { branch: req.branch } : {},
+    );
     writeFileAtomic(req.out, bytes);
     trace = resolve(req.out);
   }
   return {
-    output, steps: r.steps, nfe: r.nfe, wall_ms: Math.round(r.wallMs * 100) / 100,
+    output,
+    steps: r.steps,
+    nfe: r.nfe,
+    wall_ms: Math.round(r.wallMs * 100) / 100,
     tokens_per_s: r.wallMs ? Math.round((genLength / r.wallMs) * 1000 * 100) / 100 : 0,
-    trace, strategy: { name: strategyName, params }, cache: { mode: cache, params: req.cacheParams ?? {} }, complete: r.complete, peak_cache_bytes: r.peakCacheBytes,
+    trace,
+    strategy: { name: strategyName, params },
+    cache: { mode: cache, params: req.cacheParams ?? {} },
+    complete: r.complete,
+    peak_cache_bytes: r.peakCacheBytes,
     ...(req.task ? { task: { suite: req.task.suite, id: req.task.id, score } } : {}),
   };
 }

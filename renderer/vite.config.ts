@@ -6,5 +6,10 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
   esbuild: { jsx: 'automatic' },
-  build: { outDir: fileURLToPath(new URL('../.vite/renderer/main_window', import.meta.url)), emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: fileURLToPath(new URL('../.vite/renderer/main_window', import.meta.url)),
+    emptyOutDir: true,
+    sourcemap: true,
+    chunkSizeWarningLimit: 2000,
+  },
 });

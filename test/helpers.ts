@@ -9,7 +9,12 @@ export const tmp = (prefix = 'dlens-test-') => mkdtempSync(join(tmpdir(), prefix
 
 /** Runs the real command line as a user would (`node bin/dlens.mjs ...`). */
 export function dlens(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...opts.env } });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), ...args], {
+    cwd: opts.cwd ?? ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, ...opts.env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,11 +26,22 @@ export function python(args: string[]) {
 /** Starts `dlens serve` as a user would and returns its printed URL; the caller kills it. */
 export async function startServe(env: Record<string, string>) {
   const { spawn } = await import('node:child_process');
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), 'serve', '--port', '0', '--json'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  p.stderr.on('data', (d) => { err += d; });
+  const p = spawn(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), 'serve', '--port', '0', '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '',
+    err = '';
+  p.stderr.on('data', (d) => {
+    err += d;
+  });
   const info = await new Promise<{ url: string; port: number; token: string; traces_dir: string }>((ok, fail) => {
-    p.stdout.on('data', (d) => { out += d; const line = out.split('\n').find((l) => l.startsWith('{')); if (line) ok(JSON.parse(line)); });
+    p.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) ok(JSON.parse(line));
+    });
     p.on('exit', (c) => fail(new Error(`dlens serve exited with ${c}: ${err}`)));
     setTimeout(() => fail(new Error(`dlens serve did not start: ${err}`)), 60_000);
   });
@@ -33,4 +49,15 @@ export async function startServe(env: Record<string, string>) {
   return { ...info, stop: () => p.kill('SIGTERM'), stderr: () => err, exited };
 }
 
-export const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] };
+export const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+};

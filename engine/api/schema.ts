@@ -8,35 +8,51 @@ import { CACHE_MODES } from '../cache/modes.js';
  */
 const name = z.string().min(1).max(200);
 const num = z.number().finite();
-export const RecordJobSchema = z.object({
-  model: name.optional(),
-  prompt: z.string().max(200_000).optional(),
-  task: z.object({ suite: name, index: z.number().int().min(0).max(1e9), seed: z.number().int().optional() }).optional(),
-  strategy: name,
-  params: z.record(z.string().max(100), z.union([num, z.boolean(), z.string().max(100)])),
-  cache: z.enum(CACHE_MODES),
-  cacheParams: z.record(z.string().max(100), num),
-  genLength: z.number().int().min(1).max(8192),
-  blockLength: z.number().int().min(1).max(8192),
-  steps: z.number().int().min(1).max(8192),
-  seed: z.number().int(),
-  temperature: num.min(0).max(10),
-  /** Learn2PD's End-of-Text Prediction. */
-  eot: z.boolean().optional(),
-}).strict().refine((j) => (j.prompt !== undefined && j.prompt !== '') !== (j.task !== undefined), { message: 'give exactly one of prompt or task' });
+export const RecordJobSchema = z
+  .object({
+    model: name.optional(),
+    prompt: z.string().max(200_000).optional(),
+    task: z
+      .object({ suite: name, index: z.number().int().min(0).max(1e9), seed: z.number().int().optional() })
+      .optional(),
+    strategy: name,
+    params: z.record(z.string().max(100), z.union([num, z.boolean(), z.string().max(100)])),
+    cache: z.enum(CACHE_MODES),
+    cacheParams: z.record(z.string().max(100), num),
+    genLength: z.number().int().min(1).max(8192),
+    blockLength: z.number().int().min(1).max(8192),
+    steps: z.number().int().min(1).max(8192),
+    seed: z.number().int(),
+    temperature: num.min(0).max(10),
+    /** Learn2PD's End-of-Text Prediction. */
+    eot: z.boolean().optional(),
+  })
+  .strict()
+  .refine((j) => (j.prompt !== undefined && j.prompt !== '') !== (j.task !== undefined), {
+    message: 'give exactly one of prompt or task',
+  });
 /** A recording the page asks for: the schema's own type, so the two can never disagree. */
 export type RecordJob = z.infer<typeof RecordJobSchema>;
 
-export const BenchJobSchema = z.object({
-  model: name.optional(),
-  suites: z.array(name).min(1).max(20), strategies: z.array(name).min(1).max(20), caches: z.array(z.enum(CACHE_MODES)).min(1).max(CACHE_MODES.length),
-  limit: z.number().int().min(1).max(1000), genLength: z.number().int().min(1).max(4096),
-}).strict();
+export const BenchJobSchema = z
+  .object({
+    model: name.optional(),
+    suites: z.array(name).min(1).max(20),
+    strategies: z.array(name).min(1).max(20),
+    caches: z.array(z.enum(CACHE_MODES)).min(1).max(CACHE_MODES.length),
+    limit: z.number().int().min(1).max(1000),
+    genLength: z.number().int().min(1).max(4096),
+  })
+  .strict();
 export type BenchJob = z.infer<typeof BenchJobSchema>;
 
 const bytes = z.instanceof(Uint8Array);
 export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
-  models: z.tuple([]), strategies: z.tuple([]), caches: z.tuple([]), suites: z.tuple([]), recent: z.tuple([]),
+  models: z.tuple([]),
+  strategies: z.tuple([]),
+  caches: z.tuple([]),
+  suites: z.tuple([]),
+  recent: z.tuple([]),
   taskPrompt: z.tuple([name, z.number().int().min(0).max(1e9)]),
   startRecording: z.tuple([RecordJobSchema]),
   cancelRecording: z.tuple([z.string().regex(/^[a-z0-9-]{1,64}$/)]),

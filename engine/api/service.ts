@@ -38,23 +38,29 @@ export interface ServiceHost {
 /** Reads a regular file without blocking: a FIFO, a device or a folder is refused, never opened for reading. */
 async function readRegularFile(path: string, what: string, maxBytes = 4 * 1024 ** 3): Promise<Uint8Array> {
   let fh;
-  try { fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK); } catch (e) {
+  try {
+    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DlensError(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot open ${what} ${path} (${code})`);
+    throw new DlensError(
+      code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot open ${what} ${path} (${code})`,
+    );
   }
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new DlensError(`${what} ${path} is not a regular file; dlens reads only files`);
-    if (st.size > maxBytes) throw new DlensError(`${what} ${path} is ${st.size} bytes, more than dlens reads (${maxBytes})`);
+    if (st.size > maxBytes)
+      throw new DlensError(`${what} ${path} is ${st.size} bytes, more than dlens reads (${maxBytes})`);
     return new Uint8Array(await fh.readFile());
-  } finally { await fh.close(); }
+  } finally {
+    await fh.close();
+  }
 }
 
 export function defaultServiceOptions(): ServiceOptions {
   const home = process.env.DLENS_HOME ?? join(homedir(), '.dlens');
   return { tracesDir: join(home, 'traces'), stateDir: home, filtersDir: join(home, 'filters') };
 }
-
 
 /**
  * The engine behind the API, in the process that can load onnxruntime (Electron's main process or `dlens serve`).
@@ -63,33 +69,65 @@ export function defaultServiceOptions(): ServiceOptions {
  */
 export function createEngineService(opts: ServiceOptions = defaultServiceOptions()): EngineApi & ServiceHost {
   const listeners = new Set<(e: EngineEvent) => void>();
-  const emit = (e: EngineEvent) => { for (const l of listeners) l(e); };
+  const emit = (e: EngineEvent) => {
+    for (const l of listeners) l(e);
+  };
   const running = new Map<string, AbortController>();
   const maxRecordings = opts.maxRecordings ?? 2;
   let benchRunning = false;
   const models = new Map<string, Promise<LoadedModel>>();
   // A failed load is forgotten, so that fixing the folder and trying again works.
   const model = (name = DEFAULT_MODEL) => {
-    if (!models.has(name)) models.set(name, loadModel(name).catch((e: unknown) => { models.delete(name); throw e; }));
+    if (!models.has(name))
+      models.set(
+        name,
+        loadModel(name).catch((e: unknown) => {
+          models.delete(name);
+          throw e;
+        }),
+      );
     return models.get(name)!;
   };
-  const real = (p: string) => { try { return realpathSync(p); } catch { return resolve(p); } };
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
   const opened = new Set<string>();
   const inside = (p: string, dir: string) => real(p).startsWith(real(dir) + sep);
   const recentPath = join(opts.stateDir, 'recent.json');
   const readRecent = (): RecentFile[] => {
-    try { const r = JSON.parse(readFileSync(recentPath, 'utf8')); return Array.isArray(r) ? r.filter((x) => x && typeof x.path === 'string') : []; } catch { return []; }
+    try {
+      const r = JSON.parse(readFileSync(recentPath, 'utf8'));
+      return Array.isArray(r) ? r.filter((x) => x && typeof x.path === 'string') : [];
+    } catch {
+      return [];
+    }
   };
   const addRecent = (path: string) => {
-    const list = [{ path, name: basename(path), openedAt: new Date().toISOString() }, ...readRecent().filter((r) => r.path !== path)].slice(0, 12);
+    const list = [
+      { path, name: basename(path), openedAt: new Date().toISOString() },
+      ...readRecent().filter((r) => r.path !== path),
+    ].slice(0, 12);
     writeFileAtomic(recentPath, new TextEncoder().encode(JSON.stringify(list, null, 1)));
   };
   /** A page may name only what the person opened, recent files, and what lives in dlens's own folders. */
-  const mayRead = (p: string) => opened.has(real(p)) || inside(p, opts.tracesDir) || readRecent().some((r) => real(r.path) === real(p));
+  const mayRead = (p: string) =>
+    opened.has(real(p)) || inside(p, opts.tracesDir) || readRecent().some((r) => real(r.path) === real(p));
   const modelRef = (name: string | undefined) => {
     if (name === undefined || opened.has(real(name))) return name;
-    if (/[\\/]/.test(name) || name.startsWith('.')) throw new DlensError(`the app loads models by name (see the model list) or from a folder you chose; "${name}" is neither`);
-    if (!listModelDirs().some((d) => basename(d) === name)) throw new DlensError(`no model named "${name}": the models are ${listModelDirs().map((d) => basename(d)).join(', ')}`);
+    if (/[\\/]/.test(name) || name.startsWith('.'))
+      throw new DlensError(
+        `the app loads models by name (see the model list) or from a folder you chose; "${name}" is neither`,
+      );
+    if (!listModelDirs().some((d) => basename(d) === name))
+      throw new DlensError(
+        `no model named "${name}": the models are ${listModelDirs()
+          .map((d) => basename(d))
+          .join(', ')}`,
+      );
     return name;
   };
   const filtersDir = opts.filtersDir ?? join(opts.stateDir, 'filters');
@@ -98,14 +136,24 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     if (opened.has(real(f))) return real(f);
     const byName = join(filtersDir, f.endsWith('.json') ? f : `${f}.json`);
     if (/^[\w.-]+$/.test(f) && !f.startsWith('.') && existsSync(byName)) return byName;
-    throw new DlensError(`Learn2PD filter "${f}" is not one of your filters; put filters (written by dlens learn) in ${filtersDir} and name them, or choose the file yourself`);
+    throw new DlensError(
+      `Learn2PD filter "${f}" is not one of your filters; put filters (written by dlens learn) in ${filtersDir} and name them, or choose the file yourself`,
+    );
   };
 
   return {
     async models() {
       return listModelDirs().map((dir) => {
-        const c = readCard(dir), name = basename(dir);
-        return { name, dir, vocab_size: c.vocab_size, num_layers: c.num_layers, max_positions: c.max_positions, default: name === DEFAULT_MODEL };
+        const c = readCard(dir),
+          name = basename(dir);
+        return {
+          name,
+          dir,
+          vocab_size: c.vocab_size,
+          num_layers: c.num_layers,
+          max_positions: c.max_positions,
+          default: name === DEFAULT_MODEL,
+        };
       });
     },
     async strategies() {
@@ -117,15 +165,22 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
         return { mode: m, description: p.description, paper: p.paper, params: CACHE_PARAMS[m] };
       });
     },
-    async suites() { return SUITES.map((s) => ({ name: s.name, kind: s.kind, description: s.description })); },
+    async suites() {
+      return SUITES.map((s) => ({ name: s.name, kind: s.kind, description: s.description }));
+    },
     async taskPrompt(suite, index) {
       const t = taskAt(suite, index, DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
       return { prompt: t.prompt, reference: t.reference };
     },
     async startRecording(job: RecordJob) {
-      if (running.size >= maxRecordings) throw new DlensError(`${running.size} recordings are already running; wait for one to finish or cancel it, then record again`);
+      if (running.size >= maxRecordings)
+        throw new DlensError(
+          `${running.size} recordings are already running; wait for one to finish or cancel it, then record again`,
+        );
       const modelName = modelRef(job.model);
-      const params = Object.hasOwn(job.params, 'filter') ? { ...job.params, filter: filterRef(job.params.filter) as string } : job.params;
+      const params = Object.hasOwn(job.params, 'filter')
+        ? { ...job.params, filter: filterRef(job.params.filter) as string }
+        : job.params;
       const id = randomUUID();
       const ac = new AbortController();
       running.set(id, ac);
@@ -134,20 +189,62 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       const out = join(opts.tracesDir, `${stamp}-${job.strategy}-${job.cache}-${id.slice(0, 6)}.dlens`);
       (async () => {
         const m = await model(modelName);
-        const task = job.task ? taskAt(job.task.suite, job.task.index, job.task.seed ?? DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() }) : undefined;
-        const r = await record({
-          prompt: job.prompt, task, strategy: job.strategy, params, cache: job.cache, cacheParams: job.cacheParams,
-          genLength: job.genLength, blockLength: job.blockLength, steps: job.steps, seed: job.seed, temperature: job.temperature, eot: job.eot, out,
-        }, {
-          model: m, signal: ac.signal,
-          onStep: (p) => {
-            const tps = p.elapsedMs ? (p.committed / p.elapsedMs) * 1000 : 0;
-            emit({ type: 'progress', data: { id, ...p, tokensPerS: tps, etaMs: p.step ? (p.elapsedMs / p.step) * (p.totalSteps - p.step) : 0 } });
+        const task = job.task
+          ? taskAt(job.task.suite, job.task.index, job.task.seed ?? DEFAULTS.taskSeed, {
+              split: 'eval',
+              corpus: fileCorpus(),
+            })
+          : undefined;
+        const r = await record(
+          {
+            prompt: job.prompt,
+            task,
+            strategy: job.strategy,
+            params,
+            cache: job.cache,
+            cacheParams: job.cacheParams,
+            genLength: job.genLength,
+            blockLength: job.blockLength,
+            steps: job.steps,
+            seed: job.seed,
+            temperature: job.temperature,
+            eot: job.eot,
+            out,
+          },
+          {
+            model: m,
+            signal: ac.signal,
+            onStep: (p) => {
+              const tps = p.elapsedMs ? (p.committed / p.elapsedMs) * 1000 : 0;
+              emit({
+                type: 'progress',
+                data: {
+                  id,
+                  ...p,
+                  tokensPerS: tps,
+                  etaMs: p.step ? (p.elapsedMs / p.step) * (p.totalSteps - p.step) : 0,
+                },
+              });
+            },
+          },
+        );
+        addRecent(out);
+        emit({
+          type: 'done',
+          data: {
+            id,
+            path: out,
+            output: r.output,
+            complete: r.complete,
+            steps: r.steps,
+            nfe: r.nfe,
+            wall_ms: r.wall_ms,
           },
         });
-        addRecent(out);
-        emit({ type: 'done', data: { id, path: out, output: r.output, complete: r.complete, steps: r.steps, nfe: r.nfe, wall_ms: r.wall_ms } });
-      })().catch((e: unknown) => emit({ type: 'error', data: { id, message: e instanceof Error ? e.message : String(e) } }))
+      })()
+        .catch((e: unknown) =>
+          emit({ type: 'error', data: { id, message: e instanceof Error ? e.message : String(e) } }),
+        )
         .finally(() => running.delete(id));
       return { id };
     },
@@ -159,7 +256,10 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     async readTrace(path) {
       const p = resolve(path);
       if (!p.endsWith('.dlens')) throw new DlensError(`${path} is not a .dlens trace`);
-      if (!mayRead(p)) throw new DlensError(`dlens opens only traces you opened yourself (Open…, drag and drop, the command line), recent ones and those in ${opts.tracesDir}; open ${basename(p)} with Open… first`);
+      if (!mayRead(p))
+        throw new DlensError(
+          `dlens opens only traces you opened yourself (Open…, drag and drop, the command line), recent ones and those in ${opts.tracesDir}; open ${basename(p)} with Open… first`,
+        );
       const bytes = await readRegularFile(p, 'trace');
       readTrace(bytes); // refuse a malformed file here, with the reader's message
       addRecent(real(p));
@@ -167,29 +267,55 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     },
     async saveTrace(name, bytes) {
       readTrace(bytes);
-      const file = basename(name).replace(/[^\w.-]+/g, '_').replace(/^\.+/, '') || 'trace';
+      const file =
+        basename(name)
+          .replace(/[^\w.-]+/g, '_')
+          .replace(/^\.+/, '') || 'trace';
       const stem = file.endsWith('.dlens') ? file.slice(0, -'.dlens'.length) : file;
       mkdirSync(opts.tracesDir, { recursive: true });
       // Never over an existing trace: the first free name of stem.dlens, stem-1.dlens, stem-2.dlens, ...
       for (let i = 0; i < 10_000; i++) {
         const out = join(opts.tracesDir, `${stem}${i ? `-${i}` : ''}.dlens`);
-        try { writeFileAtomic(out, bytes, { overwrite: false }); } catch (e) { if ((e as { code?: string }).code === 'EEXIST') continue; throw e; }
+        try {
+          writeFileAtomic(out, bytes, { overwrite: false });
+        } catch (e) {
+          if ((e as { code?: string }).code === 'EEXIST') continue;
+          throw e;
+        }
         addRecent(out);
         return { path: out };
       }
       throw new DlensError(`no free name for ${stem}.dlens in ${opts.tracesDir}; rename some traces there`);
     },
-    async recent() { return readRecent().filter((r) => existsSync(r.path)); },
+    async recent() {
+      return readRecent().filter((r) => existsSync(r.path));
+    },
     async bench(job) {
       if (benchRunning) throw new DlensError('a benchmark is already running; wait for it to finish');
       benchRunning = true;
       try {
-        const cells = await runBench({ model: modelRef(job.model), suites: job.suites, strategies: job.strategies, caches: job.caches, limit: job.limit, genLength: job.genLength, blockLength: Math.min(DEFAULTS.blockLength, job.genLength), steps: job.genLength });
+        const cells = await runBench({
+          model: modelRef(job.model),
+          suites: job.suites,
+          strategies: job.strategies,
+          caches: job.caches,
+          limit: job.limit,
+          genLength: job.genLength,
+          blockLength: Math.min(DEFAULTS.blockLength, job.genLength),
+          steps: job.genLength,
+        });
         return cells;
-      } finally { benchRunning = false; }
+      } finally {
+        benchRunning = false;
+      }
     },
-    onEvent(l) { listeners.add(l); return () => listeners.delete(l); },
-    allow(path) { opened.add(real(path)); },
+    onEvent(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    allow(path) {
+      opened.add(real(path));
+    },
     async close() {
       for (const ac of running.values()) ac.abort();
       // A model that failed to load has nothing to release.

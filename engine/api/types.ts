@@ -7,20 +7,62 @@ import type { RecordJob, BenchJob } from './schema.js';
 import type { BenchCell } from '../evaluate/run.js';
 
 export type { ParamSpec, RecordJob, BenchJob, BenchCell };
-export interface ModelInfo { name: string; dir: string; vocab_size: number; num_layers: number; max_positions: number; default: boolean }
-export interface StrategyInfo { name: string; description: string; paper: string; params: Record<string, ParamSpec> }
-export interface CacheInfo { mode: string; description: string; paper: string; params: Record<string, ParamSpec> }
-export interface SuiteInfo { name: string; kind: string; description: string }
-export interface RecentFile { path: string; name: string; openedAt: string }
+export interface ModelInfo {
+  name: string;
+  dir: string;
+  vocab_size: number;
+  num_layers: number;
+  max_positions: number;
+  default: boolean;
+}
+export interface StrategyInfo {
+  name: string;
+  description: string;
+  paper: string;
+  params: Record<string, ParamSpec>;
+}
+export interface CacheInfo {
+  mode: string;
+  description: string;
+  paper: string;
+  params: Record<string, ParamSpec>;
+}
+export interface SuiteInfo {
+  name: string;
+  kind: string;
+  description: string;
+}
+export interface RecentFile {
+  path: string;
+  name: string;
+  openedAt: string;
+}
 
-export interface ProgressEvent { id: string; step: number; totalSteps: number; committed: number; genLength: number; elapsedMs: number; tokensPerS: number; etaMs: number }
-export interface DoneEvent { id: string; path: string; output: string; complete: boolean; steps: number; nfe: number; wall_ms: number }
-export interface ErrorEvent { id: string; message: string }
+export interface ProgressEvent {
+  id: string;
+  step: number;
+  totalSteps: number;
+  committed: number;
+  genLength: number;
+  elapsedMs: number;
+  tokensPerS: number;
+  etaMs: number;
+}
+export interface DoneEvent {
+  id: string;
+  path: string;
+  output: string;
+  complete: boolean;
+  steps: number;
+  nfe: number;
+  wall_ms: number;
+}
+export interface ErrorEvent {
+  id: string;
+  message: string;
+}
 export type EngineEvent =
-  | { type: 'progress'; data: ProgressEvent }
-  | { type: 'done'; data: DoneEvent }
-  | { type: 'error'; data: ErrorEvent };
-
+  { type: 'progress'; data: ProgressEvent } | { type: 'done'; data: DoneEvent } | { type: 'error'; data: ErrorEvent };
 
 export interface EngineApi {
   models(): Promise<ModelInfo[]>;
@@ -40,5 +82,17 @@ export interface EngineApi {
 }
 
 /** The method names that cross the process boundary, for hosts that dispatch by name. */
-export const API_METHODS = ['models', 'strategies', 'caches', 'suites', 'taskPrompt', 'startRecording', 'cancelRecording', 'readTrace', 'saveTrace', 'recent', 'bench'] as const;
-export type ApiMethod = typeof API_METHODS[number];
+export const API_METHODS = [
+  'models',
+  'strategies',
+  'caches',
+  'suites',
+  'taskPrompt',
+  'startRecording',
+  'cancelRecording',
+  'readTrace',
+  'saveTrace',
+  'recent',
+  'bench',
+] as const;
+export type ApiMethod = (typeof API_METHODS)[number];

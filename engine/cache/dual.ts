@@ -5,9 +5,13 @@ import { prefixCache } from './prefix.js';
 export function dualCache(): CachePolicy {
   return {
     ...prefixCache(),
-    mode: 'dual', description: 'as prefix, and the masked suffix after the block is cached too',
+    mode: 'dual',
+    description: 'as prefix, and the masked suffix after the block is cached too',
     paper: 'Wu et al. 2025, Fast-dLLM (arXiv:2505.22618), DualCache',
     needsSuffix: true,
-    initial: (T, bs, be) => [...Array.from({ length: bs }, (_, i) => i), ...Array.from({ length: T - be }, (_, i) => be + i)],
+    initial: (T, bs, be) => [
+      ...Array.from({ length: bs }, (_, i) => i),
+      ...Array.from({ length: T - be }, (_, i) => be + i),
+    ],
   };
 }

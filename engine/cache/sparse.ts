@@ -4,9 +4,25 @@ import type { ParamSpec, Params } from '../params.js';
 import { dualCache } from './dual.js';
 
 export const SPARSE_PARAMS: Record<string, ParamSpec> = {
-  keep_ratio: { type: 'number', default: 0.5, min: 0, max: 1, minExclusive: true, description: 'share of prefix and suffix positions each layer keeps' },
-  kernel_size: { type: 'integer', default: 3, description: 'max-pool window (odd) that smooths attention scores along positions' },
-  delay: { type: 'integer', default: 1, min: 0, description: 'full-pass steps at a block start before the cache is selected' },
+  keep_ratio: {
+    type: 'number',
+    default: 0.5,
+    min: 0,
+    max: 1,
+    minExclusive: true,
+    description: 'share of prefix and suffix positions each layer keeps',
+  },
+  kernel_size: {
+    type: 'integer',
+    default: 3,
+    description: 'max-pool window (odd) that smooths attention scores along positions',
+  },
+  delay: {
+    type: 'integer',
+    default: 1,
+    min: 0,
+    description: 'full-pass steps at a block start before the cache is selected',
+  },
 };
 
 /**
@@ -19,11 +35,20 @@ export const SPARSE_PARAMS: Record<string, ParamSpec> = {
  * block query with each key; the model contract exposes attention probabilities (`saliency`), which we rank by.
  */
 export function sparseCache(params: Params): CachePolicy {
-  const p = { keep_ratio: Number(params.keep_ratio), kernel_size: Number(params.kernel_size), delay: Number(params.delay) };
+  const p = {
+    keep_ratio: Number(params.keep_ratio),
+    kernel_size: Number(params.kernel_size),
+    delay: Number(params.delay),
+  };
   // Oddness is beyond a ParamSpec: the max-pool window is centred on each position.
-  if (p.kernel_size < 1 || p.kernel_size % 2 === 0) throw new DlensError(`cache sparse: kernel_size must be an odd integer >= 1 (the max-pool window is centred on each position), got ${p.kernel_size}`);
+  if (p.kernel_size < 1 || p.kernel_size % 2 === 0)
+    throw new DlensError(
+      `cache sparse: kernel_size must be an odd integer >= 1 (the max-pool window is centred on each position), got ${p.kernel_size}`,
+    );
   return {
-    ...dualCache(), mode: 'sparse', params: p,
+    ...dualCache(),
+    mode: 'sparse',
+    params: p,
     description: 'delayed bidirectional sparse cache with attention-guided eviction',
     paper: 'Song et al. 2025, Sparse-dLLM: Accelerating Diffusion LLMs with Dynamic Cache Eviction (arXiv:2508.02558)',
     refresh: (k) => k <= p.delay,
@@ -34,7 +59,10 @@ export function sparseCache(params: Params): CachePolicy {
   };
 }
 
-/** Max-pool the scores along position order (window `kernel`, same length), keep the top floor(n x `ratio`) by pooled score. */
+/**
+ * Max-pool the scores along position order (window `kernel`, same length), keep the top floor(n x `ratio`) by pooled
+ * score.
+ */
 export function selectKept(positions: number[], scores: Float32Array, ratio: number, kernel: number): number[] {
   const n = positions.length;
   const keep = Math.max(0, Math.min(n, Math.floor(n * ratio + 1e-9)));
@@ -44,9 +72,17 @@ export function selectKept(positions: number[], scores: Float32Array, ratio: num
   const half = (kernel - 1) / 2;
   const pooled = raw.map((_, j) => {
     let m = -Infinity;
-    for (let d = -half; d <= half; d++) { const v = raw[j + d]; if (v !== undefined && v > m) m = v; }
+    for (let d = -half; d <= half; d++) {
+      const v = raw[j + d];
+      if (v !== undefined && v > m) m = v;
+    }
     return m;
   });
-  const ranked = order.map(({ p }, j) => ({ p, s: pooled[j]!, r: raw[j]! })).sort((a, b) => b.s - a.s || b.r - a.r || a.p - b.p);
-  return ranked.slice(0, keep).map((x) => x.p).sort((a, b) => a - b);
+  const ranked = order
+    .map(({ p }, j) => ({ p, s: pooled[j]!, r: raw[j]! }))
+    .sort((a, b) => b.s - a.s || b.r - a.r || a.p - b.p);
+  return ranked
+    .slice(0, keep)
+    .map((x) => x.p)
+    .sort((a, b) => a - b);
 }

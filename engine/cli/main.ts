@@ -22,7 +22,7 @@ const USAGES: Record<string, string> = {
                [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--out FILE] [--json]
   dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
                (continue a trace from the state it had at STEP: counterfactual branching)`,
-  learn: 'dlens learn --traces DIR --out FILE      (train Learn2PD\'s filter on recorded traces)',
+  learn: "dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)",
   info: 'dlens info FILE [--json]',
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
@@ -31,7 +31,9 @@ const USAGES: Record<string, string> = {
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
 };
-const USAGE = `usage:\n${Object.values(USAGES).map((u) => `  ${u}`).join('\n')}`;
+const USAGE = `usage:\n${Object.values(USAGES)
+  .map((u) => `  ${u}`)
+  .join('\n')}`;
 const usageOf = (cmd: string) => `usage:\n  ${USAGES[cmd]}`;
 
 /** An integer option: a whole number that a double holds exactly (nothing beyond 2^53 is silently rounded). */
@@ -53,19 +55,31 @@ function pathOpt(v: string | undefined, flag: string): string | undefined {
 /** A file the person named that must be a readable regular file (not a folder). */
 function fileArg(f: string, flag: string) {
   if (!existsSync(f)) throw new DlensError(`${flag}${flag ? ' ' : ''}${f} does not exist`);
-  if (!statSync(f).isFile()) throw new DlensError(`${flag}${flag ? ' ' : ''}${f} is ${statSync(f).isDirectory() ? 'a folder' : 'not a regular file'}; give a file`);
+  if (!statSync(f).isFile())
+    throw new DlensError(
+      `${flag}${flag ? ' ' : ''}${f} is ${statSync(f).isDirectory() ? 'a folder' : 'not a regular file'}; give a file`,
+    );
 }
 
 /**
  * node:util parseArgs with two fixes for a command line: an option's value may be a negative number (`--seed -1`,
  * which parseArgs calls ambiguous), and stray positional arguments are an error unless the command takes some.
  */
-function parse(cmd: string, argv: string[], options: NonNullable<ParseArgsConfig['options']>, positionals: 'none' | 'some' = 'none') {
+function parse(
+  cmd: string,
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  positionals: 'none' | 'some' = 'none',
+) {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!, next = argv[i + 1];
+    const a = argv[i]!,
+      next = argv[i + 1];
     const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
-    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) { args.push(`${a}=${next}`); i++; } else args.push(a);
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
   }
   let r;
   try {
@@ -73,7 +87,10 @@ function parse(cmd: string, argv: string[], options: NonNullable<ParseArgsConfig
   } catch (e) {
     throw new DlensError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${usageOf(cmd)}`);
   }
-  if (positionals === 'none' && r.positionals.length) throw new DlensError(`dlens ${cmd} takes no argument "${r.positionals[0]}" (options start with --)\n${usageOf(cmd)}`);
+  if (positionals === 'none' && r.positionals.length)
+    throw new DlensError(
+      `dlens ${cmd} takes no argument "${r.positionals[0]}" (options start with --)\n${usageOf(cmd)}`,
+    );
   return r;
 }
 
@@ -81,40 +98,82 @@ async function cmdModels(argv: string[]) {
   const { values } = parse('models', argv, { json: { type: 'boolean' } });
   const models = listModelDirs().map((dir) => {
     const c = readCard(dir);
-    return { name: c.name, dir, vocab_size: c.vocab_size, layers: c.num_layers, max_positions: c.max_positions, default: c.name === 'dlens-tiny' };
+    return {
+      name: c.name,
+      dir,
+      vocab_size: c.vocab_size,
+      layers: c.num_layers,
+      max_positions: c.max_positions,
+      default: c.name === 'dlens-tiny',
+    };
   });
-  if (values.json) { console.log(JSON.stringify({ models })); return; }
-  for (const m of models) console.log(`${m.default ? '*' : ' '} ${m.name.padEnd(16)} ${m.layers} layers, vocab ${m.vocab_size}, ${m.max_positions} positions  ${m.dir}`);
+  if (values.json) {
+    console.log(JSON.stringify({ models }));
+    return;
+  }
+  for (const m of models)
+    console.log(
+      `${m.default ? '*' : ' '} ${m.name.padEnd(16)} ${m.layers} layers, vocab ${m.vocab_size}, ${m.max_positions} positions  ${m.dir}`,
+    );
 }
 
 async function cmdRecord(argv: string[]) {
   const { values } = parse('record', argv, {
-    model: { type: 'string' }, prompt: { type: 'string' }, 'prompt-file': { type: 'string' }, task: { type: 'string' },
-    'task-seed': { type: 'string' }, strategy: { type: 'string' }, set: { type: 'string', multiple: true },
-    cache: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' },
-    steps: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
-    out: { type: 'string' }, json: { type: 'boolean' }, eot: { type: 'boolean' }, from: { type: 'string' }, at: { type: 'string' },
+    model: { type: 'string' },
+    prompt: { type: 'string' },
+    'prompt-file': { type: 'string' },
+    task: { type: 'string' },
+    'task-seed': { type: 'string' },
+    strategy: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    cache: { type: 'string' },
+    'gen-length': { type: 'string' },
+    'block-length': { type: 'string' },
+    steps: { type: 'string' },
+    seed: { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+    eot: { type: 'boolean' },
+    from: { type: 'string' },
+    at: { type: 'string' },
   });
-  const branch = values.from !== undefined ? loadBranch(values.from as string, values.at as string | undefined) : undefined;
+  const branch =
+    values.from !== undefined ? loadBranch(values.from as string, values.at as string | undefined) : undefined;
   if (values.at !== undefined && !branch) throw new DlensError('--at needs --from TRACE (the trace to branch from)');
   if (branch) {
-    const clash = ['prompt', 'prompt-file', 'task', 'gen-length', 'block-length'].filter((k) => values[k] !== undefined);
-    if (clash.length) throw new DlensError(`--from continues the trace's own prompt and lengths; drop ${clash.map((k) => '--' + k).join(', ')}`);
+    const clash = ['prompt', 'prompt-file', 'task', 'gen-length', 'block-length'].filter(
+      (k) => values[k] !== undefined,
+    );
+    if (clash.length)
+      throw new DlensError(
+        `--from continues the trace's own prompt and lengths; drop ${clash.map((k) => '--' + k).join(', ')}`,
+      );
   }
   const sources = branch ? ['from'] : ['prompt', 'prompt-file', 'task'].filter((k) => values[k] !== undefined);
-  if (sources.length !== 1) throw new DlensError(`give exactly one of --prompt, --prompt-file or --task (got ${sources.length ? sources.map((s) => '--' + s).join(', ') : 'none'})`);
+  if (sources.length !== 1)
+    throw new DlensError(
+      `give exactly one of --prompt, --prompt-file or --task (got ${sources.length ? sources.map((s) => '--' + s).join(', ') : 'none'})`,
+    );
   let prompt = values.prompt as string | undefined;
   if (values['prompt-file']) {
     const f = values['prompt-file'] as string;
     fileArg(f, '--prompt-file');
     prompt = readFileSync(f, 'utf8').trimEnd();
   }
-  const task = values.task ? (() => {
-    const { suite, index } = parseTaskRef(values.task as string);
-    return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
-  })() : undefined;
+  const task = values.task
+    ? (() => {
+        const { suite, index } = parseTaskRef(values.task as string);
+        return taskAt(suite, index, intOpt(values['task-seed'] as string, '--task-seed') ?? DEFAULTS.taskSeed, {
+          split: 'eval',
+          corpus: fileCorpus(),
+        });
+      })()
+    : undefined;
   const cache = (values.cache as string | undefined) ?? DEFAULTS.cache;
-  if (!(CACHE_MODES as readonly string[]).includes(cache)) throw new DlensError(`--cache must be one of ${CACHE_MODES.join(', ')}; got "${cache}"`);
+  if (!(CACHE_MODES as readonly string[]).includes(cache))
+    throw new DlensError(`--cache must be one of ${CACHE_MODES.join(', ')}; got "${cache}"`);
   // --set key=value goes to the strategy; --set cache.key=value to the cache policy (keep_ratio, kernel_size, delay).
   // Entries, then Object.fromEntries: a key such as __proto__ becomes an own (and so refused) name, never a prototype.
   const params: [string, string][] = [];
@@ -122,7 +181,8 @@ async function cmdRecord(argv: string[]) {
   for (const kv of (values.set as string[] | undefined) ?? []) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new DlensError(`--set expects key=value, got "${kv}"`);
-    const key = kv.slice(0, i), val = kv.slice(i + 1);
+    const key = kv.slice(0, i),
+      val = kv.slice(i + 1);
     if (key.startsWith('cache.')) {
       const n = Number(val);
       if (!Number.isFinite(n)) throw new DlensError(`--set ${key} expects a number, got "${val}"`);
@@ -130,63 +190,131 @@ async function cmdRecord(argv: string[]) {
     } else params.push([key, val]);
   }
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
-  if (temperature !== undefined && ((values.temperature as string).trim() === '' || !(temperature >= 0))) throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
+  if (temperature !== undefined && ((values.temperature as string).trim() === '' || !(temperature >= 0)))
+    throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
   const tty = process.stderr.isTTY && !values.json;
-  const s = await record({
-    ...(branch ? { prompt: branch.prompt, genLength: branch.genLength, blockLength: branch.blockLength, initialState: branch.state, branch: branch.info } : {}),
-    eot: values.eot === true,
-    model: (values.model as string | undefined) ?? branch?.model, ...(branch ? {} : { prompt }), task, strategy: values.strategy as string | undefined, params: Object.fromEntries(params),
-    cache: cache as CacheMode, cacheParams: Object.fromEntries(cacheParams),
-    ...(branch ? {} : { genLength: intOpt(values['gen-length'] as string, '--gen-length'), blockLength: intOpt(values['block-length'] as string, '--block-length') }),
-    steps: intOpt(values.steps as string, '--steps'),
-    seed: intOpt(values.seed as string, '--seed'), temperature, topK: intOpt(values['top-k'] as string, '--top-k'),
-    out: pathOpt(values.out as string | undefined, '--out'),
-  }, { onStep: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${p.totalSteps}  ${p.committed}/${p.genLength} tokens  ${(p.committed / (p.elapsedMs / 1000)).toFixed(1)} tok/s `) : undefined });
+  const s = await record(
+    {
+      ...(branch
+        ? {
+            prompt: branch.prompt,
+            genLength: branch.genLength,
+            blockLength: branch.blockLength,
+            initialState: branch.state,
+            branch: branch.info,
+          }
+        : {}),
+      eot: values.eot === true,
+      model: (values.model as string | undefined) ?? branch?.model,
+      ...(branch ? {} : { prompt }),
+      task,
+      strategy: values.strategy as string | undefined,
+      params: Object.fromEntries(params),
+      cache: cache as CacheMode,
+      cacheParams: Object.fromEntries(cacheParams),
+      ...(branch
+        ? {}
+        : {
+            genLength: intOpt(values['gen-length'] as string, '--gen-length'),
+            blockLength: intOpt(values['block-length'] as string, '--block-length'),
+          }),
+      steps: intOpt(values.steps as string, '--steps'),
+      seed: intOpt(values.seed as string, '--seed'),
+      temperature,
+      topK: intOpt(values['top-k'] as string, '--top-k'),
+      out: pathOpt(values.out as string | undefined, '--out'),
+    },
+    {
+      onStep: tty
+        ? (p) =>
+            process.stderr.write(
+              `\rstep ${p.step}/${p.totalSteps}  ${p.committed}/${p.genLength} tokens  ${(p.committed / (p.elapsedMs / 1000)).toFixed(1)} tok/s `,
+            )
+        : undefined,
+    },
+  );
   if (tty) process.stderr.write('\n');
-  if (values.json) { console.log(JSON.stringify(s)); return; }
+  if (values.json) {
+    console.log(JSON.stringify(s));
+    return;
+  }
   console.log(s.output);
-  console.error(`${s.steps} steps, ${s.nfe} forward passes, ${s.wall_ms.toFixed(0)} ms, ${s.tokens_per_s} tokens/s${s.trace ? `; trace written to ${s.trace}` : ''}${s.task ? `; task score ${s.task.score}` : ''}`);
+  console.error(
+    `${s.steps} steps, ${s.nfe} forward passes, ${s.wall_ms.toFixed(0)} ms, ${s.tokens_per_s} tokens/s${s.trace ? `; trace written to ${s.trace}` : ''}${s.task ? `; task score ${s.task.score}` : ''}`,
+  );
 }
 
 /** The state a trace had before step `at`, to decode on from there with another strategy (counterfactual branch). */
 function loadBranch(path: string, atArg: string | undefined) {
   fileArg(path, '--from');
   let t;
-  try { t = readTrace(new Uint8Array(readFileSync(path))); } catch (e) { throw new DlensError(`--from ${path}: ${(e as Error).message}`); }
-  if (atArg === undefined) throw new DlensError(`--from needs --at STEP (0..${t.dims.S}): the step whose state to continue from`);
+  try {
+    t = readTrace(new Uint8Array(readFileSync(path)));
+  } catch (e) {
+    throw new DlensError(`--from ${path}: ${(e as Error).message}`);
+  }
+  if (atArg === undefined)
+    throw new DlensError(`--from needs --at STEP (0..${t.dims.S}): the step whose state to continue from`);
   const at = intOpt(atArg, '--at')!;
   if (at < 0 || at > t.dims.S) throw new DlensError(`--at ${at} is outside the trace's steps 0..${t.dims.S}`);
   const { T } = t.dims;
   return {
-    prompt: t.manifest.prompt, model: t.manifest.model.name, genLength: t.dims.G, blockLength: t.manifest.block_length ?? t.dims.G,
+    prompt: t.manifest.prompt,
+    model: t.manifest.model.name,
+    genLength: t.dims.G,
+    blockLength: t.manifest.block_length ?? t.dims.G,
     state: Int32Array.from(t.state.subarray(at * T, (at + 1) * T)),
     info: { from: path, at, strategy: t.manifest.strategy.name },
   };
 }
 
 async function cmdLearn(argv: string[]) {
-  const { values } = parse('learn', argv, { traces: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parse('learn', argv, {
+    traces: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   pathOpt(values.out as string | undefined, '--out');
-  if (!values.traces || !values.out) throw new DlensError(`dlens learn needs --traces DIR and --out FILE\n${usageOf('learn')}`);
+  if (!values.traces || !values.out)
+    throw new DlensError(`dlens learn needs --traces DIR and --out FILE\n${usageOf('learn')}`);
   const { readdirSync, statSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { traceExamples, trainFilter } = await import('../learn/filter.js');
   const dir = values.traces as string;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DlensError(`--traces ${dir} is not a folder of .dlens traces`);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.dlens')).map((f) => join(dir, f));
-  if (!files.length) throw new DlensError(`${dir} holds no .dlens traces; record some first (dlens record ... --out ${dir}/x.dlens)`);
-  const X: number[][] = [], Y: number[] = [];
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new DlensError(`--traces ${dir} is not a folder of .dlens traces`);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.dlens'))
+    .map((f) => join(dir, f));
+  if (!files.length)
+    throw new DlensError(`${dir} holds no .dlens traces; record some first (dlens record ... --out ${dir}/x.dlens)`);
+  const X: number[][] = [],
+    Y: number[] = [];
   for (const f of files) {
     let t;
-    try { t = readTrace(new Uint8Array(readFileSync(f))); } catch (e) { throw new DlensError(`${f}: ${(e as Error).message}; remove it or re-record it`); }
+    try {
+      t = readTrace(new Uint8Array(readFileSync(f)));
+    } catch (e) {
+      throw new DlensError(`${f}: ${(e as Error).message}; remove it or re-record it`);
+    }
     const { x, y } = traceExamples(t);
-    X.push(...x); Y.push(...y);
+    X.push(...x);
+    Y.push(...y);
   }
   const filter = trainFilter(X, Y, files.length);
   writeFileAtomic(values.out as string, new TextEncoder().encode(JSON.stringify(filter, null, 1)));
-  const summary = { out: values.out, traces: files.length, examples: filter.examples, positives: filter.positives, train_accuracy: filter.train_accuracy };
+  const summary = {
+    out: values.out,
+    traces: files.length,
+    examples: filter.examples,
+    positives: filter.positives,
+    train_accuracy: filter.train_accuracy,
+  };
   if (values.json) console.log(JSON.stringify(summary));
-  else console.log(`filter trained on ${filter.examples} positions from ${files.length} traces (${(100 * filter.positives / filter.examples).toFixed(1)}% already final), training accuracy ${(100 * filter.train_accuracy).toFixed(1)}%; written to ${values.out}. Use it: dlens record --strategy learn2pd --set filter=${values.out}`);
+  else
+    console.log(
+      `filter trained on ${filter.examples} positions from ${files.length} traces (${((100 * filter.positives) / filter.examples).toFixed(1)}% already final), training accuracy ${(100 * filter.train_accuracy).toFixed(1)}%; written to ${values.out}. Use it: dlens record --strategy learn2pd --set filter=${values.out}`,
+    );
 }
 
 async function cmdInfo(argv: string[]) {
@@ -195,68 +323,135 @@ async function cmdInfo(argv: string[]) {
   const f = positionals[0]!;
   fileArg(f, '');
   let trace;
-  try { trace = readTrace(new Uint8Array(readFileSync(f))); } catch (e) {
-    if (e instanceof TraceError) throw new DlensError(`${f}: ${e.message}. The file is left untouched; re-record it or open another trace.`);
+  try {
+    trace = readTrace(new Uint8Array(readFileSync(f)));
+  } catch (e) {
+    if (e instanceof TraceError)
+      throw new DlensError(`${f}: ${e.message}. The file is left untouched; re-record it or open another trace.`);
     throw e;
   }
   const { vocab, ...manifest } = trace.manifest;
   const sum = traceMetrics(trace);
-  if (values.json) { console.log(JSON.stringify({ file: f, manifest: { ...manifest, vocab_size: Object.keys(vocab).length }, output: trace.manifest.output, summary: sum })); return; }
+  if (values.json) {
+    console.log(
+      JSON.stringify({
+        file: f,
+        manifest: { ...manifest, vocab_size: Object.keys(vocab).length },
+        output: trace.manifest.output,
+        summary: sum,
+      }),
+    );
+    return;
+  }
   const m = trace.manifest;
   console.log(`${f}  (${m.app}, ${m.created}${m.complete ? '' : `, INCOMPLETE: ${m.incomplete_reason}`})`);
-  console.log(`model     ${m.model.name}\nstrategy  ${m.strategy.name} ${JSON.stringify(m.strategy.params)}\ncache     ${m.cache.mode}\nseed      ${m.seed}`);
-  console.log(`prompt    ${JSON.stringify(m.prompt)} (${m.prompt_length} tokens)\noutput    ${JSON.stringify(m.output)}`);
-  if (m.task) console.log(`task      ${m.task.suite}/${m.task.id} reference ${JSON.stringify(m.task.reference)} score ${m.task.score}`);
-  if (m.branch) console.log(`branch    from ${m.branch.from} at step ${m.branch.at} (its strategy: ${m.branch.strategy})`);
+  console.log(
+    `model     ${m.model.name}\nstrategy  ${m.strategy.name} ${JSON.stringify(m.strategy.params)}\ncache     ${m.cache.mode}\nseed      ${m.seed}`,
+  );
+  console.log(
+    `prompt    ${JSON.stringify(m.prompt)} (${m.prompt_length} tokens)\noutput    ${JSON.stringify(m.output)}`,
+  );
+  if (m.task)
+    console.log(
+      `task      ${m.task.suite}/${m.task.id} reference ${JSON.stringify(m.task.reference)} score ${m.task.score}`,
+    );
+  if (m.branch)
+    console.log(`branch    from ${m.branch.from} at step ${m.branch.at} (its strategy: ${m.branch.strategy})`);
   const d = sum.delay;
-  console.log(`delayed decoding: mean delay ${d.meanDelay.toFixed(2)} steps; delayed > 0/1/4 steps: ${['0', '1', '4'].map((k) => (d.delayedMoreThan[k]! * 100).toFixed(0) + '%').join(' / ')}; oracle steps ${d.oracleSteps} of ${d.actualSteps}`);
-  console.log(`volatility band: present at ${sum.volatility.steps_with_band} steps, mean width ${sum.volatility.mean_band_width.toFixed(1)} positions`);
-  console.log(`steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${sum.tokens_per_step.toFixed(2)}  tokens/forward ${sum.tokens_per_forward.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`);
+  console.log(
+    `delayed decoding: mean delay ${d.meanDelay.toFixed(2)} steps; delayed > 0/1/4 steps: ${['0', '1', '4'].map((k) => (d.delayedMoreThan[k]! * 100).toFixed(0) + '%').join(' / ')}; oracle steps ${d.oracleSteps} of ${d.actualSteps}`,
+  );
+  console.log(
+    `volatility band: present at ${sum.volatility.steps_with_band} steps, mean width ${sum.volatility.mean_band_width.toFixed(1)} positions`,
+  );
+  console.log(
+    `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${sum.tokens_per_step.toFixed(2)}  tokens/forward ${sum.tokens_per_forward.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
+  );
 }
 
 async function cmdTasks(argv: string[]) {
   const [sub, ...rest] = argv;
   if (sub !== 'generate') throw new DlensError(`unknown tasks subcommand "${sub ?? ''}"\n${usageOf('tasks')}`);
-  const { values } = parse('tasks', rest, { suite: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, split: { type: 'string' } });
+  const { values } = parse('tasks', rest, {
+    suite: { type: 'string' },
+    n: { type: 'string' },
+    seed: { type: 'string' },
+    split: { type: 'string' },
+  });
   if (!values.suite) throw new DlensError(`--suite is required: one of ${SUITES.map((s) => s.name).join(', ')}`);
-  const n = intOpt(values.n as string, '--n', 1) ?? 10, seed = intOpt(values.seed as string, '--seed') ?? 0;
+  const n = intOpt(values.n as string, '--n', 1) ?? 10,
+    seed = intOpt(values.seed as string, '--seed') ?? 0;
   const split = (values.split as string | undefined) ?? 'eval';
   if (split !== 'eval' && split !== 'train') throw new DlensError('--split must be eval or train');
-  const genLength = getSuite(values.suite as string).genLength; // the recipe's eval decodes each suite at its own length
-  for (const t of generateTasks(values.suite as string, n, seed, { split, corpus: fileCorpus() })) process.stdout.write(JSON.stringify({ ...t, gen_length: genLength }) + '\n');
+  // the recipe's eval decodes each suite at its own length
+  const genLength = getSuite(values.suite as string).genLength;
+  for (const t of generateTasks(values.suite as string, n, seed, { split, corpus: fileCorpus() }))
+    process.stdout.write(JSON.stringify({ ...t, gen_length: genLength }) + '\n');
 }
 
 async function cmdBench(argv: string[]) {
   const { values } = parse('bench', argv, {
-    model: { type: 'string' }, suite: { type: 'string' }, strategies: { type: 'string' }, caches: { type: 'string' },
-    limit: { type: 'string' }, 'gen-length': { type: 'string' }, 'block-length': { type: 'string' }, steps: { type: 'string' },
-    json: { type: 'boolean' }, out: { type: 'string' }, format: { type: 'string' },
+    model: { type: 'string' },
+    suite: { type: 'string' },
+    strategies: { type: 'string' },
+    caches: { type: 'string' },
+    limit: { type: 'string' },
+    'gen-length': { type: 'string' },
+    'block-length': { type: 'string' },
+    steps: { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
+    format: { type: 'string' },
   });
   const format = (values.format as string | undefined) ?? (values.json ? 'json' : 'md');
-  if (!['md', 'csv', 'latex', 'json'].includes(format)) throw new DlensError(`--format must be md, csv, latex or json; got "${format}"`);
-  if (!values.suite) throw new DlensError(`--suite is required (one or more of ${SUITES.map((s) => s.name).join(', ')}, comma-separated)`);
+  if (!['md', 'csv', 'latex', 'json'].includes(format))
+    throw new DlensError(`--format must be md, csv, latex or json; got "${format}"`);
+  if (!values.suite)
+    throw new DlensError(
+      `--suite is required (one or more of ${SUITES.map((s) => s.name).join(', ')}, comma-separated)`,
+    );
   const genLength = intOpt(values['gen-length'] as string, '--gen-length', 1);
   pathOpt(values.out as string | undefined, '--out');
   const tty = process.stderr.isTTY && !values.json;
-  const cells = await runBench({
-    model: values.model as string | undefined, suites: (values.suite as string).split(','),
-    strategies: ((values.strategies as string | undefined) ?? DEFAULTS.strategy).split(','),
-    caches: ((values.caches as string | undefined) ?? DEFAULTS.cache).split(',') as CacheMode[],
-    limit: intOpt(values.limit as string, '--limit', 1) ?? 20, genLength,
-    blockLength: intOpt(values['block-length'] as string, '--block-length', 1) ?? DEFAULTS.blockLength,
-    steps: intOpt(values.steps as string, '--steps', 1),
-  }, tty ? (d, t, label) => {
-    const w = 30, f = Math.round((d / t) * w);
-    process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${d}/${t} ${label.padEnd(30)}`);
-  } : undefined);
+  const cells = await runBench(
+    {
+      model: values.model as string | undefined,
+      suites: (values.suite as string).split(','),
+      strategies: ((values.strategies as string | undefined) ?? DEFAULTS.strategy).split(','),
+      caches: ((values.caches as string | undefined) ?? DEFAULTS.cache).split(',') as CacheMode[],
+      limit: intOpt(values.limit as string, '--limit', 1) ?? 20,
+      genLength,
+      blockLength: intOpt(values['block-length'] as string, '--block-length', 1) ?? DEFAULTS.blockLength,
+      steps: intOpt(values.steps as string, '--steps', 1),
+    },
+    tty
+      ? (d, t, label) => {
+          const w = 30,
+            f = Math.round((d / t) * w);
+          process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${d}/${t} ${label.padEnd(30)}`);
+        }
+      : undefined,
+  );
   if (tty) process.stderr.write('\n');
-  const text = format === 'json' ? JSON.stringify({ cells, aup: aupTable(cells) }, null, 1) : format === 'csv' ? benchCsv(cells) : format === 'latex' ? benchLatex(cells) : benchMarkdown(cells);
+  const text =
+    format === 'json'
+      ? JSON.stringify({ cells, aup: aupTable(cells) }, null, 1)
+      : format === 'csv'
+        ? benchCsv(cells)
+        : format === 'latex'
+          ? benchLatex(cells)
+          : benchMarkdown(cells);
   if (values.out) writeFileAtomic(values.out as string, new TextEncoder().encode(text + '\n'));
   console.log(format === 'json' ? JSON.stringify({ cells, aup: aupTable(cells) }) : text);
 }
 
 async function cmdServe(argv: string[]) {
-  const { values, positionals } = parse('serve', argv, { host: { type: 'string' }, port: { type: 'string' }, 'traces-dir': { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse('serve', argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'traces-dir': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const { serve } = await import('../server/serve.js');
   const { createEngineService, defaultServiceOptions } = await import('../api/service.js');
   const { REPO_ROOT } = await import('../model/load.js');
@@ -269,18 +464,49 @@ async function cmdServe(argv: string[]) {
   for (const f of positionals) {
     fileArg(f, '');
     service.allow(f);
-    try { await service.readTrace(f); } catch (e) { throw new DlensError(`${f}: ${(e as Error).message}`); }
+    try {
+      await service.readTrace(f);
+    } catch (e) {
+      throw new DlensError(`${f}: ${(e as Error).message}`);
+    }
   }
   const port = intOpt(values.port as string | undefined, '--port') ?? 8765;
-  if (port < 0 || port > 65535) throw new DlensError(`--port must be a port number in 0..65535 (0: any free port), got ${port}`);
-  const served = await serve({ host: values.host as string | undefined, port, rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'), service });
+  if (port < 0 || port > 65535)
+    throw new DlensError(`--port must be a port number in 0..65535 (0: any free port), got ${port}`);
+  const served = await serve({
+    host: values.host as string | undefined,
+    port,
+    rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'),
+    service,
+  });
   const s = { ...served, url: served.url + positionals.map((f) => `&open=${encodeURIComponent(res(f))}`).join('') };
-  if (values.json) console.log(JSON.stringify({ url: s.url, port: s.port, token: s.token, traces_dir: opts.tracesDir }));
-  else console.log(`dlens is serving on loopback. Open this URL in a browser (it carries this run's token):\n  ${s.url}\nRecordings go to ${opts.tracesDir}. Ctrl+C stops.`);
-  await new Promise<void>((ok) => { const stop = () => { void s.close().then(() => service.close()).then(ok); }; process.once('SIGINT', stop); process.once('SIGTERM', stop); });
+  if (values.json)
+    console.log(JSON.stringify({ url: s.url, port: s.port, token: s.token, traces_dir: opts.tracesDir }));
+  else
+    console.log(
+      `dlens is serving on loopback. Open this URL in a browser (it carries this run's token):\n  ${s.url}\nRecordings go to ${opts.tracesDir}. Ctrl+C stops.`,
+    );
+  await new Promise<void>((ok) => {
+    const stop = () => {
+      void s
+        .close()
+        .then(() => service.close())
+        .then(ok);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { models: cmdModels, record: cmdRecord, info: cmdInfo, tasks: cmdTasks, bench: cmdBench, serve: cmdServe, learn: cmdLearn };
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  models: cmdModels,
+  record: cmdRecord,
+  info: cmdInfo,
+  tasks: cmdTasks,
+  bench: cmdBench,
+  serve: cmdServe,
+  learn: cmdLearn,
+};
 
 export async function main(argv: string[]) {
   const [cmd, ...rest] = argv;
@@ -290,13 +516,24 @@ export async function main(argv: string[]) {
   }
   const f = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (!f) throw new DlensError(`unknown command "${cmd}"\n${USAGE}`);
-  if (rest.includes('--help') || rest.includes('-h')) { console.log(usageOf(cmd)); return 0; }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(usageOf(cmd));
+    return 0;
+  }
   await f(rest);
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-  if (e instanceof DlensError) console.error(`dlens: ${e.message}`);
-  else console.error(`dlens: internal error: ${(e as Error)?.message ?? e}\nPlease report this with the command you ran.`);
-  process.exitCode = e instanceof DlensError ? 2 : 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof DlensError) console.error(`dlens: ${e.message}`);
+    else
+      console.error(
+        `dlens: internal error: ${(e as Error)?.message ?? e}\nPlease report this with the command you ran.`,
+      );
+    process.exitCode = e instanceof DlensError ? 2 : 1;
+  },
+);

@@ -6,19 +6,37 @@ import type { PositionPrediction } from './predict.js';
 import { endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './setup.js';
 
 type Commit = { position: number; token: number };
-const same = (a: Commit[], b: Commit[]) => a.length === b.length && a.every((x, i) => x.position === b[i]!.position && x.token === b[i]!.token);
+const same = (a: Commit[], b: Commit[]) =>
+  a.length === b.length && a.every((x, i) => x.position === b[i]!.position && x.token === b[i]!.token);
 
 /** One batched full pass over B states; per state, the predictions of every generated position. */
 async function verifyPass(run: Run, states: Int32Array[]): Promise<PositionPrediction[][]> {
-  const { T, P, o } = run, B = states.length;
-  const ids = new BigInt64Array(B * T), pos = new BigInt64Array(B * T);
-  states.forEach((s, b) => { for (let i = 0; i < T; i++) { ids[b * T + i] = BigInt(s[i]!); pos[b * T + i] = BigInt(i); } });
+  const { T, P, o } = run,
+    B = states.length;
+  const ids = new BigInt64Array(B * T),
+    pos = new BigInt64Array(B * T);
+  states.forEach((s, b) => {
+    for (let i = 0; i < T; i++) {
+      ids[b * T + i] = BigInt(s[i]!);
+      pos[b * T + i] = BigInt(i);
+    }
+  });
   const t = performance.now();
-  const out = await run.model.forward({ inputIds: ids, positionIds: pos, B, Q: T, pastKeys: new Float32Array(0), pastValues: new Float32Array(0), C: 0, queryWeights: new Float32Array(B * T) });
+  const out = await run.model.forward({
+    inputIds: ids,
+    positionIds: pos,
+    B,
+    Q: T,
+    pastKeys: new Float32Array(0),
+    pastValues: new Float32Array(0),
+    C: 0,
+    queryWeights: new Float32Array(B * T),
+  });
   run.forwardMs += performance.now() - t;
   run.nfe++;
   const res: PositionPrediction[][] = [];
-  for (let b = 0; b < B; b++) res.push(await predictRows(out.logits, b * T + P, b * T + T, run.model.card.vocab_size, o.topK, 0, null, run.MASK));
+  for (let b = 0; b < B; b++)
+    res.push(await predictRows(out.logits, b * T + P, b * T + T, run.model.card.vocab_size, o.topK, 0, null, run.MASK));
   return res;
 }
 
@@ -29,19 +47,35 @@ async function verifyPass(run: Run, states: Int32Array[]): Promise<PositionPredi
  */
 export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Params): Promise<DecodeResult> {
   const { o, P, T, MASK, state, commitStep } = run;
-  if (o.cache !== 'none') throw new DlensError(`strategy ${strategy.name} verifies whole states with full passes; use --cache none`);
-  if (o.temperature > 0) throw new DlensError(`strategy ${strategy.name} is lossless for greedy decoding only; use --temperature 0`);
+  if (o.cache !== 'none')
+    throw new DlensError(`strategy ${strategy.name} verifies whole states with full passes; use --cache none`);
+  if (o.temperature > 0)
+    throw new DlensError(`strategy ${strategy.name} is lossless for greedy decoding only; use --temperature 0`);
   const D = Number(params.draft ?? 4);
   // The baseline's decision on state s with predictions `preds` at block step k.
-  const decideAt = (s: Int32Array, preds: PositionPrediction[], bs: number, be: number, k: number, scheduled: number) => {
+  const decideAt = (
+    s: Int32Array,
+    preds: PositionPrediction[],
+    bs: number,
+    be: number,
+    k: number,
+    scheduled: number,
+  ) => {
     const masked = maskedIn(s, bs, be, MASK);
-    return { masked, commits: strategy.decide(stepView(run, { blockStep: k, bs, be, masked, predictions: preds, scheduled, random: masked.map(() => 0) }), params, undefined).commit };
+    return {
+      masked,
+      commits: strategy.decide(
+        stepView(run, { blockStep: k, bs, be, masked, predictions: preds, scheduled, random: masked.map(() => 0) }),
+        params,
+        undefined,
+      ).commit,
+    };
   };
   let preds = (await verifyPass(run, [state]))[0]!;
   for (let bs = P; bs < T; bs += o.blockLength) {
     const be = Math.min(T, bs + o.blockLength);
     const sched = numTransferTokens(maskedIn(state, bs, be, MASK).length, run.stepsPerBlock);
-    for (let k = 0; k < sched.length && maskedIn(state, bs, be, MASK).length; ) {
+    for (let k = 0; k < sched.length && maskedIn(state, bs, be, MASK).length;) {
       if (o.signal?.aborted) return finishRun(run, 'cancelled');
       const t0 = performance.now();
       // Draft up to D baseline steps from the current predictions, then verify them all in one pass.
@@ -53,14 +87,33 @@ export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Para
         for (const c of commits) s[c.position] = c.token;
         drafts.push({ commits, state: s });
       }
-      const verified = await verifyPass(run, drafts.map((d) => d.state));
+      const verified = await verifyPass(
+        run,
+        drafts.map((d) => d.state),
+      );
       let m = 1;
-      while (m < drafts.length && same(decideAt(drafts[m - 1]!.state, verified[m - 1]!, bs, be, k + m, sched[k + m]!).commits, drafts[m]!.commits)) m++;
+      while (
+        m < drafts.length &&
+        same(decideAt(drafts[m - 1]!.state, verified[m - 1]!, bs, be, k + m, sched[k + m]!).commits, drafts[m]!.commits)
+      )
+        m++;
       const before = preds;
-      for (let j = 0; j < m; j++) for (const c of drafts[j]!.commits) { state[c.position] = c.token; commitStep[c.position] = run.step + 1; }
+      for (let j = 0; j < m; j++)
+        for (const c of drafts[j]!.commits) {
+          state[c.position] = c.token;
+          commitStep[c.position] = run.step + 1;
+        }
       preds = verified[m - 1]!;
       k += m;
-      run.rec.step({ state, block: [bs, be], ms: performance.now() - t0, predictions: before, saliency: null, cached: null, values: { accepted_steps: m, drafted_steps: drafts.length } });
+      run.rec.step({
+        state,
+        block: [bs, be],
+        ms: performance.now() - t0,
+        predictions: before,
+        saliency: null,
+        cached: null,
+        values: { accepted_steps: m, drafted_steps: drafts.length },
+      });
       endStep(run, Math.ceil(o.steps / D));
     }
   }

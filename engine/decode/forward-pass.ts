@@ -18,15 +18,28 @@ export interface Pass {
 /** Runs the model on the current sequence: all of it when `cache` is null, else only the block against the cache. */
 export async function forwardPass(run: Run, bs: number, be: number, cache: KvCache | null): Promise<Pass> {
   const full = cache === null;
-  const q0 = full ? 0 : bs, Q = full ? run.T : be - bs, C = full ? 0 : cache.positions[0]?.length ?? 0;
-  const ids = new BigInt64Array(Q), pos = new BigInt64Array(Q), qw = new Float32Array(Q);
+  const q0 = full ? 0 : bs,
+    Q = full ? run.T : be - bs,
+    C = full ? 0 : (cache.positions[0]?.length ?? 0);
+  const ids = new BigInt64Array(Q),
+    pos = new BigInt64Array(Q),
+    qw = new Float32Array(Q);
   for (let i = 0; i < Q; i++) {
     ids[i] = BigInt(run.state[q0 + i]!);
     pos[i] = BigInt(q0 + i);
     qw[i] = q0 + i >= bs && q0 + i < be ? 1 : 0;
   }
   const t = performance.now();
-  const out = await run.model.forward({ inputIds: ids, positionIds: pos, B: 1, Q, pastKeys: cache?.keys ?? new Float32Array(0), pastValues: cache?.values ?? new Float32Array(0), C, queryWeights: qw });
+  const out = await run.model.forward({
+    inputIds: ids,
+    positionIds: pos,
+    B: 1,
+    Q,
+    pastKeys: cache?.keys ?? new Float32Array(0),
+    pastValues: cache?.values ?? new Float32Array(0),
+    C,
+    queryWeights: qw,
+  });
   run.forwardMs += performance.now() - t;
   run.nfe++;
   return { out, full, q0, Q, C };
@@ -37,19 +50,43 @@ export async function forwardPass(run: Run, bs: number, be: number, cache: KvCac
  * every position the pass computed (recording them all shows delayed decoding). Only the block's masked positions
  * are sampled at temperature > 0, so recording does not change the random stream.
  */
-export async function predictPositions(run: Run, pass: Pass, bs: number, be: number, wide: boolean): Promise<(PositionPrediction | null)[]> {
-  const { P, G, MASK, o, state } = run, { q0, Q } = pass;
+export async function predictPositions(
+  run: Run,
+  pass: Pass,
+  bs: number,
+  be: number,
+  wide: boolean,
+): Promise<(PositionPrediction | null)[]> {
+  const { P, G, MASK, o, state } = run,
+    { q0, Q } = pass;
   const predictions: (PositionPrediction | null)[] = new Array(G).fill(null);
-  const p0 = wide ? Math.max(P, q0) : bs, p1 = wide ? q0 + Q : be;
-  const sampled = (r: number) => { const p = r + q0; return p >= bs && p < be && state[p] === MASK; };
-  const rows = await predictRows(pass.out.logits, p0 - q0, p1 - q0, run.model.card.vocab_size, o.topK, o.temperature, run.rng, MASK, sampled);
-  rows.forEach((r, i) => { predictions[p0 + i - P] = r; });
+  const p0 = wide ? Math.max(P, q0) : bs,
+    p1 = wide ? q0 + Q : be;
+  const sampled = (r: number) => {
+    const p = r + q0;
+    return p >= bs && p < be && state[p] === MASK;
+  };
+  const rows = await predictRows(
+    pass.out.logits,
+    p0 - q0,
+    p1 - q0,
+    run.model.card.vocab_size,
+    o.topK,
+    o.temperature,
+    run.rng,
+    MASK,
+    sampled,
+  );
+  rows.forEach((r, i) => {
+    predictions[p0 + i - P] = r;
+  });
   return predictions;
 }
 
 /** Head-averaged attention that key j of the pass (cached keys first, then the computed ones) received in layer l. */
 export function attentionReceived(pass: Pass, H: number) {
-  const { saliency } = pass.out, N = pass.C + pass.Q;
+  const { saliency } = pass.out,
+    N = pass.C + pass.Q;
   return (l: number, j: number) => {
     let m = 0;
     for (let h = 0; h < H; h++) m += saliency[(l * H + h) * N + j]!;
@@ -57,11 +94,16 @@ export function attentionReceived(pass: Pass, H: number) {
   };
 }
 
-/** The recorded saliency: attention received at absolute positions, per layer; NaN where neither cached nor computed. */
+/**
+ * The recorded saliency: attention received at absolute positions, per layer; NaN where neither cached nor computed.
+ */
 export function recordedSaliency(run: Run, pass: Pass, cache: KvCache | null): Float32Array {
-  const { T } = run, { num_layers: Ly, num_heads: H } = run.model.card;
+  const { T } = run,
+    { num_layers: Ly, num_heads: H } = run.model.card;
   const received = attentionReceived(pass, H);
   const sal = new Float32Array(Ly * T).fill(NaN);
-  for (let l = 0; l < Ly; l++) for (let j = 0; j < pass.C + pass.Q; j++) sal[l * T + (j < pass.C ? cache!.positions[l]![j]! : pass.q0 + j - pass.C)] = received(l, j);
+  for (let l = 0; l < Ly; l++)
+    for (let j = 0; j < pass.C + pass.Q; j++)
+      sal[l * T + (j < pass.C ? cache!.positions[l]![j]! : pass.q0 + j - pass.C)] = received(l, j);
   return sal;
 }

@@ -16,10 +16,12 @@ export const cacheBytes = (c: KvCache | null) => (c ? c.keys.byteLength + c.valu
 function gather(src: Float32Array, Ly: number, H: number, N: number, Dh: number, idx: number[][]): Float32Array {
   const C = idx[0]?.length ?? 0;
   const out = new Float32Array(Ly * H * C * Dh);
-  for (let l = 0; l < Ly; l++) for (let h = 0; h < H; h++) {
-    const sBase = (l * H + h) * N, dBase = (l * H + h) * C;
-    idx[l]!.forEach((n, c) => out.set(src.subarray((sBase + n) * Dh, (sBase + n + 1) * Dh), (dBase + c) * Dh));
-  }
+  for (let l = 0; l < Ly; l++)
+    for (let h = 0; h < H; h++) {
+      const sBase = (l * H + h) * N,
+        dBase = (l * H + h) * C;
+      idx[l]!.forEach((n, c) => out.set(src.subarray((sBase + n) * Dh, (sBase + n + 1) * Dh), (dBase + c) * Dh));
+    }
   return out;
 }
 
@@ -29,20 +31,42 @@ function gather(src: Float32Array, Ly: number, H: number, N: number, Dh: number,
  * pass wrote (before any eviction: evictions show as positions that leave between steps). A policy that keeps
  * nothing gives no cache (the next step is a full pass again).
  */
-export function cacheAfterFullPass(run: Run, policy: CachePolicy, blockStep: number, pass: Pass, bs: number, be: number): { cache: KvCache | null; written: Uint8Array | null } {
-  const { T } = run, { num_layers: Ly, num_heads: H, head_dim: Dh } = run.model.card;
+export function cacheAfterFullPass(
+  run: Run,
+  policy: CachePolicy,
+  blockStep: number,
+  pass: Pass,
+  bs: number,
+  be: number,
+): { cache: KvCache | null; written: Uint8Array | null } {
+  const { T } = run,
+    { num_layers: Ly, num_heads: H, head_dim: Dh } = run.model.card;
   const candidates = policy.initial(T, bs, be);
   const received = attentionReceived(pass, H);
   const score = (l: number) => Float32Array.from(candidates, (p) => received(l, p));
-  const kept = policy.keep ? policy.keep(blockStep, candidates, score, Ly) : Array.from({ length: Ly }, () => candidates);
+  const kept = policy.keep
+    ? policy.keep(blockStep, candidates, score, Ly)
+    : Array.from({ length: Ly }, () => candidates);
   if (!kept.some((ps) => ps.length > 0)) return { cache: null, written: null };
-  const cache = { positions: kept, keys: gather(pass.out.keys, Ly, H, T, Dh, kept), values: gather(pass.out.values, Ly, H, T, Dh, kept) };
-  return { cache, written: positionMask(Array.from({ length: Ly }, () => candidates), T) };
+  const cache = {
+    positions: kept,
+    keys: gather(pass.out.keys, Ly, H, T, Dh, kept),
+    values: gather(pass.out.values, Ly, H, T, Dh, kept),
+  };
+  return {
+    cache,
+    written: positionMask(
+      Array.from({ length: Ly }, () => candidates),
+      T,
+    ),
+  };
 }
 
 /** [Ly, T] with 1 at each layer's positions. */
 export function positionMask(positions: number[][], T: number): Uint8Array {
   const m = new Uint8Array(positions.length * T);
-  positions.forEach((ps, l) => { for (const p of ps) m[l * T + p] = 1; });
+  positions.forEach((ps, l) => {
+    for (const p of ps) m[l * T + p] = 1;
+  });
   return m;
 }

@@ -1,4 +1,3 @@
-
 /** What one forward pass says about one position, the input every strategy decides from. */
 export interface PositionPrediction {
   /** Token chosen for the position (argmax, or argmax of Gumbel-perturbed logits when temperature > 0). */

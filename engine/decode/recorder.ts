@@ -20,16 +20,30 @@ export class Recorder {
   readonly refreshSteps: number[] = [];
   readonly tokenIds = new Set<number>();
 
-  constructor(readonly T: number, readonly P: number, readonly K: number, readonly Ly: number, readonly enabled = true) {}
+  constructor(
+    readonly T: number,
+    readonly P: number,
+    readonly K: number,
+    readonly Ly: number,
+    readonly enabled = true,
+  ) {}
 
-  get G() { return this.T - this.P; }
+  get G() {
+    return this.T - this.P;
+  }
 
-  initial(state: Int32Array) { this.states.push(state.slice()); for (const t of state) this.tokenIds.add(t); }
+  initial(state: Int32Array) {
+    this.states.push(state.slice());
+    for (const t of state) this.tokenIds.add(t);
+  }
 
   step(args: {
-    state: Int32Array; block: [number, number]; ms: number;
+    state: Int32Array;
+    block: [number, number];
+    ms: number;
     predictions: (PositionPrediction | null)[];
-    saliency: Float32Array | null; cached: Uint8Array | null;
+    saliency: Float32Array | null;
+    cached: Uint8Array | null;
     series?: Record<string, Float32Array>;
     values?: Record<string, number>;
     refresh?: boolean;
@@ -45,27 +59,42 @@ export class Recorder {
     this.stepMs.push(args.ms);
     if (!this.enabled) return;
     const { G, K } = this;
-    const ids = new Int32Array(G * K).fill(-1), probs = new Float32Array(G * K).fill(NaN);
-    const conf = new Float32Array(G).fill(NaN), ent = new Float32Array(G).fill(NaN);
+    const ids = new Int32Array(G * K).fill(-1),
+      probs = new Float32Array(G * K).fill(NaN);
+    const conf = new Float32Array(G).fill(NaN),
+      ent = new Float32Array(G).fill(NaN);
     args.predictions.forEach((pr, g) => {
       if (!pr) return;
       ids.set(pr.topIds.subarray(0, K), g * K);
       probs.set(pr.topProbs.subarray(0, K), g * K);
-      conf[g] = pr.confidence; ent[g] = pr.entropy;
+      conf[g] = pr.confidence;
+      ent[g] = pr.entropy;
       for (let k = 0; k < K; k++) if (pr.topIds[k]! >= 0) this.tokenIds.add(pr.topIds[k]!);
     });
-    this.topkIds.push(ids); this.topkProbs.push(probs); this.confidence.push(conf); this.entropy.push(ent);
+    this.topkIds.push(ids);
+    this.topkProbs.push(probs);
+    this.confidence.push(conf);
+    this.entropy.push(ent);
     this.saliency.push(args.saliency ?? new Float32Array(this.Ly * this.T).fill(NaN));
     this.cached.push(args.cached ?? new Uint8Array(this.Ly * this.T));
     for (const [k, v] of Object.entries(args.series ?? {})) {
-      if (!this.series.has(k)) this.series.set(k, Array.from({ length: this.stepMs.length - 1 }, () => new Float32Array(G).fill(NaN)));
+      if (!this.series.has(k))
+        this.series.set(
+          k,
+          Array.from({ length: this.stepMs.length - 1 }, () => new Float32Array(G).fill(NaN)),
+        );
       this.series.get(k)!.push(v);
     }
-    for (const arr of this.series.values()) if (arr.length < this.stepMs.length) arr.push(new Float32Array(G).fill(NaN));
+    for (const arr of this.series.values())
+      if (arr.length < this.stepMs.length) arr.push(new Float32Array(G).fill(NaN));
   }
 }
 
-export function concat<T extends Int32Array | Float32Array | Uint8Array>(parts: T[], each: number, ctor: new (n: number) => T): T {
+export function concat<T extends Int32Array | Float32Array | Uint8Array>(
+  parts: T[],
+  each: number,
+  ctor: new (n: number) => T,
+): T {
   const out = new ctor(parts.length * each);
   parts.forEach((p, i) => out.set(p, i * each));
   return out;

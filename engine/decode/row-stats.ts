@@ -8,7 +8,8 @@ import { gumbelArgmax } from './sample.js';
 /**
  * Softmax statistics of many logits rows at once (top K, entropy, log-partition), computed by a tiny ONNX graph
  * (assets/graphs/row-stats.onnx) so onnxruntime's vectorised kernels do the O(V) work: recording every position at
- * every step then costs a few percent of a run instead of a quarter. `predictRow` (test/support/predict-row.ts) is the scalar
+ * every step then costs a few percent of a run instead of a quarter. `predictRow` (test/support/predict-row.ts) is the
+ * scalar
  * reference these results are tested against.
  */
 let session: Promise<ort.InferenceSession> | null = null;
@@ -27,21 +28,41 @@ function rowStatsSession() {
  * Gumbel-perturbed logits (LLaDA's add_gumbel_noise) and its confidence is its unperturbed probability; other rows
  * (recorded only, never committed) keep the top-1, so recording does not change the random stream.
  */
-export async function predictRows(logits: Float32Array, r0: number, r1: number, V: number, K: number, temperature: number, rng: Rng | null, maskId = -1, sample: (row: number) => boolean = () => true): Promise<PositionPrediction[]> {
+export async function predictRows(
+  logits: Float32Array,
+  r0: number,
+  r1: number,
+  V: number,
+  K: number,
+  temperature: number,
+  rng: Rng | null,
+  maskId = -1,
+  sample: (row: number) => boolean = () => true,
+): Promise<PositionPrediction[]> {
   const N = r1 - r0;
   if (N <= 0) return [];
   const rows = logits.subarray(r0 * V, r1 * V);
   if (maskId >= 0 && maskId < V) for (let i = 0; i < N; i++) rows[i * V + maskId] = EXCLUDED;
   const k = Math.min(K, V);
   const s = await rowStatsSession();
-  const out = await s.run({ logits: new ort.Tensor('float32', rows, [N, V]), k: new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]) });
-  const ids = out.top_ids!.data as BigInt64Array, probs = out.top_probs!.data as Float32Array;
-  const ent = out.entropy!.data as Float32Array, logZ = out.log_z!.data as Float32Array;
+  const out = await s.run({
+    logits: new ort.Tensor('float32', rows, [N, V]),
+    k: new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]),
+  });
+  const ids = out.top_ids!.data as BigInt64Array,
+    probs = out.top_probs!.data as Float32Array;
+  const ent = out.entropy!.data as Float32Array,
+    logZ = out.log_z!.data as Float32Array;
   const res: PositionPrediction[] = new Array(N);
   for (let i = 0; i < N; i++) {
-    const topIds = new Int32Array(K).fill(-1), topProbs = new Float32Array(K).fill(NaN);
-    for (let j = 0; j < k; j++) { topIds[j] = Number(ids[i * k + j]!); topProbs[j] = probs[i * k + j]!; }
-    let token = topIds[0]!, confidence = topProbs[0]!;
+    const topIds = new Int32Array(K).fill(-1),
+      topProbs = new Float32Array(K).fill(NaN);
+    for (let j = 0; j < k; j++) {
+      topIds[j] = Number(ids[i * k + j]!);
+      topProbs[j] = probs[i * k + j]!;
+    }
+    let token = topIds[0]!,
+      confidence = topProbs[0]!;
     if (temperature > 0 && rng && sample(r0 + i)) {
       token = gumbelArgmax(rows, i * V, V, temperature, rng, maskId);
       confidence = Math.exp(rows[i * V + token]! - logZ[i]!);

@@ -3,6 +3,7 @@
  * split evenly over its steps, the remainder going to the first steps.
  */
 export function numTransferTokens(maskCount: number, steps: number): number[] {
-  const base = Math.floor(maskCount / steps), rem = maskCount % steps;
+  const base = Math.floor(maskCount / steps),
+    rem = maskCount % steps;
   return Array.from({ length: steps }, (_, i) => base + (i < rem ? 1 : 0));
 }

@@ -60,27 +60,47 @@ export interface Run {
 }
 
 /** Checks LLaDA's constraints on gen length, block length and steps; the messages say what to change. */
-export function validateSchedule(o: { genLength: number; blockLength: number; steps: number }, maxPositions: number, promptLength: number) {
+export function validateSchedule(
+  o: { genLength: number; blockLength: number; steps: number },
+  maxPositions: number,
+  promptLength: number,
+) {
   const { genLength: g, blockLength: b, steps: s } = o;
   if (!Number.isInteger(g) || g < 1) throw new DlensError(`--gen-length must be a positive integer, got ${g}`);
   if (!Number.isInteger(b) || b < 1) throw new DlensError(`--block-length must be a positive integer, got ${b}`);
   if (!Number.isInteger(s) || s < 1) throw new DlensError(`--steps must be a positive integer, got ${s}`);
-  if (g % b !== 0) throw new DlensError(`--gen-length ${g} is not a multiple of --block-length ${b}: LLaDA decodes whole blocks; use for example --gen-length ${Math.ceil(g / b) * b}`);
+  if (g % b !== 0)
+    throw new DlensError(
+      `--gen-length ${g} is not a multiple of --block-length ${b}: LLaDA decodes whole blocks; use for example --gen-length ${Math.ceil(g / b) * b}`,
+    );
   const blocks = g / b;
-  if (s % blocks !== 0) throw new DlensError(`--steps ${s} cannot be split evenly over ${blocks} blocks (gen length ${g} / block length ${b}): use a multiple of ${blocks}, for example --steps ${Math.max(blocks, Math.round(s / blocks) * blocks)}`);
-  if (s > g) throw new DlensError(`--steps ${s} exceeds --gen-length ${g}: at least one token must be committed per step; use --steps ${g} or fewer`);
-  if (promptLength + g > maxPositions) throw new DlensError(`prompt (${promptLength} tokens) plus gen length ${g} exceeds the model's ${maxPositions} positions; shorten the prompt or lower --gen-length`);
+  if (s % blocks !== 0)
+    throw new DlensError(
+      `--steps ${s} cannot be split evenly over ${blocks} blocks (gen length ${g} / block length ${b}): use a multiple of ${blocks}, for example --steps ${Math.max(blocks, Math.round(s / blocks) * blocks)}`,
+    );
+  if (s > g)
+    throw new DlensError(
+      `--steps ${s} exceeds --gen-length ${g}: at least one token must be committed per step; use --steps ${g} or fewer`,
+    );
+  if (promptLength + g > maxPositions)
+    throw new DlensError(
+      `prompt (${promptLength} tokens) plus gen length ${g} exceeds the model's ${maxPositions} positions; shorten the prompt or lower --gen-length`,
+    );
 }
 
 /** The prompt followed by masks (or a branch's state), checked against the model; what both loops start from. */
 export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptions): Run {
   const { card } = model;
-  const P = promptIds.length, G = o.genLength, T = P + G, MASK = card.mask_token_id;
+  const P = promptIds.length,
+    G = o.genLength,
+    T = P + G,
+    MASK = card.mask_token_id;
   validateSchedule(o, card.max_positions, P);
   const state = new Int32Array(T).fill(MASK);
   state.set(promptIds, 0);
   if (o.initialState) {
-    if (o.initialState.length !== T) throw new DlensError(`branch state has ${o.initialState.length} positions, this run has ${T}`);
+    if (o.initialState.length !== T)
+      throw new DlensError(`branch state has ${o.initialState.length} positions, this run has ${T}`);
     state.set(o.initialState);
   }
   const commitStep = new Int32Array(T).fill(-1);
@@ -88,8 +108,22 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
   const rec = new Recorder(T, P, o.topK, card.num_layers, o.record);
   rec.initial(state);
   return {
-    model, o, P, G, T, MASK, state, commitStep, rec, rng: new Rng(o.seed), stepsPerBlock: o.steps / (G / o.blockLength),
-    step: 0, nfe: 0, forwardMs: 0, peakCacheBytes: 0, t0: performance.now(),
+    model,
+    o,
+    P,
+    G,
+    T,
+    MASK,
+    state,
+    commitStep,
+    rec,
+    rng: new Rng(o.seed),
+    stepsPerBlock: o.steps / (G / o.blockLength),
+    step: 0,
+    nfe: 0,
+    forwardMs: 0,
+    peakCacheBytes: 0,
+    t0: performance.now(),
   };
 }
 
@@ -107,18 +141,48 @@ export function countMasked(state: Int32Array, P: number, MASK: number) {
 }
 
 /** What a strategy sees at one step (strategies/types.ts StepView), from the run and this step's facts. */
-export function stepView(run: Run, s: { blockStep: number; bs: number; be: number; masked: number[]; predictions: (PositionPrediction | null)[]; scheduled: number; random: number[] }): StepView {
+export function stepView(
+  run: Run,
+  s: {
+    blockStep: number;
+    bs: number;
+    be: number;
+    masked: number[];
+    predictions: (PositionPrediction | null)[];
+    scheduled: number;
+    random: number[];
+  },
+): StepView {
   return {
-    step: run.step, blockStep: s.blockStep, blockStart: s.bs, blockEnd: s.be, masked: s.masked, predictions: s.predictions,
-    promptLength: run.P, scheduled: s.scheduled, random: s.random, tokenText: (id) => run.model.tokenText(id),
-    eosId: run.model.card.eos_token_id, blockLength: run.o.blockLength, genLength: run.G,
+    step: run.step,
+    blockStep: s.blockStep,
+    blockStart: s.bs,
+    blockEnd: s.be,
+    masked: s.masked,
+    predictions: s.predictions,
+    promptLength: run.P,
+    scheduled: s.scheduled,
+    random: s.random,
+    tokenText: (id) => run.model.tokenText(id),
+    eosId: run.model.card.eos_token_id,
+    blockLength: run.o.blockLength,
+    genLength: run.G,
   };
 }
 
 /** Writes a strategy's commits into the sequence; a commit outside the block's masked positions is a strategy bug. */
-export function applyCommits(run: Run, commits: { position: number; token: number }[], bs: number, be: number, strategyName: string) {
+export function applyCommits(
+  run: Run,
+  commits: { position: number; token: number }[],
+  bs: number,
+  be: number,
+  strategyName: string,
+) {
   for (const { position, token } of commits) {
-    if (position < bs || position >= be || run.state[position] !== run.MASK) throw new Error(`strategy ${strategyName} committed position ${position}, which is not a masked position of block [${bs}, ${be})`);
+    if (position < bs || position >= be || run.state[position] !== run.MASK)
+      throw new Error(
+        `strategy ${strategyName} committed position ${position}, which is not a masked position of block [${bs}, ${be})`,
+      );
     run.state[position] = token;
     run.commitStep[position] = run.step + 1;
   }
@@ -126,23 +190,46 @@ export function applyCommits(run: Run, commits: { position: number; token: numbe
 
 /** End-of-Text Prediction: the text ends at the first committed EOS, so every masked position after it is EOS now. */
 export function fillAfterEos(run: Run) {
-  const { state, commitStep, P, T, MASK } = run, eosId = run.model.card.eos_token_id;
+  const { state, commitStep, P, T, MASK } = run,
+    eosId = run.model.card.eos_token_id;
   let eos = -1;
-  for (let i = P; i < T; i++) if (state[i] === eosId && commitStep[i]! > 0) { eos = i; break; }
-  if (eos >= 0) for (let i = eos + 1; i < T; i++) if (state[i] === MASK) { state[i] = eosId; commitStep[i] = run.step + 1; }
+  for (let i = P; i < T; i++)
+    if (state[i] === eosId && commitStep[i]! > 0) {
+      eos = i;
+      break;
+    }
+  if (eos >= 0)
+    for (let i = eos + 1; i < T; i++)
+      if (state[i] === MASK) {
+        state[i] = eosId;
+        commitStep[i] = run.step + 1;
+      }
 }
 
 /** Counts the step, reports progress; `totalSteps` is what the progress bar counts towards. */
 export function endStep(run: Run, totalSteps: number) {
   run.step++;
-  run.o.onStep?.({ step: run.step, totalSteps, committed: run.G - countMasked(run.state, run.P, run.MASK), genLength: run.G, elapsedMs: performance.now() - run.t0 });
+  run.o.onStep?.({
+    step: run.step,
+    totalSteps,
+    committed: run.G - countMasked(run.state, run.P, run.MASK),
+    genLength: run.G,
+    elapsedMs: performance.now() - run.t0,
+  });
 }
 
 export function finishRun(run: Run, reason: string | undefined): DecodeResult {
   const done = countMasked(run.state, run.P, run.MASK) === 0;
   return {
-    state: run.state, steps: run.step, nfe: run.nfe, wallMs: performance.now() - run.t0, forwardMs: run.forwardMs,
-    complete: done && !reason, incompleteReason: reason ?? (done ? undefined : 'not all positions committed'),
-    recorder: run.rec, commitStep: run.commitStep, peakCacheBytes: run.peakCacheBytes,
+    state: run.state,
+    steps: run.step,
+    nfe: run.nfe,
+    wallMs: performance.now() - run.t0,
+    forwardMs: run.forwardMs,
+    complete: done && !reason,
+    incompleteReason: reason ?? (done ? undefined : 'not all positions committed'),
+    recorder: run.rec,
+    commitStep: run.commitStep,
+    peakCacheBytes: run.peakCacheBytes,
   };
 }

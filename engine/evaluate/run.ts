@@ -11,16 +11,30 @@ import type { CacheMode } from '../cache/types.js';
 import { DEFAULTS } from '../api/defaults.js';
 
 export interface BenchRequest {
-  model?: string; suites: string[]; strategies: string[]; caches: CacheMode[];
-  limit: number; seed?: number;
+  model?: string;
+  suites: string[];
+  strategies: string[];
+  caches: CacheMode[];
+  limit: number;
+  seed?: number;
   /** Left out: each suite's own generation length (Suite.genLength), so no answer is cut off by the budget. */
-  genLength?: number; blockLength: number;
+  genLength?: number;
+  blockLength: number;
   /** Total steps; left out: one token per step (the generation length). */
   steps?: number;
 }
 export interface BenchCell {
-  suite: string; strategy: string; cache: CacheMode; n: number;
-  accuracy: number; steps: number; nfe: number; tpf: number; wall_ms: number; tokens_per_s: number; speedup: number;
+  suite: string;
+  strategy: string;
+  cache: CacheMode;
+  n: number;
+  accuracy: number;
+  steps: number;
+  nfe: number;
+  tpf: number;
+  wall_ms: number;
+  tokens_per_s: number;
+  speedup: number;
   /** Decoded outputs in instance order (not printed; lets a bench compare strategies answer by answer). */
   outputs?: string[];
 }
@@ -30,22 +44,36 @@ export interface BenchCell {
  * e.g. low-confidence@steps=8 commits 4 tokens per step at gen length 32), `tps` (tokens per step, the same for
  * every suite's gen length: low-confidence@tps=4) and `eot` (End-of-Text Prediction).
  */
-export function parseSpec(spec: string): { name: string; params: Record<string, string>; steps?: number; tps?: number; eot?: boolean } {
+export function parseSpec(spec: string): {
+  name: string;
+  params: Record<string, string>;
+  steps?: number;
+  tps?: number;
+  eot?: boolean;
+} {
   const [name, rest] = spec.split('@') as [string, string | undefined];
   const params: Record<string, string> = {};
   let steps: number | undefined, tps: number | undefined, eot: boolean | undefined;
   for (const kv of rest ? rest.split(',') : []) {
     const [k, v] = kv.split('=') as [string, string | undefined];
     if (!k || v === undefined) throw new DlensError(`strategy spec "${spec}": expected NAME@key=value,...`);
-    if ((k === 'steps' || k === 'tps') && !(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new DlensError(`strategy spec "${spec}": ${k} must be a whole number >= 1`);
-    if (k === 'steps') steps = Number(v); else if (k === 'tps') tps = Number(v); else if (k === 'eot') eot = v === 'true' || v === '1'; else params[k] = v;
+    if ((k === 'steps' || k === 'tps') && !(Number.isInteger(Number(v)) && Number(v) >= 1))
+      throw new DlensError(`strategy spec "${spec}": ${k} must be a whole number >= 1`);
+    if (k === 'steps') steps = Number(v);
+    else if (k === 'tps') tps = Number(v);
+    else if (k === 'eot') eot = v === 'true' || v === '1';
+    else params[k] = v;
   }
-  if (steps !== undefined && tps !== undefined) throw new DlensError(`strategy spec "${spec}": give steps or tps, not both`);
+  if (steps !== undefined && tps !== undefined)
+    throw new DlensError(`strategy spec "${spec}": give steps or tps, not both`);
   return { name, params, steps, tps, eot };
 }
 
 /** suites x strategies x caches on one model; every cell decodes the same eval instances. */
-export async function runBench(req: BenchRequest, onProgress?: (done: number, total: number, label: string) => void): Promise<BenchCell[]> {
+export async function runBench(
+  req: BenchRequest,
+  onProgress?: (done: number, total: number, label: string) => void,
+): Promise<BenchCell[]> {
   const model = await loadModel(req.model);
   for (const s of req.suites) getSuite(s);
   for (const s of req.strategies) getStrategy(parseSpec(s).name);
@@ -63,25 +91,60 @@ export async function runBench(req: BenchRequest, onProgress?: (done: number, to
       const task = taskAt(suite, i, seed, ctx);
       return { task, ids: model.encode(model.card.prompt_template.replace('{prompt}', task.prompt)) };
     });
-    for (const strategy of req.strategies) for (const cache of req.caches) {
-      const spec = parseSpec(strategy);
-      const strat = getStrategy(spec.name), params = resolveParams(strat, spec.params);
-      const stepsFor = spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
-      let score = 0, steps = 0, nfe = 0, wall = 0, gen = 0;
-      const outputs: string[] = [];
-      for (const { task: t, ids } of instances) {
-        const r = await decode(model, ids, strat, params, { genLength, blockLength: Math.min(req.blockLength, genLength), steps: stepsFor, temperature: 0, seed: 0, topK: 5, cache, record: false, eot: spec.eot });
-        const out = decodeOutput(model, r.state, ids.length);
-        outputs.push(out);
-        score += suiteDef.score(out, t);
-        steps += r.steps; nfe += r.nfe; wall += r.wallMs; gen += genLength;
-        onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
+    for (const strategy of req.strategies)
+      for (const cache of req.caches) {
+        const spec = parseSpec(strategy);
+        const strat = getStrategy(spec.name),
+          params = resolveParams(strat, spec.params);
+        const stepsFor =
+          spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
+        let score = 0,
+          steps = 0,
+          nfe = 0,
+          wall = 0,
+          gen = 0;
+        const outputs: string[] = [];
+        for (const { task: t, ids } of instances) {
+          const r = await decode(model, ids, strat, params, {
+            genLength,
+            blockLength: Math.min(req.blockLength, genLength),
+            steps: stepsFor,
+            temperature: 0,
+            seed: 0,
+            topK: 5,
+            cache,
+            record: false,
+            eot: spec.eot,
+          });
+          const out = decodeOutput(model, r.state, ids.length);
+          outputs.push(out);
+          score += suiteDef.score(out, t);
+          steps += r.steps;
+          nfe += r.nfe;
+          wall += r.wallMs;
+          gen += genLength;
+          onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
+        }
+        cells.push({
+          suite,
+          strategy,
+          cache,
+          n: req.limit,
+          accuracy: score / req.limit,
+          steps: steps / req.limit,
+          nfe: nfe / req.limit,
+          tpf: gen / nfe,
+          wall_ms: wall / req.limit,
+          tokens_per_s: gen / (wall / 1000),
+          speedup: 1,
+          outputs,
+        });
       }
-      cells.push({ suite, strategy, cache, n: req.limit, accuracy: score / req.limit, steps: steps / req.limit, nfe: nfe / req.limit, tpf: gen / nfe, wall_ms: wall / req.limit, tokens_per_s: gen / (wall / 1000), speedup: 1, outputs });
-    }
   }
   for (const c of cells) {
-    const base = cells.find((b) => b.suite === c.suite && b.strategy === req.strategies[0] && b.cache === req.caches[0])!;
+    const base = cells.find(
+      (b) => b.suite === c.suite && b.strategy === req.strategies[0] && b.cache === req.caches[0],
+    )!;
     c.speedup = c.tokens_per_s / base.tokens_per_s;
   }
   await model.release();
@@ -100,8 +163,9 @@ export function aup(points: { tpf: number; accuracy: number }[], yMax: number, a
   const pts = [...points].sort((a, b) => a.tpf - b.tpf);
   let area = 0;
   for (let i = 1; i < pts.length; i++) {
-    const a = pts[i - 1]!, b = pts[i]!;
-    area += (b.tpf - a.tpf) * (a.accuracy * w(a.accuracy) + b.accuracy * w(b.accuracy)) / 2;
+    const a = pts[i - 1]!,
+      b = pts[i]!;
+    area += ((b.tpf - a.tpf) * (a.accuracy * w(a.accuracy) + b.accuracy * w(b.accuracy))) / 2;
   }
   return area;
 }
@@ -112,33 +176,99 @@ export function aupTable(cells: BenchCell[]) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const rows = keys.map((k) => {
     const cs = cells.filter((c) => `${c.strategy}|${c.cache}` === k);
-    return { strategy: cs[0]!.strategy, cache: cs[0]!.cache, accuracy: mean(cs.map((c) => c.accuracy)), tpf: mean(cs.map((c) => c.tpf)), steps: mean(cs.map((c) => c.steps)) };
+    return {
+      strategy: cs[0]!.strategy,
+      cache: cs[0]!.cache,
+      accuracy: mean(cs.map((c) => c.accuracy)),
+      tpf: mean(cs.map((c) => c.tpf)),
+      steps: mean(cs.map((c) => c.steps)),
+    };
   });
   const yMax = Math.max(...rows.map((r) => r.accuracy));
   const base = rows[0]!;
-  return rows.map((r) => ({ ...r, aup: aup([{ tpf: 1, accuracy: base.accuracy }, { tpf: r.tpf, accuracy: r.accuracy }], yMax) }));
+  return rows.map((r) => ({
+    ...r,
+    aup: aup(
+      [
+        { tpf: 1, accuracy: base.accuracy },
+        { tpf: r.tpf, accuracy: r.accuracy },
+      ],
+      yMax,
+    ),
+  }));
 }
 
 const HEAD = ['suite', 'strategy', 'cache', 'n', 'accuracy %', 'steps', 'NFE', 'TPF', 'wall ms', 'tokens/s', 'speedup'];
-const rowOf = (c: BenchCell) => [c.suite, c.strategy, c.cache, String(c.n), (c.accuracy * 100).toFixed(1), c.steps.toFixed(1), c.nfe.toFixed(1), c.tpf.toFixed(2), c.wall_ms.toFixed(0), c.tokens_per_s.toFixed(1), `${c.speedup.toFixed(2)}x`];
-const aupRow = (r: ReturnType<typeof aupTable>[number]) => [r.strategy, r.cache, (r.accuracy * 100).toFixed(1), r.tpf.toFixed(2), r.steps.toFixed(1), r.aup.toFixed(3)];
+const rowOf = (c: BenchCell) => [
+  c.suite,
+  c.strategy,
+  c.cache,
+  String(c.n),
+  (c.accuracy * 100).toFixed(1),
+  c.steps.toFixed(1),
+  c.nfe.toFixed(1),
+  c.tpf.toFixed(2),
+  c.wall_ms.toFixed(0),
+  c.tokens_per_s.toFixed(1),
+  `${c.speedup.toFixed(2)}x`,
+];
+const aupRow = (r: ReturnType<typeof aupTable>[number]) => [
+  r.strategy,
+  r.cache,
+  (r.accuracy * 100).toFixed(1),
+  r.tpf.toFixed(2),
+  r.steps.toFixed(1),
+  r.aup.toFixed(3),
+];
 const AUP_HEAD = ['strategy', 'cache', 'mean accuracy %', 'mean TPF', 'mean steps', 'AUP (alpha 3)'];
 
 export function benchCsv(cells: BenchCell[]): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [HEAD, ...cells.map(rowOf)].map((r) => r.map(q).join(',')).join('\n') + '\n\n' + [AUP_HEAD, ...aupTable(cells).map(aupRow)].map((r) => r.map(q).join(',')).join('\n') + '\n';
+  return (
+    [HEAD, ...cells.map(rowOf)].map((r) => r.map(q).join(',')).join('\n') +
+    '\n\n' +
+    [AUP_HEAD, ...aupTable(cells).map(aupRow)].map((r) => r.map(q).join(',')).join('\n') +
+    '\n'
+  );
 }
 
-export function benchLatex(cells: BenchCell[], caption = 'Decoding strategies on dlens task suites (dlens bench).'): string {
+export function benchLatex(
+  cells: BenchCell[],
+  caption = 'Decoding strategies on dlens task suites (dlens bench).',
+): string {
   const esc = (s: string) => s.replace(/([&%$#_{}])/g, '\\$1');
-  const table = (head: string[], rows: string[][], cap: string) => ['\\begin{table}[t]', '\\centering', '\\small', `\\begin{tabular}{${'l'.repeat(head.length > 6 ? 3 : 2)}${'r'.repeat(head.length - (head.length > 6 ? 3 : 2))}}`, '\\toprule',
-    head.map(esc).join(' & ') + ' \\\\', '\\midrule', ...rows.map((r) => r.map(esc).join(' & ') + ' \\\\'), '\\bottomrule', '\\end{tabular}', `\\caption{${esc(cap)}}`, '\\end{table}'].join('\n');
-  return table(HEAD, cells.map(rowOf), caption) + '\n\n' + table(AUP_HEAD, aupTable(cells).map(aupRow), 'Accuracy under parallelism (AUP, alpha = 3) per strategy.') + '\n';
+  const table = (head: string[], rows: string[][], cap: string) =>
+    [
+      '\\begin{table}[t]',
+      '\\centering',
+      '\\small',
+      `\\begin{tabular}{${'l'.repeat(head.length > 6 ? 3 : 2)}${'r'.repeat(head.length - (head.length > 6 ? 3 : 2))}}`,
+      '\\toprule',
+      head.map(esc).join(' & ') + ' \\\\',
+      '\\midrule',
+      ...rows.map((r) => r.map(esc).join(' & ') + ' \\\\'),
+      '\\bottomrule',
+      '\\end{tabular}',
+      `\\caption{${esc(cap)}}`,
+      '\\end{table}',
+    ].join('\n');
+  return (
+    table(HEAD, cells.map(rowOf), caption) +
+    '\n\n' +
+    table(AUP_HEAD, aupTable(cells).map(aupRow), 'Accuracy under parallelism (AUP, alpha = 3) per strategy.') +
+    '\n'
+  );
 }
 
 export function benchMarkdown(cells: BenchCell[]): string {
   const t = aupTable(cells);
-  return ['| suite | strategy | cache | n | accuracy | steps | NFE | TPF | wall ms | tokens/s | speedup |', '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...cells.map((c) => `| ${rowOf(c).join(' | ')} |`), '', `| ${AUP_HEAD.join(' | ')} |`, `|${AUP_HEAD.map(() => '---').join('|')}|`, ...t.map((r) => `| ${aupRow(r).join(' | ')} |`)].join('\n');
+  return [
+    '| suite | strategy | cache | n | accuracy | steps | NFE | TPF | wall ms | tokens/s | speedup |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...cells.map((c) => `| ${rowOf(c).join(' | ')} |`),
+    '',
+    `| ${AUP_HEAD.join(' | ')} |`,
+    `|${AUP_HEAD.map(() => '---').join('|')}|`,
+    ...t.map((r) => `| ${aupRow(r).join(' | ')} |`),
+  ].join('\n');
 }
-

@@ -11,10 +11,10 @@ import type { Trace } from '../trace/trace.js';
 export interface PositionTiming {
   position: number;
   finalToken: number;
-  firstCorrect: number;   // -1 if never top-1 before its commit
-  stableFrom: number;     // -1 if not stable at its commit step (e.g. sampled away from top-1)
-  commit: number;         // step index that committed it; -1 if never committed
-  delay: number;          // commit - stableFrom, or NaN
+  firstCorrect: number; // -1 if never top-1 before its commit
+  stableFrom: number; // -1 if not stable at its commit step (e.g. sampled away from top-1)
+  commit: number; // step index that committed it; -1 if never committed
+  delay: number; // commit - stableFrom, or NaN
 }
 
 export function positionTimings(trace: Trace): PositionTiming[] {
@@ -22,17 +22,28 @@ export function positionTimings(trace: Trace): PositionTiming[] {
   const final = trace.state.subarray(S * T, (S + 1) * T);
   const out: PositionTiming[] = [];
   for (let g = 0; g < G; g++) {
-    const p = P + g, f = final[p]!;
+    const p = P + g,
+      f = final[p]!;
     const c = trace.commitStep[p]! - 1;
-    let first = -1, stable = -1;
+    let first = -1,
+      stable = -1;
     const last = c >= 0 ? c : S - 1;
     for (let s = 0; s <= last; s++) {
       const top = trace.topkIds[(s * G + g) * K];
       if (top === undefined || top < 0) continue; // not computed this step: carries no evidence either way
-      if (top === f) { if (first < 0) first = s; if (stable < 0) stable = s; }
-      else stable = -1;
+      if (top === f) {
+        if (first < 0) first = s;
+        if (stable < 0) stable = s;
+      } else stable = -1;
     }
-    out.push({ position: p, finalToken: f, firstCorrect: first, stableFrom: c >= 0 ? stable : -1, commit: c, delay: c >= 0 && stable >= 0 ? c - stable : NaN });
+    out.push({
+      position: p,
+      finalToken: f,
+      firstCorrect: first,
+      stableFrom: c >= 0 ? stable : -1,
+      commit: c,
+      delay: c >= 0 && stable >= 0 ? c - stable : NaN,
+    });
   }
   return out;
 }
@@ -42,7 +53,9 @@ export interface DelaySummary {
   meanDelay: number;
   /** Share of committed tokens whose delay exceeds k steps, for k = 0, 1, 2, 4, 8. */
   delayedMoreThan: Record<string, number>;
-  /** Learn2PD-style oracle: steps needed had every token been committed at its stable-from step (idle steps skipped). */
+  /**
+   * Learn2PD-style oracle: steps needed had every token been committed at its stable-from step (idle steps skipped).
+   */
   oracleSteps: number;
   actualSteps: number;
 }
@@ -56,6 +69,8 @@ export function delaySummary(trace: Trace, timings = positionTimings(trace)): De
   return {
     positions: timings.length,
     meanDelay: ok.length ? ok.reduce((a, t) => a + t.delay, 0) / ok.length : 0,
-    delayedMoreThan, oracleSteps: oracle.size, actualSteps: trace.dims.S,
+    delayedMoreThan,
+    oracleSteps: oracle.size,
+    actualSteps: trace.dims.S,
   };
 }

@@ -16,7 +16,10 @@ export function traceMetrics(trace: Trace) {
     ...summary(trace),
     tpf: trace.manifest.nfe ? trace.dims.G / trace.manifest.nfe : 0,
     delay: delaySummary(trace, timings),
-    volatility: { steps_with_band: widths.length, mean_band_width: widths.length ? widths.reduce((a, b) => a + b, 0) / widths.length : 0 },
+    volatility: {
+      steps_with_band: widths.length,
+      mean_band_width: widths.length ? widths.reduce((a, b) => a + b, 0) / widths.length : 0,
+    },
     accuracy: trace.manifest.task?.score ?? null,
   };
 }

@@ -6,7 +6,12 @@ import type { Trace } from '../trace/trace.js';
  * exceeds `threshold` — and the span [start, end) from the first to the last of them. AdaBlock sizes the next
  * block so that it ends inside this band. NaN-free: positions never computed in the window are skipped.
  */
-export interface VolatilityBand { step: number; start: number; end: number; positions: number[] }
+export interface VolatilityBand {
+  step: number;
+  start: number;
+  end: number;
+  positions: number[];
+}
 
 export function volatilityBands(trace: Trace, window = 4, threshold = 0.1): VolatilityBand[] {
   const { S, G, P, T } = trace.dims;
@@ -16,17 +21,27 @@ export function volatilityBands(trace: Trace, window = 4, threshold = 0.1): Vola
     const positions: number[] = [];
     for (let g = 0; g < G; g++) {
       if (trace.state[s * T + P + g] !== MASK) continue;
-      let n = 0, sum = 0, sq = 0;
+      let n = 0,
+        sum = 0,
+        sq = 0;
       for (let w = Math.max(0, s - window + 1); w <= s; w++) {
         const c = trace.confidence[w * G + g]!;
         if (Number.isNaN(c)) continue;
-        n++; sum += c; sq += c * c;
+        n++;
+        sum += c;
+        sq += c * c;
       }
       if (n < 2) continue;
-      const mean = sum / n, sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
+      const mean = sum / n,
+        sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
       if (sd > threshold) positions.push(P + g);
     }
-    out.push({ step: s, start: positions.length ? positions[0]! : -1, end: positions.length ? positions[positions.length - 1]! + 1 : -1, positions });
+    out.push({
+      step: s,
+      start: positions.length ? positions[0]! : -1,
+      end: positions.length ? positions[positions.length - 1]! + 1 : -1,
+      positions,
+    });
   }
   return out;
 }

@@ -14,17 +14,30 @@ export const CONTRACT_OUTPUTS = [
   { name: 'saliency', type: 'float32', rank: 4 },
 ] as const;
 
-export interface ValueMeta { name: string; isTensor?: boolean; type?: string; shape?: readonly (number | string)[] }
+export interface ValueMeta {
+  name: string;
+  isTensor?: boolean;
+  type?: string;
+  shape?: readonly (number | string)[];
+}
 
 /** Returns the list of contract violations of a session's metadata (empty when it conforms). */
 export function checkContract(inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
   const problems: string[] = [];
-  const check = (kind: 'input' | 'output', have: readonly ValueMeta[], want: readonly { name: string; type: string; rank: number }[]) => {
+  const check = (
+    kind: 'input' | 'output',
+    have: readonly ValueMeta[],
+    want: readonly { name: string; type: string; rank: number }[],
+  ) => {
     for (const w of want) {
       const h = have.find((x) => x.name === w.name);
-      if (!h) { problems.push(`missing ${kind} "${w.name}" (${w.type}, rank ${w.rank})`); continue; }
+      if (!h) {
+        problems.push(`missing ${kind} "${w.name}" (${w.type}, rank ${w.rank})`);
+        continue;
+      }
       if (h.type && h.type !== w.type) problems.push(`${kind} "${w.name}" is ${h.type}, the contract needs ${w.type}`);
-      if (h.shape && h.shape.length !== w.rank) problems.push(`${kind} "${w.name}" has rank ${h.shape.length}, the contract needs ${w.rank}`);
+      if (h.shape && h.shape.length !== w.rank)
+        problems.push(`${kind} "${w.name}" has rank ${h.shape.length}, the contract needs ${w.rank}`);
     }
   };
   check('input', inputs, CONTRACT_INPUTS);
@@ -36,11 +49,19 @@ export function checkContract(inputs: readonly ValueMeta[], outputs: readonly Va
  * The card's numbers where the graph fixes them: past_keys is [layers, B, heads, C, head_dim] and logits
  * [B, Q, vocab]. A card that disagrees would make every forward call fail (or read keys of the wrong shape).
  */
-export function checkCardAgainstGraph(card: { num_layers: number; num_heads: number; head_dim: number; vocab_size: number }, inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
+export function checkCardAgainstGraph(
+  card: { num_layers: number; num_heads: number; head_dim: number; vocab_size: number },
+  inputs: readonly ValueMeta[],
+  outputs: readonly ValueMeta[],
+): string[] {
   const problems: string[] = [];
-  const dim = (list: readonly ValueMeta[], name: string, i: number) => { const d = list.find((x) => x.name === name)?.shape?.[i]; return typeof d === 'number' ? d : undefined; };
+  const dim = (list: readonly ValueMeta[], name: string, i: number) => {
+    const d = list.find((x) => x.name === name)?.shape?.[i];
+    return typeof d === 'number' ? d : undefined;
+  };
   const same = (field: string, said: number, has: number | undefined, where: string) => {
-    if (has !== undefined && has !== said) problems.push(`dlens-model.json says ${field} ${said}, but the graph has ${has} (${where})`);
+    if (has !== undefined && has !== said)
+      problems.push(`dlens-model.json says ${field} ${said}, but the graph has ${has} (${where})`);
   };
   same('num_layers', card.num_layers, dim(inputs, 'past_keys', 0), 'past_keys dimension 0');
   same('num_heads', card.num_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');

@@ -12,13 +12,18 @@ export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
 export const DEFAULT_MODEL = 'dlens-tiny';
 
 export interface ForwardInputs {
-  inputIds: BigInt64Array; positionIds: BigInt64Array; B: number; Q: number;
-  pastKeys: Float32Array; pastValues: Float32Array; C: number;
+  inputIds: BigInt64Array;
+  positionIds: BigInt64Array;
+  B: number;
+  Q: number;
+  pastKeys: Float32Array;
+  pastValues: Float32Array;
+  C: number;
   queryWeights: Float32Array;
 }
 export interface ForwardOutputs {
-  logits: Float32Array;   // [B, Q, V]
-  keys: Float32Array;     // [Ly, B, H, Q, Dh]
+  logits: Float32Array; // [B, Q, V]
+  keys: Float32Array; // [Ly, B, H, Q, Dh]
   values: Float32Array;
   saliency: Float32Array; // [Ly, B, H, C+Q]
 }
@@ -36,34 +41,61 @@ export interface LoadedModel {
 
 /** Folders searched for models by name: the bundled ones, then each folder in DLENS_MODEL_PATH (path-separated). */
 function modelRoots(): string[] {
-  return [MODELS_DIR, ...(process.env.DLENS_MODEL_PATH ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d))];
+  return [
+    MODELS_DIR,
+    ...(process.env.DLENS_MODEL_PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => resolve(d)),
+  ];
 }
 
-/** Model names resolve to assets/models/NAME (or a DLENS_MODEL_PATH folder); a path containing a separator is a folder. */
+/**
+ * Model names resolve to assets/models/NAME (or a DLENS_MODEL_PATH folder); a path containing a separator is a folder.
+ */
 export function resolveModelDir(nameOrDir: string | undefined): string {
   const n = nameOrDir ?? DEFAULT_MODEL;
   if (n.includes('/') || n.includes('\\') || n.startsWith('.')) return resolve(n);
-  const found = modelRoots().map((r) => join(r, n)).find((d) => existsSync(join(d, 'dlens-model.json')));
+  const found = modelRoots()
+    .map((r) => join(r, n))
+    .find((d) => existsSync(join(d, 'dlens-model.json')));
   if (found) return found;
   if (existsSync(n)) return resolve(n);
-  throw new DlensError(`no model named "${n}": bundled models are ${listModelDirs().map((d) => d.split(/[\\/]/).pop()).join(', ') || '(none)'}; pass --model with a model folder path to use another`);
+  throw new DlensError(
+    `no model named "${n}": bundled models are ${
+      listModelDirs()
+        .map((d) => d.split(/[\\/]/).pop())
+        .join(', ') || '(none)'
+    }; pass --model with a model folder path to use another`,
+  );
 }
 
 export function listModelDirs(): string[] {
-  return modelRoots().filter((r) => existsSync(r)).flatMap((r) => readdirSync(r).map((d) => join(r, d)))
+  return modelRoots()
+    .filter((r) => existsSync(r))
+    .flatMap((r) => readdirSync(r).map((d) => join(r, d)))
     .filter((d) => statSync(d).isDirectory() && existsSync(join(d, 'dlens-model.json')));
 }
 
 export function readCard(dir: string): ModelCard {
   const p = join(dir, 'dlens-model.json');
   if (!existsSync(dir)) throw new DlensError(`model folder ${dir} does not exist`);
-  if (!existsSync(p)) throw new DlensError(`${dir} is not a dlens model folder: dlens-model.json is missing (a model folder holds model.onnx, tokenizer.json and dlens-model.json)`);
+  if (!existsSync(p))
+    throw new DlensError(
+      `${dir} is not a dlens model folder: dlens-model.json is missing (a model folder holds model.onnx, tokenizer.json and dlens-model.json)`,
+    );
   let json: unknown;
-  try { json = JSON.parse(readFileSync(p, 'utf8')); } catch { throw new DlensError(`${p} is not valid JSON; fix the model card or re-export the model`); }
+  try {
+    json = JSON.parse(readFileSync(p, 'utf8'));
+  } catch {
+    throw new DlensError(`${p} is not valid JSON; fix the model card or re-export the model`);
+  }
   const r = ModelCardSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new DlensError(`${p} is invalid: field "${i.path.join('.')}" ${i.message}; see docs/model-contract.md for the fields a model card needs`);
+    throw new DlensError(
+      `${p} is invalid: field "${i.path.join('.')}" ${i.message}; see docs/model-contract.md for the fields a model card needs`,
+    );
   }
   return r.data;
 }
@@ -72,39 +104,64 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
   const dir = resolveModelDir(nameOrDir);
   const card = readCard(dir);
   for (const f of ['model.onnx', 'tokenizer.json']) {
-    if (!existsSync(join(dir, f))) throw new DlensError(`model folder ${dir} lacks ${f}; a model folder holds model.onnx, tokenizer.json and dlens-model.json`);
+    if (!existsSync(join(dir, f)))
+      throw new DlensError(
+        `model folder ${dir} lacks ${f}; a model folder holds model.onnx, tokenizer.json and dlens-model.json`,
+      );
   }
   let tokJson: Record<string, unknown>;
-  try { tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')); } catch { throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON; copy the model's tokenizer.json again`); }
+  try {
+    tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
+  } catch {
+    throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON; copy the model's tokenizer.json again`);
+  }
   let tokenizer: Tokenizer;
-  try { tokenizer = new Tokenizer(tokJson, {}); } catch (e) { throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`); }
+  try {
+    tokenizer = new Tokenizer(tokJson, {});
+  } catch (e) {
+    throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`);
+  }
   const model = tokJson.model as { vocab?: Record<string, number> } | undefined;
   const added = (tokJson.added_tokens as { id: number }[] | undefined) ?? [];
   const ids = [...Object.values(model?.vocab ?? {}), ...added.map((a) => a.id)];
   const tokVocab = ids.length ? Math.max(...ids) + 1 : 0;
-  if (tokVocab !== card.vocab_size) throw new DlensError(`vocab size mismatch: dlens-model.json says ${card.vocab_size} but tokenizer.json has ${tokVocab} ids; the card and the tokenizer must come from the same export`);
+  if (tokVocab !== card.vocab_size)
+    throw new DlensError(
+      `vocab size mismatch: dlens-model.json says ${card.vocab_size} but tokenizer.json has ${tokVocab} ids; the card and the tokenizer must come from the same export`,
+    );
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
-      intraOpNumThreads: opts.threads ?? 0, graphOptimizationLevel: 'all', executionMode: 'sequential',
+      intraOpNumThreads: opts.threads ?? 0,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
     });
   } catch (e) {
     throw new DlensError(`onnxruntime could not load ${join(dir, 'model.onnx')}: ${(e as Error).message}`);
   }
   const meta = (s: ort.InferenceSession, kind: 'input' | 'output'): ValueMeta[] =>
-    (kind === 'input' ? s.inputMetadata : s.outputMetadata).map((x) => (x.isTensor ? { name: x.name, isTensor: true, type: x.type, shape: x.shape } : { name: x.name, isTensor: false }));
+    (kind === 'input' ? s.inputMetadata : s.outputMetadata).map((x) =>
+      x.isTensor ? { name: x.name, isTensor: true, type: x.type, shape: x.shape } : { name: x.name, isTensor: false },
+    );
   const problems = checkContract(meta(session, 'input'), meta(session, 'output'));
   problems.push(...checkCardAgainstGraph(card, meta(session, 'input'), meta(session, 'output')));
   const special = new Set(added.filter((a) => (a as { special?: boolean }).special).map((a) => a.id));
-  if (!special.has(card.mask_token_id)) problems.push(`dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`);
+  if (!special.has(card.mask_token_id))
+    problems.push(
+      `dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`,
+    );
   if (problems.length) {
     await session.release();
-    throw new DlensError(`${join(dir, 'model.onnx')} does not meet the dlens model contract: ${problems.join('; ')}. Fix dlens-model.json or re-export the model as docs/model-contract.md describes.`);
+    throw new DlensError(
+      `${join(dir, 'model.onnx')} does not meet the dlens model contract: ${problems.join('; ')}. Fix dlens-model.json or re-export the model as docs/model-contract.md describes.`,
+    );
   }
   const vocabText = new Map<number, string>();
   const { num_layers: Ly, num_heads: H, head_dim: Dh, vocab_size: V } = card;
   return {
-    dir, card, tokenizer,
+    dir,
+    card,
+    tokenizer,
     encode: (text) => tokenizer.encode(text).ids,
     decode: (ids) => tokenizer.decode(ids, { skip_special_tokens: true }),
     tokenText(id) {
@@ -124,8 +181,16 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
       };
       const out = await session.run(feeds);
       const logits = out.logits!.data as Float32Array;
-      if (logits.length !== x.B * x.Q * V) throw new DlensError(`model returned ${logits.length} logits, expected ${x.B}x${x.Q}x${V}: its vocabulary does not match dlens-model.json`);
-      return { logits, keys: out.keys!.data as Float32Array, values: out.values!.data as Float32Array, saliency: out.saliency!.data as Float32Array };
+      if (logits.length !== x.B * x.Q * V)
+        throw new DlensError(
+          `model returned ${logits.length} logits, expected ${x.B}x${x.Q}x${V}: its vocabulary does not match dlens-model.json`,
+        );
+      return {
+        logits,
+        keys: out.keys!.data as Float32Array,
+        values: out.values!.data as Float32Array,
+        saliency: out.saliency!.data as Float32Array,
+      };
     },
     release: () => session.release(),
   };

@@ -1,7 +1,10 @@
 import type { Strategy } from './types.js';
 import { byConfidence, commitOf, series } from './rank.js';
 
-interface CcdState { buffer: Map<number, number>; size: number }
+interface CcdState {
+  buffer: Map<number, number>;
+  size: number;
+}
 
 /**
  * CCD, coherent contextual decoding (tonyckc/CCD-DLM-code, "seek mode"): a verification buffer holds the previous
@@ -14,9 +17,18 @@ interface CcdState { buffer: Map<number, number>; size: number }
  */
 export const ccd: Strategy<{ expand_ratio: number }, CcdState> = {
   name: 'ccd',
-  description: 'Commit, beyond the schedule, positions whose top prediction agrees with the previous step\'s (coherent trajectory); adaptive budget.',
+  description:
+    "Commit, beyond the schedule, positions whose top prediction agrees with the previous step's (coherent trajectory); adaptive budget.",
   paper: 'Beyond Confidence: Adaptive and Coherent Decoding for Diffusion Language Models (CCD), arXiv:2512.02044',
-  params: { expand_ratio: { type: 'number', default: 4, min: 0, max: 32, description: 'buffer may grow to base x (1 + expand_ratio) positions' } },
+  params: {
+    expand_ratio: {
+      type: 'number',
+      default: 4,
+      min: 0,
+      max: 32,
+      description: 'buffer may grow to base x (1 + expand_ratio) positions',
+    },
+  },
   series: { ccd_buffer: { label: 'CCD verification buffer (1) and agreed commits (2)', kind: 'heatmap' } },
   initState: () => ({ buffer: new Map(), size: 1 }),
   decide(view, p, prev) {
@@ -32,6 +44,10 @@ export const ccd: Strategy<{ expand_ratio: number }, CcdState> = {
     const next = r.filter((x) => !done.has(x.p)).slice(0, size);
     for (const x of next) s[x.p - view.promptLength] = 1;
     if (agreed.length >= base) for (const x of agreed) s[x.p - view.promptLength] = 2;
-    return { commit: commit.map(commitOf), series: { ccd_buffer: s }, state: { buffer: new Map(next.map((x) => [x.p, x.pred.token])), size } };
+    return {
+      commit: commit.map(commitOf),
+      series: { ccd_buffer: s },
+      state: { buffer: new Map(next.map((x) => [x.p, x.pred.token])), size },
+    };
   },
 };

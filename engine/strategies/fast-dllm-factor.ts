@@ -8,9 +8,18 @@ import { byConfidence, commitOf } from './rank.js';
  */
 export const fastDllmFactor: Strategy<{ factor: number }> = {
   name: 'fast-dllm-factor',
-  description: 'Commit the n most confident positions while the n-th confidence exceeds 1 - factor/(n+1) (Fast-dLLM factor rule).',
+  description:
+    'Commit the n most confident positions while the n-th confidence exceeds 1 - factor/(n+1) (Fast-dLLM factor rule).',
   paper: 'Wu et al. 2025, Fast-dLLM, arXiv:2505.22618 (factor-based parallel decoding)',
-  params: { factor: { type: 'number', default: 1, min: 0, minExclusive: true, description: 'f in (n + 1)(1 - c_n) < f; larger commits more per step' } },
+  params: {
+    factor: {
+      type: 'number',
+      default: 1,
+      min: 0,
+      minExclusive: true,
+      description: 'f in (n + 1)(1 - c_n) < f; larger commits more per step',
+    },
+  },
   decide(view, { factor }) {
     const r = byConfidence(view);
     let n = 1;

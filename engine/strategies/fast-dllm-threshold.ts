@@ -7,9 +7,20 @@ import { byConfidence, commitOf } from './rank.js';
  */
 export const fastDllmThreshold: Strategy<{ threshold: number }> = {
   name: 'fast-dllm-threshold',
-  description: 'Commit every masked position of the block with confidence above the threshold (at least the most confident one).',
-  paper: 'Wu et al. 2025, Fast-dLLM: Training-free Acceleration of Diffusion LLM by Enabling KV Cache and Parallel Decoding, arXiv:2505.22618',
-  params: { threshold: { type: 'number', default: 0.9, min: 0, max: 1, minExclusive: true, description: 'confidence above which a position is committed' } },
+  description:
+    'Commit every masked position of the block with confidence above the threshold (at least the most confident one).',
+  paper:
+    'Wu et al. 2025, Fast-dLLM: Training-free Acceleration of Diffusion LLM by Enabling KV Cache and Parallel Decoding, arXiv:2505.22618',
+  params: {
+    threshold: {
+      type: 'number',
+      default: 0.9,
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      description: 'confidence above which a position is committed',
+    },
+  },
   decide(view, { threshold }) {
     const r = byConfidence(view);
     const pass = r.filter((x) => x.pred.confidence > threshold);

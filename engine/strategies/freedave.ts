@@ -11,9 +11,12 @@ import { lowConfidence } from './low-confidence.js';
  */
 export const freeDave: Strategy<{ draft: number }> = {
   name: 'freedave',
-  description: 'Draft several low-confidence steps from one pass, verify them in one batched pass; same output as low-confidence, fewer sequential passes.',
+  description:
+    'Draft several low-confidence steps from one pass, verify them in one batched pass; same output as low-confidence, fewer sequential passes.',
   paper: 'FreeDave: lossless parallel decoding of diffusion LLMs by draft-and-verify',
-  params: { draft: { type: 'integer', default: 4, min: 1, max: 32, description: 'steps drafted and verified per batched pass' } },
+  params: {
+    draft: { type: 'integer', default: 4, min: 1, max: 32, description: 'steps drafted and verified per batched pass' },
+  },
   loop: 'draft-verify',
   decide: (view) => lowConfidence.decide(view, {}, undefined),
 };

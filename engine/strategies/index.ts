@@ -12,7 +12,18 @@ import { learn2pd } from './learn2pd.js';
 import { ccd } from './ccd.js';
 import { freeDave } from './freedave.js';
 
-export const STRATEGIES: readonly Strategy[] = [lowConfidence, randomRemasking, fastDllmThreshold, fastDllmFactor, localLeap, adaBlock, creditDecoding, learn2pd, ccd, freeDave];
+export const STRATEGIES: readonly Strategy[] = [
+  lowConfidence,
+  randomRemasking,
+  fastDllmThreshold,
+  fastDllmFactor,
+  localLeap,
+  adaBlock,
+  creditDecoding,
+  learn2pd,
+  ccd,
+  freeDave,
+];
 
 export function getStrategy(name: string): Strategy {
   const s = STRATEGIES.find((x) => x.name === name);

@@ -12,9 +12,29 @@ export const localLeap: Strategy<{ anchor_threshold: number; local_threshold: nu
   description: 'Commit high-confidence anchors and, within a radius of each, positions above a relaxed threshold.',
   paper: 'LocalLeap (friedrichor/LocalLeap): anchor-guided local parallel decoding for diffusion LMs',
   params: {
-    anchor_threshold: { type: 'number', default: 0.9, min: 0, max: 1, minExclusive: true, description: 'confidence that makes a position an anchor' },
-    local_threshold: { type: 'number', default: 0.7, min: 0, max: 1, minExclusive: true, description: 'relaxed confidence for positions near an anchor' },
-    radius: { type: 'integer', default: 2, min: 1, max: 64, description: 'how far from an anchor the relaxed threshold applies' },
+    anchor_threshold: {
+      type: 'number',
+      default: 0.9,
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      description: 'confidence that makes a position an anchor',
+    },
+    local_threshold: {
+      type: 'number',
+      default: 0.7,
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      description: 'relaxed confidence for positions near an anchor',
+    },
+    radius: {
+      type: 'integer',
+      default: 2,
+      min: 1,
+      max: 64,
+      description: 'how far from an anchor the relaxed threshold applies',
+    },
   },
   series: { anchor: { label: 'LocalLeap anchors (1) and local commits (0.5)', kind: 'heatmap' } },
   decide(view, { anchor_threshold, local_threshold, radius }) {
@@ -23,7 +43,9 @@ export const localLeap: Strategy<{ anchor_threshold: number; local_threshold: nu
     const a = series(view);
     if (!anchors.length) return { commit: r.slice(0, 1).map(commitOf), series: { anchor: a } };
     const near = (p: number) => anchors.some((x) => Math.abs(x.p - p) <= radius);
-    const local = r.filter((x) => x.pred.confidence < anchor_threshold && x.pred.confidence >= local_threshold && near(x.p));
+    const local = r.filter(
+      (x) => x.pred.confidence < anchor_threshold && x.pred.confidence >= local_threshold && near(x.p),
+    );
     for (const x of anchors) a[x.p - view.promptLength] = 1;
     for (const x of local) a[x.p - view.promptLength] = 0.5;
     return { commit: [...anchors, ...local].map(commitOf), series: { anchor: a } };

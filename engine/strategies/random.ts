@@ -8,6 +8,10 @@ export const randomRemasking: Strategy = {
   params: {},
   decide(view) {
     const ranked = view.masked.map((p, i) => ({ p, r: view.random[i]! })).sort((a, b) => b.r - a.r || a.p - b.p);
-    return { commit: ranked.slice(0, view.scheduled).map(({ p }) => ({ position: p, token: view.predictions[p - view.promptLength]!.token })) };
+    return {
+      commit: ranked
+        .slice(0, view.scheduled)
+        .map(({ p }) => ({ position: p, token: view.predictions[p - view.promptLength]!.token })),
+    };
   },
 };

@@ -1,11 +1,16 @@
 import type { StepView } from './types.js';
 import type { PositionPrediction } from '../decode/predict.js';
 
-export interface Ranked { p: number; pred: PositionPrediction }
+export interface Ranked {
+  p: number;
+  pred: PositionPrediction;
+}
 
 /** The block's masked positions with their predictions, most confident first (ties: leftmost first). */
 export function byConfidence(view: StepView): Ranked[] {
-  return view.masked.map((p) => ({ p, pred: view.predictions[p - view.promptLength]! })).sort((a, b) => b.pred.confidence - a.pred.confidence || a.p - b.p);
+  return view.masked
+    .map((p) => ({ p, pred: view.predictions[p - view.promptLength]! }))
+    .sort((a, b) => b.pred.confidence - a.pred.confidence || a.p - b.p);
 }
 export const commitOf = (r: Ranked) => ({ position: r.p, token: r.pred.token });
 /** A per-generated-position series of NaN, to fill where the strategy has something to say. */

@@ -8,7 +8,8 @@ export interface StepView {
   step: number;
   /** Step index within the active block (0 at the block's first step). */
   blockStep: number;
-  blockStart: number; blockEnd: number;
+  blockStart: number;
+  blockEnd: number;
   /** Masked generated positions of the active block (absolute positions). */
   masked: number[];
   /** Prediction per generated position (index = position - promptLength); null where not computed. */

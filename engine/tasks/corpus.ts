@@ -7,7 +7,11 @@ export function fileCorpus(dir = process.env.DLENS_CORPUS ?? resolve('.data/corp
   if (!existsSync(join(dir, 'define.jsonl'))) return undefined;
   let d: { word: string; definition: string }[] | undefined;
   let f: { text: string }[] | undefined;
-  const read = <T>(name: string) => readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  const read = <T>(name: string) =>
+    readFileSync(join(dir, name), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as T);
   return {
     define: () => (d ??= read('define.jsonl')),
     fortune: () => (f ??= read('fortune.jsonl')),

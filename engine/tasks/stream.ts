@@ -7,7 +7,8 @@ import { fileCorpus } from './corpus.js';
 import { SUITES } from './suites.js';
 
 const [seedArg = '1', nArg = '1000', suitesArg] = process.argv.slice(2);
-const seed = Number(seedArg), n = Number(nArg);
+const seed = Number(seedArg),
+  n = Number(nArg);
 const names = suitesArg ? suitesArg.split(',') : SUITES.map((s) => s.name);
 const ctx = { split: 'train' as const, corpus: fileCorpus() };
 let buf = '';
@@ -16,6 +17,9 @@ for (let i = 0; i < n; i++) {
     const t = taskAt(name, i, seed, ctx);
     buf += JSON.stringify({ suite: t.suite, prompt: t.prompt, reference: t.reference }) + '\n';
   }
-  if (buf.length > 1 << 20) { process.stdout.write(buf); buf = ''; }
+  if (buf.length > 1 << 20) {
+    process.stdout.write(buf);
+    buf = '';
+  }
 }
 process.stdout.write(buf);

@@ -14,24 +14,45 @@ function distinctNouns(rng: Rng, n: number): string[] {
 function mixedItems(rng: Rng, n: number): string[] {
   return Array.from({ length: n }, () => (rng.next() < 0.5 ? rng.pick(NOUNS) : String(rng.int(0, 99))));
 }
-function make(suite: string, index: number, prompt: string, reference: string, checker: Record<string, unknown> = {}): TaskInstance {
+function make(
+  suite: string,
+  index: number,
+  prompt: string,
+  reference: string,
+  checker: Record<string, unknown> = {},
+): TaskInstance {
   return { suite, id: `${suite}-${index}`, prompt, reference, checker };
 }
 
 export const copy: Suite = {
-  name: 'copy', kind: 'exact', genLength: 32, description: 'Repeat a list of words and numbers verbatim.',
-  generate(rng, i) { const xs = mixedItems(rng, rng.int(3, 12)); return make('copy', i, `Copy: ${xs.join(' ')}`, xs.join(' ')); },
+  name: 'copy',
+  kind: 'exact',
+  genLength: 32,
+  description: 'Repeat a list of words and numbers verbatim.',
+  generate(rng, i) {
+    const xs = mixedItems(rng, rng.int(3, 12));
+    return make('copy', i, `Copy: ${xs.join(' ')}`, xs.join(' '));
+  },
   score: exact,
 };
 
 export const reverse: Suite = {
-  name: 'reverse', kind: 'exact', genLength: 32, description: 'Write a list in reverse order.',
-  generate(rng, i) { const xs = mixedItems(rng, rng.int(3, 10)); return make('reverse', i, `Reverse: ${xs.join(' ')}`, [...xs].reverse().join(' ')); },
+  name: 'reverse',
+  kind: 'exact',
+  genLength: 32,
+  description: 'Write a list in reverse order.',
+  generate(rng, i) {
+    const xs = mixedItems(rng, rng.int(3, 10));
+    return make('reverse', i, `Reverse: ${xs.join(' ')}`, [...xs].reverse().join(' '));
+  },
   score: exact,
 };
 
 export const sort: Suite = {
-  name: 'sort', kind: 'exact', genLength: 64, description: 'Sort numbers in ascending order.',
+  name: 'sort',
+  kind: 'exact',
+  genLength: 64,
+  description: 'Sort numbers in ascending order.',
   generate(rng, i) {
     const xs = Array.from({ length: rng.int(3, 10) }, () => rng.int(0, 999));
     return make('sort', i, `Sort: ${xs.join(' ')}`, [...xs].sort((a, b) => a - b).join(' '));
@@ -40,7 +61,10 @@ export const sort: Suite = {
 };
 
 export const add: Suite = {
-  name: 'add', kind: 'exact', genLength: 32, description: 'Add two multi-digit numbers.',
+  name: 'add',
+  kind: 'exact',
+  genLength: 32,
+  description: 'Add two multi-digit numbers.',
   generate(rng, i) {
     const digits = () => rng.int(1, 5);
     const num = (d: number) => (d === 1 ? rng.int(0, 9) : rng.int(10 ** (d - 1), 10 ** d - 1));
@@ -53,7 +77,10 @@ export const add: Suite = {
 };
 
 export const count: Suite = {
-  name: 'count', kind: 'exact', genLength: 32, description: 'Count how often a word occurs in a list.',
+  name: 'count',
+  kind: 'exact',
+  genLength: 32,
+  description: 'Count how often a word occurs in a list.',
   generate(rng, i) {
     const pool = distinctNouns(rng, 5);
     const target = pool[0]!;
@@ -67,8 +94,11 @@ export const count: Suite = {
 };
 
 export const lookup: Suite = {
-  name: 'lookup', kind: 'exact', genLength: 32,
-  description: 'Find the value of one key in a long context of key=value pairs (300-800 tokens); where cache eviction can fail.',
+  name: 'lookup',
+  kind: 'exact',
+  genLength: 32,
+  description:
+    'Find the value of one key in a long context of key=value pairs (300-800 tokens); where cache eviction can fail.',
   generate(rng, i) {
     const n = rng.int(60, 150);
     const keys = new Set<string>();
@@ -85,7 +115,10 @@ export const lookup: Suite = {
 };
 
 export const shuffle: Suite = {
-  name: 'shuffle', kind: 'valid', genLength: 32, description: 'Write any permutation of the given items (many valid answers).',
+  name: 'shuffle',
+  kind: 'valid',
+  genLength: 32,
+  description: 'Write any permutation of the given items (many valid answers).',
   generate(rng, i) {
     const xs = distinctNouns(rng, rng.int(3, 8));
     return make('shuffle', i, `Shuffle: ${xs.join(' ')}`, rng.shuffle([...xs]).join(' '), { items: xs });
@@ -117,7 +150,10 @@ export function pickProperty(label: string): (x: number) => boolean {
 }
 
 export const pick: Suite = {
-  name: 'pick', kind: 'valid', genLength: 32, description: 'Pick N distinct numbers from a list that satisfy a property (many valid answers).',
+  name: 'pick',
+  kind: 'valid',
+  genLength: 32,
+  description: 'Pick N distinct numbers from a list that satisfy a property (many valid answers).',
   generate(rng, i) {
     for (;;) {
       const prop = property(rng);
@@ -126,7 +162,11 @@ export const pick: Suite = {
       if (ok.length < 2) continue;
       const k = rng.int(1, Math.min(4, ok.length - 1));
       const ref = rng.shuffle([...ok]).slice(0, k);
-      return make('pick', i, `Pick ${k} ${prop.label}: ${pool.join(' ')}`, ref.join(' '), { k, property: prop.label, pool });
+      return make('pick', i, `Pick ${k} ${prop.label}: ${pool.join(' ')}`, ref.join(' '), {
+        k,
+        property: prop.label,
+        pool,
+      });
     }
   },
   score(output, inst) {
@@ -147,14 +187,23 @@ export function wordF1(output: string, reference: string): number {
   const counts = new Map<string, number>();
   for (const w of b) counts.set(w, (counts.get(w) ?? 0) + 1);
   let hit = 0;
-  for (const w of a) { const c = counts.get(w) ?? 0; if (c > 0) { hit++; counts.set(w, c - 1); } }
+  for (const w of a) {
+    const c = counts.get(w) ?? 0;
+    if (c > 0) {
+      hit++;
+      counts.set(w, c - 1);
+    }
+  }
   if (!hit) return 0;
-  const p = hit / a.length, r = hit / b.length;
+  const p = hit / a.length,
+    r = hit / b.length;
   return (2 * p * r) / (p + r);
 }
 
 /** Every 10th item (by hash) is held out of training, so eval items are unseen. */
-function inSplit(key: string, ctx: SuiteContext) { return (hash32(key) % 10 === 0) === (ctx.split === 'eval'); }
+function inSplit(key: string, ctx: SuiteContext) {
+  return (hash32(key) % 10 === 0) === (ctx.split === 'eval');
+}
 function corpusItems<T>(all: readonly T[], key: (t: T) => string, ctx: SuiteContext, cacheKey: object): T[] {
   let cached = splitCache.get(cacheKey)?.[ctx.split] as T[] | undefined;
   if (!cached) {
@@ -168,12 +217,18 @@ function corpusItems<T>(all: readonly T[], key: (t: T) => string, ctx: SuiteCont
 const splitCache = new WeakMap<object, Record<string, unknown[]>>();
 
 function needCorpus(ctx: SuiteContext, suite: string) {
-  if (!ctx.corpus) throw new DlensError(`the ${suite} suite needs the English corpus (Debian's dict-gcide and fortunes), which is not prepared: run \`python3 assets/models/dlens-tiny/recipe/prepare_corpus.py .data/corpus\` (or set DLENS_CORPUS to its folder)`);
+  if (!ctx.corpus)
+    throw new DlensError(
+      `the ${suite} suite needs the English corpus (Debian's dict-gcide and fortunes), which is not prepared: run \`python3 assets/models/dlens-tiny/recipe/prepare_corpus.py .data/corpus\` (or set DLENS_CORPUS to its folder)`,
+    );
   return ctx.corpus;
 }
 
 export const define: Suite = {
-  name: 'define', kind: 'text', genLength: 64, description: 'Define an English word (GCIDE dictionary, public domain); scored by word-overlap F1.',
+  name: 'define',
+  kind: 'text',
+  genLength: 64,
+  description: 'Define an English word (GCIDE dictionary, public domain); scored by word-overlap F1.',
   generate(rng, i, ctx) {
     const all = needCorpus(ctx, 'define').define();
     const xs = corpusItems(all, (t) => t.word, ctx, all);
@@ -184,7 +239,11 @@ export const define: Suite = {
 };
 
 export const fortune: Suite = {
-  name: 'fortune', kind: 'text', genLength: 64, description: 'Continue a fortune-cookie saying from its first words (Debian fortunes, public domain); scored by word-overlap F1.',
+  name: 'fortune',
+  kind: 'text',
+  genLength: 64,
+  description:
+    'Continue a fortune-cookie saying from its first words (Debian fortunes, public domain); scored by word-overlap F1.',
   generate(rng, i, ctx) {
     const all = needCorpus(ctx, 'fortune').fortune();
     const xs = corpusItems(all, (t) => t.text, ctx, all);

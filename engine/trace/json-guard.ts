@@ -5,7 +5,10 @@
  * Pure TypeScript: the renderer reads traces with it too.
  */
 export class JsonShapeError extends Error {
-  constructor(message: string) { super(message); this.name = 'JsonShapeError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonShapeError';
+  }
 }
 
 export function checkJsonShape(text: string, maxDepth: number): void {
@@ -25,8 +28,13 @@ export function checkJsonShape(text: string, maxDepth: number): void {
         const keys = stack[stack.length - 1]!;
         const raw = text.slice(start, i + 1);
         let key = raw;
-        try { key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1); } catch { /* JSON.parse reports it */ }
-        if (keys.has(key)) throw new JsonShapeError(`the key ${JSON.stringify(key.slice(0, 80))} appears twice in one object`);
+        try {
+          key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        } catch {
+          /* JSON.parse reports it */
+        }
+        if (keys.has(key))
+          throw new JsonShapeError(`the key ${JSON.stringify(key.slice(0, 80))} appears twice in one object`);
         keys.add(key);
         expectKey = false;
       }

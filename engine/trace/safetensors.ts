@@ -4,13 +4,41 @@
  */
 import { parseJsonChecked } from './json-guard.js';
 export type DType = 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'F16' | 'F32' | 'F64' | 'I64' | 'BOOL';
-export const DTYPE_SIZE: Record<DType, number> = { U8: 1, I8: 1, BOOL: 1, I16: 2, U16: 2, F16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8 };
+export const DTYPE_SIZE: Record<DType, number> = {
+  U8: 1,
+  I8: 1,
+  BOOL: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+};
 
-export type TensorData = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array;
-export interface RawTensor { dtype: DType; shape: number[]; data: TensorData }
+export type TensorData =
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array;
+export interface RawTensor {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+}
 
 export class FormatError extends Error {
-  constructor(message: string) { super(message); this.name = 'FormatError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'FormatError';
+  }
 }
 
 /** Largest header we accept; real trace headers are a few hundred KiB (the vocab lives there). */
@@ -20,29 +48,59 @@ function viewOf(dtype: DType, bytes: Uint8Array): TensorData {
   // Copy into an aligned buffer: offsets inside the file need not be aligned to the element size.
   const buf = bytes.slice().buffer;
   switch (dtype) {
-    case 'U8': case 'BOOL': return new Uint8Array(buf);
-    case 'I8': return new Int8Array(buf);
-    case 'I16': return new Int16Array(buf);
-    case 'U16': case 'F16': return new Uint16Array(buf);
-    case 'I32': return new Int32Array(buf);
-    case 'U32': return new Uint32Array(buf);
-    case 'F32': return new Float32Array(buf);
-    case 'F64': return new Float64Array(buf);
-    case 'I64': return new BigInt64Array(buf);
+    case 'U8':
+    case 'BOOL':
+      return new Uint8Array(buf);
+    case 'I8':
+      return new Int8Array(buf);
+    case 'I16':
+      return new Int16Array(buf);
+    case 'U16':
+    case 'F16':
+      return new Uint16Array(buf);
+    case 'I32':
+      return new Int32Array(buf);
+    case 'U32':
+      return new Uint32Array(buf);
+    case 'F32':
+      return new Float32Array(buf);
+    case 'F64':
+      return new Float64Array(buf);
+    case 'I64':
+      return new BigInt64Array(buf);
   }
 }
 
-export function decodeSafetensors(file: Uint8Array): { metadata: Record<string, string>; tensors: Map<string, RawTensor> } {
-  if (file.byteLength < 8) throw new FormatError(`file is ${file.byteLength} bytes: too short to hold the 8-byte safetensors header length`);
+export function decodeSafetensors(file: Uint8Array): {
+  metadata: Record<string, string>;
+  tensors: Map<string, RawTensor>;
+} {
+  if (file.byteLength < 8)
+    throw new FormatError(`file is ${file.byteLength} bytes: too short to hold the 8-byte safetensors header length`);
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n < 2 || n > MAX_HEADER_BYTES) throw new FormatError(`header length ${n} is not plausible (must be 2..${MAX_HEADER_BYTES} bytes); the file is not a safetensors file or is corrupted`);
-  if (8 + n > file.byteLength) throw new FormatError(`header says ${n} bytes but the file has only ${file.byteLength - 8} after the length: the file is truncated`);
+  if (n < 2 || n > MAX_HEADER_BYTES)
+    throw new FormatError(
+      `header length ${n} is not plausible (must be 2..${MAX_HEADER_BYTES} bytes); the file is not a safetensors file or is corrupted`,
+    );
+  if (8 + n > file.byteLength)
+    throw new FormatError(
+      `header says ${n} bytes but the file has only ${file.byteLength - 8} after the length: the file is truncated`,
+    );
   let text: string;
-  try { text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n)); } catch { throw new FormatError('header is not valid UTF-8'); }
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n));
+  } catch {
+    throw new FormatError('header is not valid UTF-8');
+  }
   let header: unknown;
-  try { header = parseJsonChecked(text, 8); } catch (e) { throw new FormatError(`header: ${(e as Error).message}`); }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new FormatError('header is not a JSON object');
+  try {
+    header = parseJsonChecked(text, 8);
+  } catch (e) {
+    throw new FormatError(`header: ${(e as Error).message}`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw new FormatError('header is not a JSON object');
   const dataLen = file.byteLength - 8 - n;
   const data = file.subarray(8 + n);
   const metadata: Record<string, string> = {};
@@ -50,7 +108,8 @@ export function decodeSafetensors(file: Uint8Array): { metadata: Record<string, 
   const tensors = new Map<string, RawTensor>();
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError('__metadata__ must be an object of strings');
+      if (!v || typeof v !== 'object' || Array.isArray(v))
+        throw new FormatError('__metadata__ must be an object of strings');
       for (const [k, s] of Object.entries(v)) {
         if (typeof s !== 'string') throw new FormatError(`__metadata__.${k} must be a string`);
         metadata[k] = s;
@@ -59,16 +118,30 @@ export function decodeSafetensors(file: Uint8Array): { metadata: Record<string, 
     }
     const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!t || typeof t !== 'object') throw new FormatError(`tensor "${name}": entry is not an object`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_SIZE)) throw new FormatError(`tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)}`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new FormatError(`tensor "${name}": shape must be a list of non-negative integers`);
+    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_SIZE))
+      throw new FormatError(`tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new FormatError(`tensor "${name}": shape must be a list of non-negative integers`);
     const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) throw new FormatError(`tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end`);
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      off[0] > off[1]
+    )
+      throw new FormatError(`tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end`);
     const dtype = t.dtype as DType;
     const shape = t.shape as number[];
     const count = shape.reduce((a, b) => a * b, 1);
     const [b0, b1] = off as [number, number];
-    if (b1 > dataLen) throw new FormatError(`tensor "${name}": bytes ${b0}..${b1} lie outside the data section (${dataLen} bytes): the file is truncated`);
-    if (b1 - b0 !== count * DTYPE_SIZE[dtype]) throw new FormatError(`tensor "${name}": shape [${shape}] of ${dtype} needs ${count * DTYPE_SIZE[dtype]} bytes but data_offsets span ${b1 - b0}`);
+    if (b1 > dataLen)
+      throw new FormatError(
+        `tensor "${name}": bytes ${b0}..${b1} lie outside the data section (${dataLen} bytes): the file is truncated`,
+      );
+    if (b1 - b0 !== count * DTYPE_SIZE[dtype])
+      throw new FormatError(
+        `tensor "${name}": shape [${shape}] of ${dtype} needs ${count * DTYPE_SIZE[dtype]} bytes but data_offsets span ${b1 - b0}`,
+      );
     ranges.push([b0, b1, name]);
     tensors.set(name, { dtype, shape, data: viewOf(dtype, data.subarray(b0, b1)) });
   }
@@ -79,7 +152,8 @@ export function decodeSafetensors(file: Uint8Array): { metadata: Record<string, 
     if (b0 > end) throw new FormatError(`bytes ${end}..${b0} of the data section belong to no tensor`);
     end = b1;
   }
-  if (end !== dataLen) throw new FormatError(`the data section has ${dataLen - end} trailing bytes that belong to no tensor`);
+  if (end !== dataLen)
+    throw new FormatError(`the data section has ${dataLen - end} trailing bytes that belong to no tensor`);
   return { metadata, tensors };
 }
 
@@ -88,14 +162,18 @@ function bytesOf(t: RawTensor): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
-export function encodeSafetensors(tensors: Map<string, RawTensor> | [string, RawTensor][], metadata: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Map<string, RawTensor> | [string, RawTensor][],
+  metadata: Record<string, string>,
+): Uint8Array {
   const entries = [...tensors].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const header: Record<string, unknown> = { __metadata__: metadata };
   let off = 0;
   for (const [name, t] of entries) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     const len = count * DTYPE_SIZE[t.dtype];
-    if (t.data.byteLength !== len) throw new Error(`tensor "${name}": ${t.data.byteLength} bytes for shape [${t.shape}] ${t.dtype} (want ${len})`);
+    if (t.data.byteLength !== len)
+      throw new Error(`tensor "${name}": ${t.data.byteLength} bytes for shape [${t.shape}] ${t.dtype} (want ${len})`);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + len] };
     off += len;
   }
@@ -106,6 +184,10 @@ export function encodeSafetensors(tensors: Map<string, RawTensor> | [string, Raw
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
   let p = 8 + json.length;
-  for (const [, t] of entries) { const b = bytesOf(t); out.set(b, p); p += b.length; }
+  for (const [, t] of entries) {
+    const b = bytesOf(t);
+    out.set(b, p);
+    p += b.length;
+  }
   return out;
 }

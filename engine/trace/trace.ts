@@ -11,23 +11,26 @@ export { FormatError };
 export type { Manifest };
 
 export class TraceError extends Error {
-  constructor(message: string) { super(message); this.name = 'TraceError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceError';
+  }
 }
 
 export interface Trace {
   manifest: Manifest;
   /** S steps, T positions, G generated positions, K top candidates, Ly layers. */
   dims: { S: number; T: number; G: number; K: number; Ly: number; P: number };
-  state: Int32Array;          // [S+1, T]
-  commitStep: Int32Array;     // [T]
-  topkIds: Int32Array;        // [S, G, K]
-  topkProbs: Float32Array;    // [S, G, K]  (decoded from F16)
-  confidence: Float32Array;   // [S, G]
-  entropy: Float32Array;      // [S, G]
-  block: Int32Array;          // [S, 2]
-  stepMs: Float32Array;       // [S]
-  saliency: Float32Array;     // [S, Ly, T]
-  cached: Uint8Array;         // [S, Ly, T]
+  state: Int32Array; // [S+1, T]
+  commitStep: Int32Array; // [T]
+  topkIds: Int32Array; // [S, G, K]
+  topkProbs: Float32Array; // [S, G, K]  (decoded from F16)
+  confidence: Float32Array; // [S, G]
+  entropy: Float32Array; // [S, G]
+  block: Int32Array; // [S, 2]
+  stepMs: Float32Array; // [S]
+  saliency: Float32Array; // [S, Ly, T]
+  cached: Uint8Array; // [S, Ly, T]
   extras: Map<string, RawTensor>;
 }
 
@@ -65,10 +68,18 @@ export function readTrace(bytes: Uint8Array): Trace {
 function readTraceUnsafe(bytes: Uint8Array): Trace {
   const { metadata, tensors } = decodeSafetensors(bytes);
   const raw = metadata.dlens;
-  if (raw === undefined) throw new TraceError('not a .dlens trace: the safetensors file has no __metadata__.dlens manifest');
-  if (raw.length > MAX_MANIFEST_CHARS) throw new TraceError(`the manifest is ${raw.length} characters long; dlens reads manifests up to ${MAX_MANIFEST_CHARS}`);
+  if (raw === undefined)
+    throw new TraceError('not a .dlens trace: the safetensors file has no __metadata__.dlens manifest');
+  if (raw.length > MAX_MANIFEST_CHARS)
+    throw new TraceError(
+      `the manifest is ${raw.length} characters long; dlens reads manifests up to ${MAX_MANIFEST_CHARS}`,
+    );
   let json: unknown;
-  try { json = parseJsonChecked(raw, MAX_MANIFEST_DEPTH); } catch (e) { throw new TraceError(`the manifest is refused: ${(e as Error).message}`); }
+  try {
+    json = parseJsonChecked(raw, MAX_MANIFEST_DEPTH);
+  } catch (e) {
+    throw new TraceError(`the manifest is refused: ${(e as Error).message}`);
+  }
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -86,14 +97,18 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
   if (S < 0) throw new TraceError('tensor "state" has no rows');
   if (G < 0) throw new TraceError(`prompt_length ${P} exceeds the ${T} positions of "state"`);
   if (S !== manifest.steps) throw new TraceError(`manifest says ${manifest.steps} steps but "state" holds ${S}`);
-  if (G !== manifest.gen_length) throw new TraceError(`manifest gen_length ${manifest.gen_length} does not match ${G} generated positions in "state"`);
+  if (G !== manifest.gen_length)
+    throw new TraceError(
+      `manifest gen_length ${manifest.gen_length} does not match ${G} generated positions in "state"`,
+    );
   const dims = { S, T, G, P, K: topk?.shape[2] ?? 0, Ly: sal?.shape[1] ?? 0 };
   for (const [name, spec] of Object.entries(REQUIRED)) {
     const t = tensors.get(name);
     if (!t) throw new TraceError(`required tensor "${name}" is missing`);
     if (t.dtype !== spec.dtype) throw new TraceError(`tensor "${name}" has dtype ${t.dtype}, expected ${spec.dtype}`);
     const want = spec.shape(dims);
-    if (t.shape.length !== want.length || t.shape.some((v, i) => v !== want[i])) throw new TraceError(`tensor "${name}" has shape [${t.shape}], expected [${want}]`);
+    if (t.shape.length !== want.length || t.shape.some((v, i) => v !== want[i]))
+      throw new TraceError(`tensor "${name}" has shape [${t.shape}], expected [${want}]`);
   }
   const extras = new Map<string, RawTensor>();
   for (const [name, t] of tensors) if (name.startsWith('extra.')) extras.set(name, t);
@@ -104,10 +119,15 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
     if (c < -1 || c > S) throw new TraceError(`commit_step[${i}] = ${c} is outside -1..${S}`);
   }
   const V = Number(manifest.model.card.vocab_size ?? Infinity);
-  for (let i = 0; i < state.length; i++) if (state[i]! < 0 || state[i]! >= V) throw new TraceError(`state holds token id ${state[i]} outside the model's vocabulary`);
+  for (let i = 0; i < state.length; i++)
+    if (state[i]! < 0 || state[i]! >= V)
+      throw new TraceError(`state holds token id ${state[i]} outside the model's vocabulary`);
   checkManifestAgainstTensors(manifest, dims, tensors, V);
   return {
-    manifest, dims, state, commitStep: commit,
+    manifest,
+    dims,
+    state,
+    commitStep: commit,
     topkIds: tensors.get('topk_ids')!.data as Int32Array,
     topkProbs: halfArrayToFloat(tensors.get('topk_probs')!.data as Uint16Array),
     confidence: halfArrayToFloat(tensors.get('confidence')!.data as Uint16Array),
@@ -128,28 +148,41 @@ function checkManifestAgainstTensors(m: Manifest, d: Trace['dims'], tensors: Map
   same('num_layers', m.num_layers, d.Ly, 'tensor "saliency" holds');
   same('top_k', m.top_k, d.K, 'tensor "topk_ids" holds');
   const card = m.model.card;
-  if (m.mask_token_id !== undefined && m.mask_token_id >= V) throw new TraceError(`manifest mask_token_id ${m.mask_token_id} is outside the model's vocabulary of ${V}`);
-  if (m.mask_token_id !== undefined && typeof card.mask_token_id === 'number') same('mask_token_id', m.mask_token_id, card.mask_token_id, "the model card's is");
+  if (m.mask_token_id !== undefined && m.mask_token_id >= V)
+    throw new TraceError(`manifest mask_token_id ${m.mask_token_id} is outside the model's vocabulary of ${V}`);
+  if (m.mask_token_id !== undefined && typeof card.mask_token_id === 'number')
+    same('mask_token_id', m.mask_token_id, card.mask_token_id, "the model card's is");
   for (const name of Object.keys(m.extras)) {
-    if (!tensors.has(name)) throw new TraceError(`manifest extras names tensor "${name}", which the file does not hold`);
+    if (!tensors.has(name))
+      throw new TraceError(`manifest extras names tensor "${name}", which the file does not hold`);
   }
   const block = tensors.get('block')!.data as Int32Array;
   for (let s = 0; s < d.S; s++) {
-    const a = block[2 * s]!, b = block[2 * s + 1]!;
-    if (!(d.P <= a && a <= b && b <= d.T)) throw new TraceError(`block of step ${s} is [${a}, ${b}), outside the generated positions ${d.P}..${d.T}`);
+    const a = block[2 * s]!,
+      b = block[2 * s + 1]!;
+    if (!(d.P <= a && a <= b && b <= d.T))
+      throw new TraceError(`block of step ${s} is [${a}, ${b}), outside the generated positions ${d.P}..${d.T}`);
   }
   const ids = tensors.get('topk_ids')!.data as Int32Array;
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i]! < -1 || ids[i]! >= V) throw new TraceError(`topk_ids holds token id ${ids[i]} outside the model's vocabulary (-1 marks no candidate)`);
+    if (ids[i]! < -1 || ids[i]! >= V)
+      throw new TraceError(`topk_ids holds token id ${ids[i]} outside the model's vocabulary (-1 marks no candidate)`);
   }
 }
 
 export interface TraceInput {
   manifest: Manifest;
   dims: Trace['dims'];
-  state: Int32Array; commitStep: Int32Array; topkIds: Int32Array; topkProbs: ArrayLike<number>;
-  confidence: ArrayLike<number>; entropy: ArrayLike<number>; block: Int32Array; stepMs: Float32Array;
-  saliency: ArrayLike<number>; cached: Uint8Array;
+  state: Int32Array;
+  commitStep: Int32Array;
+  topkIds: Int32Array;
+  topkProbs: ArrayLike<number>;
+  confidence: ArrayLike<number>;
+  entropy: ArrayLike<number>;
+  block: Int32Array;
+  stepMs: Float32Array;
+  saliency: ArrayLike<number>;
+  cached: Uint8Array;
   extras?: Map<string, RawTensor>;
 }
 
@@ -178,11 +211,13 @@ export function writeTrace(t: TraceInput): Uint8Array {
 export function evictions(trace: Trace): { step: number; layer: number; positions: number[] }[] {
   const { S, Ly, T } = trace.dims;
   const out: { step: number; layer: number; positions: number[] }[] = [];
-  for (let s = 1; s < S; s++) for (let l = 0; l < Ly; l++) {
-    const ps: number[] = [];
-    for (let p = 0; p < T; p++) if (trace.cached[((s - 1) * Ly + l) * T + p] && !trace.cached[(s * Ly + l) * T + p]) ps.push(p);
-    if (ps.length) out.push({ step: s, layer: l, positions: ps });
-  }
+  for (let s = 1; s < S; s++)
+    for (let l = 0; l < Ly; l++) {
+      const ps: number[] = [];
+      for (let p = 0; p < T; p++)
+        if (trace.cached[((s - 1) * Ly + l) * T + p] && !trace.cached[(s * Ly + l) * T + p]) ps.push(p);
+      if (ps.length) out.push({ step: s, layer: l, positions: ps });
+    }
   return out;
 }
 
@@ -191,7 +226,10 @@ export function summary(trace: Trace) {
   const { S, G } = trace.dims;
   const m = trace.manifest;
   return {
-    steps: S, nfe: m.nfe, gen_length: G, wall_ms: m.wall_ms,
+    steps: S,
+    nfe: m.nfe,
+    gen_length: G,
+    wall_ms: m.wall_ms,
     tokens_per_step: S ? G / S : 0,
     tokens_per_forward: m.nfe ? G / m.nfe : 0,
     tokens_per_s: m.wall_ms ? (G / m.wall_ms) * 1000 : 0,

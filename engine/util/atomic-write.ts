@@ -1,8 +1,31 @@
-import { closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DlensError } from '../errors.js';
 
-const kindOf = (s: Stats) => s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a named pipe' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file';
+const kindOf = (s: Stats) =>
+  s.isDirectory()
+    ? 'a folder'
+    : s.isFIFO()
+      ? 'a named pipe'
+      : s.isCharacterDevice() || s.isBlockDevice()
+        ? 'a device'
+        : s.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
 
 /**
  * Where a write to `path` lands: the path itself, or through a symlink to the file it names. Only a regular file (or
@@ -11,13 +34,30 @@ const kindOf = (s: Stats) => s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a name
 function writeTarget(path: string): string {
   const p = resolve(path);
   let st: Stats;
-  try { st = lstatSync(p); } catch { return p; }
+  try {
+    st = lstatSync(p);
+  } catch {
+    return p;
+  }
   let target = p;
   if (st.isSymbolicLink()) {
-    try { target = realpathSync(p); } catch { throw new DlensError(`cannot write ${path}: it is a symbolic link to a file that does not exist; remove the link or give another path`); }
-    try { st = statSync(target); } catch { return target; }
+    try {
+      target = realpathSync(p);
+    } catch {
+      throw new DlensError(
+        `cannot write ${path}: it is a symbolic link to a file that does not exist; remove the link or give another path`,
+      );
+    }
+    try {
+      st = statSync(target);
+    } catch {
+      return target;
+    }
   }
-  if (!st.isFile()) throw new DlensError(`cannot write ${path}: it is ${kindOf(st)}, not a file; ${st.isDirectory() ? `give a file path such as ${join(path, 'trace.dlens')}` : 'give the path of a file'}`);
+  if (!st.isFile())
+    throw new DlensError(
+      `cannot write ${path}: it is ${kindOf(st)}, not a file; ${st.isDirectory() ? `give a file path such as ${join(path, 'trace.dlens')}` : 'give the path of a file'}`,
+    );
   return target;
 }
 
@@ -26,13 +66,26 @@ const TMP = (target: string) => `${basename(target)}.tmp-`;
 /** Temporary files a killed run left beside `target` (their process is gone) are removed before the next write. */
 function removeStaleTemps(target: string) {
   let names: string[];
-  try { names = readdirSync(dirname(target)); } catch { return; }
+  try {
+    names = readdirSync(dirname(target));
+  } catch {
+    return;
+  }
   for (const n of names) {
     if (!n.startsWith(TMP(target))) continue;
     const pid = Number(/^(\d+)-/.exec(n.slice(TMP(target).length))?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try { process.kill(pid, 0); continue; } catch (e) { if ((e as NodeJS.ErrnoException).code === 'EPERM') continue; }
-    try { unlinkSync(join(dirname(target), n)); } catch { /* another run got there first */ }
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    try {
+      unlinkSync(join(dirname(target), n));
+    } catch {
+      /* another run got there first */
+    }
   }
 }
 
@@ -44,20 +97,38 @@ function removeStaleTemps(target: string) {
 export function writeFileAtomic(path: string, bytes: Uint8Array, opts: { overwrite?: boolean } = {}): string {
   const target = writeTarget(path);
   const dir = dirname(target);
-  try { mkdirSync(dir, { recursive: true }); } catch (e) { throw new DlensError(`cannot write ${path}: cannot create its folder ${dir} (${(e as NodeJS.ErrnoException).code})`); }
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new DlensError(
+      `cannot write ${path}: cannot create its folder ${dir} (${(e as NodeJS.ErrnoException).code})`,
+    );
+  }
   removeStaleTemps(target);
   const tmp = join(dir, `${TMP(target)}${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
   try {
     const fd = openSync(tmp, 'wx');
-    try { writeFileSync(fd, bytes); fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      writeFileSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     if (opts.overwrite === false) linkSync(tmp, target);
     else renameSync(tmp, target);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && opts.overwrite === false) throw Object.assign(new DlensError(`${path} already exists`), { code });
-    throw new DlensError(`could not write ${path}: ${code ? `${code} (${(e as Error).message.split(',')[0]})` : (e as Error).message}`);
+    if (code === 'EEXIST' && opts.overwrite === false)
+      throw Object.assign(new DlensError(`${path} already exists`), { code });
+    throw new DlensError(
+      `could not write ${path}: ${code ? `${code} (${(e as Error).message.split(',')[0]})` : (e as Error).message}`,
+    );
   } finally {
-    try { unlinkSync(tmp); } catch { /* renamed away */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* renamed away */
+    }
   }
   return target;
 }

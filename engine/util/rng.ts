@@ -1,6 +1,9 @@
 /** Seeded, reproducible PRNG (sfc32 seeded through splitmix32) shared by tasks and decoding. */
 export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
   constructor(seed: number) {
     let s = seed >>> 0;
     const next = () => {
@@ -10,7 +13,10 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next(); this.b = next(); this.c = next(); this.d = next();
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
     for (let i = 0; i < 12; i++) this.uint32();
   }
   uint32(): number {
@@ -23,11 +29,19 @@ export class Rng {
     return t;
   }
   /** Uniform in [0, 1). */
-  next(): number { return this.uint32() / 4294967296; }
+  next(): number {
+    return this.uint32() / 4294967296;
+  }
   /** Uniform in (0, 1): safe for log(). */
-  open(): number { return (this.uint32() + 0.5) / 4294967296; }
-  int(lo: number, hiInclusive: number): number { return lo + Math.floor(this.next() * (hiInclusive - lo + 1)); }
-  pick<T>(xs: readonly T[]): T { return xs[Math.floor(this.next() * xs.length)]!; }
+  open(): number {
+    return (this.uint32() + 0.5) / 4294967296;
+  }
+  int(lo: number, hiInclusive: number): number {
+    return lo + Math.floor(this.next() * (hiInclusive - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)]!;
+  }
   shuffle<T>(xs: T[]): T[] {
     for (let i = xs.length - 1; i > 0; i--) {
       const j = Math.floor(this.next() * (i + 1));
@@ -36,7 +50,9 @@ export class Rng {
     return xs;
   }
   /** Gumbel(0, 1) sample, for temperature sampling as LLaDA's add_gumbel_noise. */
-  gumbel(): number { return -Math.log(-Math.log(this.open())); }
+  gumbel(): number {
+    return -Math.log(-Math.log(this.open()));
+  }
 }
 
 /** Stable 32-bit hash of a string (FNV-1a), used to split corpora into train/held-out. */

@@ -23,8 +23,11 @@ export function App() {
     for (const f of Array.from(files)) store.getState().openBytes(new Uint8Array(await f.arrayBuffer()), f.name);
   };
   const openPath = async (path: string) => {
-    try { store.getState().openBytes(await host.api.readTrace(path), path.split(/[\\/]/).pop() ?? path, path); }
-    catch (e) { store.getState().setError(`Could not open ${path}: ${(e as Error).message}`); }
+    try {
+      store.getState().openBytes(await host.api.readTrace(path), path.split(/[\\/]/).pop() ?? path, path);
+    } catch (e) {
+      store.getState().setError(`Could not open ${path}: ${(e as Error).message}`);
+    }
   };
 
   // `dlens serve FILE...` puts the files in the URL: open them once.
@@ -33,13 +36,17 @@ export function App() {
     for (const p of new URLSearchParams(location.search).getAll('open')) void openPath(p);
   }, [host]);
 
-  useEffect(() => host.onMenu((a: MenuAction) => {
-    if (a === 'open') fileInput.current?.click();
-    else if (a.startsWith('open-path:')) void openPath(a.slice('open-path:'.length));
-    else if (a === 'compare') store.getState().setView('compare');
-    else if (a === 'record') store.getState().setView('record');
-    else void runExport(a, store.getState(), host).catch((e) => store.getState().setError((e as Error).message));
-  }), [host]);
+  useEffect(
+    () =>
+      host.onMenu((a: MenuAction) => {
+        if (a === 'open') fileInput.current?.click();
+        else if (a.startsWith('open-path:')) void openPath(a.slice('open-path:'.length));
+        else if (a === 'compare') store.getState().setView('compare');
+        else if (a === 'record') store.getState().setView('record');
+        else void runExport(a, store.getState(), host).catch((e) => store.getState().setError((e as Error).message));
+      }),
+    [host],
+  );
 
   // Keyboard: arrows step, Home/End jump, space plays; ignored while typing in a form.
   useEffect(() => {
@@ -47,11 +54,22 @@ export function App() {
       const el = e.target as HTMLElement;
       if (el.closest('input, textarea, select')) return;
       const s = store.getState();
-      if (e.key === 'ArrowRight') { s.stepBy(e.shiftKey ? 10 : 1); e.preventDefault(); }
-      else if (e.key === 'ArrowLeft') { s.stepBy(e.shiftKey ? -10 : -1); e.preventDefault(); }
-      else if (e.key === 'Home') { s.setStep(0); e.preventDefault(); }
-      else if (e.key === 'End') { s.setStep(Infinity); e.preventDefault(); }
-      else if (e.key === ' ') { s.togglePlay(); e.preventDefault(); }
+      if (e.key === 'ArrowRight') {
+        s.stepBy(e.shiftKey ? 10 : 1);
+        e.preventDefault();
+      } else if (e.key === 'ArrowLeft') {
+        s.stepBy(e.shiftKey ? -10 : -1);
+        e.preventDefault();
+      } else if (e.key === 'Home') {
+        s.setStep(0);
+        e.preventDefault();
+      } else if (e.key === 'End') {
+        s.setStep(Infinity);
+        e.preventDefault();
+      } else if (e.key === ' ') {
+        s.togglePlay();
+        e.preventDefault();
+      }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -60,37 +78,99 @@ export function App() {
   const hasTrace = traces.length > 0;
   const def = viewDef(view);
   const View = def.component;
-  const body = def.needsTrace && !hasTrace ? <EmptyState onOpen={() => fileInput.current?.click()} onOpenPath={openPath} /> : <View />;
+  const body =
+    def.needsTrace && !hasTrace ? (
+      <EmptyState onOpen={() => fileInput.current?.click()} onOpenPath={openPath} />
+    ) : (
+      <View />
+    );
 
   return (
-    <div className={`app ${dragging ? 'dragging' : ''}`}
-      onDragOver={(e) => { e.preventDefault(); setDragging(true); }} onDragLeave={() => setDragging(false)}
-      onDrop={(e) => { e.preventDefault(); setDragging(false); void openFiles(e.dataTransfer.files); }}>
+    <div
+      className={`app ${dragging ? 'dragging' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        void openFiles(e.dataTransfer.files);
+      }}
+    >
       <header className="toolbar">
         <span className="brand">dlens</span>
         <nav className="tabs" role="tablist">
-          {VIEWS.map((v) => <button key={v.id} role="tab" aria-selected={view === v.id} className={view === v.id ? 'on' : ''} onClick={() => store.getState().setView(v.id)}>{v.label}</button>)}
+          {VIEWS.map((v) => (
+            <button
+              key={v.id}
+              role="tab"
+              aria-selected={view === v.id}
+              className={view === v.id ? 'on' : ''}
+              onClick={() => store.getState().setView(v.id)}
+            >
+              {v.label}
+            </button>
+          ))}
         </nav>
         <span className="grow" />
-        <button onClick={() => fileInput.current?.click()} title="Open .dlens traces (Ctrl+O)">Open…</button>
+        <button onClick={() => fileInput.current?.click()} title="Open .dlens traces (Ctrl+O)">
+          Open…
+        </button>
         <ExportMenu />
-        <button onClick={() => store.getState().setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch light/dark theme" aria-label="theme">{theme === 'dark' ? '☀' : '☾'}</button>
-        <input ref={fileInput} type="file" accept=".dlens" multiple hidden data-testid="open-input" onChange={(e) => { if (e.target.files) void openFiles(e.target.files); e.target.value = ''; }} />
+        <button
+          onClick={() => store.getState().setTheme(theme === 'dark' ? 'light' : 'dark')}
+          title="Switch light/dark theme"
+          aria-label="theme"
+        >
+          {theme === 'dark' ? '☀' : '☾'}
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          accept=".dlens"
+          multiple
+          hidden
+          data-testid="open-input"
+          onChange={(e) => {
+            if (e.target.files) void openFiles(e.target.files);
+            e.target.value = '';
+          }}
+        />
       </header>
       {hasTrace && def.needsTrace && (
         <div className="tracebar">
           {traces.map((t) => (
             <span key={t.id} className={`tracechip ${t.id === activeId ? 'on' : ''}`}>
-              <button onClick={() => store.getState().setActive(t.id)} title={t.path ?? t.name}>{t.name}</button>
-              <button className="x" aria-label={`close ${t.name}`} onClick={() => store.getState().closeTrace(t.id)}>×</button>
+              <button onClick={() => store.getState().setActive(t.id)} title={t.path ?? t.name}>
+                {t.name}
+              </button>
+              <button className="x" aria-label={`close ${t.name}`} onClick={() => store.getState().closeTrace(t.id)}>
+                ×
+              </button>
             </span>
           ))}
           <span className="grow" />
           <TraceSummary />
         </div>
       )}
-      {error && <div className="error" role="alert">{error}<button onClick={() => store.getState().setError(null)} aria-label="dismiss">×</button></div>}
-      {notice && <div className="notice" role="status" data-testid="notice">{notice}<button onClick={() => store.getState().setNotice(null)} aria-label="dismiss">×</button></div>}
+      {error && (
+        <div className="error" role="alert">
+          {error}
+          <button onClick={() => store.getState().setError(null)} aria-label="dismiss">
+            ×
+          </button>
+        </div>
+      )}
+      {notice && (
+        <div className="notice" role="status" data-testid="notice">
+          {notice}
+          <button onClick={() => store.getState().setNotice(null)} aria-label="dismiss">
+            ×
+          </button>
+        </div>
+      )}
       <main className="body">{body}</main>
       {hasTrace && def.needsTrace && <StepBar />}
     </div>
@@ -101,5 +181,11 @@ function TraceSummary() {
   const lt = useApp(active);
   if (!lt) return null;
   const m = lt.trace.manifest;
-  return <span className="summary">{m.model.name} · {m.strategy.name} · cache {m.cache.mode} · {lt.metrics.steps} steps · NFE {lt.metrics.nfe} · TPF {lt.metrics.tpf.toFixed(2)}{m.complete ? '' : ' · incomplete'}</span>;
+  return (
+    <span className="summary">
+      {m.model.name} · {m.strategy.name} · cache {m.cache.mode} · {lt.metrics.steps} steps · NFE {lt.metrics.nfe} · TPF{' '}
+      {lt.metrics.tpf.toFixed(2)}
+      {m.complete ? '' : ' · incomplete'}
+    </span>
+  );
 }

@@ -9,5 +9,9 @@ export function useApp<T>(selector: (s: AppState) => T): T {
   const ctx = useContext(AppContext)!;
   return useStore(ctx.store, selector);
 }
-export function useHost(): Host { return useContext(AppContext)!.host; }
-export function useStoreApi(): StoreApi<AppState> { return useContext(AppContext)!.store; }
+export function useHost(): Host {
+  return useContext(AppContext)!.host;
+}
+export function useStoreApi(): StoreApi<AppState> {
+  return useContext(AppContext)!.store;
+}

@@ -6,10 +6,21 @@ import { getHost } from './host/index.js';
 import './styles.css';
 
 const saved = localStorage.getItem('dlens.theme');
-const store = createAppStore({ theme: saved === 'dark' || (!saved && matchMedia('(prefers-color-scheme: dark)').matches) ? 'dark' : 'light', colormap: localStorage.getItem('dlens.colormap') ?? undefined });
-store.subscribe((s) => { localStorage.setItem('dlens.theme', s.theme); localStorage.setItem('dlens.colormap', s.colormap); document.documentElement.dataset.theme = s.theme; });
+const store = createAppStore({
+  theme: saved === 'dark' || (!saved && matchMedia('(prefers-color-scheme: dark)').matches) ? 'dark' : 'light',
+  colormap: localStorage.getItem('dlens.colormap') ?? undefined,
+});
+store.subscribe((s) => {
+  localStorage.setItem('dlens.theme', s.theme);
+  localStorage.setItem('dlens.colormap', s.colormap);
+  document.documentElement.dataset.theme = s.theme;
+});
 document.documentElement.dataset.theme = store.getState().theme;
 const host = getHost();
 // For end-to-end tests and the UI benchmark: the store, readable from the page.
 window.__dlens = { store };
-createRoot(document.getElementById('root')!).render(<AppContext.Provider value={{ store, host }}><App /></AppContext.Provider>);
+createRoot(document.getElementById('root')!).render(
+  <AppContext.Provider value={{ store, host }}>
+    <App />
+  </AppContext.Provider>,
+);

@@ -9,13 +9,32 @@ import { DEFAULTS } from '../../engine/api/defaults.js';
 export type { ViewId };
 
 /** The figure the current view shows, as export needs it: a name and an SVG at a chosen size. */
-export interface Figure { name: string; svg(size: FigureSize): string }
+export interface Figure {
+  name: string;
+  svg(size: FigureSize): string;
+}
 
 /** The record form's settings; they outlive the view, so coming back to Record finds the last ones. */
-export interface RecordForm { job: RecordJob; source: 'prompt' | 'task'; task: { suite: string; index: number } }
+export interface RecordForm {
+  job: RecordJob;
+  source: 'prompt' | 'task';
+  task: { suite: string; index: number };
+}
 const RECORD_FORM: RecordForm = {
-  job: { strategy: DEFAULTS.strategy, params: {}, cache: DEFAULTS.cache, cacheParams: {}, genLength: DEFAULTS.genLength, blockLength: DEFAULTS.blockLength, steps: DEFAULTS.genLength, seed: DEFAULTS.seed, temperature: DEFAULTS.temperature, prompt: '' },
-  source: 'prompt', task: { suite: 'sort', index: 0 },
+  job: {
+    strategy: DEFAULTS.strategy,
+    params: {},
+    cache: DEFAULTS.cache,
+    cacheParams: {},
+    genLength: DEFAULTS.genLength,
+    blockLength: DEFAULTS.blockLength,
+    steps: DEFAULTS.genLength,
+    seed: DEFAULTS.seed,
+    temperature: DEFAULTS.temperature,
+    prompt: '',
+  },
+  source: 'prompt',
+  task: { suite: 'sort', index: 0 },
 };
 
 export interface AppState {
@@ -26,10 +45,10 @@ export interface AppState {
   /** Cursor: the state before step `step` (0..S). Shared by every view and every compared trace. */
   step: number;
   playing: boolean;
-  speed: number;          // steps per second
-  hover: number | null;   // absolute position under the pointer
+  speed: number; // steps per second
+  hover: number | null; // absolute position under the pointer
   metric: string;
-  layer: number;          // -1 = mean of layers
+  layer: number; // -1 = mean of layers
   colormap: string;
   theme: 'light' | 'dark';
   error: string | null;
@@ -64,9 +83,22 @@ const maxStep = (s: AppState) => active(s)?.trace.dims.S ?? 0;
 
 export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState> {
   return createStore<AppState>((set, get) => ({
-    traces: [], activeId: null, compareIds: [], view: 'replay', step: 0, playing: false, speed: 12, hover: null,
-    metric: 'confidence', layer: -1, colormap: DEFAULT_COLORMAP, theme: 'light', error: null, notice: null,
-    figure: null, recordForm: RECORD_FORM,
+    traces: [],
+    activeId: null,
+    compareIds: [],
+    view: 'replay',
+    step: 0,
+    playing: false,
+    speed: 12,
+    hover: null,
+    metric: 'confidence',
+    layer: -1,
+    colormap: DEFAULT_COLORMAP,
+    theme: 'light',
+    error: null,
+    notice: null,
+    figure: null,
+    recordForm: RECORD_FORM,
     ...init,
     openBytes(bytes, name, path) {
       try {
@@ -75,39 +107,80 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
         // Opening a trace that is already open (same path) replaces it rather than duplicating it.
         const traces = [...s.traces.filter((t) => !path || t.path !== path), lt];
         const compareIds = [...s.compareIds.filter((id) => traces.some((t) => t.id === id)), lt.id].slice(-4);
-        set({ traces, activeId: lt.id, compareIds, step: lt.trace.dims.S, playing: false, error: null, view: s.view === 'record' ? 'replay' : s.view });
+        set({
+          traces,
+          activeId: lt.id,
+          compareIds,
+          step: lt.trace.dims.S,
+          playing: false,
+          error: null,
+          view: s.view === 'record' ? 'replay' : s.view,
+        });
         return lt;
       } catch (e) {
         set({ error: `Could not open ${name}: ${(e as Error).message}` });
         return null;
       }
     },
-    setActive(id) { const t = get().traces.find((x) => x.id === id); if (t) set({ activeId: id, step: Math.min(get().step, t.trace.dims.S) }); },
+    setActive(id) {
+      const t = get().traces.find((x) => x.id === id);
+      if (t) set({ activeId: id, step: Math.min(get().step, t.trace.dims.S) });
+    },
     closeTrace(id) {
       const traces = get().traces.filter((t) => t.id !== id);
-      set({ traces, compareIds: get().compareIds.filter((x) => x !== id), activeId: get().activeId === id ? traces.at(-1)?.id ?? null : get().activeId });
+      set({
+        traces,
+        compareIds: get().compareIds.filter((x) => x !== id),
+        activeId: get().activeId === id ? (traces.at(-1)?.id ?? null) : get().activeId,
+      });
     },
     toggleCompare(id) {
       const c = get().compareIds;
       set({ compareIds: c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-4) });
     },
-    setView(view) { set({ view, playing: false }); },
-    setStep(step) { set({ step: Math.max(0, Math.min(maxStep(get()), Math.round(step))) }); },
-    stepBy(d) { get().setStep(get().step + d); },
+    setView(view) {
+      set({ view, playing: false });
+    },
+    setStep(step) {
+      set({ step: Math.max(0, Math.min(maxStep(get()), Math.round(step))) });
+    },
+    stepBy(d) {
+      get().setStep(get().step + d);
+    },
     togglePlay() {
       const s = get();
       // Play from the start when the cursor sits at the end.
       set({ playing: !s.playing, step: !s.playing && s.step >= maxStep(s) ? 0 : s.step });
     },
-    setSpeed(speed) { set({ speed: Math.max(1, Math.min(240, speed)) }); },
-    setHover(hover) { if (get().hover !== hover) set({ hover }); },
-    setMetric(metric) { set({ metric }); },
-    setLayer(layer) { set({ layer }); },
-    setColormap(colormap) { set({ colormap }); },
-    setTheme(theme) { set({ theme }); },
-    setError(error) { set({ error }); },
-    setNotice(notice) { set({ notice }); },
-    setFigure(figure) { set({ figure }); },
-    setRecordForm(f) { set({ recordForm: { ...get().recordForm, ...f } }); },
+    setSpeed(speed) {
+      set({ speed: Math.max(1, Math.min(240, speed)) });
+    },
+    setHover(hover) {
+      if (get().hover !== hover) set({ hover });
+    },
+    setMetric(metric) {
+      set({ metric });
+    },
+    setLayer(layer) {
+      set({ layer });
+    },
+    setColormap(colormap) {
+      set({ colormap });
+    },
+    setTheme(theme) {
+      set({ theme });
+    },
+    setError(error) {
+      set({ error });
+    },
+    setNotice(notice) {
+      set({ notice });
+    },
+    setFigure(figure) {
+      set({ figure });
+    },
+    setRecordForm(f) {
+      set({ recordForm: { ...get().recordForm, ...f } });
+    },
   }));
 }

@@ -12,7 +12,8 @@ const SHOTS = join(ROOT, 'test-results', 'screenshots');
 describe('the app in Chromium, served by dlens serve', () => {
   let server: Awaited<ReturnType<typeof startServe>>, browser: Browser, page: Page;
   const dir = tmp();
-  const traceA = join(dir, 'hello-lowconf-none.dlens'), traceB = join(dir, 'hello-random-dual.dlens');
+  const traceA = join(dir, 'hello-lowconf-none.dlens'),
+    traceB = join(dir, 'hello-random-dual.dlens');
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -21,10 +22,17 @@ describe('the app in Chromium, served by dlens serve', () => {
     await record({ ...base, strategy: 'random', cache: 'dual', out: traceB });
     server = await startServe({ DLENS_HOME: join(dir, 'home'), DLENS_MODEL_PATH: join(ROOT, 'test', 'fixtures') });
     browser = await chromium.launch(CHROMIUM);
-    page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } })).newPage();
-    page.on('pageerror', (e) => { throw e; });
+    page = await (
+      await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } })
+    ).newPage();
+    page.on('pageerror', (e) => {
+      throw e;
+    });
   });
-  afterAll(async () => { await browser?.close(); server?.stop(); });
+  afterAll(async () => {
+    await browser?.close();
+    server?.stop();
+  });
 
   it('refuses a request without the token, and shows an empty state that says what to do', async () => {
     const denied = await fetch(`http://127.0.0.1:${server.port}/`);
@@ -67,7 +75,9 @@ describe('the app in Chromium, served by dlens serve', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(bad, 'not a trace at all');
     await page.getByTestId('open-input').setInputFiles(bad);
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Could not open bad\.dlens: not a valid \.dlens trace/);
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/Could not open bad\.dlens: not a valid \.dlens trace/);
     expect(await page.getByTestId('replay-text').count()).toBe(1);
     await page.getByRole('alert').getByRole('button').click();
   });
@@ -78,7 +88,9 @@ describe('the app in Chromium, served by dlens serve', () => {
     await canvas.waitFor();
     const box = (await canvas.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.6);
-    await expect.poll(() => page.getByTestId('heatmap-tip').textContent()).toMatch(/confidence: (\d\.\d{4}|not computed)/);
+    await expect
+      .poll(() => page.getByTestId('heatmap-tip').textContent())
+      .toMatch(/confidence: (\d\.\d{4}|not computed)/);
     await page.screenshot({ path: join(SHOTS, '2-heatmap-confidence.png') });
     await page.getByTestId('metric').selectOption('entropy');
     await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.6);
@@ -92,12 +104,15 @@ describe('the app in Chromium, served by dlens serve', () => {
     // a click moves the shared cursor
     await page.mouse.click(box.x + box.width * 0.25, box.y + box.height * 0.5);
     const step = Number((await page.getByTestId('step-label').textContent())!.match(/step (\d+)/)![1]);
-    expect(step).toBeGreaterThan(10); expect(step).toBeLessThan(22);
+    expect(step).toBeGreaterThan(10);
+    expect(step).toBeLessThan(22);
   });
 
   it('shows the token timeline and the volatility view with their numbers', async () => {
     await page.getByRole('tab', { name: 'Token timeline' }).click();
-    await expect.poll(() => page.getByTestId('delay-stats').textContent()).toMatch(/mean delay[\d.]+ steps.*oracle steps\d+ of 64/);
+    await expect
+      .poll(() => page.getByTestId('delay-stats').textContent())
+      .toMatch(/mean delay[\d.]+ steps.*oracle steps\d+ of 64/);
     await page.screenshot({ path: join(SHOTS, '4-timeline.png') });
     await page.getByRole('tab', { name: 'Volatility' }).click();
     await expect.poll(() => page.getByTestId('volatility-stats').textContent()).toMatch(/steps with a band\d+ of 64/);
@@ -109,7 +124,10 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.getByTestId('metric').selectOption('confidence');
     await page.getByRole('button', { name: 'Export ▾' }).click();
     const save = async (item: string) => {
-      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: item }).click()]);
+      const [dl] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('menuitem', { name: item }).click(),
+      ]);
       const p = join(dir, dl.suggestedFilename());
       await dl.saveAs(p);
       return { name: dl.suggestedFilename(), bytes: readFileSync(p) };
@@ -118,8 +136,10 @@ describe('the app in Chromium, served by dlens serve', () => {
     expect(svg.name).toBe('hello-lowconf-none-heatmap-confidence.svg');
     const s = svg.bytes.toString('utf8');
     expect(s.startsWith('<svg')).toBe(true);
-    expect(s).toContain('<image'); expect(s).toContain('data:image/png;base64,');
-    expect(s).toMatch(/>step<\/text>/); expect(s).toMatch(/class="tick"/);
+    expect(s).toContain('<image');
+    expect(s).toContain('data:image/png;base64,');
+    expect(s).toMatch(/>step<\/text>/);
+    expect(s).toMatch(/class="tick"/);
     const png = await save('Figure as PNG');
     expect(png.bytes.subarray(1, 4).toString()).toBe('PNG');
     expect(png.bytes.readUInt32BE(16)).toBe(3600); // 1200 px at 3x
@@ -129,7 +149,8 @@ describe('the app in Chromium, served by dlens serve', () => {
     expect(csv).toMatch(/^steps,64$/m);
     expect(csv).toMatch(/^NFE,64$/m);
     const tex = (await save('Metrics as LaTeX')).bytes.toString('utf8');
-    expect(tex).toContain('\\begin{tabular}{lr}'); expect(tex).toContain('\\toprule');
+    expect(tex).toContain('\\begin{tabular}{lr}');
+    expect(tex).toContain('\\toprule');
     await page.getByRole('button', { name: 'Export ▾' }).click();
   });
 
@@ -143,7 +164,9 @@ describe('the app in Chromium, served by dlens serve', () => {
     expect(await cols.nth(1).textContent()).toMatch(/step 0 \/ 64/);
     await page.keyboard.press('End');
     const table = await page.getByTestId('compare-table').textContent();
-    expect(table).toMatch(/low-confidence/); expect(table).toMatch(/random/); expect(table).toMatch(/dual/);
+    expect(table).toMatch(/low-confidence/);
+    expect(table).toMatch(/random/);
+    expect(table).toMatch(/dual/);
     await page.screenshot({ path: join(SHOTS, '6-compare.png') });
   });
 
@@ -155,20 +178,44 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.getByTestId('block-length').fill('32');
     await page.getByTestId('steps').fill('480');
     await page.getByTestId('record-start').click();
-    await expect.poll(() => page.getByTestId('progress').textContent(), { timeout: 30_000 }).toMatch(/step \d+ \/ 480 · [\d.]+ tok\/s · ETA/);
+    await expect
+      .poll(() => page.getByTestId('progress').textContent(), { timeout: 30_000 })
+      .toMatch(/step \d+ \/ 480 · [\d.]+ tok\/s · ETA/);
     await page.screenshot({ path: join(SHOTS, '7-record-progress.png') });
     await page.getByTestId('record-cancel').click();
-    await expect.poll(() => page.getByTestId('notice').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 30_000 }).toMatch(/Cancelled after \d+ steps; the partial trace was saved to (.*\.dlens)/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('notice')
+            .textContent({ timeout: 1000 })
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toMatch(/Cancelled after \d+ steps; the partial trace was saved to (.*\.dlens)/);
     const path = (await page.getByTestId('notice').textContent())!.match(/saved to (.*\.dlens)/)![1]!;
     const partial = readTrace(new Uint8Array(readFileSync(path)));
     expect(partial.manifest.complete).toBe(false);
     expect(partial.dims.S).toBeLessThan(480);
-    await expect.poll(() => page.getByTestId('step-label').textContent()).toBe(`step ${partial.dims.S} / ${partial.dims.S}`);
+    await expect
+      .poll(() => page.getByTestId('step-label').textContent())
+      .toBe(`step ${partial.dims.S} / ${partial.dims.S}`);
     await page.getByRole('tab', { name: 'Record' }).click();
     await page.getByTestId('gen-length').fill('32');
     await page.getByTestId('steps').fill('16');
     await page.getByTestId('record-start').click();
-    await expect.poll(() => page.getByTestId('step-label').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 30_000 }).toBe('step 16 / 16');
-    expect(await page.getByTestId('notice').textContent()).toMatch(/Recorded 16 steps to .*tiny-random|Recorded 16 steps to .*\.dlens/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('step-label')
+            .textContent({ timeout: 1000 })
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toBe('step 16 / 16');
+    expect(await page.getByTestId('notice').textContent()).toMatch(
+      /Recorded 16 steps to .*tiny-random|Recorded 16 steps to .*\.dlens/,
+    );
   });
 });

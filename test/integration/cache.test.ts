@@ -12,13 +12,25 @@ const base = { genLength: 32, blockLength: 8, steps: 32, temperature: 0, seed: 0
 
 describe('KV-cache policies on real models', () => {
   let fixture: LoadedModel, tiny: LoadedModel;
-  beforeAll(async () => { fixture = await loadModel(FIXTURE); tiny = await loadModel(); });
+  beforeAll(async () => {
+    fixture = await loadModel(FIXTURE);
+    tiny = await loadModel();
+  });
 
   it('sparse with keep_ratio 1 (selecting at the refresh pass, delay 0) gives exactly the tokens of dual', async () => {
-    for (const [m, prompt] of [[fixture, 'hello world'], [tiny, 'Copy: lemon 41 river 7 salt']] as const) {
+    for (const [m, prompt] of [
+      [fixture, 'hello world'],
+      [tiny, 'Copy: lemon 41 river 7 salt'],
+    ] as const) {
       const ids = m.encode(m.card.prompt_template.replace('{prompt}', prompt));
       const dual = await decode(m, ids, lowConfidence, {}, { ...base, cache: 'dual' });
-      const sparse = await decode(m, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 1, delay: 0 } });
+      const sparse = await decode(
+        m,
+        ids,
+        lowConfidence,
+        {},
+        { ...base, cache: 'sparse', cacheParams: { keep_ratio: 1, delay: 0 } },
+      );
       expect(Array.from(sparse.state)).toEqual(Array.from(dual.state));
     }
   });
@@ -41,15 +53,29 @@ describe('KV-cache policies on real models', () => {
   it('prefix and dual computes only the block between refreshes, and sparse evicts half the cache one step after each refresh', async () => {
     const d = tmp();
     const modes = ['none', 'prefix', 'dual', 'sparse'] as const;
-    for (const cache of modes) await record({ model: FIXTURE, prompt: 'hello', genLength: 32, blockLength: 8, steps: 32, cache, out: join(d, `${cache}.dlens`) });
+    for (const cache of modes)
+      await record({
+        model: FIXTURE,
+        prompt: 'hello',
+        genLength: 32,
+        blockLength: 8,
+        steps: 32,
+        cache,
+        out: join(d, `${cache}.dlens`),
+      });
     expect(python(['test/check_trace.py', ...modes.map((c) => join(d, `${c}.dlens`))]).code).toBe(0);
     const t = Object.fromEntries(modes.map((c) => [c, readTrace(new Uint8Array(readFileSync(join(d, `${c}.dlens`))))]));
     const { T, Ly } = t.prefix!.dims;
     expect(t.prefix!.manifest.refresh_steps).toEqual([0, 8, 16, 24]);
     // step 1: prefix caches [0, 8+P) ... positions before the block; nothing after it
-    const cachedAt = (tr: typeof t.none, s: number, l: number) => Array.from(tr!.cached.subarray((s * Ly + l) * T, (s * Ly + l + 1) * T));
+    const cachedAt = (tr: typeof t.none, s: number, l: number) =>
+      Array.from(tr!.cached.subarray((s * Ly + l) * T, (s * Ly + l + 1) * T));
     const blockStart = t.prefix!.block[2 * 9]!;
-    expect(cachedAt(t.prefix, 9, 0).map((v, p) => (v ? p : -1)).filter((p) => p >= 0)).toEqual(Array.from({ length: blockStart }, (_, i) => i));
+    expect(
+      cachedAt(t.prefix, 9, 0)
+        .map((v, p) => (v ? p : -1))
+        .filter((p) => p >= 0),
+    ).toEqual(Array.from({ length: blockStart }, (_, i) => i));
     expect(cachedAt(t.dual, 9, 0).reduce((a, b) => a + b, 0)).toBe(T - 8);
     expect(cachedAt(t.none, 9, 0).reduce((a, b) => a + b, 0)).toBe(0);
     // sparse (Sparse-dLLM, delay 1): the block's first step stores nothing, the second is a full pass that writes
@@ -60,16 +86,20 @@ describe('KV-cache policies on real models', () => {
     expect(t.sparse!.manifest.refresh_steps).toEqual([1, 9, 17, 25]);
     const ev = evictions(t.sparse!).filter((e) => e.step === 10);
     expect(ev.length).toBe(Ly);
-    expect(ev[0]!.positions.length).toBe((T - 8) - Math.floor((T - 8) / 2));
+    expect(ev[0]!.positions.length).toBe(T - 8 - Math.floor((T - 8) / 2));
     // the kept share is all that is ever held between steps: half of dual's bytes
-    const sparseBytes = t.sparse!.extras.get('extra.cache_bytes')!, dualBytes = t.dual!.extras.get('extra.cache_bytes')!;
+    const sparseBytes = t.sparse!.extras.get('extra.cache_bytes')!,
+      dualBytes = t.dual!.extras.get('extra.cache_bytes')!;
     const peak = (x: typeof sparseBytes) => Math.max(...Array.from(x.data as Float32Array));
     expect(peak(sparseBytes) / peak(dualBytes)).toBeCloseTo(Math.floor((T - 8) / 2) / (T - 8), 5);
     // saliency is NaN exactly where a position was neither cached nor computed
-    const s = 10, l = 1;
+    const s = 10,
+      l = 1;
     for (let p = 0; p < T; p++) {
       const inBlock = p >= t.sparse!.block[2 * s]! && p < t.sparse!.block[2 * s + 1]!;
-      expect(Number.isNaN(t.sparse!.saliency[(s * Ly + l) * T + p]!)).toBe(!inBlock && !t.sparse!.cached[(s * Ly + l) * T + p]);
+      expect(Number.isNaN(t.sparse!.saliency[(s * Ly + l) * T + p]!)).toBe(
+        !inBlock && !t.sparse!.cached[(s * Ly + l) * T + p],
+      );
     }
     const bytes = t.sparse!.extras.get('extra.cache_bytes')!;
     expect(bytes.shape).toEqual([32]);
@@ -77,12 +107,24 @@ describe('KV-cache policies on real models', () => {
 
   it('refuses bad cache parameters with clear messages', async () => {
     const ids = fixture.encode('hi');
-    await expect(decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 0 } })).rejects.toThrow(/keep_ratio must be in \(0, 1\]/);
-    await expect(decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 1.5 } })).rejects.toThrow(/keep_ratio must be in \(0, 1\]/);
-    await expect(decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { kernel_size: 4 } })).rejects.toThrow(/kernel_size must be an odd integer/);
-    await expect(decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { kernel_size: 0 } })).rejects.toThrow(/kernel_size must be an odd integer/);
-    await expect(decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'bogus' as never })).rejects.toThrow(/unknown cache mode "bogus"/);
+    await expect(
+      decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 0 } }),
+    ).rejects.toThrow(/keep_ratio must be in \(0, 1\]/);
+    await expect(
+      decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { keep_ratio: 1.5 } }),
+    ).rejects.toThrow(/keep_ratio must be in \(0, 1\]/);
+    await expect(
+      decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { kernel_size: 4 } }),
+    ).rejects.toThrow(/kernel_size must be an odd integer/);
+    await expect(
+      decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'sparse', cacheParams: { kernel_size: 0 } }),
+    ).rejects.toThrow(/kernel_size must be an odd integer/);
+    await expect(decode(fixture, ids, lowConfidence, {}, { ...base, cache: 'bogus' as never })).rejects.toThrow(
+      /unknown cache mode "bogus"/,
+    );
     const blockCausal = { ...fixture, card: { ...fixture.card, attention: 'block-causal' as const } };
-    await expect(decode(blockCausal, ids, lowConfidence, {}, { ...base, cache: 'dual' })).rejects.toThrow(/block-causal.*use --cache prefix/);
+    await expect(decode(blockCausal, ids, lowConfidence, {}, { ...base, cache: 'dual' })).rejects.toThrow(
+      /block-causal.*use --cache prefix/,
+    );
   });
 });

@@ -8,17 +8,26 @@ import { mistakeFixtures, substitute } from '../support/mistake-fixtures.js';
  * Every user mistake in test/cli-mistakes.json (args, the exact first line of stderr, optional env) gets that line
  * and exit code 2: never "internal error", never a stack trace. Add a row to cover a new mistake.
  */
-interface Row { args: string[]; stderr: string; env?: Record<string, string> }
+interface Row {
+  args: string[];
+  stderr: string;
+  env?: Record<string, string>;
+}
 const TABLE = JSON.parse(readFileSync(join(ROOT, 'test', 'cli-mistakes.json'), 'utf8')) as Row[];
 
 let fx: Awaited<ReturnType<typeof mistakeFixtures>>;
-beforeAll(async () => { fx = await mistakeFixtures(); });
+beforeAll(async () => {
+  fx = await mistakeFixtures();
+});
 afterAll(() => fx?.close());
 
 describe('command-line mistakes (test/cli-mistakes.json)', () => {
   it.each(TABLE.map((r) => [r.args.join(' '), r] as const))('%s', (_, row) => {
     const env = Object.fromEntries(Object.entries(row.env ?? {}).map(([k, v]) => [k, substitute(v, fx.vars)]));
-    const r = dlens(row.args.map((a) => substitute(a, fx.vars)), { env: { DLENS_CORPUS: fx.vars.$EMPTY_CORPUS!, ...env } });
+    const r = dlens(
+      row.args.map((a) => substitute(a, fx.vars)),
+      { env: { DLENS_CORPUS: fx.vars.$EMPTY_CORPUS!, ...env } },
+    );
     expect(r.stderr.split('\n')[0]).toBe(substitute(row.stderr, fx.vars));
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at .*:\d+:\d+/);
@@ -26,7 +35,7 @@ describe('command-line mistakes (test/cli-mistakes.json)', () => {
 });
 
 describe('what used to be refused or mishandled', () => {
-  it('--help after any command prints that command\'s usage', () => {
+  it("--help after any command prints that command's usage", () => {
     for (const cmd of ['models', 'record', 'learn', 'info', 'bench', 'tasks', 'serve']) {
       const r = dlens([cmd, '--prompt', 'x', '--help']);
       expect(r.code).toBe(0);
@@ -36,7 +45,20 @@ describe('what used to be refused or mishandled', () => {
   });
 
   it('negative numbers are values, and a huge temperature runs exactly the steps asked', () => {
-    const base = ['record', '--model', FIXTURE, '--prompt', 'hi', '--gen-length', '16', '--block-length', '8', '--steps', '16', '--json'];
+    const base = [
+      'record',
+      '--model',
+      FIXTURE,
+      '--prompt',
+      'hi',
+      '--gen-length',
+      '16',
+      '--block-length',
+      '8',
+      '--steps',
+      '16',
+      '--json',
+    ];
     const a = dlens([...base, '--seed', '-1', '--temperature', '1']);
     expect(a.stderr).toBe('');
     expect(JSON.parse(a.stdout).steps).toBe(16);

@@ -10,10 +10,26 @@ const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .*:\d+:\d+/);
 describe('dlens command line', () => {
   it('records on the fixture, prints one JSON object, and info reads the trace back', () => {
     const out = join(tmp(), 'a.dlens');
-    const r = dlens(['record', '--model', FIXTURE, '--prompt', 'hello', '--gen-length', '32', '--block-length', '8', '--steps', '32', '--out', out, '--json']);
+    const r = dlens([
+      'record',
+      '--model',
+      FIXTURE,
+      '--prompt',
+      'hello',
+      '--gen-length',
+      '32',
+      '--block-length',
+      '8',
+      '--steps',
+      '32',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    for (const k of ['output', 'steps', 'nfe', 'wall_ms', 'tokens_per_s', 'trace', 'strategy', 'cache']) expect(j).toHaveProperty(k);
+    for (const k of ['output', 'steps', 'nfe', 'wall_ms', 'tokens_per_s', 'trace', 'strategy', 'cache'])
+      expect(j).toHaveProperty(k);
     expect(j.steps).toBe(32);
     expect(j.nfe).toBe(32);
     const info = dlens(['info', out, '--json']);
@@ -31,8 +47,24 @@ describe('dlens command line', () => {
   });
 
   it('is reproducible under a seed with temperature sampling', () => {
-    const args = ['record', '--model', FIXTURE, '--prompt', 'abc', '--gen-length', '16', '--block-length', '8', '--steps', '8', '--temperature', '1', '--json'];
-    const a = JSON.parse(dlens([...args, '--seed', '5']).stdout), b = JSON.parse(dlens([...args, '--seed', '5']).stdout);
+    const args = [
+      'record',
+      '--model',
+      FIXTURE,
+      '--prompt',
+      'abc',
+      '--gen-length',
+      '16',
+      '--block-length',
+      '8',
+      '--steps',
+      '8',
+      '--temperature',
+      '1',
+      '--json',
+    ];
+    const a = JSON.parse(dlens([...args, '--seed', '5']).stdout),
+      b = JSON.parse(dlens([...args, '--seed', '5']).stdout);
     const c = JSON.parse(dlens([...args, '--seed', '6']).stdout);
     expect(a.output).toBe(b.output);
     expect(c.output).not.toBe(a.output);
@@ -41,12 +73,29 @@ describe('dlens command line', () => {
   it('lists the bundled default model and decodes a suite task with it', () => {
     const m = JSON.parse(dlens(['models', '--json']).stdout);
     expect(m.models.find((x: { name: string }) => x.name === 'dlens-tiny').default).toBe(true);
-    const r = JSON.parse(dlens(['record', '--task', 'copy:0', '--gen-length', '32', '--block-length', '32', '--json']).stdout);
+    const r = JSON.parse(
+      dlens(['record', '--task', 'copy:0', '--gen-length', '32', '--block-length', '32', '--json']).stdout,
+    );
     expect(r.task).toMatchObject({ suite: 'copy', score: 1 });
   });
 
   it('bench runs suites x caches and reports accuracy, NFE, TPF and speed per cell', () => {
-    const r = dlens(['bench', '--model', FIXTURE, '--suite', 'copy,sort', '--caches', 'none,dual', '--limit', '2', '--gen-length', '16', '--block-length', '8', '--json']);
+    const r = dlens([
+      'bench',
+      '--model',
+      FIXTURE,
+      '--suite',
+      'copy,sort',
+      '--caches',
+      'none,dual',
+      '--limit',
+      '2',
+      '--gen-length',
+      '16',
+      '--block-length',
+      '8',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const { cells } = JSON.parse(r.stdout);
     expect(cells).toHaveLength(4);
@@ -56,7 +105,9 @@ describe('dlens command line', () => {
       expect(c.accuracy).toBeGreaterThanOrEqual(0);
       expect(c.tokens_per_s).toBeGreaterThan(0);
     }
-    expect(cells.find((c: { cache: string; suite: string }) => c.cache === 'none' && c.suite === 'copy').speedup).toBe(1);
+    expect(cells.find((c: { cache: string; suite: string }) => c.cache === 'none' && c.suite === 'copy').speedup).toBe(
+      1,
+    );
   });
 
   it('bench decodes each suite at its own generation length when none is given', () => {
@@ -64,13 +115,30 @@ describe('dlens command line', () => {
     expect(r.code).toBe(0);
     const { cells } = JSON.parse(r.stdout);
     // one token per step: steps = generation length (copy 32; sort 64, since ten 3-digit numbers need 39 tokens)
-    expect(cells.map((c: { suite: string; steps: number }) => [c.suite, c.steps])).toEqual([['copy', 32], ['sort', 64]]);
+    expect(cells.map((c: { suite: string; steps: number }) => [c.suite, c.steps])).toEqual([
+      ['copy', 32],
+      ['sort', 64],
+    ]);
   });
 
   it('refuses a truncated or corrupted trace and leaves it untouched', () => {
     const d = tmp();
     const good = join(d, 'g.dlens');
-    dlens(['record', '--model', FIXTURE, '--prompt', 'hi', '--gen-length', '8', '--block-length', '8', '--steps', '8', '--out', good]);
+    dlens([
+      'record',
+      '--model',
+      FIXTURE,
+      '--prompt',
+      'hi',
+      '--gen-length',
+      '8',
+      '--block-length',
+      '8',
+      '--steps',
+      '8',
+      '--out',
+      good,
+    ]);
     const bytes = readFileSync(good);
     const bad = join(d, 'bad.dlens');
     writeFileSync(bad, bytes.subarray(0, bytes.length - 100));
@@ -87,7 +155,19 @@ describe('dlens command line', () => {
     const d = tmp();
     const out = join(d, 'keep.dlens');
     writeFileSync(out, 'precious');
-    const r = dlens(['record', '--model', FIXTURE, '--prompt', 'x', '--gen-length', '30', '--block-length', '8', '--out', out]);
+    const r = dlens([
+      'record',
+      '--model',
+      FIXTURE,
+      '--prompt',
+      'x',
+      '--gen-length',
+      '30',
+      '--block-length',
+      '8',
+      '--out',
+      out,
+    ]);
     expect(r.code).not.toBe(0);
     expect(readFileSync(out, 'utf8')).toBe('precious');
   });
@@ -95,9 +175,15 @@ describe('dlens command line', () => {
   it('a cancelled run writes a valid trace of the steps done, marked incomplete', async () => {
     const out = join(tmp(), 'cancel.dlens');
     const ac = new AbortController();
-    const s = await record({ model: FIXTURE, prompt: 'hello', genLength: 32, blockLength: 8, steps: 32, out }, {
-      signal: ac.signal, onStep: (p) => { if (p.step === 10) ac.abort(); },
-    });
+    const s = await record(
+      { model: FIXTURE, prompt: 'hello', genLength: 32, blockLength: 8, steps: 32, out },
+      {
+        signal: ac.signal,
+        onStep: (p) => {
+          if (p.step === 10) ac.abort();
+        },
+      },
+    );
     expect(s.complete).toBe(false);
     expect(existsSync(out)).toBe(true);
     const t = readTrace(new Uint8Array(readFileSync(out)));

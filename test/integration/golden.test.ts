@@ -8,7 +8,14 @@ import { numTransferTokens } from '../../engine/decode/schedule.js';
 import { lowConfidence } from '../../engine/strategies/low-confidence.js';
 import { ROOT } from '../helpers.js';
 
-interface Golden { prompt: string; ids: number[]; gen_length: number; block_length: number; steps: number; commits: [number, number, number][][] }
+interface Golden {
+  prompt: string;
+  ids: number[];
+  gen_length: number;
+  block_length: number;
+  steps: number;
+  commits: [number, number, number][][];
+}
 
 const goldens = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/golden-dlens-tiny.json'), 'utf8')) as Golden[];
 
@@ -23,30 +30,67 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
   const { vocab_size: V, mask_token_id: MASK } = model.card;
   for (const g of goldens) {
     it(`"${g.prompt}" (gen ${g.gen_length}, block ${g.block_length}, ${g.steps} steps)`, async () => {
-      const P = g.ids.length, T = P + g.gen_length;
+      const P = g.ids.length,
+        T = P + g.gen_length;
       const state = [...g.ids, ...Array(g.gen_length).fill(MASK)];
       const perBlock = g.steps / (g.gen_length / g.block_length);
       let strictSame = 0;
       for (let s = 0; s < g.commits.length; s++) {
-        const b = Math.floor(s / perBlock), k = s % perBlock;
-        const bs = P + b * g.block_length, be = bs + g.block_length;
+        const b = Math.floor(s / perBlock),
+          k = s % perBlock;
+        const bs = P + b * g.block_length,
+          be = bs + g.block_length;
         const masked = [] as number[];
         for (let i = bs; i < be; i++) if (state[i] === MASK) masked.push(i);
         const blockMasked = k === 0 ? masked.length : undefined;
-        const sched = numTransferTokens(blockMasked ?? g.commits.slice(s - k, s - k + perBlock).reduce((a, c) => a + c.length, 0), perBlock)[k]!;
-        const out = await model.forward({ inputIds: BigInt64Array.from(state.map(BigInt)), positionIds: BigInt64Array.from(state.map((_, i) => BigInt(i))), B: 1, Q: T, pastKeys: new Float32Array(0), pastValues: new Float32Array(0), C: 0, queryWeights: new Float32Array(T).fill(1) });
-        const predictions = Array.from({ length: g.gen_length }, (_, i) => predictRow(out.logits, (P + i) * V, V, 5, 0, null, MASK));
-        const d = lowConfidence.decide({ step: s, blockStep: k, blockStart: bs, blockEnd: be, masked, predictions, promptLength: P, scheduled: sched, random: [], tokenText: (id: number) => model.tokenText(id), eosId: model.card.eos_token_id, blockLength: g.block_length, genLength: g.gen_length }, {}, undefined);
+        const sched = numTransferTokens(
+          blockMasked ?? g.commits.slice(s - k, s - k + perBlock).reduce((a, c) => a + c.length, 0),
+          perBlock,
+        )[k]!;
+        const out = await model.forward({
+          inputIds: BigInt64Array.from(state.map(BigInt)),
+          positionIds: BigInt64Array.from(state.map((_, i) => BigInt(i))),
+          B: 1,
+          Q: T,
+          pastKeys: new Float32Array(0),
+          pastValues: new Float32Array(0),
+          C: 0,
+          queryWeights: new Float32Array(T).fill(1),
+        });
+        const predictions = Array.from({ length: g.gen_length }, (_, i) =>
+          predictRow(out.logits, (P + i) * V, V, 5, 0, null, MASK),
+        );
+        const d = lowConfidence.decide(
+          {
+            step: s,
+            blockStep: k,
+            blockStart: bs,
+            blockEnd: be,
+            masked,
+            predictions,
+            promptLength: P,
+            scheduled: sched,
+            random: [],
+            tokenText: (id: number) => model.tokenText(id),
+            eosId: model.card.eos_token_id,
+            blockLength: g.block_length,
+            genLength: g.gen_length,
+          },
+          {},
+          undefined,
+        );
         const want = g.commits[s]!;
         expect(d.commit.length).toBe(want.length);
         // same tokens wherever the reference committed
-        for (const [p, tok] of want) expect({ step: s, p, tok: predictions[p - P]!.token }).toEqual({ step: s, p, tok });
+        for (const [p, tok] of want)
+          expect({ step: s, p, tok: predictions[p - P]!.token }).toEqual({ step: s, p, tok });
         const got = d.commit.map((c) => c.position).sort((a, b) => a - b);
         const ref = want.map((w) => w[0]).sort((a, b) => a - b);
         if (JSON.stringify(got) === JSON.stringify(ref)) strictSame++;
         else {
           const minRef = Math.min(...want.map((w) => w[2]));
-          for (const c of d.commit) expect(Math.abs(predictions[c.position - P]!.confidence - minRef)).toBeLessThan(1e-5);
+          for (const c of d.commit)
+            expect(Math.abs(predictions[c.position - P]!.confidence - minRef)).toBeLessThan(1e-5);
         }
         for (const [p, tok] of want) state[p] = tok;
       }
@@ -56,10 +100,27 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
 
   it('and a free-running engine decode gives the reference output', async () => {
     for (const g of goldens) {
-      const r = await decode(model, g.ids, lowConfidence, {}, { genLength: g.gen_length, blockLength: g.block_length, steps: g.steps, temperature: 0, seed: 0, topK: 5, cache: 'none', record: false });
+      const r = await decode(
+        model,
+        g.ids,
+        lowConfidence,
+        {},
+        {
+          genLength: g.gen_length,
+          blockLength: g.block_length,
+          steps: g.steps,
+          temperature: 0,
+          seed: 0,
+          topK: 5,
+          cache: 'none',
+          record: false,
+        },
+      );
       const ref = [...g.ids, ...Array(g.gen_length).fill(MASK)];
       for (const step of g.commits) for (const [p, t] of step) ref[p] = t;
-      expect(model.decode(Array.from(r.state.subarray(g.ids.length)).filter((t) => t !== 0))).toBe(model.decode(ref.slice(g.ids.length).filter((t) => t !== 0)));
+      expect(model.decode(Array.from(r.state.subarray(g.ids.length)).filter((t) => t !== 0))).toBe(
+        model.decode(ref.slice(g.ids.length).filter((t) => t !== 0)),
+      );
     }
   });
 });

@@ -13,7 +13,15 @@ describe('no trace is lost', () => {
     // dlens-tiny's low-confidence rule commits the EOS padding of a short definition first.
     const out = join(tmp(), 'lantern.dlens');
     const ac = new AbortController();
-    const s = await record({ prompt: 'Define: lantern', genLength: 64, blockLength: 64, steps: 64, out }, { signal: ac.signal, onStep: (p) => { if (p.step === 3) ac.abort(); } });
+    const s = await record(
+      { prompt: 'Define: lantern', genLength: 64, blockLength: 64, steps: 64, out },
+      {
+        signal: ac.signal,
+        onStep: (p) => {
+          if (p.step === 3) ac.abort();
+        },
+      },
+    );
     expect(s).toMatchObject({ output: '', complete: false, steps: 3 });
     const t = readTrace(new Uint8Array(readFileSync(out)));
     expect(t.manifest).toMatchObject({ output: '', complete: false, incomplete_reason: 'cancelled' });
@@ -24,7 +32,10 @@ describe('no trace is lost', () => {
     const out = join(tmp(), 'zero.dlens');
     const ac = new AbortController();
     ac.abort();
-    const s = await record({ model: FIXTURE, prompt: 'hello', genLength: 16, blockLength: 8, steps: 16, out }, { signal: ac.signal });
+    const s = await record(
+      { model: FIXTURE, prompt: 'hello', genLength: 16, blockLength: 8, steps: 16, out },
+      { signal: ac.signal },
+    );
     expect(s).toMatchObject({ output: '', steps: 0, complete: false });
     expect(readTrace(new Uint8Array(readFileSync(out))).dims.S).toBe(0);
     const py = python(['test/check_trace.py', out]);
@@ -49,8 +60,10 @@ describe('no trace is lost', () => {
     execFileSync('mkfifo', [join(d, 'pipe.dlens')]);
     symlinkSync(join(d, 'nowhere', 'x.dlens'), join(d, 'dangling.dlens'));
     const cases: [string, string][] = [
-      [join(d, 'folder.dlens'), 'it is a folder, not a file'], ['/dev/null', 'it is a device, not a file'],
-      [join(d, 'pipe.dlens'), 'it is a named pipe, not a file'], [join(d, 'dangling.dlens'), 'it is a symbolic link to a file that does not exist'],
+      [join(d, 'folder.dlens'), 'it is a folder, not a file'],
+      ['/dev/null', 'it is a device, not a file'],
+      [join(d, 'pipe.dlens'), 'it is a named pipe, not a file'],
+      [join(d, 'dangling.dlens'), 'it is a symbolic link to a file that does not exist'],
     ];
     for (const [out, msg] of cases) {
       const r = dlens(['record', ...short, '--out', out]);

@@ -12,11 +12,32 @@ describe('dlens serve after a failed model load', () => {
     cpSync(FIXTURE, join(models, 'mine'), { recursive: true });
     rmSync(join(models, 'mine', 'model.onnx'));
     const srv = await startServe({ DLENS_HOME: join(d, 'home'), DLENS_MODEL_PATH: models });
-    const ws = await new Promise<WebSocket>((ok, fail) => { const w = new WebSocket(`ws://127.0.0.1:${srv.port}/api`, { headers: { 'x-dlens-token': srv.token } }); w.on('open', () => ok(w)); w.on('error', fail); });
+    const ws = await new Promise<WebSocket>((ok, fail) => {
+      const w = new WebSocket(`ws://127.0.0.1:${srv.port}/api`, { headers: { 'x-dlens-token': srv.token } });
+      w.on('open', () => ok(w));
+      w.on('error', fail);
+    });
     const events: { type: string; data: { message?: string; complete?: boolean } }[] = [];
-    ws.on('message', (m) => { const x = JSON.parse(String(m)); if (x.event && x.event.type !== 'progress') events.push(x.event); });
-    const job = { model: 'mine', prompt: 'hi', strategy: 'low-confidence', params: {}, cache: 'none', cacheParams: {}, genLength: 8, blockLength: 8, steps: 8, seed: 0, temperature: 0 };
-    const until = async (n: number) => { for (let i = 0; i < 200 && events.length < n; i++) await new Promise((r) => setTimeout(r, 50)); };
+    ws.on('message', (m) => {
+      const x = JSON.parse(String(m));
+      if (x.event && x.event.type !== 'progress') events.push(x.event);
+    });
+    const job = {
+      model: 'mine',
+      prompt: 'hi',
+      strategy: 'low-confidence',
+      params: {},
+      cache: 'none',
+      cacheParams: {},
+      genLength: 8,
+      blockLength: 8,
+      steps: 8,
+      seed: 0,
+      temperature: 0,
+    };
+    const until = async (n: number) => {
+      for (let i = 0; i < 200 && events.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    };
     ws.send(JSON.stringify({ id: 1, method: 'startRecording', args: [job] }));
     await until(1);
     expect(events[0]).toMatchObject({ type: 'error' });

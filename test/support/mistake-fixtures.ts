@@ -21,7 +21,10 @@ export async function mistakeFixtures(): Promise<{ vars: Record<string, string>;
   const port = (busy.address() as { port: number }).port;
   return {
     vars: {
-      $FIXTURE: FIXTURE, $DIR: dir, $BUSY_PORT: String(port), $EMPTY_CORPUS: join(dir, 'empty-corpus'),
+      $FIXTURE: FIXTURE,
+      $DIR: dir,
+      $BUSY_PORT: String(port),
+      $EMPTY_CORPUS: join(dir, 'empty-corpus'),
       $BAD_LAYERS: badCard(dir, 'bad-layers', { num_layers: 3 }),
       $BAD_HEADS: badCard(dir, 'bad-heads', { num_heads: 4 }),
       $BAD_MASK: badCard(dir, 'bad-mask', { mask_token_id: 77 }),

@@ -16,24 +16,36 @@ describe('LLaDA schedule', () => {
     expect(numTransferTokens(8, 8).reduce((a, b) => a + b)).toBe(8);
   });
   it('refuses gen lengths and steps LLaDA cannot split, saying what to use', () => {
-    expect(() => validateSchedule({ genLength: 30, blockLength: 8, steps: 30 }, 512, 4)).toThrow(/not a multiple of --block-length 8.*--gen-length 32/);
-    expect(() => validateSchedule({ genLength: 32, blockLength: 8, steps: 6 }, 512, 4)).toThrow(/cannot be split evenly over 4 blocks/);
-    expect(() => validateSchedule({ genLength: 32, blockLength: 8, steps: 64 }, 512, 4)).toThrow(/exceeds --gen-length/);
-    expect(() => validateSchedule({ genLength: 512, blockLength: 32, steps: 512 }, 512, 4)).toThrow(/exceeds the model's 512 positions/);
+    expect(() => validateSchedule({ genLength: 30, blockLength: 8, steps: 30 }, 512, 4)).toThrow(
+      /not a multiple of --block-length 8.*--gen-length 32/,
+    );
+    expect(() => validateSchedule({ genLength: 32, blockLength: 8, steps: 6 }, 512, 4)).toThrow(
+      /cannot be split evenly over 4 blocks/,
+    );
+    expect(() => validateSchedule({ genLength: 32, blockLength: 8, steps: 64 }, 512, 4)).toThrow(
+      /exceeds --gen-length/,
+    );
+    expect(() => validateSchedule({ genLength: 512, blockLength: 32, steps: 512 }, 512, 4)).toThrow(
+      /exceeds the model's 512 positions/,
+    );
   });
 });
 
 describe('predictRow', () => {
   it('finds the same top-k as a full sort, with softmax probabilities and entropy', () => {
     const rng = new Rng(3);
-    const V = 300, K = 5;
+    const V = 300,
+      K = 5;
     const logits = Float32Array.from({ length: V }, () => rng.next() * 8 - 4);
     const p = predictRow(logits.slice(), 0, V, K, 0, null);
     const sorted = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, K);
     expect(Array.from(p.topIds)).toEqual(sorted);
     const z = logits.reduce((s, l) => s + Math.exp(l), 0);
     expect(p.topProbs[0]).toBeCloseTo(Math.exp(logits[sorted[0]!]!) / z, 5);
-    const ent = -logits.reduce((s, l) => { const q = Math.exp(l) / z; return s + q * Math.log(q); }, 0);
+    const ent = -logits.reduce((s, l) => {
+      const q = Math.exp(l) / z;
+      return s + q * Math.log(q);
+    }, 0);
     expect(p.entropy).toBeCloseTo(ent, 4);
     expect(p.token).toBe(sorted[0]);
   });
@@ -53,7 +65,10 @@ describe('predictRow', () => {
 describe('predictRows (onnxruntime row statistics)', () => {
   it('agrees with the scalar reference on many rows, the mask token excluded', async () => {
     const rng = new Rng(11);
-    const V = 517, K = 5, N = 40, MASK = 7;
+    const V = 517,
+      K = 5,
+      N = 40,
+      MASK = 7;
     const logits = Float32Array.from({ length: N * V }, () => rng.next() * 20 - 10);
     for (let i = 0; i < N; i += 3) logits[i * V + MASK] = 50; // the mask would win every third row
     const fast = await predictRows(logits.slice(), 2, N, V, K, 0, null, MASK);
@@ -79,16 +94,35 @@ describe('predictRows (onnxruntime row statistics)', () => {
 function view(confs: number[], scheduled: number, random: number[] = confs.map(() => 0)): StepView {
   const P = 2;
   return {
-    step: 0, blockStep: 0, blockStart: P, blockEnd: P + confs.length, masked: confs.map((_, i) => P + i), promptLength: P, scheduled, random,
-    tokenText: (id) => `t${id}`, eosId: 0, blockLength: confs.length, genLength: confs.length,
-    predictions: confs.map((c, i) => ({ token: 100 + i, confidence: c, entropy: 0, topIds: new Int32Array([100 + i]), topProbs: new Float32Array([c]) })),
+    step: 0,
+    blockStep: 0,
+    blockStart: P,
+    blockEnd: P + confs.length,
+    masked: confs.map((_, i) => P + i),
+    promptLength: P,
+    scheduled,
+    random,
+    tokenText: (id) => `t${id}`,
+    eosId: 0,
+    blockLength: confs.length,
+    genLength: confs.length,
+    predictions: confs.map((c, i) => ({
+      token: 100 + i,
+      confidence: c,
+      entropy: 0,
+      topIds: new Int32Array([100 + i]),
+      topProbs: new Float32Array([c]),
+    })),
   };
 }
 
 describe('LLaDA remasking strategies', () => {
   it('low-confidence commits the scheduled count with the highest confidence', () => {
     const d = lowConfidence.decide(view([0.2, 0.9, 0.5, 0.95], 2), {}, undefined);
-    expect(d.commit).toEqual([{ position: 5, token: 103 }, { position: 3, token: 101 }]);
+    expect(d.commit).toEqual([
+      { position: 5, token: 103 },
+      { position: 3, token: 101 },
+    ]);
   });
   it('random commits where the random draw is highest, whatever the confidence', () => {
     const d = randomRemasking.decide(view([0.99, 0.1, 0.2], 1, [0.1, 0.7, 0.3]), {}, undefined);

@@ -7,18 +7,39 @@ import { API_METHODS, type EngineApi } from '../../engine/api/types.js';
 import { record } from '../../engine/record.js';
 import { FIXTURE, tmp } from '../helpers.js';
 
-const good = { strategy: 'low-confidence', params: {}, cache: 'none', cacheParams: {}, genLength: 32, blockLength: 8, steps: 32, seed: 0, temperature: 0, prompt: 'hi' };
+const good = {
+  strategy: 'low-confidence',
+  params: {},
+  cache: 'none',
+  cacheParams: {},
+  genLength: 32,
+  blockLength: 8,
+  steps: 32,
+  seed: 0,
+  temperature: 0,
+  prompt: 'hi',
+};
 
 function fakeService() {
   const calls: [string, unknown[]][] = [];
-  const svc = Object.fromEntries(API_METHODS.map((m) => [m, async (...a: unknown[]) => { calls.push([m, a]); return m === 'startRecording' ? { id: 'x' } : []; }]));
+  const svc = Object.fromEntries(
+    API_METHODS.map((m) => [
+      m,
+      async (...a: unknown[]) => {
+        calls.push([m, a]);
+        return m === 'startRecording' ? { id: 'x' } : [];
+      },
+    ]),
+  );
   return { svc: { ...svc, onEvent: () => () => {} } as unknown as EngineApi, calls };
 }
 
 describe('IPC validation in the main process', () => {
   const dir = tmp();
   const dialogs = { chooseSavePath: vi.fn(async (name: string): Promise<string | null> => join(dir, name)) };
-  beforeEach(() => { dialogs.chooseSavePath.mockClear(); });
+  beforeEach(() => {
+    dialogs.chooseSavePath.mockClear();
+  });
 
   it('passes a well-formed call through to the engine', async () => {
     const { svc, calls } = fakeService();
@@ -56,7 +77,9 @@ describe('IPC validation in the main process', () => {
   it('writes a trace only after checking it, where the user chose, atomically', async () => {
     const { svc } = fakeService();
     const h = createIpcHandlers(svc, dialogs);
-    await expect(h.call('saveTrace', ['x.dlens', new Uint8Array([1, 2, 3])])).rejects.toThrow(/not a valid \.dlens trace/);
+    await expect(h.call('saveTrace', ['x.dlens', new Uint8Array([1, 2, 3])])).rejects.toThrow(
+      /not a valid \.dlens trace/,
+    );
     expect(dialogs.chooseSavePath).not.toHaveBeenCalled();
     const src = join(dir, 'src.dlens');
     await record({ model: FIXTURE, prompt: 'ipc', genLength: 8, blockLength: 8, steps: 8, out: src });
@@ -82,8 +105,18 @@ describe('preload bridge', () => {
     const invoke = vi.fn(async () => 'ok');
     const handlers: Record<string, (e: unknown, x: unknown) => void> = {};
     vi.doMock('electron', () => ({
-      contextBridge: { exposeInMainWorld: (k: string, v: unknown) => { exposed[k] = v; } },
-      ipcRenderer: { invoke, on: (ch: string, h: (e: unknown, x: unknown) => void) => { handlers[ch] = h; }, removeListener: vi.fn() },
+      contextBridge: {
+        exposeInMainWorld: (k: string, v: unknown) => {
+          exposed[k] = v;
+        },
+      },
+      ipcRenderer: {
+        invoke,
+        on: (ch: string, h: (e: unknown, x: unknown) => void) => {
+          handlers[ch] = h;
+        },
+        removeListener: vi.fn(),
+      },
     }));
     await import('../../electron/preload.js');
     const api = exposed.dlens as Record<string, (...a: unknown[]) => unknown>;

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { loadTrace, type LoadedTrace, stateAt, candidatesAt } from '../../renderer/src/lib/traceModel.js';
 import { buildMatrix, metricOptions, paint, valueAt } from '../../renderer/src/lib/heatmap.js';
 import { lut } from '../../renderer/src/lib/colormaps.js';
-import { metricsTable, toCsv, toLatex, timelineSvg, heatmapSvg, volatilitySvg } from '../../renderer/src/lib/exporters.js';
+import {
+  metricsTable,
+  toCsv,
+  toLatex,
+  timelineSvg,
+  heatmapSvg,
+  volatilitySvg,
+} from '../../renderer/src/lib/exporters.js';
 import { wordDiff } from '../../renderer/src/lib/word-diff.js';
 import { record } from '../../engine/record.js';
 import { FIXTURE, tmp } from '../helpers.js';
@@ -13,8 +20,23 @@ describe('heatmap and figure helpers on a real trace', () => {
   let lt: LoadedTrace, sparse: LoadedTrace;
   beforeAll(async () => {
     const d = tmp();
-    await record({ model: FIXTURE, prompt: 'figures', genLength: 32, blockLength: 8, steps: 32, out: join(d, 'a.dlens') });
-    await record({ model: FIXTURE, prompt: 'figures', genLength: 32, blockLength: 8, steps: 32, cache: 'sparse', out: join(d, 's.dlens') });
+    await record({
+      model: FIXTURE,
+      prompt: 'figures',
+      genLength: 32,
+      blockLength: 8,
+      steps: 32,
+      out: join(d, 'a.dlens'),
+    });
+    await record({
+      model: FIXTURE,
+      prompt: 'figures',
+      genLength: 32,
+      blockLength: 8,
+      steps: 32,
+      cache: 'sparse',
+      out: join(d, 's.dlens'),
+    });
     lt = loadTrace(new Uint8Array(readFileSync(join(d, 'a.dlens'))), 'a.dlens');
     sparse = loadTrace(new Uint8Array(readFileSync(join(d, 's.dlens'))), 's.dlens');
   });
@@ -32,7 +54,8 @@ describe('heatmap and figure helpers on a real trace', () => {
     expect(sal.rows).toBe(T);
     expect(valueAt(sal, 2, 0)).toBe(lt.trace.saliency[(2 * Ly + 1) * T]);
     const mean = buildMatrix(lt, 'saliency', -1);
-    const m = Array.from({ length: Ly }, (_, l) => lt.trace.saliency[(2 * Ly + l) * T + 3]!).reduce((a, b) => a + b) / Ly;
+    const m =
+      Array.from({ length: Ly }, (_, l) => lt.trace.saliency[(2 * Ly + l) * T + 3]!).reduce((a, b) => a + b) / Ly;
     expect(valueAt(mean, 2, 3)).toBeCloseTo(m, 6);
   });
 
@@ -41,12 +64,23 @@ describe('heatmap and figure helpers on a real trace', () => {
     expect(metricOptions(sparse).some((o) => o.id === 'cache')).toBe(true);
     const c = buildMatrix(sparse, 'cache', 0);
     const cells = Array.from(c.data);
-    expect(cells.filter((v) => v === 2).length).toBe([...sparse.evicted.values()].reduce((n, byLayer) => n + (byLayer.get(0)?.length ?? 0), 0));
+    expect(cells.filter((v) => v === 2).length).toBe(
+      [...sparse.evicted.values()].reduce((n, byLayer) => n + (byLayer.get(0)?.length ?? 0), 0),
+    );
     expect(cells.filter((v) => v === 2).length).toBeGreaterThan(0);
   });
 
   it('paints through the colour table, NaN transparent, values clamped to the domain', () => {
-    const m = { metric: 'x', label: 'x', cols: 2, rows: 2, rowStart: 0, data: Float32Array.from([0, NaN, 1, 5]), domain: [0, 1] as [number, number], kind: 'sequential' as const };
+    const m = {
+      metric: 'x',
+      label: 'x',
+      cols: 2,
+      rows: 2,
+      rowStart: 0,
+      data: Float32Array.from([0, NaN, 1, 5]),
+      domain: [0, 1] as [number, number],
+      kind: 'sequential' as const,
+    };
     const table = lut('greys');
     const px = paint(m, table);
     // pixel (x = step, y = row): (0,0)=0 → first colour; (0,1)=NaN → alpha 0; (1,0)=1 and (1,1)=5 → last colour
@@ -84,7 +118,13 @@ describe('heatmap and figure helpers on a real trace', () => {
     expect(svg).toContain('timeline &lt;a&gt;');
     const commits = lt.timings.filter((x) => x.commit >= 0).length;
     expect((svg.match(/fill="#E69F00"\/>/g) ?? []).length).toBe(commits + 1); // one commit mark per position, one in the legend
-    const hm = heatmapSvg(buildMatrix(lt, 'confidence'), 'data:image/png;base64,AAAA', 'viridis', { width: 600, height: 400 }, 'conf');
+    const hm = heatmapSvg(
+      buildMatrix(lt, 'confidence'),
+      'data:image/png;base64,AAAA',
+      'viridis',
+      { width: 600, height: 400 },
+      'conf',
+    );
     expect(hm).toContain('href="data:image/png;base64,AAAA"');
     expect(hm).toContain('linearGradient');
     expect(volatilitySvg(lt, { width: 600, height: 400 }, 'v')).toContain('volatility band');

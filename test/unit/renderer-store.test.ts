@@ -9,8 +9,23 @@ describe('renderer store', () => {
   let bytes: Uint8Array, bytesB: Uint8Array;
   beforeAll(async () => {
     const d = tmp();
-    await record({ model: FIXTURE, prompt: 'store', genLength: 32, blockLength: 8, steps: 16, out: join(d, 'a.dlens') });
-    await record({ model: FIXTURE, prompt: 'store', genLength: 32, blockLength: 8, steps: 32, cache: 'dual', out: join(d, 'b.dlens') });
+    await record({
+      model: FIXTURE,
+      prompt: 'store',
+      genLength: 32,
+      blockLength: 8,
+      steps: 16,
+      out: join(d, 'a.dlens'),
+    });
+    await record({
+      model: FIXTURE,
+      prompt: 'store',
+      genLength: 32,
+      blockLength: 8,
+      steps: 32,
+      cache: 'dual',
+      out: join(d, 'b.dlens'),
+    });
     bytes = new Uint8Array(readFileSync(join(d, 'a.dlens')));
     bytesB = new Uint8Array(readFileSync(join(d, 'b.dlens')));
   });
@@ -20,9 +35,12 @@ describe('renderer store', () => {
     const lt = s.getState().openBytes(bytes, 'a.dlens')!;
     expect(active(s.getState())!.id).toBe(lt.id);
     expect(s.getState().step).toBe(16);
-    s.getState().setStep(99); expect(s.getState().step).toBe(16);
-    s.getState().setStep(-3); expect(s.getState().step).toBe(0);
-    s.getState().stepBy(5); expect(s.getState().step).toBe(5);
+    s.getState().setStep(99);
+    expect(s.getState().step).toBe(16);
+    s.getState().setStep(-3);
+    expect(s.getState().step).toBe(0);
+    s.getState().stepBy(5);
+    expect(s.getState().step).toBe(5);
   });
 
   it('play from the end restarts at step 0', () => {

@@ -7,12 +7,18 @@ import { sampleTrace } from '../support/sample-trace.js';
 
 describe('safetensors codec', () => {
   it('round-trips tensors and metadata with an 8-byte aligned data section', () => {
-    const bytes = encodeSafetensors([['a', { dtype: 'I32', shape: [2, 2], data: new Int32Array([1, 2, 3, 4]) }], ['b', { dtype: 'U8', shape: [3], data: new Uint8Array([9, 8, 7]) }]], { k: 'v' });
+    const bytes = encodeSafetensors(
+      [
+        ['a', { dtype: 'I32', shape: [2, 2], data: new Int32Array([1, 2, 3, 4]) }],
+        ['b', { dtype: 'U8', shape: [3], data: new Uint8Array([9, 8, 7]) }],
+      ],
+      { k: 'v' },
+    );
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect((8 + n) % 8).toBe(0);
     const { metadata, tensors } = decodeSafetensors(bytes);
     expect(metadata).toEqual({ k: 'v' });
-    expect([...tensors.get('a')!.data as Int32Array]).toEqual([1, 2, 3, 4]);
+    expect([...(tensors.get('a')!.data as Int32Array)]).toEqual([1, 2, 3, 4]);
     expect(tensors.get('b')!.shape).toEqual([3]);
   });
 
@@ -24,11 +30,29 @@ describe('safetensors codec', () => {
       out.set(j, 8);
       return out;
     };
-    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] }, b: { dtype: 'U8', shape: [4], data_offsets: [2, 6] } }, 6))).toThrow(/"b" overlaps/);
-    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, 4))).toThrow(/belong to no tensor/);
-    expect(() => decodeSafetensors(mk({ a: { dtype: 'I32', shape: [2], data_offsets: [0, 4] } }, 4))).toThrow(/"a".*needs 8 bytes/);
-    expect(() => decodeSafetensors(mk({ a: { dtype: 'Q7', shape: [2], data_offsets: [0, 2] } }, 2))).toThrow(/unsupported dtype/);
-    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [9], data_offsets: [0, 9] } }, 4))).toThrow(/truncated/);
+    expect(() =>
+      decodeSafetensors(
+        mk(
+          {
+            a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] },
+            b: { dtype: 'U8', shape: [4], data_offsets: [2, 6] },
+          },
+          6,
+        ),
+      ),
+    ).toThrow(/"b" overlaps/);
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, 4))).toThrow(
+      /belong to no tensor/,
+    );
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'I32', shape: [2], data_offsets: [0, 4] } }, 4))).toThrow(
+      /"a".*needs 8 bytes/,
+    );
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'Q7', shape: [2], data_offsets: [0, 2] } }, 2))).toThrow(
+      /unsupported dtype/,
+    );
+    expect(() => decodeSafetensors(mk({ a: { dtype: 'U8', shape: [9], data_offsets: [0, 9] } }, 4))).toThrow(
+      /truncated/,
+    );
     expect(() => decodeSafetensors(new Uint8Array(4))).toThrow(FormatError);
   });
 });
@@ -43,7 +67,10 @@ describe('trace reader', () => {
   });
 
   it('derives evictions per step and layer from the cached tensor', () => {
-    expect(evictions(readTrace(sampleTrace()))).toEqual([{ step: 1, layer: 0, positions: [2] }, { step: 2, layer: 0, positions: [1] }]);
+    expect(evictions(readTrace(sampleTrace()))).toEqual([
+      { step: 1, layer: 0, positions: [2] },
+      { step: 2, layer: 0, positions: [1] },
+    ]);
   });
 
   it('refuses a truncated trace with a TraceError naming truncation', () => {
@@ -66,7 +93,12 @@ describe('trace reader', () => {
       const flips = rng.int(1, 8);
       for (let f = 0; f < flips; f++) b[rng.int(0, i % 2 ? 200 : b.length - 1)] = rng.int(0, 255);
       const cut = i % 5 === 0 ? rng.int(0, b.length) : b.length;
-      try { readTrace(b.subarray(0, cut)); } catch (e) { expect(e).toBeInstanceOf(TraceError); refused++; }
+      try {
+        readTrace(b.subarray(0, cut));
+      } catch (e) {
+        expect(e).toBeInstanceOf(TraceError);
+        refused++;
+      }
     }
     expect(refused).toBeGreaterThan(100);
   });

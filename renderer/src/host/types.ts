@@ -1,6 +1,15 @@
 import type { EngineApi } from '../../../engine/api/types.js';
 
-export type MenuAction = 'open' | 'save' | 'export-svg' | 'export-png' | 'export-csv' | 'export-latex' | 'compare' | 'record' | `open-path:${string}`;
+export type MenuAction =
+  | 'open'
+  | 'save'
+  | 'export-svg'
+  | 'export-png'
+  | 'export-csv'
+  | 'export-latex'
+  | 'compare'
+  | 'record'
+  | `open-path:${string}`;
 
 /** What the views need from where they run (Electron or a browser): the engine, saving files, menu commands. */
 export interface Host {

@@ -26,4 +26,6 @@ export function lut(name: string, categories?: number): Uint8ClampedArray {
   return out;
 }
 
-export function cssColor(name: string, t: number) { return (COLORMAPS[name] ?? COLORMAPS[DEFAULT_COLORMAP]!).interpolate(Math.max(0, Math.min(1, t))); }
+export function cssColor(name: string, t: number) {
+  return (COLORMAPS[name] ?? COLORMAPS[DEFAULT_COLORMAP]!).interpolate(Math.max(0, Math.min(1, t)));
+}

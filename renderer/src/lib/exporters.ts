@@ -28,24 +28,47 @@ export function metricsTable(traces: LoadedTrace[]): { header: string[]; rows: (
 }
 
 export function toCsv(table: { header: string[]; rows: (string | number)[][] }): string {
-  const cell = (v: string | number) => { const s = String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  const cell = (v: string | number) => {
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
   return [table.header, ...table.rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
 }
 
-const texEscape = (s: string) => s.replace(/\\/g, '\\textbackslash{}').replace(/([&%$#_{}])/g, '\\$1').replace(/~/g, '\\textasciitilde{}').replace(/\^/g, '\\textasciicircum{}').replace(/>/g, '$>$');
+const texEscape = (s: string) =>
+  s
+    .replace(/\\/g, '\\textbackslash{}')
+    .replace(/([&%$#_{}])/g, '\\$1')
+    .replace(/~/g, '\\textasciitilde{}')
+    .replace(/\^/g, '\\textasciicircum{}')
+    .replace(/>/g, '$>$');
 
 /** A booktabs table ready for a paper. */
-export function toLatex(table: { header: string[]; rows: (string | number)[][] }, caption = 'Decoding metrics recorded with dlens.'): string {
+export function toLatex(
+  table: { header: string[]; rows: (string | number)[][] },
+  caption = 'Decoding metrics recorded with dlens.',
+): string {
   const cols = 'l' + 'r'.repeat(table.header.length - 1);
   return [
-    '\\begin{table}[t]', '\\centering', `\\begin{tabular}{${cols}}`, '\\toprule',
-    table.header.map((h) => texEscape(String(h))).join(' & ') + ' \\\\', '\\midrule',
+    '\\begin{table}[t]',
+    '\\centering',
+    `\\begin{tabular}{${cols}}`,
+    '\\toprule',
+    table.header.map((h) => texEscape(String(h))).join(' & ') + ' \\\\',
+    '\\midrule',
     ...table.rows.map((r) => r.map((v) => texEscape(String(v))).join(' & ') + ' \\\\'),
-    '\\bottomrule', '\\end{tabular}', `\\caption{${texEscape(caption)}}`, '\\end{table}', '',
+    '\\bottomrule',
+    '\\end{tabular}',
+    `\\caption{${texEscape(caption)}}`,
+    '\\end{table}',
+    '',
   ].join('\n');
 }
 
-export interface FigureSize { width: number; height: number }
+export interface FigureSize {
+  width: number;
+  height: number;
+}
 const M = FIGURE_MARGIN;
 type Orient = 'bottom' | 'left' | 'right';
 /**
@@ -53,16 +76,20 @@ type Orient = 'bottom' | 'left' | 'right';
  * figures build anywhere: in the page, in tests, in a headless export.
  */
 function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, transform: string, count = 8): string {
-  const ticks = scale.ticks(count), fmt = scale.tickFormat(count);
+  const ticks = scale.ticks(count),
+    fmt = scale.tickFormat(count);
   const [r0, r1] = scale.range() as [number, number];
-  const horiz = orient === 'bottom', sign = orient === 'left' ? -1 : 1;
+  const horiz = orient === 'bottom',
+    sign = orient === 'left' ? -1 : 1;
   const domain = horiz ? `M${r0},6V0H${r1}V6` : `M${sign * 6},${r0}H0V${r1}H${sign * 6}`;
-  const marks = ticks.map((t) => {
-    const v = scale(t);
-    return horiz
-      ? `<g class="tick" transform="translate(${v},0)"><line y2="6" stroke="currentColor"/><text y="9" dy="0.71em" text-anchor="middle" fill="currentColor">${fmt(t)}</text></g>`
-      : `<g class="tick" transform="translate(0,${v})"><line x2="${sign * 6}" stroke="currentColor"/><text x="${sign * 9}" dy="0.32em" text-anchor="${sign < 0 ? 'end' : 'start'}" fill="currentColor">${fmt(t)}</text></g>`;
-  }).join('');
+  const marks = ticks
+    .map((t) => {
+      const v = scale(t);
+      return horiz
+        ? `<g class="tick" transform="translate(${v},0)"><line y2="6" stroke="currentColor"/><text y="9" dy="0.71em" text-anchor="middle" fill="currentColor">${fmt(t)}</text></g>`
+        : `<g class="tick" transform="translate(0,${v})"><line x2="${sign * 6}" stroke="currentColor"/><text x="${sign * 9}" dy="0.32em" text-anchor="${sign < 0 ? 'end' : 'start'}" fill="currentColor">${fmt(t)}</text></g>`;
+    })
+    .join('');
   return `<g transform="${transform}" font-size="10" font-family="sans-serif" fill="none"><path d="${domain}" stroke="currentColor"/>${marks}</g>`;
 }
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -71,14 +98,25 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * The heatmap as a standalone SVG: the cells as an embedded PNG (a million cells as vector rectangles would not
  * open in any editor), axes, title and colour legend as vectors. `png` is the data URL of the painted matrix.
  */
-export function heatmapSvg(m: Matrix, png: string, colormap: string, size: FigureSize, title: string, view?: { s0: number; s1: number; r0: number; r1: number }): string {
+export function heatmapSvg(
+  m: Matrix,
+  png: string,
+  colormap: string,
+  size: FigureSize,
+  title: string,
+  view?: { s0: number; s1: number; r0: number; r1: number },
+): string {
   const { width, height } = size;
-  const w = width - M.left - M.right, h = height - M.top - M.bottom;
+  const w = width - M.left - M.right,
+    h = height - M.top - M.bottom;
   const v = view ?? { s0: 0, s1: m.cols, r0: m.rowStart, r1: m.rowStart + m.rows };
   const x = d3.scaleLinear().domain([v.s0, v.s1]).range([0, w]);
   const y = d3.scaleLinear().domain([v.r0, v.r1]).range([0, h]);
   // The embedded image covers the whole matrix; the clip shows the visible window.
-  const ix = x(0), iy = y(m.rowStart), iw = x(m.cols) - x(0), ih = y(m.rowStart + m.rows) - y(m.rowStart);
+  const ix = x(0),
+    iy = y(m.rowStart),
+    iw = x(m.cols) - x(0),
+    ih = y(m.rowStart + m.rows) - y(m.rowStart);
   const legend = legendSvg(m, colormap, h);
   return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
@@ -95,9 +133,17 @@ ${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
 
 function legendSvg(m: Matrix, colormap: string, h: number): string {
   if (m.kind === 'categorical') {
-    return (m.categories ?? []).map((c, i) => `<rect x="0" y="${i * 18}" width="12" height="12" fill="${CATEGORICAL[i % CATEGORICAL.length]}"/><text x="16" y="${i * 18 + 10}" font-family="sans-serif" font-size="10">${esc(c)}</text>`).join('');
+    return (m.categories ?? [])
+      .map(
+        (c, i) =>
+          `<rect x="0" y="${i * 18}" width="12" height="12" fill="${CATEGORICAL[i % CATEGORICAL.length]}"/><text x="16" y="${i * 18 + 10}" font-family="sans-serif" font-size="10">${esc(c)}</text>`,
+      )
+      .join('');
   }
-  const stops = d3.range(0, 1.0001, 0.1).map((t) => `<stop offset="${t}" stop-color="${cssColor(colormap, 1 - t)}"/>`).join('');
+  const stops = d3
+    .range(0, 1.0001, 0.1)
+    .map((t) => `<stop offset="${t}" stop-color="${cssColor(colormap, 1 - t)}"/>`)
+    .join('');
   const y = d3.scaleLinear().domain(m.domain).range([h, 0]);
   return `<defs><linearGradient id="lg" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${h}" fill="url(#lg)"/>${axisSvg(y, 'right', 'translate(12,0)', 5)}`;
 }
@@ -105,25 +151,50 @@ function legendSvg(m: Matrix, colormap: string, h: number): string {
 /** Token timeline as vector SVG: per position, first right (circle), stable (bar start) and commit (bar end). */
 export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string): string {
   const { width, height } = size;
-  const w = width - M.left - M.right, h = height - M.top - M.bottom;
+  const w = width - M.left - M.right,
+    h = height - M.top - M.bottom;
   const { S, P, G } = lt.trace.dims;
-  const x = d3.scaleLinear().domain([0, Math.max(1, S)]).range([0, w]);
-  const y = d3.scaleBand<number>().domain(d3.range(P, P + G)).range([0, h]).padding(0.15);
-  const marks = lt.timings.map((t) => {
-    const yy = y(t.position)!, bh = Math.max(0.5, y.bandwidth());
-    let s = '';
-    if (t.stableFrom >= 0 && t.commit >= 0) s += `<rect x="${x(t.stableFrom)}" y="${yy}" width="${Math.max(0.5, x(t.commit + 1) - x(t.stableFrom))}" height="${bh}" fill="${CATEGORICAL[1]}" fill-opacity="0.55"/>`;
-    if (t.commit >= 0) s += `<rect x="${x(t.commit)}" y="${yy}" width="${Math.max(1, x(t.commit + 1) - x(t.commit))}" height="${bh}" fill="${CATEGORICAL[2]}"/>`;
-    if (t.firstCorrect >= 0) s += `<circle cx="${x(t.firstCorrect + 0.5)}" cy="${yy + bh / 2}" r="${Math.min(3, bh / 2 + 0.5)}" fill="${CATEGORICAL[3]}"/>`;
-    return s;
-  }).join('');
-  const lg = [['first right', 3], ['stable → commit', 1], ['commit', 2]] as const;
+  const x = d3
+    .scaleLinear()
+    .domain([0, Math.max(1, S)])
+    .range([0, w]);
+  const y = d3
+    .scaleBand<number>()
+    .domain(d3.range(P, P + G))
+    .range([0, h])
+    .padding(0.15);
+  const marks = lt.timings
+    .map((t) => {
+      const yy = y(t.position)!,
+        bh = Math.max(0.5, y.bandwidth());
+      let s = '';
+      if (t.stableFrom >= 0 && t.commit >= 0)
+        s += `<rect x="${x(t.stableFrom)}" y="${yy}" width="${Math.max(0.5, x(t.commit + 1) - x(t.stableFrom))}" height="${bh}" fill="${CATEGORICAL[1]}" fill-opacity="0.55"/>`;
+      if (t.commit >= 0)
+        s += `<rect x="${x(t.commit)}" y="${yy}" width="${Math.max(1, x(t.commit + 1) - x(t.commit))}" height="${bh}" fill="${CATEGORICAL[2]}"/>`;
+      if (t.firstCorrect >= 0)
+        s += `<circle cx="${x(t.firstCorrect + 0.5)}" cy="${yy + bh / 2}" r="${Math.min(3, bh / 2 + 0.5)}" fill="${CATEGORICAL[3]}"/>`;
+      return s;
+    })
+    .join('');
+  const lg = [
+    ['first right', 3],
+    ['stable → commit', 1],
+    ['commit', 2],
+  ] as const;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${marks}</g>
 ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
-${axisSvg(d3.scaleLinear().domain([P, P + G]).range([0, h]), 'left', `translate(${M.left},${M.top})`)}
+${axisSvg(
+  d3
+    .scaleLinear()
+    .domain([P, P + G])
+    .range([0, h]),
+  'left',
+  `translate(${M.left},${M.top})`,
+)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([l, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${esc(l)}</text>`).join('')}</g>
@@ -132,16 +203,33 @@ ${axisSvg(d3.scaleLinear().domain([P, P + G]).range([0, h]), 'left', `translate(
 
 /** Series of the volatility view: mean confidence of the active block's masked positions, band width, block edges. */
 export function volatilitySeries(lt: LoadedTrace) {
-  const t = lt.trace, { S, G, P, T } = t.dims;
+  const t = lt.trace,
+    { S, G, P, T } = t.dims;
   const MASK = t.manifest.mask_token_id ?? -1;
-  const meanConf: number[] = [], bandStart: number[] = [], bandEnd: number[] = [], blockStart: number[] = [], blockEnd: number[] = [];
+  const meanConf: number[] = [],
+    bandStart: number[] = [],
+    bandEnd: number[] = [],
+    blockStart: number[] = [],
+    blockEnd: number[] = [];
   for (let s = 0; s < S; s++) {
-    const bs = t.block[2 * s]!, be = t.block[2 * s + 1]!;
-    let sum = 0, n = 0;
-    for (let p = bs; p < be; p++) if (t.state[s * T + p] === MASK) { const c = t.confidence[s * G + p - P]!; if (!Number.isNaN(c)) { sum += c; n++; } }
+    const bs = t.block[2 * s]!,
+      be = t.block[2 * s + 1]!;
+    let sum = 0,
+      n = 0;
+    for (let p = bs; p < be; p++)
+      if (t.state[s * T + p] === MASK) {
+        const c = t.confidence[s * G + p - P]!;
+        if (!Number.isNaN(c)) {
+          sum += c;
+          n++;
+        }
+      }
     meanConf.push(n ? sum / n : NaN);
     const b = lt.bands[s]!;
-    bandStart.push(b.start); bandEnd.push(b.end); blockStart.push(bs); blockEnd.push(be);
+    bandStart.push(b.start);
+    bandEnd.push(b.end);
+    blockStart.push(bs);
+    blockEnd.push(be);
   }
   return { meanConf, bandStart, bandEnd, blockStart, blockEnd };
 }
@@ -149,16 +237,42 @@ export function volatilitySeries(lt: LoadedTrace) {
 /** Volatility figure: position x step with the band (shaded) and the block edges, and mean block confidence below. */
 export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string): string {
   const { width, height } = size;
-  const w = width - M.left - M.right, h = height - M.top - M.bottom;
-  const h1 = h * 0.68, h2 = h * 0.22, gap = h * 0.1;
+  const w = width - M.left - M.right,
+    h = height - M.top - M.bottom;
+  const h1 = h * 0.68,
+    h2 = h * 0.22,
+    gap = h * 0.1;
   const { S, P, G } = lt.trace.dims;
   const v = volatilitySeries(lt);
-  const x = d3.scaleLinear().domain([0, Math.max(1, S)]).range([0, w]);
-  const y = d3.scaleLinear().domain([P, P + G]).range([0, h1]);
+  const x = d3
+    .scaleLinear()
+    .domain([0, Math.max(1, S)])
+    .range([0, w]);
+  const y = d3
+    .scaleLinear()
+    .domain([P, P + G])
+    .range([0, h1]);
   const yc = d3.scaleLinear().domain([0, 1]).range([h2, 0]);
-  const band = d3.range(S).filter((s) => v.bandStart[s]! >= 0).map((s) => `<rect x="${x(s)}" y="${y(v.bandStart[s]!)}" width="${Math.max(0.5, x(s + 1) - x(s))}" height="${Math.max(0.5, y(v.bandEnd[s]!) - y(v.bandStart[s]!))}" fill="${CATEGORICAL[2]}" fill-opacity="0.6"/>`).join('');
-  const blk = (arr: number[]) => d3.line<number>().x((_, s) => x(s + 0.5)).y((p) => y(p)).curve(d3.curveStepAfter)(arr) ?? '';
-  const conf = d3.line<number>().defined((c) => !Number.isNaN(c)).x((_, s) => x(s + 0.5)).y((c) => yc(c))(v.meanConf) ?? '';
+  const band = d3
+    .range(S)
+    .filter((s) => v.bandStart[s]! >= 0)
+    .map(
+      (s) =>
+        `<rect x="${x(s)}" y="${y(v.bandStart[s]!)}" width="${Math.max(0.5, x(s + 1) - x(s))}" height="${Math.max(0.5, y(v.bandEnd[s]!) - y(v.bandStart[s]!))}" fill="${CATEGORICAL[2]}" fill-opacity="0.6"/>`,
+    )
+    .join('');
+  const blk = (arr: number[]) =>
+    d3
+      .line<number>()
+      .x((_, s) => x(s + 0.5))
+      .y((p) => y(p))
+      .curve(d3.curveStepAfter)(arr) ?? '';
+  const conf =
+    d3
+      .line<number>()
+      .defined((c) => !Number.isNaN(c))
+      .x((_, s) => x(s + 0.5))
+      .y((c) => yc(c))(v.meanConf) ?? '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>

@@ -1,5 +1,10 @@
 import { readTrace, evictions, type Trace } from '../../../engine/trace/trace.js';
-import { positionTimings, volatilityBands, type PositionTiming, type VolatilityBand } from '../../../engine/metrics/index.js';
+import {
+  positionTimings,
+  volatilityBands,
+  type PositionTiming,
+  type VolatilityBand,
+} from '../../../engine/metrics/index.js';
 import { traceMetrics } from '../../../engine/metrics/index.js';
 
 /** A trace opened in the app, with everything derived from it once (timings, bands, metrics, token texts). */
@@ -25,8 +30,15 @@ export function loadTrace(bytes: Uint8Array, name: string, path?: string): Loade
     evicted.get(e.step)!.set(e.layer, e.positions);
   }
   return {
-    id: `t${++counter}`, name, path, bytes, trace,
-    timings: positionTimings(trace), bands: volatilityBands(trace), metrics: traceMetrics(trace), evicted,
+    id: `t${++counter}`,
+    name,
+    path,
+    bytes,
+    trace,
+    timings: positionTimings(trace),
+    bands: volatilityBands(trace),
+    metrics: traceMetrics(trace),
+    evicted,
   };
 }
 
@@ -36,7 +48,9 @@ export function tokenText(t: Trace, id: number): string {
   return t.manifest.vocab[String(id)] ?? `<${id}>`;
 }
 
-export function isMask(t: Trace, id: number) { return id === t.manifest.mask_token_id; }
+export function isMask(t: Trace, id: number) {
+  return id === t.manifest.mask_token_id;
+}
 
 /** Active block [start, end) at a step (the last step's block after the run). */
 export function blockAt(t: Trace, step: number): [number, number] {

@@ -6,18 +6,40 @@ export function EmptyState({ onOpen, onOpenPath }: { onOpen(): void; onOpenPath(
   const host = useHost();
   const store = useStoreApi();
   const [recent, setRecent] = useState<RecentFile[]>([]);
-  useEffect(() => { host.api.recent().then(setRecent, () => setRecent([])); }, [host]);
+  useEffect(() => {
+    host.api.recent().then(setRecent, () => setRecent([]));
+  }, [host]);
   return (
     <div className="empty">
       <h1>Watch a diffusion LM decode, step by step</h1>
-      <p>dlens replays recordings (<code>.dlens</code> traces) of a masked-diffusion model unmasking its answer: what it predicted at every position and step, when each token was right, when it was committed, what the KV cache kept.</p>
+      <p>
+        dlens replays recordings (<code>.dlens</code> traces) of a masked-diffusion model unmasking its answer: what it
+        predicted at every position and step, when each token was right, when it was committed, what the KV cache kept.
+      </p>
       <div className="actions">
-        <button className="primary" onClick={onOpen}>Open a trace…</button>
+        <button className="primary" onClick={onOpen}>
+          Open a trace…
+        </button>
         <button onClick={() => store.getState().setView('record')}>Record a new trace</button>
       </div>
-      <p className="hint">Or drop <code>.dlens</code> files anywhere in this window. From a terminal: <code>npx dlens record --task sort:2 --out demo.dlens</code>.</p>
+      <p className="hint">
+        Or drop <code>.dlens</code> files anywhere in this window. From a terminal:{' '}
+        <code>npx dlens record --task sort:2 --out demo.dlens</code>.
+      </p>
       {recent.length > 0 && (
-        <section><h2>Recent</h2><ul className="recent">{recent.map((r) => <li key={r.path}><button onClick={() => onOpenPath(r.path)} title={r.path}>{r.name}</button> <span className="dim">{new Date(r.openedAt).toLocaleString()}</span></li>)}</ul></section>
+        <section>
+          <h2>Recent</h2>
+          <ul className="recent">
+            {recent.map((r) => (
+              <li key={r.path}>
+                <button onClick={() => onOpenPath(r.path)} title={r.path}>
+                  {r.name}
+                </button>{' '}
+                <span className="dim">{new Date(r.openedAt).toLocaleString()}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
       )}
     </div>
   );

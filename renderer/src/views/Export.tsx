@@ -11,15 +11,24 @@ export async function svgToPng(svg: string, width: number, height: number, scale
   const url = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
   try {
     const img = new Image();
-    await new Promise<void>((ok, fail) => { img.onload = () => ok(); img.onerror = () => fail(new Error('the figure could not be rasterised')); img.src = url; });
+    await new Promise<void>((ok, fail) => {
+      img.onload = () => ok();
+      img.onerror = () => fail(new Error('the figure could not be rasterised'));
+      img.src = url;
+    });
     const c = document.createElement('canvas');
-    c.width = Math.round(width * scale); c.height = Math.round(height * scale);
+    c.width = Math.round(width * scale);
+    c.height = Math.round(height * scale);
     const ctx = c.getContext('2d')!;
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(img, 0, 0, c.width, c.height);
-    const blob = await new Promise<Blob>((ok, fail) => c.toBlob((b) => (b ? ok(b) : fail(new Error('PNG encoding failed'))), 'image/png'));
+    const blob = await new Promise<Blob>((ok, fail) =>
+      c.toBlob((b) => (b ? ok(b) : fail(new Error('PNG encoding failed'))), 'image/png'),
+    );
     return new Uint8Array(await blob.arrayBuffer());
-  } finally { URL.revokeObjectURL(url); }
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 }
 
 const base = (s: AppState) => (active(s)?.name ?? 'dlens').replace(/\.dlens$/, '');
@@ -28,14 +37,18 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
   const lt = active(s);
   if (!lt) throw new Error('Open a trace first: there is nothing to export.');
   const traces = s.view === 'compare' ? s.traces.filter((t) => s.compareIds.includes(t.id)) : [lt];
-  if (action === 'save') return (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes))?.path ?? null;
+  if (action === 'save')
+    return (
+      (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes))?.path ?? null
+    );
   if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics.csv`, toCsv(metricsTable(traces)));
   if (action === 'export-latex') return host.saveFile(`${base(s)}-metrics.tex`, toLatex(metricsTable(traces)));
   const fig = s.figure;
   if (!fig) throw new Error('This view has no figure to export; switch to Heatmaps, Token timeline or Volatility.');
   const svg = fig.svg(size);
   if (action === 'export-svg') return host.saveFile(`${base(s)}-${fig.name}.svg`, svg);
-  if (action === 'export-png') return host.saveFile(`${base(s)}-${fig.name}.png`, await svgToPng(svg, size.width, size.height, size.scale));
+  if (action === 'export-png')
+    return host.saveFile(`${base(s)}-${fig.name}.png`, await svgToPng(svg, size.width, size.height, size.scale));
   throw new Error(`unknown export "${action}"`);
 }
 
@@ -48,26 +61,76 @@ export function ExportMenu() {
   if (!state.traces.length) return null;
   const go = async (a: string) => {
     size = dims;
-    try { const where = await runExport(a, state, host); setMsg(where ? `Saved ${where}` : null); if (where) state.setNotice(`Saved ${where}`); }
-    catch (e) { state.setError((e as Error).message); }
+    try {
+      const where = await runExport(a, state, host);
+      setMsg(where ? `Saved ${where}` : null);
+      if (where) state.setNotice(`Saved ${where}`);
+    } catch (e) {
+      state.setError((e as Error).message);
+    }
   };
   return (
     <span className="menu">
-      <button onClick={() => setOpen(!open)} aria-expanded={open}>Export ▾</button>
+      <button onClick={() => setOpen(!open)} aria-expanded={open}>
+        Export ▾
+      </button>
       {open && (
         <div className="popover" role="menu">
-          <button role="menuitem" onClick={() => go('save')}>Save trace as…</button>
-          <button role="menuitem" onClick={() => go('export-svg')}>Figure as SVG</button>
-          <button role="menuitem" onClick={() => go('export-png')}>Figure as PNG</button>
-          <button role="menuitem" onClick={() => go('export-csv')}>Metrics as CSV</button>
-          <button role="menuitem" onClick={() => go('export-latex')}>Metrics as LaTeX</button>
+          <button role="menuitem" onClick={() => go('save')}>
+            Save trace as…
+          </button>
+          <button role="menuitem" onClick={() => go('export-svg')}>
+            Figure as SVG
+          </button>
+          <button role="menuitem" onClick={() => go('export-png')}>
+            Figure as PNG
+          </button>
+          <button role="menuitem" onClick={() => go('export-csv')}>
+            Metrics as CSV
+          </button>
+          <button role="menuitem" onClick={() => go('export-latex')}>
+            Metrics as LaTeX
+          </button>
           <fieldset>
             <legend>Figure size</legend>
-            <label>width <input type="number" min={200} max={8000} value={dims.width} onChange={(e) => setDims({ ...dims, width: Number(e.target.value) })} /> px</label>
-            <label>height <input type="number" min={150} max={8000} value={dims.height} onChange={(e) => setDims({ ...dims, height: Number(e.target.value) })} /> px</label>
-            <label>PNG scale <select value={dims.scale} onChange={(e) => setDims({ ...dims, scale: Number(e.target.value) })}>{[1, 2, 3, 4].map((v) => <option key={v} value={v}>{v}×</option>)}</select></label>
+            <label>
+              width{' '}
+              <input
+                type="number"
+                min={200}
+                max={8000}
+                value={dims.width}
+                onChange={(e) => setDims({ ...dims, width: Number(e.target.value) })}
+              />{' '}
+              px
+            </label>
+            <label>
+              height{' '}
+              <input
+                type="number"
+                min={150}
+                max={8000}
+                value={dims.height}
+                onChange={(e) => setDims({ ...dims, height: Number(e.target.value) })}
+              />{' '}
+              px
+            </label>
+            <label>
+              PNG scale{' '}
+              <select value={dims.scale} onChange={(e) => setDims({ ...dims, scale: Number(e.target.value) })}>
+                {[1, 2, 3, 4].map((v) => (
+                  <option key={v} value={v}>
+                    {v}×
+                  </option>
+                ))}
+              </select>
+            </label>
           </fieldset>
-          {msg && <div className="note" data-testid="export-msg">{msg}</div>}
+          {msg && (
+            <div className="note" data-testid="export-msg">
+              {msg}
+            </div>
+          )}
         </div>
       )}
     </span>

@@ -5,15 +5,31 @@ import { paint, valueAt } from '../lib/heatmap.js';
 import { lut } from '../lib/colormaps.js';
 import { HEATMAP_MARGIN } from '../lib/margins.js';
 
-export interface HeatmapHandle { png(): string; view(): { s0: number; s1: number; r0: number; r1: number } }
+export interface HeatmapHandle {
+  png(): string;
+  view(): { s0: number; s1: number; r0: number; r1: number };
+}
 
 /**
  * A position x step heatmap on canvas (Perfetto's way: pixels, not DOM nodes): the matrix is painted once into an
  * offscreen canvas, and zoom, pan and the crosshair only redraw a scaled copy of it. Axes are d3, in SVG on top.
  */
-export function HeatmapCanvas({ matrix, colormap, step, hover, onStep, onHover, handle }: {
-  matrix: Matrix; colormap: string; step: number; hover: number | null;
-  onStep(s: number): void; onHover(p: number | null): void; handle?: (h: HeatmapHandle) => void;
+export function HeatmapCanvas({
+  matrix,
+  colormap,
+  step,
+  hover,
+  onStep,
+  onHover,
+  handle,
+}: {
+  matrix: Matrix;
+  colormap: string;
+  step: number;
+  hover: number | null;
+  onStep(s: number): void;
+  onHover(p: number | null): void;
+  handle?: (h: HeatmapHandle) => void;
 }) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -22,15 +38,21 @@ export function HeatmapCanvas({ matrix, colormap, step, hover, onStep, onHover, 
   const [zt, setZt] = useState(d3.zoomIdentity);
   const [tip, setTip] = useState<{ x: number; y: number; s: number; p: number; v: number } | null>(null);
   const M = { l: HEATMAP_MARGIN.left, b: HEATMAP_MARGIN.bottom, t: HEATMAP_MARGIN.top, r: HEATMAP_MARGIN.right };
-  const w = Math.max(10, box.w - M.l - M.r), h = Math.max(10, box.h - M.t - M.b);
+  const w = Math.max(10, box.w - M.l - M.r),
+    h = Math.max(10, box.h - M.t - M.b);
 
   // Paint the matrix when it or the colour map changes (the expensive part; a User Timing measure for bench:ui).
   const offscreen = useMemo(() => {
     const t0 = performance.now();
     const c = document.createElement('canvas');
-    c.width = Math.max(1, matrix.cols); c.height = Math.max(1, matrix.rows);
+    c.width = Math.max(1, matrix.cols);
+    c.height = Math.max(1, matrix.rows);
     const img = new ImageData(c.width, c.height);
-    paint(matrix, lut(colormap, matrix.kind === 'categorical' ? (matrix.categories?.length ?? 2) : undefined), img.data);
+    paint(
+      matrix,
+      lut(colormap, matrix.kind === 'categorical' ? (matrix.categories?.length ?? 2) : undefined),
+      img.data,
+    );
     c.getContext('2d')!.putImageData(img, 0, 0);
     performance.measure('dlens:heatmap-paint', { start: t0 });
     return c;
@@ -43,30 +65,73 @@ export function HeatmapCanvas({ matrix, colormap, step, hover, onStep, onHover, 
   }, []);
 
   const x = useMemo(() => zt.rescaleX(d3.scaleLinear().domain([0, matrix.cols]).range([0, w])), [zt, w, matrix.cols]);
-  const y = useMemo(() => zt.rescaleY(d3.scaleLinear().domain([matrix.rowStart, matrix.rowStart + matrix.rows]).range([0, h])), [zt, h, matrix]);
+  const y = useMemo(
+    () =>
+      zt.rescaleY(
+        d3
+          .scaleLinear()
+          .domain([matrix.rowStart, matrix.rowStart + matrix.rows])
+          .range([0, h]),
+      ),
+    [zt, h, matrix],
+  );
 
   useEffect(() => {
-    const z = d3.zoom<HTMLCanvasElement, unknown>().scaleExtent([1, 128]).translateExtent([[0, 0], [w, h]]).extent([[0, 0], [w, h]])
+    const z = d3
+      .zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([1, 128])
+      .translateExtent([
+        [0, 0],
+        [w, h],
+      ])
+      .extent([
+        [0, 0],
+        [w, h],
+      ])
       .on('zoom', (e) => setZt(e.transform));
     const sel = d3.select(canvas.current!);
     sel.call(z).on('dblclick.zoom', null);
-    return () => { sel.on('.zoom', null); };
+    return () => {
+      sel.on('.zoom', null);
+    };
   }, [w, h]);
 
   // Draw: scaled image + crosshair. Cheap enough for every cursor move.
   useEffect(() => {
     const t0 = performance.now();
-    const c = canvas.current!, dpr = window.devicePixelRatio || 1;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); }
+    const c = canvas.current!,
+      dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+    }
     const ctx = c.getContext('2d')!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(offscreen, x(0), y(matrix.rowStart), x(matrix.cols) - x(0), y(matrix.rowStart + matrix.rows) - y(matrix.rowStart));
-    ctx.strokeStyle = '#E69F00'; ctx.lineWidth = 1.5;
+    ctx.drawImage(
+      offscreen,
+      x(0),
+      y(matrix.rowStart),
+      x(matrix.cols) - x(0),
+      y(matrix.rowStart + matrix.rows) - y(matrix.rowStart),
+    );
+    ctx.strokeStyle = '#E69F00';
+    ctx.lineWidth = 1.5;
     const cx = x(step + 0.5);
-    ctx.beginPath(); ctx.moveTo(cx, 0); ctx.lineTo(cx, h); ctx.stroke();
-    if (hover !== null) { const cy = y(hover + 0.5); ctx.setLineDash([3, 3]); ctx.beginPath(); ctx.moveTo(0, cy); ctx.lineTo(w, cy); ctx.stroke(); ctx.setLineDash([]); }
+    ctx.beginPath();
+    ctx.moveTo(cx, 0);
+    ctx.lineTo(cx, h);
+    ctx.stroke();
+    if (hover !== null) {
+      const cy = y(hover + 0.5);
+      ctx.setLineDash([3, 3]);
+      ctx.beginPath();
+      ctx.moveTo(0, cy);
+      ctx.lineTo(w, cy);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     performance.measure('dlens:heatmap-draw', { start: t0 });
   }, [offscreen, x, y, step, hover, w, h]);
 
@@ -88,16 +153,43 @@ export function HeatmapCanvas({ matrix, colormap, step, hover, onStep, onHover, 
 
   const at = (e: React.MouseEvent) => {
     const r = canvas.current!.getBoundingClientRect();
-    return { s: Math.floor(x.invert(e.clientX - r.left)), p: Math.floor(y.invert(e.clientY - r.top)), x: e.clientX - r.left, y: e.clientY - r.top };
+    return {
+      s: Math.floor(x.invert(e.clientX - r.left)),
+      p: Math.floor(y.invert(e.clientY - r.top)),
+      x: e.clientX - r.left,
+      y: e.clientY - r.top,
+    };
   };
   return (
     <div className="heatmap" ref={wrap}>
-      <canvas ref={canvas} data-testid="heatmap-canvas" style={{ position: 'absolute', left: M.l, top: M.t, width: w, height: h }}
-        onMouseMove={(e) => { const a = at(e); setTip({ ...a, v: valueAt(matrix, a.s, a.p) }); onHover(a.p); }}
-        onMouseLeave={() => { setTip(null); onHover(null); }}
-        onClick={(e) => onStep(at(e).s)} />
+      <canvas
+        ref={canvas}
+        data-testid="heatmap-canvas"
+        style={{ position: 'absolute', left: M.l, top: M.t, width: w, height: h }}
+        onMouseMove={(e) => {
+          const a = at(e);
+          setTip({ ...a, v: valueAt(matrix, a.s, a.p) });
+          onHover(a.p);
+        }}
+        onMouseLeave={() => {
+          setTip(null);
+          onHover(null);
+        }}
+        onClick={(e) => onStep(at(e).s)}
+      />
       <svg ref={axes} className="axes" width={box.w} height={box.h} />
-      {tip && <div className="tip" style={{ left: M.l + tip.x + 12, top: M.t + tip.y + 12 }} data-testid="heatmap-tip">step {tip.s} · position {tip.p}<br />{matrix.label}: {Number.isNaN(tip.v) ? 'not computed' : matrix.kind === 'categorical' ? matrix.categories?.[tip.v] : tip.v.toFixed(4)}</div>}
+      {tip && (
+        <div className="tip" style={{ left: M.l + tip.x + 12, top: M.t + tip.y + 12 }} data-testid="heatmap-tip">
+          step {tip.s} · position {tip.p}
+          <br />
+          {matrix.label}:{' '}
+          {Number.isNaN(tip.v)
+            ? 'not computed'
+            : matrix.kind === 'categorical'
+              ? matrix.categories?.[tip.v]
+              : tip.v.toFixed(4)}
+        </div>
+      )}
     </div>
   );
 }

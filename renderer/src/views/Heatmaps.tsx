@@ -19,34 +19,116 @@ export function Heatmaps() {
   const opt = options.find((o) => o.id === metric) ?? options[0]!;
   const { Ly } = lt.trace.dims;
   const effLayer = opt.id === 'cache' ? Math.max(0, layer) : layer;
-  const matrix = useMemo(() => buildMatrix(lt, opt.id, opt.layered ? effLayer : -1), [lt, opt.id, effLayer, opt.layered]);
+  const matrix = useMemo(
+    () => buildMatrix(lt, opt.id, opt.layered ? effLayer : -1),
+    [lt, opt.id, effLayer, opt.layered],
+  );
   const h = useRef<HeatmapHandle | null>(null);
   useEffect(() => {
-    store.getState().setFigure({ name: `heatmap-${opt.id.replace(/\W+/g, '_')}`, svg: (size) => heatmapSvg(matrix, h.current!.png(), colormap, size, `${lt.name}: ${matrix.label}`, h.current!.view()) });
+    store.getState().setFigure({
+      name: `heatmap-${opt.id.replace(/\W+/g, '_')}`,
+      svg: (size) =>
+        heatmapSvg(matrix, h.current!.png(), colormap, size, `${lt.name}: ${matrix.label}`, h.current!.view()),
+    });
     return () => store.getState().setFigure(null);
   }, [matrix, colormap, lt]);
   return (
     <div className="heatmaps">
       <div className="controls">
-        <label>metric <select data-testid="metric" value={opt.id} onChange={(e) => store.getState().setMetric(e.target.value)}>{options.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}</select></label>
-        {opt.layered && <label>layer <select data-testid="layer" value={effLayer} onChange={(e) => store.getState().setLayer(Number(e.target.value))}>
-          {opt.id !== 'cache' && <option value={-1}>mean</option>}
-          {Array.from({ length: Ly }, (_, l) => <option key={l} value={l}>{l}</option>)}
-        </select></label>}
-        <label>colours <select data-testid="colormap" value={colormap} onChange={(e) => store.getState().setColormap(e.target.value)}>{Object.entries(COLORMAPS).map(([k, v]) => <option key={k} value={k}>{v.label}</option>)}</select></label>
+        <label>
+          metric{' '}
+          <select data-testid="metric" value={opt.id} onChange={(e) => store.getState().setMetric(e.target.value)}>
+            {options.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        {opt.layered && (
+          <label>
+            layer{' '}
+            <select
+              data-testid="layer"
+              value={effLayer}
+              onChange={(e) => store.getState().setLayer(Number(e.target.value))}
+            >
+              {opt.id !== 'cache' && <option value={-1}>mean</option>}
+              {Array.from({ length: Ly }, (_, l) => (
+                <option key={l} value={l}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          colours{' '}
+          <select
+            data-testid="colormap"
+            value={colormap}
+            onChange={(e) => store.getState().setColormap(e.target.value)}
+          >
+            {Object.entries(COLORMAPS).map(([k, v]) => (
+              <option key={k} value={k}>
+                {v.label}
+              </option>
+            ))}
+          </select>
+        </label>
         <Legend kind={matrix.kind} domain={matrix.domain} categories={matrix.categories} colormap={colormap} />
         <span className="dim">scroll to zoom, drag to pan, click to move the cursor</span>
       </div>
       <div className="split">
-        <HeatmapCanvas matrix={matrix} colormap={colormap} step={step} hover={hover} onStep={(s) => store.getState().setStep(s)} onHover={(p) => store.getState().setHover(p)} handle={(x) => { h.current = x; }} />
-        <aside>{hover !== null && hover >= lt.trace.dims.P ? <PositionCard lt={lt} pos={hover} step={step} /> : <div className="dim">Hover a cell for its candidates and history.</div>}</aside>
+        <HeatmapCanvas
+          matrix={matrix}
+          colormap={colormap}
+          step={step}
+          hover={hover}
+          onStep={(s) => store.getState().setStep(s)}
+          onHover={(p) => store.getState().setHover(p)}
+          handle={(x) => {
+            h.current = x;
+          }}
+        />
+        <aside>
+          {hover !== null && hover >= lt.trace.dims.P ? (
+            <PositionCard lt={lt} pos={hover} step={step} />
+          ) : (
+            <div className="dim">Hover a cell for its candidates and history.</div>
+          )}
+        </aside>
       </div>
     </div>
   );
 }
 
-function Legend({ kind, domain, categories, colormap }: { kind: string; domain: [number, number]; categories?: string[]; colormap: string }) {
-  if (kind === 'categorical') return <span className="legend" data-testid="legend">{(categories ?? []).map((c, i) => <span key={c}><i style={{ background: CATEGORICAL[i % CATEGORICAL.length] }} />{c}</span>)}</span>;
+function Legend({
+  kind,
+  domain,
+  categories,
+  colormap,
+}: {
+  kind: string;
+  domain: [number, number];
+  categories?: string[];
+  colormap: string;
+}) {
+  if (kind === 'categorical')
+    return (
+      <span className="legend" data-testid="legend">
+        {(categories ?? []).map((c, i) => (
+          <span key={c}>
+            <i style={{ background: CATEGORICAL[i % CATEGORICAL.length] }} />
+            {c}
+          </span>
+        ))}
+      </span>
+    );
   const grad = `linear-gradient(90deg, ${Array.from({ length: 11 }, (_, i) => cssColor(colormap, i / 10)).join(',')})`;
-  return <span className="legend" data-testid="legend">{domain[0].toPrecision(2)} <i className="wide" style={{ background: grad }} /> {domain[1].toPrecision(2)}</span>;
+  return (
+    <span className="legend" data-testid="legend">
+      {domain[0].toPrecision(2)} <i className="wide" style={{ background: grad }} /> {domain[1].toPrecision(2)}
+    </span>
+  );
 }

@@ -1,7 +1,15 @@
 import { memo, useMemo } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
-import { blockAt, candidatesAt, confidenceHistory, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
+import {
+  blockAt,
+  candidatesAt,
+  confidenceHistory,
+  isMask,
+  stateAt,
+  tokenText,
+  type LoadedTrace,
+} from '../lib/traceModel.js';
 import { cssColor } from '../lib/colormaps.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
@@ -11,13 +19,17 @@ export function Replay() {
   const hover = useApp((s) => s.hover);
   const colormap = useApp((s) => s.colormap);
   const store = useStoreApi();
-  const t = lt.trace, { P, T, G, S } = t.dims;
+  const t = lt.trace,
+    { P, T, G, S } = t.dims;
   const state = stateAt(t, step);
   const [bs, be] = blockAt(t, Math.min(step, S - 1));
   const commitConf = useMemo(() => {
     // Confidence each token had at the step that committed it, for its tint.
     const out = new Float32Array(G).fill(NaN);
-    for (let g = 0; g < G; g++) { const c = t.commitStep[P + g]! - 1; if (c >= 0 && c < S) out[g] = t.confidence[c * G + g]!; }
+    for (let g = 0; g < G; g++) {
+      const c = t.commitStep[P + g]! - 1;
+      if (c >= 0 && c < S) out[g] = t.confidence[c * G + g]!;
+    }
     return out;
   }, [lt]);
   const prompt = useMemo(() => Array.from(t.state.subarray(0, P), (id) => tokenText(t, id)).join(''), [lt]);
@@ -30,50 +42,151 @@ export function Replay() {
     const end = Math.min(T, c + rowLen);
     let sig = `${step < S ? Math.max(bs, c) : -1}:${step < S ? Math.min(be, end) : -1}:${hover !== null && hover >= c && hover < end ? hover : -1}:${colormap}:`;
     for (let p = c; p < end; p++) sig += `${state[p]},${t.commitStep[p] === step ? 1 : 0};`;
-    chunks.push(<TokenChunk key={c} sig={sig} lt={lt} from={c} to={end} state={state} step={step} block={[bs, be]} hover={hover} colormap={colormap} commitConf={commitConf} onHover={(p) => store.getState().setHover(p)} />);
+    chunks.push(
+      <TokenChunk
+        key={c}
+        sig={sig}
+        lt={lt}
+        from={c}
+        to={end}
+        state={state}
+        step={step}
+        block={[bs, be]}
+        hover={hover}
+        colormap={colormap}
+        commitConf={commitConf}
+        onHover={(p) => store.getState().setHover(p)}
+      />,
+    );
   }
   return (
     <div className="replay" onMouseLeave={() => store.getState().setHover(null)}>
-      <div className="prompt"><span className="label">prompt</span> {prompt}</div>
-      <div className="text" data-testid="replay-text">{chunks}</div>
-      <div className="legend-row"><span className="tok block">active block</span> <span className="tok masked">▒ masked</span> <span>committed tokens tinted by confidence at commit (0 <span className="grad" style={{ background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((x) => cssColor(colormap, x)).join(',')})` }} /> 1)</span></div>
+      <div className="prompt">
+        <span className="label">prompt</span> {prompt}
+      </div>
+      <div className="text" data-testid="replay-text">
+        {chunks}
+      </div>
+      <div className="legend-row">
+        <span className="tok block">active block</span> <span className="tok masked">▒ masked</span>{' '}
+        <span>
+          committed tokens tinted by confidence at commit (0{' '}
+          <span
+            className="grad"
+            style={{
+              background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((x) => cssColor(colormap, x)).join(',')})`,
+            }}
+          />{' '}
+          1)
+        </span>
+      </div>
       {hover !== null && hover >= P && <PositionCard lt={lt} pos={hover} step={step} />}
-      <div className="output"><span className="label">output</span> {t.manifest.output}{t.manifest.task ? <span className="dim"> · reference: {t.manifest.task.reference} · score {t.manifest.task.score ?? 'n/a'}</span> : null}</div>
+      <div className="output">
+        <span className="label">output</span> {t.manifest.output}
+        {t.manifest.task ? (
+          <span className="dim">
+            {' '}
+            · reference: {t.manifest.task.reference} · score {t.manifest.task.score ?? 'n/a'}
+          </span>
+        ) : null}
+      </div>
     </div>
   );
 }
 
-interface ChunkProps { sig: string; lt: LoadedTrace; from: number; to: number; state: Int32Array; step: number; block: [number, number]; hover: number | null; colormap: string; commitConf: Float32Array; onHover(p: number): void }
-const TokenChunk = memo(function TokenChunk({ lt, from, to, state, step, block, hover, colormap, commitConf, onHover }: ChunkProps) {
-  const t = lt.trace, { P, S } = t.dims;
-  const out = [];
-  for (let p = from; p < to; p++) {
-    const id = state[p]!, masked = isMask(t, id), inBlock = step < S && p >= block[0] && p < block[1];
-    const c = commitConf[p - P]!;
-    const style = masked || Number.isNaN(c) ? undefined : { background: cssColor(colormap, c), color: c > 0.55 ? '#111' : '#fff' };
-    out.push(<span key={p} data-pos={p} className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`} style={style}
-      onMouseEnter={() => onHover(p)}>{masked ? '▒' : tokenText(t, id)}</span>);
-  }
-  return <div className="row"><span className="rowpos">{from - P}</span>{out}</div>;
-}, (a, b) => a.sig === b.sig && a.lt === b.lt);
+interface ChunkProps {
+  sig: string;
+  lt: LoadedTrace;
+  from: number;
+  to: number;
+  state: Int32Array;
+  step: number;
+  block: [number, number];
+  hover: number | null;
+  colormap: string;
+  commitConf: Float32Array;
+  onHover(p: number): void;
+}
+const TokenChunk = memo(
+  function TokenChunk({ lt, from, to, state, step, block, hover, colormap, commitConf, onHover }: ChunkProps) {
+    const t = lt.trace,
+      { P, S } = t.dims;
+    const out = [];
+    for (let p = from; p < to; p++) {
+      const id = state[p]!,
+        masked = isMask(t, id),
+        inBlock = step < S && p >= block[0] && p < block[1];
+      const c = commitConf[p - P]!;
+      const style =
+        masked || Number.isNaN(c)
+          ? undefined
+          : { background: cssColor(colormap, c), color: c > 0.55 ? '#111' : '#fff' };
+      out.push(
+        <span
+          key={p}
+          data-pos={p}
+          className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`}
+          style={style}
+          onMouseEnter={() => onHover(p)}
+        >
+          {masked ? '▒' : tokenText(t, id)}
+        </span>,
+      );
+    }
+    return (
+      <div className="row">
+        <span className="rowpos">{from - P}</span>
+        {out}
+      </div>
+    );
+  },
+  (a, b) => a.sig === b.sig && a.lt === b.lt,
+);
 
 /** Hover card: top-k candidates at the step, the confidence history, and the delayed-decoding timing. */
 export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; step: number }) {
-  const t = lt.trace, { S, P } = t.dims;
+  const t = lt.trace,
+    { S, P } = t.dims;
   const s = Math.min(step, S - 1);
   const cands = candidatesAt(t, s, pos);
   const hist = confidenceHistory(t, pos);
   const timing = lt.timings[pos - P];
-  const W = 260, H = 50;
+  const W = 260,
+    H = 50;
   let d = '';
-  hist.forEach((c, i) => { if (!Number.isNaN(c)) d += `${d && !Number.isNaN(hist[i - 1]!) ? 'L' : 'M'}${(i / Math.max(1, S - 1)) * W},${H - c * H}`; });
+  hist.forEach((c, i) => {
+    if (!Number.isNaN(c))
+      d += `${d && !Number.isNaN(hist[i - 1]!) ? 'L' : 'M'}${(i / Math.max(1, S - 1)) * W},${H - c * H}`;
+  });
   return (
     <div className="poscard" data-testid="poscard">
-      <div><b>position {pos}</b> (generated #{pos - P}) at step {s}</div>
-      <table><tbody>{cands.map((c, i) => <tr key={i}><td className="mono">{JSON.stringify(c.text)}</td><td>{(c.p * 100).toFixed(1)}%</td><td><span className="bar" style={{ width: `${c.p * 80}px` }} /></td></tr>)}</tbody></table>
+      <div>
+        <b>position {pos}</b> (generated #{pos - P}) at step {s}
+      </div>
+      <table>
+        <tbody>
+          {cands.map((c, i) => (
+            <tr key={i}>
+              <td className="mono">{JSON.stringify(c.text)}</td>
+              <td>{(c.p * 100).toFixed(1)}%</td>
+              <td>
+                <span className="bar" style={{ width: `${c.p * 80}px` }} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       {!cands.length && <div className="dim">not computed at this step</div>}
-      <svg width={W} height={H + 4} className="spark"><path d={d} fill="none" stroke="currentColor" /><line x1={(s / Math.max(1, S - 1)) * W} x2={(s / Math.max(1, S - 1)) * W} y1={0} y2={H} stroke="#E69F00" /></svg>
-      {timing && <div className="dim">first right at step {fmt(timing.firstCorrect)} · stable from {fmt(timing.stableFrom)} · committed at {fmt(timing.commit)} · delay {Number.isNaN(timing.delay) ? '–' : timing.delay}</div>}
+      <svg width={W} height={H + 4} className="spark">
+        <path d={d} fill="none" stroke="currentColor" />
+        <line x1={(s / Math.max(1, S - 1)) * W} x2={(s / Math.max(1, S - 1)) * W} y1={0} y2={H} stroke="#E69F00" />
+      </svg>
+      {timing && (
+        <div className="dim">
+          first right at step {fmt(timing.firstCorrect)} · stable from {fmt(timing.stableFrom)} · committed at{' '}
+          {fmt(timing.commit)} · delay {Number.isNaN(timing.delay) ? '–' : timing.delay}
+        </div>
+      )}
     </div>
   );
 }

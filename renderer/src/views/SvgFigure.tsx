@@ -4,32 +4,58 @@ import type { FigureSize } from '../lib/exporters.js';
 import { FIGURE_MARGIN } from '../lib/margins.js';
 
 // The step axis's left and right margins in the figure builders, to place the cursor and map clicks.
-const LEFT = FIGURE_MARGIN.left, RIGHT = FIGURE_MARGIN.right;
+const LEFT = FIGURE_MARGIN.left,
+  RIGHT = FIGURE_MARGIN.right;
 
 /**
  * A vector figure (token timeline, volatility) sized to its panel, registered for export, with the shared step
  * cursor drawn over it and a click moving the cursor.
  */
-export function SvgFigure({ name, steps, build }: { name: string; steps: number; build: (size: FigureSize) => string }) {
+export function SvgFigure({
+  name,
+  steps,
+  build,
+}: {
+  name: string;
+  steps: number;
+  build: (size: FigureSize) => string;
+}) {
   const step = useApp((s) => s.step);
   const store = useStoreApi();
   const wrap = useRef<HTMLDivElement>(null);
   const [size, setSize] = useState({ width: 900, height: 500 });
   useEffect(() => {
-    const ro = new ResizeObserver(([e]) => setSize({ width: Math.max(300, e!.contentRect.width), height: Math.max(240, e!.contentRect.height) }));
+    const ro = new ResizeObserver(([e]) =>
+      setSize({ width: Math.max(300, e!.contentRect.width), height: Math.max(240, e!.contentRect.height) }),
+    );
     ro.observe(wrap.current!);
     return () => ro.disconnect();
   }, []);
-  useEffect(() => { store.getState().setFigure({ name, svg: build }); return () => store.getState().setFigure(null); }, [name, build]);
+  useEffect(() => {
+    store.getState().setFigure({ name, svg: build });
+    return () => store.getState().setFigure(null);
+  }, [name, build]);
   const svg = useMemo(() => build(size), [build, size]);
   const plot = size.width - LEFT - RIGHT;
   const cx = LEFT + (plot * step) / Math.max(1, steps);
   return (
-    <div className="figure" ref={wrap} onClick={(e) => { const r = e.currentTarget.getBoundingClientRect(); store.getState().setStep(((e.clientX - r.left - LEFT) / plot) * steps); }}>
+    <div
+      className="figure"
+      ref={wrap}
+      onClick={(e) => {
+        const r = e.currentTarget.getBoundingClientRect();
+        store.getState().setStep(((e.clientX - r.left - LEFT) / plot) * steps);
+      }}
+    >
       <div dangerouslySetInnerHTML={{ __html: svg }} />
       <div className="cursor" style={{ left: cx }} />
     </div>
   );
 }
 
-export const Stat = ({ k, v }: { k: string; v: string }) => <span className="stat"><span className="k">{k}</span><span className="v">{v}</span></span>;
+export const Stat = ({ k, v }: { k: string; v: string }) => (
+  <span className="stat">
+    <span className="k">{k}</span>
+    <span className="v">{v}</span>
+  </span>
+);

@@ -13,7 +13,9 @@ export function Timeline() {
     <div className="timeline">
       <div className="stats" data-testid="delay-stats">
         <Stat k="mean delay" v={`${d.meanDelay.toFixed(2)} steps`} />
-        {Object.entries(d.delayedMoreThan).map(([k, v]) => <Stat key={k} k={`delayed > ${k}`} v={`${(v * 100).toFixed(1)}%`} />)}
+        {Object.entries(d.delayedMoreThan).map(([k, v]) => (
+          <Stat key={k} k={`delayed > ${k}`} v={`${(v * 100).toFixed(1)}%`} />
+        ))}
         <Stat k="oracle steps" v={`${d.oracleSteps} of ${d.actualSteps}`} />
       </div>
       <SvgFigure name="token-timeline" steps={lt.trace.dims.S} build={build} />

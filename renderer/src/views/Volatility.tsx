@@ -8,7 +8,10 @@ import { SvgFigure, Stat } from './SvgFigure.js';
 export function Volatility() {
   const lt = useApp(active)!;
   const step = useApp((s) => s.step);
-  const build = useCallback((size: FigureSize) => volatilitySvg(lt, size, `${lt.name}: volatility band and blocks`), [lt]);
+  const build = useCallback(
+    (size: FigureSize) => volatilitySvg(lt, size, `${lt.name}: volatility band and blocks`),
+    [lt],
+  );
   const { S } = lt.trace.dims;
   const band = lt.bands[Math.min(step, S - 1)];
   return (
