@@ -24,9 +24,9 @@ export function python(args: string[]) {
 }
 
 /** Starts `dlens serve` as a user would and returns its printed URL; the caller kills it. */
-export async function startServe(env: Record<string, string>) {
+export async function startServe(env: Record<string, string>, files: string[] = []) {
   const { spawn } = await import('node:child_process');
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), 'serve', '--port', '0', '--json'], {
+  const p = spawn(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), 'serve', '--port', '0', '--json', ...files], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

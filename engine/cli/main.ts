@@ -446,12 +446,17 @@ async function cmdBench(argv: string[]) {
 }
 
 async function cmdServe(argv: string[]) {
-  const { values, positionals } = parse('serve', argv, {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'traces-dir': { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parse(
+    'serve',
+    argv,
+    {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'traces-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'some',
+  );
   const { serve } = await import('../server/serve.js');
   const { createEngineService, defaultServiceOptions } = await import('../api/service.js');
   const { REPO_ROOT } = await import('../model/load.js');

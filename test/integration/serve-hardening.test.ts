@@ -280,3 +280,25 @@ describe('dlens serve under hostile requests', () => {
     await alive();
   });
 });
+
+describe('dlens serve FILE...', () => {
+  it('lets the page open the files named on its command line (and tells it to), and no others', async () => {
+    const d = tmp();
+    const named = join(d, 'named.dlens'),
+      other = join(d, 'other.dlens');
+    await record({ model: FIXTURE, prompt: 'hi', genLength: 8, blockLength: 8, steps: 8, out: named });
+    await record({ model: FIXTURE, prompt: 'hi', genLength: 8, blockLength: 8, steps: 8, out: other });
+    const srv = await startServe({ DLENS_HOME: join(d, 'home') }, [named]);
+    try {
+      expect(srv.url).toContain(`&open=${encodeURIComponent(named)}`);
+      const get = (p: string) =>
+        fetch(`http://127.0.0.1:${srv.port}/api/trace?path=${encodeURIComponent(p)}`, {
+          headers: { 'x-dlens-token': srv.token },
+        });
+      expect((await get(named)).status).toBe(200);
+      expect((await get(other)).status).toBe(400);
+    } finally {
+      srv.stop();
+    }
+  });
+});
