@@ -1,5 +1,5 @@
 /**
- * The engine API (DESIGN section 4): one typed interface the renderer talks to, served over Electron IPC
+ * The engine API (docs/engine-api.md): one typed interface the renderer talks to, served over Electron IPC
  * (electron/preload.ts) and over a loopback WebSocket (engine/server). Types only: the renderer imports this file.
  */
 import type { ParamSpec } from '../params.js';

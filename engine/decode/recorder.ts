@@ -1,7 +1,7 @@
 import type { PositionPrediction } from './predict.js';
 
 /**
- * Accumulates the per-step tensors of a trace (DESIGN section 2) in growable arrays,
+ * Accumulates the per-step tensors of a trace (docs/trace-format.md) in growable arrays,
  * so a run cancelled at any step can still be written as a valid trace.
  */
 export class Recorder {

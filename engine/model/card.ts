@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** dlens-model.json (DESIGN section 1). */
+/** dlens-model.json (docs/model-contract.md). */
 export const ModelCardSchema = z
   .object({
     name: z.string().min(1),

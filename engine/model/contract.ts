@@ -1,4 +1,4 @@
-/** The ONNX I/O contract of DESIGN section 1: names, element types and ranks. */
+/** The ONNX I/O contract of docs/model-contract.md: names, element types and ranks. */
 export const CONTRACT_INPUTS = [
   { name: 'input_ids', type: 'int64', rank: 2 },
   { name: 'position_ids', type: 'int64', rank: 2 },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CACHE_MODES } from '../cache/modes.js';
 
-/** The manifest in `__metadata__.dlens` (DESIGN section 2), validated before a trace is trusted. */
+/** The manifest in `__metadata__.dlens` (docs/trace-format.md), validated before a trace is trusted. */
 export const ManifestSchema = z
   .object({
     format: z.literal('dlens-trace/1'),

@@ -1,5 +1,5 @@
 /**
- * The `.dlens` trace: a safetensors file whose manifest and tensors follow DESIGN section 2.
+ * The `.dlens` trace: a safetensors file whose manifest and tensors follow docs/trace-format.md.
  * Pure TypeScript: shared by the engine (writer) and the renderer (reader).
  */
 import { decodeSafetensors, encodeSafetensors, FormatError, type RawTensor, type DType } from './safetensors.js';

@@ -2,7 +2,7 @@
 
 Bidirectional transformer: RMSNorm, rotary positions, SwiGLU, tied embeddings. The same module serves
 training (fast SDPA path, no cache) and export (explicit softmax, so attention saliency can be returned,
-and past keys/values per DESIGN.md section 1).
+and past keys/values per docs/model-contract.md).
 """
 import math
 import torch
@@ -106,7 +106,7 @@ class DiffusionLM(nn.Module):
 
 
 class ContractModel(nn.Module):
-    """The ONNX contract (DESIGN.md section 1): inputs and outputs exactly as the engine expects."""
+    """The ONNX contract (docs/model-contract.md): inputs and outputs exactly as the engine expects."""
 
     def __init__(self, m: DiffusionLM):
         super().__init__()
