@@ -70,3 +70,23 @@ export function positionMask(positions: number[][], T: number): Uint8Array {
   });
   return m;
 }
+
+/**
+ * The cache after this step's pass: rebuilt by a full pass, else the one the pass read. `mask` is what the trace
+ * records as cached at this step. Keeps the run's peak cache size.
+ */
+export function cacheForStep(
+  run: Run,
+  policy: CachePolicy,
+  blockStep: number,
+  pass: Pass,
+  bs: number,
+  be: number,
+  cache: KvCache | null,
+): { cache: KvCache | null; mask: Uint8Array | null } {
+  const next = pass.full ? cacheAfterFullPass(run, policy, blockStep, pass, bs, be) : null;
+  const held = next ? next.cache : cache;
+  const mask = next ? next.written : positionMask(cache!.positions, run.T);
+  if (run.o.cache !== 'none') run.peakCacheBytes = Math.max(run.peakCacheBytes, cacheBytes(held));
+  return { cache: held, mask };
+}

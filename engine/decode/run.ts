@@ -3,7 +3,7 @@ import type { Params, Strategy } from '../strategies/types.js';
 import { makeCache } from '../cache/index.js';
 import { numTransferTokens } from './schedule.js';
 import { forwardPass, predictPositions, recordedSaliency } from './forward-pass.js';
-import { cacheAfterFullPass, cacheBytes, positionMask, type KvCache } from './kv-cache.js';
+import { cacheBytes, cacheForStep, type KvCache } from './kv-cache.js';
 import {
   applyCommits,
   endStep,
@@ -15,6 +15,7 @@ import {
   type DecodeOptions,
   type DecodeResult,
   type Run,
+  type StepFacts,
 } from './setup.js';
 import { draftVerifyLoop } from './draft-verify.js';
 
@@ -48,51 +49,37 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
     let cache: KvCache | null = null;
     for (let k = 0; ; k++) {
       if (o.signal?.aborted) return finishRun(run, 'cancelled');
-      let masked = maskedIn(state, bs, be, MASK);
+      const masked = maskedIn(state, bs, be, MASK);
       if (!masked.length) break;
       const t0 = performance.now();
       const pass = await forwardPass(run, bs, be, cache && !policy.refresh(k) ? cache : null);
       const predictions = await predictPositions(run, pass, bs, be, o.record || (k === 0 && !!strategy.blockEnd));
+      let at = { blockStep: k, bs, be, masked, predictions, scheduled: schedule[k] ?? masked.length };
       if (k === 0 && strategy.blockEnd) {
-        be = adaptiveBlockEnd(run, strategy, params, {
-          bs,
-          be,
-          masked,
-          predictions,
-          scheduled: schedule[0] ?? masked.length,
-        });
-        masked = maskedIn(state, bs, be, MASK);
+        be = adaptiveBlockEnd(run, strategy, params, at);
+        at = { ...at, be, masked: maskedIn(state, bs, be, MASK) };
+        at.scheduled = schedule[k] ?? at.masked.length;
       }
       const saliency = o.record ? recordedSaliency(run, pass, cache) : null;
-      let cached: Uint8Array | null;
-      if (pass.full) ({ cache, written: cached } = cacheAfterFullPass(run, policy, k, pass, bs, be));
-      else cached = positionMask(cache!.positions, T);
-      run.peakCacheBytes = Math.max(run.peakCacheBytes, o.cache === 'none' ? 0 : cacheBytes(cache));
-      const random = masked.map(() => run.rng.next());
-      const view = stepView(run, {
-        blockStep: k,
-        bs,
-        be,
-        masked,
-        predictions,
-        scheduled: schedule[k] ?? masked.length,
-        random,
-      });
-      const decision = strategy.decide(view, params, carried);
+      const held = cacheForStep(run, policy, k, pass, bs, be, cache);
+      cache = held.cache;
+      const random = at.masked.map(() => run.rng.next());
+      const decision = strategy.decide(stepView(run, { ...at, random }), params, carried);
       carried = decision.state ?? carried;
       applyCommits(run, decision.commit, bs, be, strategy.name);
       if (o.eot) fillAfterEos(run);
       const values = o.cache === 'none' ? undefined : { cache_bytes: cacheBytes(cache) };
+      const refresh = pass.full && cache !== null;
       rec.step({
         state,
         block: [bs, be],
         ms: performance.now() - t0,
         predictions,
         saliency,
-        cached,
+        cached: held.mask,
         series: decision.series,
         values,
-        refresh: pass.full && cache !== null,
+        refresh,
       });
       endStep(run, o.steps);
       if (run.step > 4 * T)
@@ -103,29 +90,11 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
   return finishRun(run, undefined);
 }
 
-/** AdaBlock: after the block's first pass the strategy sees every masked position from the block start on and
- * says where the block ends (at least one position long). */
-function adaptiveBlockEnd(
-  run: Run,
-  strategy: Strategy,
-  params: Params,
-  s: {
-    bs: number;
-    be: number;
-    masked: number[];
-    predictions: Parameters<typeof stepView>[1]['predictions'];
-    scheduled: number;
-  },
-): number {
-  const all = maskedIn(run.state, s.bs, run.T, run.MASK);
-  const view = stepView(run, {
-    blockStep: 0,
-    bs: s.bs,
-    be: s.be,
-    masked: all,
-    predictions: s.predictions,
-    scheduled: s.scheduled,
-    random: [],
-  });
-  return Math.max(s.bs + 1, Math.min(run.T, strategy.blockEnd!(view, params)));
+/**
+ * AdaBlock: after the block's first pass the strategy sees every masked position from the block start on and says
+ * where the block ends (at least one position long).
+ */
+function adaptiveBlockEnd(run: Run, strategy: Strategy, params: Params, at: Omit<StepFacts, 'random'>): number {
+  const view = stepView(run, { ...at, masked: maskedIn(run.state, at.bs, run.T, run.MASK), random: [] });
+  return Math.max(at.bs + 1, Math.min(run.T, strategy.blockEnd!(view, params)));
 }

@@ -140,19 +140,19 @@ export function countMasked(state: Int32Array, P: number, MASK: number) {
   return n;
 }
 
+/** This step's facts, from which stepView builds what the strategy sees. */
+export interface StepFacts {
+  blockStep: number;
+  bs: number;
+  be: number;
+  masked: number[];
+  predictions: (PositionPrediction | null)[];
+  scheduled: number;
+  random: number[];
+}
+
 /** What a strategy sees at one step (strategies/types.ts StepView), from the run and this step's facts. */
-export function stepView(
-  run: Run,
-  s: {
-    blockStep: number;
-    bs: number;
-    be: number;
-    masked: number[];
-    predictions: (PositionPrediction | null)[];
-    scheduled: number;
-    random: number[];
-  },
-): StepView {
+export function stepView(run: Run, s: StepFacts): StepView {
   return {
     step: run.step,
     blockStep: s.blockStep,
