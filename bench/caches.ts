@@ -17,16 +17,18 @@ import { buildTraceBytes } from '../engine/record.js';
 import { decodeOutput } from '../engine/decode/output.js';
 import type { CacheMode } from '../engine/cache/types.js';
 import { REPO_ROOT } from '../engine/model/load.js';
+import { DEFAULTS } from '../engine/api/defaults.js';
+import { CACHE_MODES } from '../engine/cache/modes.js';
 
 const quick = process.argv.includes('--quick');
 // --accuracy-only: re-measure the accuracy table with the current weights and keep the speed rows of the last full run
 // (throughput depends on the graph's shapes, not on its weight values, which is all a retrained model changes).
 const accuracyOnly = process.argv.includes('--accuracy-only');
-const MODES: CacheMode[] = ['none', 'prefix', 'dual', 'sparse'];
+const MODES = CACHE_MODES;
 const GENS = quick ? [256] : [256, 512, 1024];
 const ACC_SUITES = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'];
 const ACC_N = quick ? 3 : 20;
-const SEED = 424242;
+const SEED = DEFAULTS.taskSeed;
 const ctx = { split: 'eval' as const, corpus: fileCorpus() };
 
 const model = await loadModel();

@@ -15,6 +15,7 @@ import { getSuite } from '../engine/tasks/suites.js';
 import { fileCorpus } from '../engine/tasks/corpus.js';
 import { traceExamples, trainFilter } from '../engine/learn/filter.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/evaluate/run.js';
+import { DEFAULTS } from '../engine/api/defaults.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
 const DET = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'],
@@ -104,7 +105,7 @@ for (const agg of ['low-confidence@tps=4', 'fast-dllm-threshold@threshold=0.5'])
     `Aggressive parallel commits (${agg}): multi-answer validity ${d}; deterministic suites ${dd >= 0 ? '+' : ''}${(dd * 100).toFixed(1)} points.`,
   );
 }
-const header = `Strategy benchmark, dlens-tiny, ${limit} eval instances per suite (seed 424242), each suite at its own gen length (32; sort 64), block 32, baseline 1 token/step, cache none; ${new Date().toISOString()}`;
+const header = `Strategy benchmark, dlens-tiny, ${limit} eval instances per suite (seed ${DEFAULTS.taskSeed}), each suite at its own gen length (32; sort 64), block 32, baseline 1 token/step, cache none; ${new Date().toISOString()}`;
 const md = [header, '', ...claims.map((c) => `- ${c}`), '', benchMarkdown(cells)].join('\n');
 const clean = cells.map(({ outputs: _o, ...c }) => c);
 writeFileSync(join(out, 'strategies.md'), md + '\n');

@@ -1,6 +1,7 @@
 import { DlensError } from '../errors.js';
 import { z } from 'zod';
 import type { Trace } from '../trace/trace.js';
+import { DEFAULTS } from '../api/defaults.js';
 
 /**
  * Learn2PD's learned filter, as a logistic regression on per-position features: does this position's current
@@ -53,7 +54,7 @@ export function traceExamples(t: Trace): { x: number[][]; y: number[] } {
   const { S, T, G, K, P } = t.dims;
   const MASK = t.manifest.mask_token_id ?? -1;
   const final = t.state.subarray(S * T);
-  const bl = t.manifest.block_length ?? 32;
+  const bl = t.manifest.block_length ?? DEFAULTS.blockLength;
   const x: number[][] = [],
     y: number[] = [];
   const lastTop = new Int32Array(G).fill(-1),

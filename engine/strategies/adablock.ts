@@ -1,5 +1,6 @@
 import type { Strategy } from './types.js';
 import { fastDllmThreshold } from './fast-dllm-threshold.js';
+import { probability } from './rank.js';
 
 /**
  * AdaBlock-dLLM (lgxi24/AdaBlock-dLLM, compute_block_length): after a block's first forward pass, look at the
@@ -19,14 +20,7 @@ export const adaBlock: Strategy<{
     'Adaptive block size: end each block after the most confident predicted delimiter; commit by confidence threshold.',
   paper: 'AdaBlock-dLLM: semantic-aware adaptive block size for diffusion LLM inference (code: lgxi24/AdaBlock-dLLM)',
   params: {
-    threshold: {
-      type: 'number',
-      default: 0.9,
-      min: 0,
-      max: 1,
-      minExclusive: true,
-      description: 'commit confidence within a block (Fast-dLLM)',
-    },
+    threshold: probability('commit confidence within a block (Fast-dLLM)'),
     delimiter_threshold: {
       type: 'number',
       default: 0.3,

@@ -1,5 +1,5 @@
 import type { Strategy } from './types.js';
-import { byConfidence, series } from './rank.js';
+import { byConfidence, series, probability } from './rank.js';
 
 type Credits = Map<number, Map<number, number>>;
 
@@ -16,14 +16,7 @@ export const creditDecoding: Strategy<{ threshold: number; alpha: number; decay:
     "Accumulate trace credit from earlier steps' top predictions, fuse it with the current probabilities, commit above a threshold.",
   paper: 'CreditDecoding: accelerating parallel decoding in diffusion LLMs with trace credits',
   params: {
-    threshold: {
-      type: 'number',
-      default: 0.9,
-      min: 0,
-      max: 1,
-      minExclusive: true,
-      description: 'fused confidence needed to commit',
-    },
+    threshold: probability('fused confidence needed to commit'),
     alpha: { type: 'number', default: 0.5, min: 0, max: 4, description: 'weight of credit in the fusion' },
     decay: { type: 'number', default: 0.8, min: 0, max: 1, description: 'share of old credit kept each step' },
     gamma: {

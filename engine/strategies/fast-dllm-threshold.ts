@@ -1,5 +1,5 @@
 import type { Strategy } from './types.js';
-import { byConfidence, commitOf } from './rank.js';
+import { byConfidence, commitOf, probability } from './rank.js';
 
 /**
  * Fast-dLLM's confidence-aware parallel decoding: every masked position of the block whose confidence exceeds the
@@ -12,14 +12,7 @@ export const fastDllmThreshold: Strategy<{ threshold: number }> = {
   paper:
     'Wu et al. 2025, Fast-dLLM: Training-free Acceleration of Diffusion LLM by Enabling KV Cache and Parallel Decoding, arXiv:2505.22618',
   params: {
-    threshold: {
-      type: 'number',
-      default: 0.9,
-      min: 0,
-      max: 1,
-      minExclusive: true,
-      description: 'confidence above which a position is committed',
-    },
+    threshold: probability('confidence above which a position is committed'),
   },
   decide(view, { threshold }) {
     const r = byConfidence(view);

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Strategy } from './types.js';
-import { byConfidence, commitOf, series } from './rank.js';
+import { byConfidence, commitOf, series, probability } from './rank.js';
 import { FilterSchema, features, score, type Filter } from '../learn/filter.js';
 import { DlensError } from '../errors.js';
 
@@ -22,14 +22,7 @@ export const learn2pd: Strategy<{ filter: string; threshold: number }, L2State> 
   paper: 'Learn2PD: learning to parallel-decode diffusion LLMs with a learned filter and end-of-text prediction',
   params: {
     filter: { type: 'string', default: '', description: 'path of a filter.json written by dlens learn' },
-    threshold: {
-      type: 'number',
-      default: 0.9,
-      min: 0,
-      max: 1,
-      minExclusive: true,
-      description: 'filter probability needed to commit',
-    },
+    threshold: probability('filter probability needed to commit'),
   },
   series: { filter_score: { label: 'Learn2PD filter: P(prediction is final)', kind: 'heatmap' } },
   initState(p) {

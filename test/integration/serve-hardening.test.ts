@@ -8,6 +8,21 @@ import WebSocket from 'ws';
 import { startServe, tmp, FIXTURE } from '../helpers.js';
 import { record } from '../../engine/record.js';
 
+/** A recording request as the page sends it: a long decode of dlens-tiny unless told otherwise. */
+const job = (over: Record<string, unknown> = {}) => ({
+  prompt: 'Define: lantern',
+  strategy: 'low-confidence',
+  params: {},
+  cache: 'none',
+  cacheParams: {},
+  genLength: 512,
+  blockLength: 32,
+  steps: 512,
+  seed: 0,
+  temperature: 0,
+  ...over,
+});
+
 /** Sends raw bytes to the server and returns what it answered before closing (or after a short wait). */
 function raw(port: number, data: string | Buffer, waitMs = 1500): Promise<string> {
   return new Promise((ok) => {
@@ -135,20 +150,7 @@ describe('dlens serve under hostile requests', () => {
       const x = JSON.parse(String(m));
       if (x.event) events.push(x.event);
     });
-    const started = await call(ws, 1, 'startRecording', [
-      {
-        prompt: 'Define: lantern',
-        strategy: 'low-confidence',
-        params: {},
-        cache: 'none',
-        cacheParams: {},
-        genLength: 512,
-        blockLength: 32,
-        steps: 512,
-        seed: 0,
-        temperature: 0,
-      },
-    ]);
+    const started = await call(ws, 1, 'startRecording', [job()]);
     const id = (started.result as { id: string }).id;
     await new Promise((r) => setTimeout(r, 1500));
     const handshake = upgrade(`X-Dlens-Token: ${srv.token}\r\n`);
@@ -201,21 +203,9 @@ describe('dlens serve under hostile requests', () => {
     );
     expect(big).toMatch(/^HTTP\/1\.1 413/);
     const ws = await openWs();
-    const job = {
-      prompt: 'Define: lantern',
-      strategy: 'low-confidence',
-      params: {},
-      cache: 'none',
-      cacheParams: {},
-      genLength: 512,
-      blockLength: 32,
-      steps: 512,
-      seed: 0,
-      temperature: 0,
-    };
-    const a = await call(ws, 1, 'startRecording', [job]),
-      b = await call(ws, 2, 'startRecording', [job]),
-      c = await call(ws, 3, 'startRecording', [job]);
+    const a = await call(ws, 1, 'startRecording', [job()]),
+      b = await call(ws, 2, 'startRecording', [job()]),
+      c = await call(ws, 3, 'startRecording', [job()]);
     expect(c.error).toBe('2 recordings are already running; wait for one to finish or cancel it, then record again');
     for (const [i, r] of [a, b].entries()) await call(ws, 10 + i, 'cancelRecording', [(r.result as { id: string }).id]);
     ws.close();
@@ -241,24 +231,15 @@ describe('dlens serve under hostile requests', () => {
     });
     expect(Date.now() - t0).toBeLessThan(2000);
     const ws = await openWs();
-    const job = {
-      prompt: 'x',
-      strategy: 'learn2pd',
-      params: { filter: '/etc/passwd' },
-      cache: 'none',
-      cacheParams: {},
-      genLength: 8,
-      blockLength: 8,
-      steps: 8,
-      seed: 0,
-      temperature: 0,
-    };
-    const f = await call(ws, 1, 'startRecording', [job]);
+    const short = { prompt: 'x', genLength: 8, blockLength: 8, steps: 8 };
+    const f = await call(ws, 1, 'startRecording', [
+      job({ ...short, strategy: 'learn2pd', params: { filter: '/etc/passwd' } }),
+    ]);
     expect(f.error).toMatch(/^Learn2PD filter "\/etc\/passwd" is not one of your filters/);
     expect(f.error).not.toContain('root:');
-    const m = await call(ws, 2, 'startRecording', [{ ...job, strategy: 'low-confidence', params: {}, model: FIXTURE }]);
+    const m = await call(ws, 2, 'startRecording', [job({ ...short, model: FIXTURE })]);
     expect(m.error).toMatch(/loads models by name .* or from a folder you chose/);
-    const n = await call(ws, 3, 'startRecording', [{ ...job, strategy: 'low-confidence', params: {}, model: 'etc' }]);
+    const n = await call(ws, 3, 'startRecording', [job({ ...short, model: 'etc' })]);
     expect(n.error).toMatch(/^no model named "etc"/);
     ws.close();
     await alive();

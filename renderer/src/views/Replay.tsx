@@ -11,6 +11,7 @@ import {
   type LoadedTrace,
 } from '../lib/traceModel.js';
 import { cssColor } from '../lib/colormaps.js';
+import { DEFAULTS } from '../../../engine/api/defaults.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
 export function Replay() {
@@ -37,7 +38,7 @@ export function Replay() {
   // repaints only when one of its tokens, the active block or the hover changes (React.memo + CSS containment), so
   // scrubbing a 1024-token trace touches one or two rows per frame instead of the whole text.
   const chunks = [];
-  const rowLen = t.manifest.block_length ?? 32;
+  const rowLen = t.manifest.block_length ?? DEFAULTS.blockLength;
   for (let c = P; c < T; c += rowLen) {
     const end = Math.min(T, c + rowLen);
     let sig = `${step < S ? Math.max(bs, c) : -1}:${step < S ? Math.min(be, end) : -1}:${hover !== null && hover >= c && hover < end ? hover : -1}:${colormap}:`;
