@@ -4,7 +4,7 @@ import { DlensError } from '../errors.js';
 import { listModelDirs, readCard } from '../model/load.js';
 import { record } from '../record.js';
 import { readTrace, TraceError } from '../trace/trace.js';
-import { traceMetrics } from '../metrics/index.js';
+import { traceMetrics, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
 import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES, getSuite } from '../tasks/suites.js';
@@ -23,7 +23,7 @@ const USAGES: Record<string, string> = {
   dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
                (continue a trace from the state it had at STEP: counterfactual branching)`,
   learn: "dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)",
-  info: 'dlens info FILE [--json]',
+  info: 'dlens info FILE [--region answer|padding|all] [--json]',
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
@@ -318,7 +318,15 @@ async function cmdLearn(argv: string[]) {
 }
 
 async function cmdInfo(argv: string[]) {
-  const { values, positionals } = parse('info', argv, { json: { type: 'boolean' } }, 'some');
+  const { values, positionals } = parse(
+    'info',
+    argv,
+    { json: { type: 'boolean' }, region: { type: 'string' } },
+    'some',
+  );
+  const region = ((values.region as string | undefined) ?? 'answer') as Region;
+  if (!(REGIONS as readonly string[]).includes(region))
+    throw new DlensError(`--region must be one of ${REGIONS.join(', ')} (docs/metrics.md), got "${region}"`);
   if (positionals.length !== 1) throw new DlensError(`dlens info takes one trace file\n${usageOf('info')}`);
   const f = positionals[0]!;
   fileArg(f, '');
@@ -357,15 +365,20 @@ async function cmdInfo(argv: string[]) {
     );
   if (m.branch)
     console.log(`branch    from ${m.branch.from} at step ${m.branch.at} (its strategy: ${m.branch.strategy})`);
-  const d = sum.delay;
+  const r = sum.regions[region];
+  const d = r.delay;
+  const counts = `${sum.regions.answer.positions} answer tokens, ${sum.regions.padding.positions} EOS padding, ${sum.gen_length} positions`;
+  console.log(
+    `region    ${REGION_LABEL[region]} (${counts}; --region ${REGIONS.filter((x) => x !== region).join('|')} for the others)`,
+  );
   console.log(
     `delayed decoding: mean delay ${d.meanDelay.toFixed(2)} steps; delayed > 0/1/4 steps: ${['0', '1', '4'].map((k) => (d.delayedMoreThan[k]! * 100).toFixed(0) + '%').join(' / ')}; oracle steps ${d.oracleSteps} of ${d.actualSteps}`,
   );
   console.log(
-    `volatility band: present at ${sum.volatility.steps_with_band} steps, mean width ${sum.volatility.mean_band_width.toFixed(1)} positions`,
+    `volatility band: present at ${r.volatility.steps_with_band} steps, mean width ${r.volatility.mean_band_width.toFixed(1)} positions`,
   );
   console.log(
-    `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${sum.tokens_per_step.toFixed(2)}  tokens/forward ${sum.tokens_per_forward.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
+    `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${r.tokens_per_step.toFixed(2)}  tokens/forward ${r.tpf.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
   );
 }
 

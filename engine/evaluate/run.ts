@@ -9,6 +9,7 @@ import { decodeOutput } from '../decode/output.js';
 import { makeCache } from '../cache/index.js';
 import type { CacheMode } from '../cache/types.js';
 import { DEFAULTS } from '../api/defaults.js';
+import { answerTokens } from '../metrics/regions.js';
 
 export interface BenchRequest {
   model?: string;
@@ -31,7 +32,10 @@ export interface BenchCell {
   accuracy: number;
   steps: number;
   nfe: number;
+  /** Generated positions per forward pass (EOS padding included). */
   tpf: number;
+  /** Answer tokens per forward pass (d3LLM's leaderboard: TPF excluding EOS). */
+  tpf_answer: number;
   wall_ms: number;
   tokens_per_s: number;
   speedup: number;
@@ -79,6 +83,8 @@ export async function runBench(
   for (const s of req.strategies) getStrategy(parseSpec(s).name);
   for (const c of req.caches) makeCache(c, {}, model.card.attention);
   const ctx = { split: 'eval' as const, corpus: fileCorpus() };
+  const { eos_token_id: eos, pad_token_id: pad, mask_token_id: mask } = model.card;
+  const endIds = { eos, pad, mask };
   const seed = req.seed ?? DEFAULTS.taskSeed;
   const cells: BenchCell[] = [];
   const total = req.suites.length * req.strategies.length * req.caches.length * req.limit;
@@ -102,7 +108,8 @@ export async function runBench(
           steps = 0,
           nfe = 0,
           wall = 0,
-          gen = 0;
+          gen = 0,
+          answer = 0;
         const outputs: string[] = [];
         for (const { task: t, ids } of instances) {
           const r = await decode(model, ids, strat, params, {
@@ -123,6 +130,7 @@ export async function runBench(
           nfe += r.nfe;
           wall += r.wallMs;
           gen += genLength;
+          answer += answerTokens(r.state.subarray(ids.length), endIds);
           onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
         }
         cells.push({
@@ -134,6 +142,7 @@ export async function runBench(
           steps: steps / req.limit,
           nfe: nfe / req.limit,
           tpf: gen / nfe,
+          tpf_answer: answer / nfe,
           wall_ms: wall / req.limit,
           tokens_per_s: gen / (wall / 1000),
           speedup: 1,
@@ -181,6 +190,7 @@ export function aupTable(cells: BenchCell[]) {
       cache: cs[0]!.cache,
       accuracy: mean(cs.map((c) => c.accuracy)),
       tpf: mean(cs.map((c) => c.tpf)),
+      tpf_answer: mean(cs.map((c) => c.tpf_answer)),
       steps: mean(cs.map((c) => c.steps)),
     };
   });
@@ -198,7 +208,25 @@ export function aupTable(cells: BenchCell[]) {
   }));
 }
 
-const HEAD = ['suite', 'strategy', 'cache', 'n', 'accuracy %', 'steps', 'NFE', 'TPF', 'wall ms', 'tokens/s', 'speedup'];
+/**
+ * TPF two ways (docs/metrics.md): over all generated positions (gen length / NFE: Fast-dLLM's and ParallelBench's
+ * tokens per forward, where EOS padding counts) and over the answer's tokens only (d3LLM's leaderboard: TPF excluding
+ * EOS). AUP is computed on the first, as before.
+ */
+const HEAD = [
+  'suite',
+  'strategy',
+  'cache',
+  'n',
+  'accuracy %',
+  'steps',
+  'NFE',
+  'TPF (all)',
+  'TPF (answer, excl. EOS)',
+  'wall ms',
+  'tokens/s',
+  'speedup',
+];
 const rowOf = (c: BenchCell) => [
   c.suite,
   c.strategy,
@@ -208,6 +236,7 @@ const rowOf = (c: BenchCell) => [
   c.steps.toFixed(1),
   c.nfe.toFixed(1),
   c.tpf.toFixed(2),
+  c.tpf_answer.toFixed(2),
   c.wall_ms.toFixed(0),
   c.tokens_per_s.toFixed(1),
   `${c.speedup.toFixed(2)}x`,
@@ -217,10 +246,19 @@ const aupRow = (r: ReturnType<typeof aupTable>[number]) => [
   r.cache,
   (r.accuracy * 100).toFixed(1),
   r.tpf.toFixed(2),
+  r.tpf_answer.toFixed(2),
   r.steps.toFixed(1),
   r.aup.toFixed(3),
 ];
-const AUP_HEAD = ['strategy', 'cache', 'mean accuracy %', 'mean TPF', 'mean steps', 'AUP (alpha 3)'];
+const AUP_HEAD = [
+  'strategy',
+  'cache',
+  'mean accuracy %',
+  'mean TPF (all)',
+  'mean TPF (answer, excl. EOS)',
+  'mean steps',
+  'AUP (alpha 3, on TPF all)',
+];
 
 export function benchCsv(cells: BenchCell[]): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -263,8 +301,8 @@ export function benchLatex(
 export function benchMarkdown(cells: BenchCell[]): string {
   const t = aupTable(cells);
   return [
-    '| suite | strategy | cache | n | accuracy | steps | NFE | TPF | wall ms | tokens/s | speedup |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map(() => '---').join('|')}|`,
     ...cells.map((c) => `| ${rowOf(c).join(' | ')} |`),
     '',
     `| ${AUP_HEAD.join(' | ')} |`,

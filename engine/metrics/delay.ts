@@ -60,7 +60,13 @@ export interface DelaySummary {
   actualSteps: number;
 }
 
-export function delaySummary(trace: Trace, timings = positionTimings(trace)): DelaySummary {
+/** Summary over the positions `keep` accepts (all by default; a region's positions: engine/metrics/regions.ts). */
+export function delaySummary(
+  trace: Trace,
+  all = positionTimings(trace),
+  keep: (position: number) => boolean = () => true,
+): DelaySummary {
+  const timings = all.filter((t) => keep(t.position));
   const ok = timings.filter((t) => !Number.isNaN(t.delay));
   const ks = [0, 1, 2, 4, 8];
   const delayedMoreThan: Record<string, number> = {};

@@ -1,25 +1,41 @@
 import type { Trace } from '../trace/trace.js';
 import { summary } from '../trace/trace.js';
 import { positionTimings, delaySummary } from './delay.js';
-import { volatilityBands } from './volatility.js';
+import { volatilityBands, bandsWithin, bandSummary } from './volatility.js';
+import { positionRegions, REGIONS, type Region } from './regions.js';
 
-export { positionTimings, delaySummary, volatilityBands };
+export { positionTimings, delaySummary, volatilityBands, bandsWithin, bandSummary, positionRegions };
+export { REGIONS, REGION_LABEL, classifyPositions, answerTokens, endIds } from './regions.js';
+export type { Region, Regions } from './regions.js';
 export type { PositionTiming, DelaySummary } from './delay.js';
 export type { VolatilityBand } from './volatility.js';
 
-/** Everything `dlens info` prints and the app's metrics table shows. */
+/**
+ * Everything `dlens info` and the app's metrics table show. Per-position metrics come per region (answer tokens,
+ * EOS padding, all positions: docs/metrics.md); tokens per forward (TPF) too: `all` is the gen length over the
+ * forward passes, `answer` counts the answer's tokens only (d3LLM's leaderboard: TPF excluding EOS).
+ */
 export function traceMetrics(trace: Trace) {
   const timings = positionTimings(trace);
   const bands = volatilityBands(trace);
-  const widths = bands.filter((b) => b.start >= 0).map((b) => b.end - b.start);
+  const regions = positionRegions(trace);
+  const { nfe } = trace.manifest,
+    { S } = trace.dims;
+  const byRegion = (r: Region) => {
+    const keep = (p: number) => regions.has(r, p);
+    const n = regions.counts[r];
+    return {
+      positions: n,
+      tpf: nfe ? n / nfe : 0,
+      tokens_per_step: S ? n / S : 0,
+      delay: delaySummary(trace, timings, keep),
+      volatility: bandSummary(bandsWithin(bands, keep)),
+    };
+  };
   return {
     ...summary(trace),
-    tpf: trace.manifest.nfe ? trace.dims.G / trace.manifest.nfe : 0,
-    delay: delaySummary(trace, timings),
-    volatility: {
-      steps_with_band: widths.length,
-      mean_band_width: widths.length ? widths.reduce((a, b) => a + b, 0) / widths.length : 0,
-    },
+    tpf: nfe ? trace.dims.G / nfe : 0,
+    regions: Object.fromEntries(REGIONS.map((r) => [r, byRegion(r)])) as Record<Region, ReturnType<typeof byRegion>>,
     accuracy: trace.manifest.task?.score ?? null,
   };
 }

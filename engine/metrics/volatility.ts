@@ -45,3 +45,25 @@ export function volatilityBands(trace: Trace, window = 4, threshold = 0.1): Vola
   }
   return out;
 }
+
+/** The bands restricted to the positions `keep` accepts (a region's), spans recomputed. */
+export function bandsWithin(bands: VolatilityBand[], keep: (position: number) => boolean): VolatilityBand[] {
+  return bands.map((b) => {
+    const positions = b.positions.filter(keep);
+    return {
+      step: b.step,
+      start: positions.length ? positions[0]! : -1,
+      end: positions.length ? positions[positions.length - 1]! + 1 : -1,
+      positions,
+    };
+  });
+}
+
+/** Steps with a band and its mean width (positions from first to last volatile one). */
+export function bandSummary(bands: VolatilityBand[]) {
+  const widths = bands.filter((b) => b.start >= 0).map((b) => b.end - b.start);
+  return {
+    steps_with_band: widths.length,
+    mean_band_width: widths.length ? widths.reduce((a, b) => a + b, 0) / widths.length : 0,
+  };
+}

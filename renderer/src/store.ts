@@ -5,6 +5,7 @@ import type { FigureSize } from './lib/exporters.js';
 import type { ViewId } from './views/registry.js';
 import type { RecordJob } from '../../engine/api/types.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
+import type { Region } from '../../engine/metrics/index.js';
 
 export type { ViewId };
 
@@ -49,6 +50,8 @@ export interface AppState {
   hover: number | null; // absolute position under the pointer
   metric: string;
   layer: number; // -1 = mean of layers
+  /** Which positions per-position metrics count: the answer's tokens (default), the EOS padding, or all. */
+  region: Region;
   colormap: string;
   theme: 'light' | 'dark';
   error: string | null;
@@ -70,6 +73,7 @@ export interface AppState {
   setHover(p: number | null): void;
   setMetric(m: string): void;
   setLayer(l: number): void;
+  setRegion(r: Region): void;
   setColormap(c: string): void;
   setTheme(t: 'light' | 'dark'): void;
   setError(e: string | null): void;
@@ -93,6 +97,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     hover: null,
     metric: 'confidence',
     layer: -1,
+    region: 'answer',
     colormap: DEFAULT_COLORMAP,
     theme: 'light',
     error: null,
@@ -160,6 +165,9 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     },
     setMetric(metric) {
       set({ metric });
+    },
+    setRegion(region) {
+      set({ region });
     },
     setLayer(layer) {
       set({ layer });

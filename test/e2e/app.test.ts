@@ -113,6 +113,13 @@ describe('the app in Chromium, served by dlens serve', () => {
     await expect
       .poll(() => page.getByTestId('delay-stats').textContent())
       .toMatch(/mean delay[\d.]+ steps.*oracle steps\d+ of 64/);
+    // Per-position metrics count the answer's tokens by default; the switch shows the others, and the figure says which.
+    const region = page.getByTestId('region');
+    expect(await region.inputValue()).toBe('answer');
+    expect(await page.locator('.figure svg text').first().textContent()).toMatch(/token timeline \(answer tokens\)$/);
+    await region.selectOption('all');
+    await expect.poll(() => page.locator('.figure svg text').first().textContent()).toMatch(/\(all positions\)$/);
+    await region.selectOption('answer');
     await page.screenshot({ path: join(SHOTS, '4-timeline.png') });
     await page.getByRole('tab', { name: 'Volatility' }).click();
     await expect.poll(() => page.getByTestId('volatility-stats').textContent()).toMatch(/steps with a band\d+ of 64/);

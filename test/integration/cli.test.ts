@@ -192,4 +192,26 @@ describe('dlens command line', () => {
     expect(t.dims.S).toBe(10);
     expect(python(['test/check_trace.py', out]).code).toBe(0);
   });
+
+  it('info reports delayed decoding of the answer by default, and of the padding and all positions on request', () => {
+    // "Define: lantern" on dlens-tiny: a short definition, then EOS padding that low-confidence walks through last.
+    const out = join(tmp(), 'lantern.dlens');
+    expect(dlens(['record', '--prompt', 'Define: lantern', '--out', out]).code).toBe(0);
+    const { summary } = JSON.parse(dlens(['info', out, '--json']).stdout);
+    const { answer, padding, all } = summary.regions;
+    expect(answer.positions).toBeGreaterThan(0);
+    expect(padding.positions).toBeGreaterThan(answer.positions);
+    expect(answer.positions + padding.positions).toBeLessThanOrEqual(all.positions);
+    expect(answer.delay.meanDelay).toBeLessThan(all.delay.meanDelay);
+    expect(answer.tpf).toBeLessThan(all.tpf);
+    const text = dlens(['info', out]).stdout;
+    expect(text).toContain(
+      `region    answer tokens (${answer.positions} answer tokens, ${padding.positions} EOS padding, 64 positions`,
+    );
+    expect(text).toContain(`mean delay ${answer.delay.meanDelay.toFixed(2)} steps`);
+    expect(dlens(['info', out, '--region', 'padding']).stdout).toContain(
+      `mean delay ${padding.delay.meanDelay.toFixed(2)} steps`,
+    );
+    expect(dlens(['info', out, '--region', 'x']).stderr).toContain('--region must be one of answer, padding, all');
+  });
 });

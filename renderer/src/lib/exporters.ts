@@ -3,23 +3,36 @@ import type { LoadedTrace } from './traceModel.js';
 import type { Matrix } from './heatmap.js';
 import { CATEGORICAL, cssColor } from './colormaps.js';
 import { FIGURE_MARGIN } from './margins.js';
+import { bandsWithin, REGION_LABEL, type Region } from '../../../engine/metrics/index.js';
 
 /** The metrics table of one or more traces: rows of [metric, value per trace]. */
-export function metricsTable(traces: LoadedTrace[]): { header: string[]; rows: (string | number)[][] } {
+/**
+ * The metrics table of the Compare view and the CSV/LaTeX exports. Per-position metrics are over `region` (answer
+ * tokens by default; docs/metrics.md), and the table's first row says which.
+ */
+export function metricsTable(
+  traces: LoadedTrace[],
+  region: Region = 'answer',
+): { header: string[]; rows: (string | number)[][] } {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : '');
+  const r = (lt: LoadedTrace) => lt.metrics.regions[region];
   const rows: [string, (lt: LoadedTrace) => string | number][] = [
+    ['positions counted', () => REGION_LABEL[region]],
     ['strategy', (lt) => lt.trace.manifest.strategy.name],
     ['cache', (lt) => lt.trace.manifest.cache.mode],
     ['generated tokens', (lt) => lt.trace.dims.G],
+    ['answer tokens', (lt) => lt.metrics.regions.answer.positions],
     ['steps', (lt) => lt.metrics.steps],
     ['NFE', (lt) => lt.metrics.nfe],
-    ['tokens per forward (TPF)', (lt) => f(lt.metrics.tpf)],
+    ['TPF, all positions', (lt) => f(lt.metrics.tpf)],
+    ['TPF, answer tokens (d3LLM: excluding EOS)', (lt) => f(lt.metrics.regions.answer.tpf)],
     ['wall time (ms)', (lt) => f(lt.metrics.wall_ms, 0)],
     ['tokens/s', (lt) => f(lt.metrics.tokens_per_s, 1)],
-    ['mean delay (steps)', (lt) => f(lt.metrics.delay.meanDelay)],
-    ['share delayed > 2 steps', (lt) => f(lt.metrics.delay.delayedMoreThan['2'] ?? 0, 3)],
-    ['oracle steps (Learn2PD)', (lt) => lt.metrics.delay.oracleSteps],
-    ['mean volatility band width', (lt) => f(lt.metrics.volatility.mean_band_width, 1)],
+    ['mean delay (steps)', (lt) => f(r(lt).delay.meanDelay)],
+    ['share delayed > 2 steps', (lt) => f(r(lt).delay.delayedMoreThan['2'] ?? 0, 3)],
+    ['oracle steps (Learn2PD)', (lt) => r(lt).delay.oracleSteps],
+    ['steps with a volatility band', (lt) => r(lt).volatility.steps_with_band],
+    ['mean volatility band width', (lt) => f(r(lt).volatility.mean_band_width, 1)],
     ['peak cache (MB)', (lt) => f((lt.trace.manifest.peak_cache_bytes ?? 0) / 1e6)],
     ['accuracy', (lt) => (lt.metrics.accuracy === null ? '' : f(lt.metrics.accuracy, 3))],
     ['complete', (lt) => (lt.trace.manifest.complete ? 'yes' : `no (${lt.trace.manifest.incomplete_reason ?? ''})`)],
@@ -149,7 +162,8 @@ function legendSvg(m: Matrix, colormap: string, h: number): string {
 }
 
 /** Token timeline as vector SVG: per position, first right (circle), stable (bar start) and commit (bar end). */
-export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string): string {
+/** Token timeline figure: one row per position of `region` (the others' rows stay empty, so positions line up). */
+export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string, region: Region = 'all'): string {
   const { width, height } = size;
   const w = width - M.left - M.right,
     h = height - M.top - M.bottom;
@@ -164,6 +178,7 @@ export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string): s
     .range([0, h])
     .padding(0.15);
   const marks = lt.timings
+    .filter((t) => lt.regions.has(region, t.position))
     .map((t) => {
       const yy = y(t.position)!,
         bh = Math.max(0.5, y.bandwidth());
@@ -202,7 +217,8 @@ ${axisSvg(
 }
 
 /** Series of the volatility view: mean confidence of the active block's masked positions, band width, block edges. */
-export function volatilitySeries(lt: LoadedTrace) {
+export function volatilitySeries(lt: LoadedTrace, region: Region = 'all') {
+  const bands = bandsWithin(lt.bands, (p) => lt.regions.has(region, p));
   const t = lt.trace,
     { S, G, P, T } = t.dims;
   const MASK = t.manifest.mask_token_id ?? -1;
@@ -225,7 +241,7 @@ export function volatilitySeries(lt: LoadedTrace) {
         }
       }
     meanConf.push(n ? sum / n : NaN);
-    const b = lt.bands[s]!;
+    const b = bands[s]!;
     bandStart.push(b.start);
     bandEnd.push(b.end);
     blockStart.push(bs);
@@ -235,7 +251,7 @@ export function volatilitySeries(lt: LoadedTrace) {
 }
 
 /** Volatility figure: position x step with the band (shaded) and the block edges, and mean block confidence below. */
-export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string): string {
+export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string, region: Region = 'all'): string {
   const { width, height } = size;
   const w = width - M.left - M.right,
     h = height - M.top - M.bottom;
@@ -243,7 +259,7 @@ export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string):
     h2 = h * 0.22,
     gap = h * 0.1;
   const { S, P, G } = lt.trace.dims;
-  const v = volatilitySeries(lt);
+  const v = volatilitySeries(lt, region);
   const x = d3
     .scaleLinear()
     .domain([0, Math.max(1, S)])

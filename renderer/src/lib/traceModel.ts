@@ -1,8 +1,10 @@
 import { readTrace, evictions, type Trace } from '../../../engine/trace/trace.js';
 import {
   positionTimings,
+  positionRegions,
   volatilityBands,
   type PositionTiming,
+  type Regions,
   type VolatilityBand,
 } from '../../../engine/metrics/index.js';
 import { traceMetrics } from '../../../engine/metrics/index.js';
@@ -16,6 +18,8 @@ export interface LoadedTrace {
   trace: Trace;
   timings: PositionTiming[];
   bands: VolatilityBand[];
+  /** Which generated positions are the answer and which the EOS padding (docs/metrics.md). */
+  regions: Regions;
   metrics: ReturnType<typeof traceMetrics>;
   /** Per step and layer, positions that left the cache at that step. */
   evicted: Map<number, Map<number, number[]>>;
@@ -37,6 +41,7 @@ export function loadTrace(bytes: Uint8Array, name: string, path?: string): Loade
     trace,
     timings: positionTimings(trace),
     bands: volatilityBands(trace),
+    regions: positionRegions(trace),
     metrics: traceMetrics(trace),
     evicted,
   };

@@ -1,6 +1,7 @@
 import { useApp, useStoreApi } from '../context.js';
 import { metricsTable } from '../lib/exporters.js';
 import { wordDiff } from '../lib/word-diff.js';
+import { RegionSwitch } from './RegionSwitch.js';
 import { blockAt, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
 
 /** 2-4 traces side by side on one step cursor, their outputs diffed against the first, their metrics in one table. */
@@ -10,10 +11,12 @@ export function Compare() {
   const step = useApp((s) => s.step);
   const store = useStoreApi();
   const shown = traces.filter((t) => ids.includes(t.id));
-  const table = metricsTable(shown);
+  const region = useApp((s) => s.region);
+  const table = metricsTable(shown, region);
   return (
     <div className="compare">
       <div className="controls">
+        <RegionSwitch />
         <span>Compare (2–4):</span>
         {traces.map((t) => (
           <label key={t.id}>

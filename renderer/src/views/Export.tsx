@@ -3,6 +3,7 @@ import { useApp, useHost } from '../context.js';
 import { active, type AppState } from '../store.js';
 import type { Host } from '../host/types.js';
 import { metricsTable, toCsv, toLatex } from '../lib/exporters.js';
+import { REGION_LABEL } from '../../../engine/metrics/index.js';
 
 let size = { width: 1200, height: 700, scale: 3 };
 
@@ -41,8 +42,10 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
     return (
       (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes))?.path ?? null
     );
-  if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics.csv`, toCsv(metricsTable(traces)));
-  if (action === 'export-latex') return host.saveFile(`${base(s)}-metrics.tex`, toLatex(metricsTable(traces)));
+  const table = metricsTable(traces, s.region);
+  if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics-${s.region}.csv`, toCsv(table));
+  const caption = `Decoding metrics recorded with dlens; per-position metrics over ${REGION_LABEL[s.region]}.`;
+  if (action === 'export-latex') return host.saveFile(`${base(s)}-metrics-${s.region}.tex`, toLatex(table, caption));
   const fig = s.figure;
   if (!fig) throw new Error('This view has no figure to export; switch to Heatmaps, Token timeline or Volatility.');
   const svg = fig.svg(size);

@@ -2,23 +2,30 @@ import { useCallback } from 'react';
 import { useApp } from '../context.js';
 import { active } from '../store.js';
 import { timelineSvg, type FigureSize } from '../lib/exporters.js';
+import { REGION_LABEL } from '../../../engine/metrics/index.js';
 import { SvgFigure, Stat } from './SvgFigure.js';
+import { RegionSwitch } from './RegionSwitch.js';
 
 /** Delayed decoding: per position when it first became right, from when it stayed right, when it was committed. */
 export function Timeline() {
   const lt = useApp(active)!;
-  const build = useCallback((size: FigureSize) => timelineSvg(lt, size, `${lt.name}: token timeline`), [lt]);
-  const d = lt.metrics.delay;
+  const region = useApp((s) => s.region);
+  const build = useCallback(
+    (size: FigureSize) => timelineSvg(lt, size, `${lt.name}: token timeline (${REGION_LABEL[region]})`, region),
+    [lt, region],
+  );
+  const d = lt.metrics.regions[region].delay;
   return (
     <div className="timeline">
       <div className="stats" data-testid="delay-stats">
+        <RegionSwitch />
         <Stat k="mean delay" v={`${d.meanDelay.toFixed(2)} steps`} />
         {Object.entries(d.delayedMoreThan).map(([k, v]) => (
           <Stat key={k} k={`delayed > ${k}`} v={`${(v * 100).toFixed(1)}%`} />
         ))}
         <Stat k="oracle steps" v={`${d.oracleSteps} of ${d.actualSteps}`} />
       </div>
-      <SvgFigure name="token-timeline" steps={lt.trace.dims.S} build={build} />
+      <SvgFigure name={`token-timeline-${region}`} steps={lt.trace.dims.S} build={build} />
     </div>
   );
 }
