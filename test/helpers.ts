@@ -19,7 +19,7 @@ export function dlens(args: string[], opts: { cwd?: string; env?: Record<string,
 }
 
 export function python(args: string[]) {
-  const r = spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

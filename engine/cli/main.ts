@@ -27,6 +27,8 @@ const USAGES: Record<string, string> = {
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
+  convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16] [--name NAME] [--json]
+               (a Hugging Face checkpoint folder to a dlens model; architectures: llada)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
@@ -516,6 +518,41 @@ async function cmdServe(argv: string[]) {
   });
 }
 
+async function cmdConvert(argv: string[]) {
+  const { values, positionals } = parse(
+    'convert',
+    argv,
+    { out: { type: 'string' }, dtype: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+    'some',
+  );
+  if (positionals.length !== 1 || !values.out)
+    throw new DlensError(`dlens convert takes one checkpoint folder and --out MODEL_DIR\n${usageOf('convert')}`);
+  pathOpt(values.out as string, '--out');
+  const dtype = (values.dtype as string | undefined) ?? 'fp32';
+  if (dtype !== 'fp32' && dtype !== 'fp16') throw new DlensError(`--dtype must be fp32 or fp16, got "${dtype}"`);
+  const { convertCheckpoint } = await import('../convert/convert.js');
+  const tty = process.stderr.isTTY && !values.json;
+  const t0 = performance.now();
+  const r = convertCheckpoint(positionals[0]!, values.out as string, {
+    dtype,
+    name: values.name as string | undefined,
+    onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,
+  });
+  if (tty) process.stderr.write('\n');
+  const summary = {
+    dir: r.dir,
+    architecture: r.architecture,
+    weight_bytes: r.weightBytes,
+    peak_rss_bytes: r.peakRss,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (values.json) console.log(JSON.stringify(summary));
+  else
+    console.log(
+      `converted ${r.architecture} checkpoint to ${r.dir} (${(r.weightBytes / 1e6).toFixed(1)} MB of ${dtype} weights, peak memory ${(r.peakRss / 1e6).toFixed(0)} MB, ${summary.seconds.toFixed(1)} s). Use it: dlens record --model ${r.dir} --prompt "..."`,
+    );
+}
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   models: cmdModels,
   record: cmdRecord,
@@ -524,6 +561,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   bench: cmdBench,
   serve: cmdServe,
   learn: cmdLearn,
+  convert: cmdConvert,
 };
 
 export async function main(argv: string[]) {

@@ -3,7 +3,7 @@
  * Pure TypeScript (no Node imports): the renderer reads traces with this very module.
  */
 import { parseJsonChecked } from './json-guard.js';
-export type DType = 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'F16' | 'F32' | 'F64' | 'I64' | 'BOOL';
+export type DType = 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'F16' | 'BF16' | 'F32' | 'F64' | 'I64' | 'BOOL';
 export const DTYPE_SIZE: Record<DType, number> = {
   U8: 1,
   I8: 1,
@@ -11,6 +11,7 @@ export const DTYPE_SIZE: Record<DType, number> = {
   I16: 2,
   U16: 2,
   F16: 2,
+  BF16: 2,
   I32: 4,
   U32: 4,
   F32: 4,
@@ -57,6 +58,7 @@ function viewOf(dtype: DType, bytes: Uint8Array): TensorData {
       return new Int16Array(buf);
     case 'U16':
     case 'F16':
+    case 'BF16':
       return new Uint16Array(buf);
     case 'I32':
       return new Int32Array(buf);

@@ -113,7 +113,7 @@ describe('the app in Chromium, served by dlens serve', () => {
     await expect
       .poll(() => page.getByTestId('delay-stats').textContent())
       .toMatch(/mean delay[\d.]+ steps.*oracle steps\d+ of 64/);
-    // Per-position metrics count the answer's tokens by default; the switch shows the others, and the figure says which.
+    // Per-position metrics count the answer's tokens by default; the switch shows the others; the figure says which.
     const region = page.getByTestId('region');
     expect(await region.inputValue()).toBe('answer');
     expect(await page.locator('.figure svg text').first().textContent()).toMatch(/token timeline \(answer tokens\)$/);

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { DlensError } from '../errors.js';
+import { openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { GraphBuilder } from './onnx-graph.js';
+import { LLADA } from './llada.js';
+
+/** The architectures `dlens convert` knows, by their checkpoint's config.json (docs/model-contract.md). */
+export const ARCHITECTURES = [LLADA] as const;
+
+export interface ConvertOptions {
+  dtype?: 'fp32' | 'fp16';
+  name?: string;
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+export interface ConvertResult {
+  dir: string;
+  architecture: string;
+  card: Record<string, unknown>;
+  /** Bytes of model.onnx.data. */
+  weightBytes: number;
+  /** Largest resident set seen while converting, in bytes. */
+  peakRss: number;
+}
+
+/** sha256 over config.json and every shard, read in chunks: the checkpoint's identity in the card. */
+function checkpointHash(ck: Checkpoint): string {
+  const h = createHash('sha256').update(readFileSync(join(ck.dir, 'config.json')));
+  const buf = Buffer.alloc(8 << 20);
+  for (const s of ck.shards) {
+    const fd = openSync(join(ck.dir, s), 'r');
+    try {
+      for (let r; (r = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, r));
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return h.digest('hex');
+}
+
+/** The prompt template: the chat template rendered around a user message "{prompt}", else the bare prompt. */
+function promptTemplate(tokConfig: Record<string, unknown>): string {
+  const tpl = tokConfig.chat_template;
+  if (typeof tpl !== 'string') return '{prompt}';
+  const special = (k: string) => {
+    const v = tokConfig[k];
+    return typeof v === 'string'
+      ? v
+      : v && typeof v === 'object'
+        ? String((v as { content?: unknown }).content ?? '')
+        : '';
+  };
+  const text = new Template(tpl).render({
+    messages: [{ role: 'user', content: '{prompt}' }],
+    add_generation_prompt: true,
+    bos_token: special('bos_token'),
+    eos_token: special('eos_token'),
+  });
+  if (!text.includes('{prompt}'))
+    throw new DlensError(
+      'tokenizer_config.json: the chat template drops the user message; dlens cannot make a prompt template from it',
+    );
+  return text;
+}
+
+/** An id the tokenizer marks special, by its text (the mask token when the config does not say it). */
+function specialId(tokJson: Record<string, unknown>, texts: string[]): number | undefined {
+  const added = (tokJson.added_tokens as { id: number; content: string }[] | undefined) ?? [];
+  return added.find((a) => texts.includes(a.content))?.id;
+}
+
+/**
+ * `dlens convert`: a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json) to a dlens model
+ * folder (model.onnx with its weights in model.onnx.data, tokenizer.json, dlens-model.json). Tensors are read and
+ * written one at a time; everything is written into a temporary folder beside `out` and renamed into place, so a
+ * failed conversion leaves nothing at `out`.
+ */
+export function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions = {}): ConvertResult {
+  const dtype = o.dtype ?? 'fp32';
+  const dest = resolve(out);
+  if (existsSync(dest))
+    throw new DlensError(`${out} already exists; give a new folder for the converted model (or remove it)`);
+  const ck = openCheckpoint(hfDir);
+  const arch = ARCHITECTURES.find((a) => a.matches(ck.config));
+  if (!arch)
+    throw new DlensError(
+      `config.json describes ${JSON.stringify(ck.config.architectures ?? ck.config.model_type ?? 'an unknown model')}; dlens converts ${ARCHITECTURES.map((a) => a.name).join(', ')} checkpoints`,
+    );
+  const tokPath = join(hfDir, 'tokenizer.json');
+  if (!existsSync(tokPath)) throw new DlensError(`${tokPath} is missing; dlens needs the checkpoint's tokenizer.json`);
+  let tokJson: Record<string, unknown>;
+  try {
+    tokJson = JSON.parse(readFileSync(tokPath, 'utf8'));
+    new Tokenizer(tokJson, {});
+  } catch {
+    throw new DlensError(`${tokPath} is not a readable Hugging Face tokenizer`);
+  }
+  const tcPath = join(hfDir, 'tokenizer_config.json');
+  const tokConfig = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
+  const dims = arch.dims(ck.config);
+  const ids = arch.ids(ck.config);
+  const mask = ids.mask ?? specialId(tokJson, ['<|mdm_mask|>', '<|mask|>', '[MASK]', '<mask>']);
+  if (mask === undefined)
+    throw new DlensError('neither config.json nor tokenizer.json names a mask token; dlens needs one');
+  const eos = ids.eos ?? specialId(tokJson, ['<|eot_id|>', '<|endoftext|>', '</s>']);
+  if (eos === undefined) throw new DlensError('neither config.json nor tokenizer.json names an end-of-text token');
+
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(dirname(dest), { recursive: true });
+  mkdirSync(tmp);
+  let peakRss = process.memoryUsage().rss;
+  try {
+    const g = new GraphBuilder(join(tmp, 'model.onnx.data'), 'model.onnx.data');
+    let done = 0;
+    const total = ck.tensors.size;
+    const weight = g.weight.bind(g);
+    g.weight = (name, data, shape, dt) => {
+      const r = weight(name, data, shape, dt);
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      o.onProgress?.(++done, total, name);
+      return r;
+    };
+    arch.build(g, ck, dims, dtype);
+    const source = { architecture: arch.name, checkpoint: basename(resolve(hfDir)), sha256: checkpointHash(ck), dtype };
+    writeFileSync(join(tmp, 'model.onnx'), g.finish({ 'dlens.source': JSON.stringify(source) }));
+    copyFileSync(tokPath, join(tmp, 'tokenizer.json'));
+    const card = {
+      name: o.name ?? basename(dest),
+      format: 'dlens-model/1',
+      attention: 'bidirectional',
+      mask_token_id: mask,
+      eos_token_id: eos,
+      pad_token_id: ids.pad ?? eos,
+      vocab_size: dims.vocab,
+      num_layers: dims.layers,
+      num_heads: dims.heads,
+      head_dim: dims.headDim,
+      max_positions: ids.maxPositions ?? 4096,
+      prompt_template: promptTemplate(tokConfig),
+      license: typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint',
+      training: { source },
+      eval: {},
+    };
+    writeFileSync(join(tmp, 'dlens-model.json'), JSON.stringify(card, null, 1));
+    const weightBytes = statSync(join(tmp, 'model.onnx.data')).size;
+    renameSync(tmp, dest);
+    return { dir: dest, architecture: arch.name, card, weightBytes, peakRss };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

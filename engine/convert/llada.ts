@@ -1,0 +1,96 @@
+import { DlensError } from '../errors.js';
+import { readTensorF32, type Checkpoint } from './checkpoint.js';
+import type { GraphBuilder } from './onnx-graph.js';
+import { buildTransformer, type TransformerDims } from './transformer.js';
+
+/**
+ * LLaDA (ML-GSAI/LLaDA, `LLaDAModelLM`; LLaDA-8B-Base/Instruct, LLaDA-1.5): OLMo-style names under
+ * `model.transformer.`, block_type llama — q_proj, k_proj, v_proj, attn_out; ff_proj (the gate, through SiLU),
+ * up_proj, ff_out; attn_norm, ff_norm, ln_f (RMSNorm); rotary with the config's rope_theta; the output head tied to
+ * wte (weight_tying) or `model.transformer.ff_out`.
+ */
+export const LLADA = {
+  name: 'llada',
+  matches: (config: Record<string, unknown>) =>
+    (Array.isArray(config.architectures) && config.architectures.includes('LLaDAModelLM')) ||
+    config.model_type === 'llada',
+
+  dims(config: Record<string, unknown>): TransformerDims {
+    const num = (k: string, fallback?: number) => {
+      const v = config[k] ?? fallback;
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new DlensError(`config.json: ${k} is missing or not a number; is this a LLaDA checkpoint?`);
+      return v;
+    };
+    if ((config.block_type ?? 'llama') !== 'llama')
+      throw new DlensError(`config.json: block_type ${String(config.block_type)}; dlens converts LLaDA's llama blocks`);
+    if (config.include_bias === true)
+      throw new DlensError('config.json: include_bias true; dlens converts LLaDA checkpoints without linear biases');
+    const heads = num('n_heads'),
+      dModel = num('d_model');
+    return {
+      layers: num('n_layers'),
+      heads,
+      kvHeads: (config.n_kv_heads as number | null | undefined) ?? heads,
+      headDim: dModel / heads,
+      dModel,
+      vocab: (config.embedding_size as number | null | undefined) ?? num('vocab_size'),
+      ropeTheta: num('rope_theta', 10000),
+      normEps: num('rms_norm_eps', 1e-5),
+    };
+  },
+
+  /** Adds every weight to the graph as the transformer asks for it, checking names and shapes against the config. */
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: 'fp32' | 'fp16') {
+    const take = (name: string, shape: number[]) => {
+      const e = ck.tensors.get(name);
+      if (!e)
+        throw new DlensError(
+          `tensor ${name} is missing from the checkpoint (${ck.shards.join(', ')}); is a shard missing?`,
+        );
+      if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
+        throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
+      return g.weight(name, readTensorF32(ck, e), shape, dtype);
+    };
+    const t = (s: string) => `model.transformer.${s}`;
+    const D = d.dModel,
+      kv = d.kvHeads * d.headDim;
+    const ffn = ck.tensors.get(t('blocks.0.ff_proj.weight'))?.shape[0];
+    if (!ffn)
+      throw new DlensError(
+        `tensor ${t('blocks.0.ff_proj.weight')} is missing: this is not a LLaDA llama-block checkpoint`,
+      );
+    const tied = ck.config.weight_tying !== false && !ck.tensors.has(t('ff_out.weight'));
+    const embed = take(t('wte.weight'), [d.vocab, D]);
+    buildTransformer(g, d, {
+      embed,
+      layer: (l) => {
+        const b = (s: string) => t(`blocks.${l}.${s}`);
+        return {
+          attnNorm: take(b('attn_norm.weight'), [D]),
+          q: take(b('q_proj.weight'), [D, D]),
+          k: take(b('k_proj.weight'), [kv, D]),
+          v: take(b('v_proj.weight'), [kv, D]),
+          o: take(b('attn_out.weight'), [D, D]),
+          ffNorm: take(b('ff_norm.weight'), [D]),
+          gate: take(b('ff_proj.weight'), [ffn, D]),
+          up: take(b('up_proj.weight'), [ffn, D]),
+          down: take(b('ff_out.weight'), [D, ffn]),
+        };
+      },
+      finalNorm: take(t('ln_f.weight'), [D]),
+      head: tied ? embed : take(t('ff_out.weight'), [d.vocab, D]),
+    });
+  },
+
+  /** Token ids from the config where LLaDA's configs hold them (mask 126336 in LLaDA-8B). */
+  ids(config: Record<string, unknown>) {
+    const n = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
+    return {
+      mask: n('mask_token_id'),
+      eos: n('eos_token_id'),
+      pad: n('pad_token_id'),
+      maxPositions: n('max_sequence_length'),
+    };
+  },
+};

@@ -1,0 +1,131 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
+import { floatArrayToHalf } from '../trace/f16.js';
+
+const { onnx } = onnxProto;
+type Attr = number | number[] | string;
+const ELEM = { float: 1, int64: 7, float16: 10 } as const;
+
+/**
+ * A small ONNX graph builder: nodes by op and inputs, constants inline, weights as external data appended to one
+ * file as they are added (so the converter holds one tensor at a time). The protobuf is written with onnx-proto
+ * (protobufjs), no Python.
+ */
+export class GraphBuilder {
+  private nodes: onnxProto.onnx.INodeProto[] = [];
+  private inits: onnxProto.onnx.ITensorProto[] = [];
+  private inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private n = 0;
+  private dataFd: number;
+  private dataOffset = 0;
+
+  constructor(
+    private dataPath: string,
+    private dataName: string,
+  ) {
+    this.dataFd = openSync(dataPath, 'w');
+  }
+
+  private fresh(hint: string) {
+    return `${hint}_${this.n++}`;
+  }
+
+  /** Adds a node; returns its output names (one unless `outputs` > 1). */
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, hint = type): string {
+    return this.opN(type, inputs, 1, attrs, hint)[0]!;
+  }
+
+  opN(type: string, inputs: string[], outputs: number, attrs: Record<string, Attr> = {}, hint = type): string[] {
+    const out = Array.from({ length: outputs }, () => this.fresh(hint));
+    this.nodes.push({
+      opType: type,
+      input: inputs,
+      output: out,
+      name: this.fresh(`n_${hint}`),
+      attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)),
+    });
+    return out;
+  }
+
+  /** A small int64 or float constant, inline in the graph. */
+  const(values: number[] | bigint[], type: 'int64' | 'float', dims: number[] = [values.length], hint = 'c'): string {
+    const name = this.fresh(hint);
+    const t: onnxProto.onnx.ITensorProto = { name, dims, dataType: ELEM[type] };
+    if (type === 'int64') t.int64Data = (values as (number | bigint)[]).map((v) => Number(v));
+    else t.floatData = values as number[];
+    this.inits.push(t);
+    return name;
+  }
+
+  /** A weight, appended to the external data file (aligned), stored as float32 or float16 (then cast to float32). */
+  weight(name: string, data: Float32Array, dims: number[], dtype: 'fp32' | 'fp16'): string {
+    const bytes =
+      dtype === 'fp16'
+        ? new Uint8Array(floatArrayToHalf(data).buffer)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const pad = (4096 - (this.dataOffset % 4096)) % 4096;
+    if (pad) {
+      writeSync(this.dataFd, new Uint8Array(pad));
+      this.dataOffset += pad;
+    }
+    writeSync(this.dataFd, bytes);
+    const stored = dtype === 'fp16' ? `${name}__fp16` : name;
+    this.inits.push({
+      name: stored,
+      dims,
+      dataType: dtype === 'fp16' ? ELEM.float16 : ELEM.float,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.dataName },
+        { key: 'offset', value: String(this.dataOffset) },
+        { key: 'length', value: String(bytes.byteLength) },
+      ],
+    });
+    this.dataOffset += bytes.byteLength;
+    return dtype === 'fp16' ? this.op('Cast', [stored], { to: ELEM.float }, name.replace(/\W+/g, '_')) : stored;
+  }
+
+  input(name: string, type: 'int64' | 'float', dims: (number | string)[]) {
+    this.inputs.push(valueInfo(name, type, dims));
+    return name;
+  }
+
+  output(from: string, name: string, type: 'float', dims: (number | string)[]) {
+    this.nodes.push({ opType: 'Identity', input: [from], output: [name], name: this.fresh('out') });
+    this.outputs.push(valueInfo(name, type, dims));
+  }
+
+  /** The model's protobuf bytes (opset 17); closes the external data file after flushing it. */
+  finish(meta: Record<string, string>): Uint8Array {
+    fsyncSync(this.dataFd);
+    closeSync(this.dataFd);
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'dlens convert',
+      opsetImport: [{ domain: '', version: 17 }],
+      metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
+      graph: { name: 'dlens', node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function attr(name: string, v: Attr): onnxProto.onnx.IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: A.INTS, ints: v };
+  return Number.isInteger(v) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
+}
+
+function valueInfo(name: string, type: 'int64' | 'float', dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ELEM[type],
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}

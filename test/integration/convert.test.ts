@@ -1,0 +1,222 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dlens, python, tmp } from '../helpers.js';
+import { tinyAsLlada } from '../support/tiny-as-llada.js';
+import { loadModel, type LoadedModel } from '../../engine/model/load.js';
+import { record } from '../../engine/record.js';
+import { readTrace } from '../../engine/trace/trace.js';
+import { CACHE_MODES } from '../../engine/cache/modes.js';
+
+/**
+ * `dlens convert` on a LLaDA-format checkpoint made from dlens-tiny's own weights (test/support/tiny-as-llada.ts):
+ * the converted model must compute what dlens-tiny computes, through the real command line and onnxruntime.
+ */
+describe('dlens convert: a LLaDA checkpoint', () => {
+  const dir = tmp('dlens-convert-');
+  const hf = join(dir, 'hf'),
+    out = join(dir, 'converted'),
+    out16 = join(dir, 'converted-fp16');
+  let tiny: LoadedModel, conv: LoadedModel, conv16: LoadedModel;
+
+  beforeAll(async () => {
+    tinyAsLlada(hf);
+    for (const [o, extra] of [
+      [out, []],
+      [out16, ['--dtype', 'fp16']],
+    ] as const) {
+      const r = dlens(['convert', hf, '--out', o, '--json', ...extra]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ architecture: 'llada', dir: o });
+    }
+    [tiny, conv, conv16] = await Promise.all([loadModel('dlens-tiny'), loadModel(out), loadModel(out16)]);
+  }, 120_000);
+  afterAll(async () => {
+    for (const m of [tiny, conv, conv16]) await m?.release();
+  });
+
+  it('writes a model folder with a card made from config.json and the chat template', () => {
+    expect(readdirSync(out).sort()).toEqual(['dlens-model.json', 'model.onnx', 'model.onnx.data', 'tokenizer.json']);
+    const card = JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8'));
+    expect(card).toMatchObject({
+      format: 'dlens-model/1',
+      mask_token_id: tiny.card.mask_token_id,
+      eos_token_id: tiny.card.eos_token_id,
+      vocab_size: 4096,
+      num_layers: 6,
+      num_heads: 4,
+      head_dim: 64,
+      max_positions: 2048,
+      prompt_template: tiny.card.prompt_template,
+      training: { source: { architecture: 'llada', checkpoint: 'hf', dtype: 'fp32' } },
+    });
+    expect(card.training.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  const pass = (
+    m: LoadedModel,
+    ids: number[],
+    positions: number[],
+    past?: { k: Float32Array; v: Float32Array; C: number },
+  ) =>
+    m.forward({
+      inputIds: BigInt64Array.from(ids.map(BigInt)),
+      positionIds: BigInt64Array.from(positions.map(BigInt)),
+      B: 1,
+      Q: ids.length,
+      pastKeys: past?.k ?? new Float32Array(0),
+      pastValues: past?.v ?? new Float32Array(0),
+      C: past?.C ?? 0,
+      queryWeights: new Float32Array(ids.length).fill(1),
+    });
+  const maxDiff = (a: Float32Array, b: Float32Array) => {
+    expect(a.length).toBe(b.length);
+    let m = 0;
+    for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    return m;
+  };
+  const argmaxRows = (l: Float32Array, V: number) =>
+    Array.from({ length: l.length / V }, (_, r) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (l[r * V + v]! > l[r * V + best]!) best = v;
+      return best;
+    });
+
+  const softmaxRows = (l: Float32Array | number[], V: number) =>
+    Array.from({ length: l.length / V }, (_, r) => {
+      const row = Array.from(l.slice(r * V, (r + 1) * V));
+      const m = Math.max(...row);
+      const e = row.map((x) => Math.exp(x - m));
+      const z = e.reduce((x, y) => x + y, 0);
+      return e.map((x) => x / z);
+    }).flat();
+
+  it('computes what a float64 reference of the LLaDA architecture computes, within 1e-4', async () => {
+    const prompt = tiny.encode(tiny.card.prompt_template.replace('{prompt}', 'Sort: 5 3 9'));
+    const ids = [...prompt, ...Array(24).fill(tiny.card.mask_token_id), 7, 8, 9];
+    const ref = JSON.parse(python(['test/support/llada_reference.py', hf, JSON.stringify(ids)]).stdout) as {
+      logits: number[][];
+      keys0: number[];
+    };
+    const b = await pass(
+      conv,
+      ids,
+      ids.map((_, i) => i),
+    );
+    expect(maxDiff(b.logits, Float32Array.from(ref.logits.flat()))).toBeLessThan(1e-4);
+    expect(maxDiff(b.keys.subarray(0, ref.keys0.length), Float32Array.from(ref.keys0))).toBeLessThan(1e-4);
+  });
+
+  it('predicts as dlens-tiny does (full and cached passes): probabilities within 1e-3, the same top-1', async () => {
+    // dlens-tiny's own export computes rotary angles less precisely (its keys are 4e-4 off the float64 reference
+    // where the converted graph's are 4e-6), so the two agree to that, not to float32 rounding.
+    const prompt = tiny.encode(tiny.card.prompt_template.replace('{prompt}', 'Sort: 5 3 9'));
+    const ids = [...prompt, ...Array(24).fill(tiny.card.mask_token_id), 7, 8, 9];
+    const positions = ids.map((_, i) => i);
+    const [a, b] = await Promise.all([pass(tiny, ids, positions), pass(conv, ids, positions)]);
+    expect(
+      maxDiff(Float32Array.from(softmaxRows(a.logits, 4096)), Float32Array.from(softmaxRows(b.logits, 4096))),
+    ).toBeLessThan(1e-3);
+    expect(argmaxRows(b.logits, 4096)).toEqual(argmaxRows(a.logits, 4096));
+    expect(maxDiff(a.saliency, b.saliency)).toBeLessThan(1e-3);
+    // The block [P, P + 8) against the cache: cached keys and values of every other position (dual cache). Then the
+    // block's logits equal the full pass's rows, and both models agree on them.
+    const P = prompt.length,
+      { num_layers: Ly, num_heads: H, head_dim: Dh } = tiny.card,
+      T = ids.length;
+    const others = positions.filter((p) => p < P || p >= P + 8);
+    const gather = (src: Float32Array) => {
+      const out = new Float32Array(Ly * H * others.length * Dh);
+      for (let l = 0; l < Ly; l++)
+        for (let h = 0; h < H; h++)
+          others.forEach((p, c) =>
+            out.set(
+              src.subarray(((l * H + h) * T + p) * Dh, ((l * H + h) * T + p + 1) * Dh),
+              ((l * H + h) * others.length + c) * Dh,
+            ),
+          );
+      return out;
+    };
+    const cached = (m: LoadedModel, from: Awaited<ReturnType<typeof pass>>) =>
+      pass(m, ids.slice(P, P + 8), positions.slice(P, P + 8), {
+        k: gather(from.keys),
+        v: gather(from.values),
+        C: others.length,
+      });
+    const [ca, cb] = await Promise.all([cached(tiny, a), cached(conv, b)]);
+    expect(argmaxRows(cb.logits, 4096)).toEqual(argmaxRows(ca.logits, 4096));
+    expect(maxDiff(cb.logits, b.logits.slice(P * 4096, (P + 8) * 4096))).toBeLessThan(1e-4);
+  });
+
+  it('stores fp16 weights at half the size and the same top-1 predictions', async () => {
+    const size = (d: string) => readFileSync(join(d, 'model.onnx.data')).byteLength;
+    expect(size(out16) / size(out)).toBeLessThan(0.51);
+    const ids = tiny.encode(tiny.card.prompt_template.replace('{prompt}', 'Define: lantern'));
+    const positions = ids.map((_, i) => i);
+    const [a, b] = await Promise.all([pass(conv, ids, positions), pass(conv16, ids, positions)]);
+    expect(maxDiff(a.logits, b.logits)).toBeLessThan(1e-3); // dlens-tiny's weights are fp16 already: exact
+    expect(argmaxRows(b.logits, 4096)).toEqual(argmaxRows(a.logits, 4096));
+  });
+
+  it('decodes exactly as dlens-tiny with every cache, step by step', async () => {
+    const task = { genLength: 64, blockLength: 32, steps: 64 };
+    for (const cache of CACHE_MODES) {
+      const a = join(dir, `tiny-${cache}.dlens`),
+        b = join(dir, `conv-${cache}.dlens`);
+      await record({ ...task, prompt: 'Sort: 487 244 662', cache, out: a }, { model: tiny });
+      await record({ ...task, prompt: 'Sort: 487 244 662', cache, out: b }, { model: conv });
+      const ta = readTrace(new Uint8Array(readFileSync(a))),
+        tb = readTrace(new Uint8Array(readFileSync(b)));
+      expect(tb.manifest.output).toBe(ta.manifest.output);
+      expect(Array.from(tb.state)).toEqual(Array.from(ta.state));
+      expect(Array.from(tb.commitStep)).toEqual(Array.from(ta.commitStep));
+    }
+  }, 120_000);
+
+  it.each([
+    [
+      'an unknown architecture',
+      (d: string) => patchConfig(d, { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }),
+      'config.json describes ["GPT2LMHeadModel"]; dlens converts llada checkpoints',
+    ],
+    [
+      'a missing shard',
+      (d: string) => writeIndex(d, { 'model.transformer.wte.weight': 'model-00002-of-00002.safetensors' }),
+      'shard model-00002-of-00002.safetensors named in',
+    ],
+    [
+      'a tensor of the wrong shape',
+      (d: string) => patchConfig(d, { d_model: 512 }),
+      'tensor model.transformer.wte.weight has shape [4096,256], the config implies [4096,512]',
+    ],
+    [
+      'an unreadable tokenizer',
+      (d: string) => writeFileSync(join(d, 'tokenizer.json'), '{"model": 3'),
+      'tokenizer.json is not a readable Hugging Face tokenizer',
+    ],
+    ['no config.json', (d: string) => rmSync(join(d, 'config.json')), 'config.json is missing'],
+  ])('refuses %s with one message and writes nothing at --out', (_, spoil, message) => {
+    const d = join(tmp('dlens-convert-bad-'), 'hf');
+    tinyAsLlada(d);
+    spoil(d);
+    const o = join(d, '..', 'out');
+    const r = dlens(['convert', d, '--out', o]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(existsSync(o)).toBe(false);
+    expect(readdirSync(join(d, '..')).filter((f) => f.startsWith('out'))).toEqual([]);
+  });
+});
+
+function patchConfig(dir: string, change: Record<string, unknown>) {
+  const p = join(dir, 'config.json');
+  writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), ...change }));
+}
+function writeIndex(dir: string, weightMap: Record<string, string>) {
+  writeFileSync(
+    join(dir, 'model.safetensors.index.json'),
+    JSON.stringify({ metadata: {}, weight_map: { ...weightMap, x: 'model.safetensors' } }),
+  );
+}
