@@ -162,6 +162,7 @@ export function stepView(run: Run, s: StepFacts): StepView {
     predictions: s.predictions,
     promptLength: run.P,
     scheduled: s.scheduled,
+    stepsInBlock: run.stepsPerBlock,
     random: s.random,
     tokenText: (id) => run.model.tokenText(id),
     eosId: run.model.card.eos_token_id,

@@ -11,6 +11,7 @@ import { creditDecoding } from './credit.js';
 import { learn2pd } from './learn2pd.js';
 import { ccd } from './ccd.js';
 import { freeDave } from './freedave.js';
+import { dreamEntropy, dreamMaskgitPlus, dreamTopkMargin } from './dream.js';
 
 export const STRATEGIES: readonly Strategy[] = [
   lowConfidence,
@@ -23,6 +24,9 @@ export const STRATEGIES: readonly Strategy[] = [
   learn2pd,
   ccd,
   freeDave,
+  dreamEntropy,
+  dreamMaskgitPlus,
+  dreamTopkMargin,
 ];
 
 export function getStrategy(name: string): Strategy {

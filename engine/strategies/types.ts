@@ -17,6 +17,8 @@ export interface StepView {
   promptLength: number;
   /** LLaDA's schedule: how many tokens the fixed-steps rule commits this step. */
   scheduled: number;
+  /** The steps each block is given (the run's steps over its blocks): schedules of their own (Dream's) use it. */
+  stepsInBlock: number;
   /** A uniform [0,1) value per masked position, drawn from the seeded RNG (random remasking uses it). */
   random: number[];
   /** Text of a token id (for rules that look at what a token is: AdaBlock's delimiters). */

@@ -64,6 +64,7 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
           {
             step: s,
             blockStep: k,
+            stepsInBlock: perBlock,
             blockStart: bs,
             blockEnd: be,
             masked,

@@ -17,12 +17,18 @@ const NAMES = [
   'credit',
   'ccd',
   'freedave',
+  'entropy',
+  'maskgit_plus',
+  'topk_margin',
 ];
 const SERIES: Record<string, string> = {
   localleap: 'extra.anchor',
   credit: 'extra.credit',
   ccd: 'extra.ccd_buffer',
   freedave: 'extra.accepted_steps',
+  entropy: 'extra.dream_entropy',
+  maskgit_plus: 'extra.dream_maskgit_plus',
+  topk_margin: 'extra.dream_topk_margin',
 };
 
 describe('every strategy through dlens record, on the fixture and on dlens-tiny', () => {

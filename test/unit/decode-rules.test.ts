@@ -96,6 +96,7 @@ function view(confs: number[], scheduled: number, random: number[] = confs.map((
   return {
     step: 0,
     blockStep: 0,
+    stepsInBlock: confs.length,
     blockStart: P,
     blockEnd: P + confs.length,
     masked: confs.map((_, i) => P + i),

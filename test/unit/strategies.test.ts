@@ -7,6 +7,7 @@ import { adaBlock } from '../../engine/strategies/adablock.js';
 import { creditDecoding } from '../../engine/strategies/credit.js';
 import { ccd } from '../../engine/strategies/ccd.js';
 import { learn2pd } from '../../engine/strategies/learn2pd.js';
+import { dreamEntropy, dreamMaskgitPlus, dreamTopkMargin } from '../../engine/strategies/dream.js';
 import { STRATEGIES, resolveParams } from '../../engine/strategies/index.js';
 import { aup, parseSpec } from '../../engine/evaluate/run.js';
 import { trainFilter, score } from '../../engine/learn/filter.js';
@@ -39,6 +40,7 @@ function view(
     predictions: preds,
     promptLength: P,
     scheduled: 1,
+    stepsInBlock: confs.length,
     random: confs.map(() => 0),
     tokenText: (id) => o.texts?.[id] ?? `w${id}`,
     eosId: 0,
@@ -193,6 +195,9 @@ describe('strategy registry and AUP', () => {
       'learn2pd',
       'ccd',
       'freedave',
+      'entropy',
+      'maskgit_plus',
+      'topk_margin',
     ]);
     expect(() => resolveParams(fastDllmThreshold as never, { threshold: 0 })).toThrow(/out of range/);
   });
@@ -227,5 +232,32 @@ describe('strategy registry and AUP', () => {
     expect(() => parseSpec('low-confidence@tps=0')).toThrow(/whole number/);
     expect(() => parseSpec('low-confidence@steps=8,tps=4')).toThrow(/not both/);
     expect(() => parseSpec('low-confidence@tps')).toThrow(/NAME@key=value/);
+  });
+});
+
+describe("Dream's sampling rules", () => {
+  it("follow Dream's schedule: int(masked x (1 - s/t)) per step, none at first, all at the last step", () => {
+    const v = (blockStep: number) => view([0.2, 0.9, 0.5, 0.95], { blockStep, stepsInBlock: 4 });
+    const p = { alg_temp: 0, eps: 1e-3 };
+    expect(positions(dreamMaskgitPlus.decide(v(0), p, undefined))).toEqual([]); // int(4 x 0.24975) = 0
+    expect(positions(dreamMaskgitPlus.decide(v(1), p, undefined))).toEqual([13]); // int(4 x 0.3329) = 1
+    expect(positions(dreamMaskgitPlus.decide(v(3), p, undefined))).toEqual([10, 11, 12, 13]);
+  });
+
+  it('rank by top-1 probability, by the top-1 minus top-2 margin, or by low entropy', () => {
+    const v = view([0.6, 0.5, 0.3], { stepsInBlock: 2, top2: [0.39, 0.1, 0.2] });
+    [0.9, 0.8, 0.1].forEach((e, i) => (v.predictions[i]!.entropy = e));
+    const p = { alg_temp: 0, eps: 1e-3 }; // int(3 x 0.4995) = 1 position this step
+    expect(positions(dreamMaskgitPlus.decide(v, p, undefined))).toEqual([10]);
+    expect(positions(dreamTopkMargin.decide(v, p, undefined))).toEqual([11]); // margins .21 .40 .10
+    expect(positions(dreamEntropy.decide(v, p, undefined))).toEqual([12]);
+    const margins = Array.from(dreamTopkMargin.decide(v, p, undefined).series!.dream_topk_margin!.subarray(0, 3));
+    [0.21, 0.4, 0.1].forEach((m, i) => expect(margins[i]).toBeCloseTo(m, 6));
+  });
+
+  it('with alg_temp draw positions from softmax(confidence / alg_temp), here by the step’s random draws', () => {
+    const v = view([0.6, 0.5, 0.3], { stepsInBlock: 2, random: [0.1, 0.99, 0.5] });
+    expect(positions(dreamMaskgitPlus.decide(v, { alg_temp: 1e6, eps: 1e-3 }, undefined))).toEqual([11]);
+    expect(positions(dreamMaskgitPlus.decide(v, { alg_temp: 0, eps: 1e-3 }, undefined))).toEqual([10]);
   });
 });
