@@ -12,6 +12,7 @@ import type { CacheMode } from './cache/types.js';
 import { DlensError } from './errors.js';
 import { APP } from './version.js';
 import { DEFAULTS } from './api/defaults.js';
+import type { Device } from './model/devices.js';
 
 export interface RecordRequest {
   model?: string;
@@ -31,6 +32,8 @@ export interface RecordRequest {
   record?: boolean;
   /** Learn2PD's End-of-Text Prediction, for any strategy. */
   eot?: boolean;
+  /** Where the model runs (onnxruntime execution provider); cpu by default. */
+  device?: Device;
   /** Counterfactual branch: start from this state of another trace. */
   initialState?: Int32Array;
   branch?: { from: string; at: number; strategy: string };
@@ -144,7 +147,7 @@ export async function record(
   req: RecordRequest,
   opts: { model?: LoadedModel; signal?: AbortSignal; onStep?: Parameters<typeof decode>[4]['onStep'] } = {},
 ): Promise<RecordSummary> {
-  const model = opts.model ?? (await loadModel(req.model));
+  const model = opts.model ?? (await loadModel(req.model, { device: req.device }));
   const strategyName = req.strategy ?? DEFAULTS.strategy;
   const strat = getStrategy(strategyName);
   const params = resolveParams(strat, req.params ?? {});

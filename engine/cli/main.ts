@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { DlensError } from '../errors.js';
 import { listModelDirs, readCard } from '../model/load.js';
+import { checkDevice, DEVICES } from '../model/devices.js';
 import { record } from '../record.js';
 import { readTrace, TraceError } from '../trace/trace.js';
 import { traceMetrics, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
@@ -19,13 +20,13 @@ const USAGES: Record<string, string> = {
   models: 'dlens models [--json]',
   record: `dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
                [--set key=value]... [--set cache.key=value]... [--cache ${CACHE_MODES.join('|')}] [--gen-length N] [--block-length N]
-               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--out FILE] [--json]
+               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--device ${DEVICES.join('|')}] [--out FILE] [--json]
   dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
                (continue a trace from the state it had at STEP: counterfactual branching)`,
   learn: "dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)",
   info: 'dlens info FILE [--region answer|padding|all] [--json]',
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
-              [--gen-length N] [--block-length N] [--steps N] [--format md|csv|latex|json] [--json] [--out FILE]
+              [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
   convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16] [--name NAME] [--json]
                (a Hugging Face checkpoint folder to a dlens model; architectures: llada)`,
@@ -138,6 +139,7 @@ async function cmdRecord(argv: string[]) {
     out: { type: 'string' },
     json: { type: 'boolean' },
     eot: { type: 'boolean' },
+    device: { type: 'string' },
     from: { type: 'string' },
     at: { type: 'string' },
   });
@@ -225,6 +227,7 @@ async function cmdRecord(argv: string[]) {
       temperature,
       topK: intOpt(values['top-k'] as string, '--top-k'),
       out: pathOpt(values.out as string | undefined, '--out'),
+      device: values.device === undefined ? undefined : checkDevice(values.device as string),
     },
     {
       onStep: tty
@@ -417,6 +420,7 @@ async function cmdBench(argv: string[]) {
     json: { type: 'boolean' },
     out: { type: 'string' },
     format: { type: 'string' },
+    device: { type: 'string' },
   });
   const format = (values.format as string | undefined) ?? (values.json ? 'json' : 'md');
   if (!['md', 'csv', 'latex', 'json'].includes(format))
@@ -431,6 +435,7 @@ async function cmdBench(argv: string[]) {
   const cells = await runBench(
     {
       model: values.model as string | undefined,
+      device: values.device === undefined ? undefined : checkDevice(values.device as string),
       suites: (values.suite as string).split(','),
       strategies: ((values.strategies as string | undefined) ?? DEFAULTS.strategy).split(','),
       caches: ((values.caches as string | undefined) ?? DEFAULTS.cache).split(',') as CacheMode[],

@@ -9,10 +9,13 @@ import { decodeOutput } from '../decode/output.js';
 import { makeCache } from '../cache/index.js';
 import type { CacheMode } from '../cache/types.js';
 import { DEFAULTS } from '../api/defaults.js';
+import type { Device } from '../model/devices.js';
 import { answerTokens } from '../metrics/regions.js';
 
 export interface BenchRequest {
   model?: string;
+  /** Where the model runs (onnxruntime execution provider); cpu by default. */
+  device?: Device;
   suites: string[];
   strategies: string[];
   caches: CacheMode[];
@@ -78,7 +81,7 @@ export async function runBench(
   req: BenchRequest,
   onProgress?: (done: number, total: number, label: string) => void,
 ): Promise<BenchCell[]> {
-  const model = await loadModel(req.model);
+  const model = await loadModel(req.model, { device: req.device });
   for (const s of req.suites) getSuite(s);
   for (const s of req.strategies) getStrategy(parseSpec(s).name);
   for (const c of req.caches) makeCache(c, {}, model.card.attention);

@@ -6,10 +6,15 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
 import { ModelCardSchema, type ModelCard } from './card.js';
 import { checkContract, checkCardAgainstGraph, type ValueMeta } from './contract.js';
+import { deviceUnavailable, type Device } from './devices.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
 export const DEFAULT_MODEL = 'dlens-tiny';
+
+// onnxruntime's own log goes to stderr; dlens reports failures itself, with what to do (DLENS_ORT_LOG=verbose|info|
+// warning|error shows onnxruntime's log when debugging a model or a device).
+ort.env.logLevel = (process.env.DLENS_ORT_LOG as typeof ort.env.logLevel | undefined) ?? 'fatal';
 
 export interface ForwardInputs {
   inputIds: BigInt64Array;
@@ -100,7 +105,11 @@ export function readCard(dir: string): ModelCard {
   return r.data;
 }
 
-export async function loadModel(nameOrDir?: string, opts: { threads?: number } = {}): Promise<LoadedModel> {
+export async function loadModel(
+  nameOrDir?: string,
+  opts: { threads?: number; device?: Device } = {},
+): Promise<LoadedModel> {
+  const device = opts.device ?? 'cpu';
   const dir = resolveModelDir(nameOrDir);
   const card = readCard(dir);
   for (const f of ['model.onnx', 'tokenizer.json']) {
@@ -135,9 +144,16 @@ export async function loadModel(nameOrDir?: string, opts: { threads?: number } =
       intraOpNumThreads: opts.threads ?? 0,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      executionProviders: [device],
+      // A provider that fails to start logs its own error too; dlens's message below says it once, with what to do.
+      logSeverityLevel: device === 'cpu' ? 2 : 4,
     });
   } catch (e) {
-    throw new DlensError(`onnxruntime could not load ${join(dir, 'model.onnx')}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    // A provider that cannot start (missing libraries, no such backend) is the device's fault, not the model's.
+    if (device !== 'cpu' && /backend|provider|shared library|adapter|Failed to load/i.test(msg))
+      throw deviceUnavailable(device, msg);
+    throw new DlensError(`onnxruntime could not load ${join(dir, 'model.onnx')}: ${msg}`);
   }
   const meta = (s: ort.InferenceSession, kind: 'input' | 'output'): ValueMeta[] =>
     (kind === 'input' ? s.inputMetadata : s.outputMetadata).map((x) =>
