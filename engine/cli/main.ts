@@ -29,7 +29,7 @@ const USAGES: Record<string, string> = {
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
   convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16] [--name NAME] [--json]
-               (a Hugging Face checkpoint folder to a dlens model; architectures: llada)`,
+               (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,

@@ -19,9 +19,10 @@ import { DlensError } from '../errors.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { LLADA } from './llada.js';
+import { QWEN } from './qwen.js';
 
 /** The architectures `dlens convert` knows, by their checkpoint's config.json (docs/model-contract.md). */
-export const ARCHITECTURES = [LLADA] as const;
+export const ARCHITECTURES = [LLADA, QWEN] as const;
 
 export interface ConvertOptions {
   dtype?: 'fp32' | 'fp16';
@@ -114,6 +115,8 @@ export function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions 
   const tcPath = join(hfDir, 'tokenizer_config.json');
   const tokConfig = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
   const dims = arch.dims(ck.config);
+  const archName = 'flavor' in arch ? arch.flavor(ck.config) : arch.name;
+  const extras = 'cardExtras' in arch ? arch.cardExtras(ck.config) : {};
   const ids = arch.ids(ck.config);
   const mask = ids.mask ?? specialId(tokJson, ['<|mdm_mask|>', '<|mask|>', '[MASK]', '<mask>']);
   if (mask === undefined)
@@ -138,7 +141,7 @@ export function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions 
       return r;
     };
     arch.build(g, ck, dims, dtype);
-    const source = { architecture: arch.name, checkpoint: basename(resolve(hfDir)), sha256: checkpointHash(ck), dtype };
+    const source = { architecture: archName, checkpoint: basename(resolve(hfDir)), sha256: checkpointHash(ck), dtype };
     writeFileSync(join(tmp, 'model.onnx'), g.finish({ 'dlens.source': JSON.stringify(source) }));
     copyFileSync(tokPath, join(tmp, 'tokenizer.json'));
     const card = {
@@ -157,11 +160,12 @@ export function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions 
       license: typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint',
       training: { source },
       eval: {},
+      ...extras,
     };
     writeFileSync(join(tmp, 'dlens-model.json'), JSON.stringify(card, null, 1));
     const weightBytes = statSync(join(tmp, 'model.onnx.data')).size;
     renameSync(tmp, dest);
-    return { dir: dest, architecture: arch.name, card, weightBytes, peakRss };
+    return { dir: dest, architecture: archName, card, weightBytes, peakRss };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -19,6 +19,11 @@ export interface TransformerDims {
   vocab: number;
   ropeTheta: number;
   normEps: number;
+  /**
+   * Dream predicts position i from output row i − 1 (an autoregressive model's shift kept by its diffusion
+   * training): the graph shifts the rows back so that row j is position j's prediction (row 0 keeps its own).
+   */
+  shiftLogits?: boolean;
 }
 
 export interface LayerWeights {
@@ -34,6 +39,9 @@ export interface LayerWeights {
   qBias?: string;
   kBias?: string;
   vBias?: string;
+  /** Qwen3's RMSNorm of each query and key head before the rotation. */
+  qNorm?: string;
+  kNorm?: string;
 }
 
 export interface TransformerWeights {
@@ -107,8 +115,9 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   for (let l = 0; l < Ly; l++) {
     const lw = w.layer(l);
     const h = rmsNorm(x, lw.attnNorm);
-    const q = rope(toHeads(linear(h, lw.q, lw.qBias), H));
-    const k = repeatKv(rope(toHeads(linear(h, lw.k, lw.kBias), Hkv)));
+    const headNorm = (x: string, w?: string) => (w ? rmsNorm(x, w) : x);
+    const q = rope(headNorm(toHeads(linear(h, lw.q, lw.qBias), H), lw.qNorm));
+    const k = repeatKv(rope(headNorm(toHeads(linear(h, lw.k, lw.kBias), Hkv), lw.kNorm)));
     const v = repeatKv(toHeads(linear(h, lw.v, lw.vBias), Hkv));
     const li = g.const([l], 'int64', []);
     const ka = g.op('Concat', [g.op('Gather', [pastK, li], { axis: 0 }), k], { axis: 2 });
@@ -119,7 +128,7 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     ]);
     const p = g.op('Softmax', [scores], { axis: -1 }); // [B, H, Q, C+Q]
     sal.push(g.op('Squeeze', [g.op('MatMul', [wq, p]), g.const([2], 'int64')])); // [B, H, C+Q]
-    const att = flat(g.op('Transpose', [g.op('MatMul', [p, va])], { perm: [0, 2, 1, 3] }), D);
+    const att = flat(g.op('Transpose', [g.op('MatMul', [p, va])], { perm: [0, 2, 1, 3] }), H * Dh);
     x = g.op('Add', [x, linear(att, lw.o)]);
     const f = rmsNorm(x, lw.ffNorm);
     const gate = linear(f, lw.gate);
@@ -129,7 +138,12 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     values.push(v);
   }
   const logits2d = linear(rmsNorm(x, w.finalNorm), w.head);
-  const logits = g.op('Reshape', [logits2d, g.op('Concat', [shapeBQ, g.const([V], 'int64')], { axis: 0 })]);
+  let logits = g.op('Reshape', [logits2d, g.op('Concat', [shapeBQ, g.const([V], 'int64')], { axis: 0 })]);
+  if (d.shiftLogits) {
+    const row = (a: number, b: number) =>
+      g.op('Slice', [logits, g.const([a], 'int64'), g.const([b], 'int64'), g.const([1], 'int64')]);
+    logits = g.op('Concat', [row(0, 1), row(0, -1)], { axis: 1 });
+  }
   const stack = (xs: string[]) =>
     g.op(
       'Concat',

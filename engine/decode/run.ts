@@ -1,6 +1,7 @@
 import type { LoadedModel } from '../model/load.js';
 import type { Params, Strategy } from '../strategies/types.js';
 import { makeCache } from '../cache/index.js';
+import { DlensError } from '../errors.js';
 import { numTransferTokens } from './schedule.js';
 import { forwardPass, predictPositions, recordedSaliency } from './forward-pass.js';
 import { cacheBytes, cacheForStep, type KvCache } from './kv-cache.js';
@@ -41,6 +42,10 @@ export async function decode(
  */
 async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<DecodeResult> {
   const { o, P, T, MASK, state, rec } = run;
+  if (run.model.card.shifted_logits && o.cache !== 'none')
+    throw new DlensError(
+      `${run.model.card.name} predicts each position from the one before it (Dream); its cached passes need model contract v2, which dlens does not run yet: use --cache none`,
+    );
   const policy = makeCache(o.cache, o.cacheParams ?? {}, run.model.card.attention);
   let carried = strategy.initState?.(params);
   for (let bs = P; bs < T;) {

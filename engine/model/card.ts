@@ -18,6 +18,8 @@ export const ModelCardSchema = z
     license: z.string(),
     training: z.record(z.string(), z.unknown()),
     eval: z.record(z.string(), z.unknown()),
+    /** Dream: row j of the logits is position j's prediction only in a full pass (the graph shifts rows back). */
+    shifted_logits: z.boolean().optional(),
   })
   .passthrough();
 

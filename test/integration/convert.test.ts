@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { dlens, python, tmp } from '../helpers.js';
 import { tinyAsLlada } from '../support/tiny-as-llada.js';
+import { randomQwenCheckpoint } from '../support/random-checkpoint.js';
 import { loadModel, type LoadedModel } from '../../engine/model/load.js';
 import { record } from '../../engine/record.js';
 import { readTrace } from '../../engine/trace/trace.js';
@@ -95,7 +96,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
   it('computes what a float64 reference of the LLaDA architecture computes, within 1e-4', async () => {
     const prompt = tiny.encode(tiny.card.prompt_template.replace('{prompt}', 'Sort: 5 3 9'));
     const ids = [...prompt, ...Array(24).fill(tiny.card.mask_token_id), 7, 8, 9];
-    const ref = JSON.parse(python(['test/support/llada_reference.py', hf, JSON.stringify(ids)]).stdout) as {
+    const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids)]).stdout) as {
       logits: number[][];
       keys0: number[];
     };
@@ -178,7 +179,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     [
       'an unknown architecture',
       (d: string) => patchConfig(d, { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }),
-      'config.json describes ["GPT2LMHeadModel"]; dlens converts llada checkpoints',
+      'config.json describes ["GPT2LMHeadModel"]; dlens converts llada, dream, a2d-qwen3, a2d-qwen2 checkpoints',
     ],
     [
       'a missing shard',
@@ -220,3 +221,111 @@ function writeIndex(dir: string, weightMap: Record<string, string>) {
     JSON.stringify({ metadata: {}, weight_map: { ...weightMap, x: 'model.safetensors' } }),
   );
 }
+
+describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random checkpoints', () => {
+  const dir = tmp('dlens-convert-qwen-');
+  const ids = [2, 70, 80, 90, 3, 1, 1, 1, 1, 100, 1, 1];
+  const run = (m: LoadedModel) =>
+    m.forward({
+      inputIds: BigInt64Array.from(ids.map(BigInt)),
+      positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
+      B: 1,
+      Q: ids.length,
+      pastKeys: new Float32Array(0),
+      pastValues: new Float32Array(0),
+      C: 0,
+      queryWeights: new Float32Array(ids.length).fill(1),
+    });
+
+  it.each([
+    ['dream', 'dream', { shifted_logits: true, mask_token_id: 1 }],
+    ['a2d-qwen3', 'a2d-qwen3', { mask_token_id: 1, head_dim: 24, num_heads: 4 }],
+  ] as const)(
+    '%s: converts and computes what the float64 reference of its architecture computes',
+    async (kind, arch, card) => {
+      const hf = join(dir, kind),
+        out = join(dir, `${kind}-model`);
+      randomQwenCheckpoint(hf, kind);
+      const r = dlens(['convert', hf, '--out', out, '--json']);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toMatchObject({ architecture: arch });
+      expect(JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8'))).toMatchObject({
+        ...card,
+        training: { source: { architecture: arch } },
+      });
+      const m = await loadModel(out);
+      try {
+        const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids)]).stdout) as {
+          logits: number[][];
+          keys0: number[];
+        };
+        const got = await run(m);
+        const flat = ref.logits.flat();
+        let d = 0;
+        for (let i = 0; i < flat.length; i++) d = Math.max(d, Math.abs(flat[i]! - got.logits[i]!));
+        expect(d).toBeLessThan(1e-4);
+        let dk = 0;
+        for (let i = 0; i < ref.keys0.length; i++) dk = Math.max(dk, Math.abs(ref.keys0[i]! - got.keys[i]!));
+        expect(dk).toBeLessThan(1e-4);
+      } finally {
+        await m.release();
+      }
+    },
+  );
+
+  it('a2d-qwen3 decodes with every cache into valid traces; Dream decodes without a cache and says why not with one', () => {
+    const a2d = join(dir, 'a2d-qwen3-model'),
+      dream = join(dir, 'dream-model');
+    for (const cache of CACHE_MODES) {
+      const out = join(dir, `a2d-${cache}.dlens`);
+      const r = dlens([
+        'record',
+        '--model',
+        a2d,
+        '--prompt',
+        'hi',
+        '--cache',
+        cache,
+        '--gen-length',
+        '16',
+        '--block-length',
+        '8',
+        '--out',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(python(['test/check_trace.py', out]).code).toBe(0);
+    }
+    expect(
+      dlens(['record', '--model', dream, '--prompt', 'hi', '--gen-length', '16', '--block-length', '16']).code,
+    ).toBe(0);
+    const refused = dlens([
+      'record',
+      '--model',
+      dream,
+      '--prompt',
+      'hi',
+      '--cache',
+      'prefix',
+      '--gen-length',
+      '16',
+      '--block-length',
+      '8',
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'predicts each position from the one before it (Dream); its cached passes need model contract v2',
+    );
+  });
+
+  it('refuses a block-causal (BD3LM) checkpoint with a message that says why', () => {
+    const hf = join(dir, 'bd3lm');
+    randomQwenCheckpoint(hf, 'a2d-qwen3');
+    const p = join(hf, 'config.json');
+    writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), block_size: 32 }));
+    const r = dlens(['convert', hf, '--out', join(dir, 'bd3lm-model')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('block-causal (BD3LM) a2d-qwen3 model; its attention needs model contract v2');
+    expect(existsSync(join(dir, 'bd3lm-model'))).toBe(false);
+  });
+});

@@ -1,0 +1,140 @@
+import { DlensError } from '../errors.js';
+import { readTensorF32, type Checkpoint } from './checkpoint.js';
+import type { GraphBuilder } from './onnx-graph.js';
+import { buildTransformer, type TransformerDims } from './transformer.js';
+
+/**
+ * The Qwen family under transformers' naming (`model.embed_tokens`, `model.layers.N.self_attn.{q,k,v,o}_proj`,
+ * `input_layernorm`, `post_attention_layernorm`, `mlp.{gate,up,down}_proj`, `model.norm`, `lm_head`):
+ *
+ * - Dream (DreamLM/Dream, `DreamModel`, model_type Dream): Qwen2 with q/k/v biases and grouped-query heads; it predicts
+ *   position i from output row i − 1, so the graph shifts the logits back (row 0 keeps its own).
+ * - dllm's A2D models (ZHZisZZ/dllm, `A2DQwen3LMHeadModel`, model_type a2d-qwen3; and a2d-qwen2): Qwen3 (per-head
+ *   RMSNorm of queries and keys, head_dim from the config) or Qwen2 with the causal mask removed — the MDLM variant.
+ *   The BD3LM variant attends block-causally and needs model contract v2's block-causal attention: refused for now.
+ */
+type Flavor = { name: string; shift: boolean; qkNorm: boolean; qkvBias: 'always' | 'config' };
+const FLAVORS: { match: (c: Record<string, unknown>) => boolean; flavor: Flavor }[] = [
+  {
+    match: (c) =>
+      c.model_type === 'Dream' || (Array.isArray(c.architectures) && c.architectures.includes('DreamModel')),
+    flavor: { name: 'dream', shift: true, qkNorm: false, qkvBias: 'always' },
+  },
+  {
+    match: (c) =>
+      c.model_type === 'a2d-qwen3' ||
+      (Array.isArray(c.architectures) && c.architectures.includes('A2DQwen3LMHeadModel')),
+    flavor: { name: 'a2d-qwen3', shift: false, qkNorm: true, qkvBias: 'config' },
+  },
+  {
+    match: (c) =>
+      c.model_type === 'a2d-qwen2' ||
+      (Array.isArray(c.architectures) && c.architectures.includes('A2DQwen2LMHeadModel')),
+    flavor: { name: 'a2d-qwen2', shift: false, qkNorm: false, qkvBias: 'always' },
+  },
+];
+
+const flavorOf = (config: Record<string, unknown>) => FLAVORS.find((f) => f.match(config))!.flavor;
+
+export const QWEN = {
+  name: 'dream, a2d-qwen3, a2d-qwen2',
+  matches: (config: Record<string, unknown>) => FLAVORS.some((f) => f.match(config)),
+
+  dims(config: Record<string, unknown>): TransformerDims {
+    const num = (k: string, fallback?: number) => {
+      const v = config[k] ?? fallback;
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new DlensError(`config.json: ${k} is missing or not a number`);
+      return v;
+    };
+    const f = flavorOf(config);
+    if (config.block_size !== undefined || /bd3lm/i.test(String(config._name_or_path ?? '')))
+      throw new DlensError(
+        `config.json describes a block-causal (BD3LM) ${f.name} model; its attention needs model contract v2 (block-causal), which dlens does not convert yet`,
+      );
+    const heads = num('num_attention_heads'),
+      dModel = num('hidden_size');
+    return {
+      layers: num('num_hidden_layers'),
+      heads,
+      kvHeads: num('num_key_value_heads', heads),
+      headDim: num('head_dim', dModel / heads),
+      dModel,
+      vocab: num('vocab_size'),
+      ropeTheta: num('rope_theta', 10000),
+      normEps: num('rms_norm_eps', 1e-6),
+      shiftLogits: f.shift,
+    };
+  },
+
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: 'fp32' | 'fp16') {
+    const f = flavorOf(ck.config);
+    const take = (name: string, shape: number[]) => {
+      const e = ck.tensors.get(name);
+      if (!e)
+        throw new DlensError(
+          `tensor ${name} is missing from the checkpoint (${ck.shards.join(', ')}); is a shard missing?`,
+        );
+      if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
+        throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
+      return g.weight(name, readTensorF32(ck, e), shape, dtype);
+    };
+    const D = d.dModel,
+      q = d.heads * d.headDim,
+      kv = d.kvHeads * d.headDim;
+    const ffn = ck.tensors.get('model.layers.0.mlp.gate_proj.weight')?.shape[0];
+    if (!ffn)
+      throw new DlensError(
+        'tensor model.layers.0.mlp.gate_proj.weight is missing: this is not a Qwen-family checkpoint',
+      );
+    const bias = f.qkvBias === 'always' || ck.config.attention_bias === true;
+    const embed = take('model.embed_tokens.weight', [d.vocab, D]);
+    const tied = ck.config.tie_word_embeddings !== false && !ck.tensors.has('lm_head.weight');
+    buildTransformer(g, d, {
+      embed,
+      layer: (l) => {
+        const b = (s: string) => `model.layers.${l}.${s}`;
+        return {
+          attnNorm: take(b('input_layernorm.weight'), [D]),
+          q: take(b('self_attn.q_proj.weight'), [q, D]),
+          k: take(b('self_attn.k_proj.weight'), [kv, D]),
+          v: take(b('self_attn.v_proj.weight'), [kv, D]),
+          ...(bias
+            ? {
+                qBias: take(b('self_attn.q_proj.bias'), [q]),
+                kBias: take(b('self_attn.k_proj.bias'), [kv]),
+                vBias: take(b('self_attn.v_proj.bias'), [kv]),
+              }
+            : {}),
+          ...(f.qkNorm
+            ? {
+                qNorm: take(b('self_attn.q_norm.weight'), [d.headDim]),
+                kNorm: take(b('self_attn.k_norm.weight'), [d.headDim]),
+              }
+            : {}),
+          o: take(b('self_attn.o_proj.weight'), [D, q]),
+          ffNorm: take(b('post_attention_layernorm.weight'), [D]),
+          gate: take(b('mlp.gate_proj.weight'), [ffn, D]),
+          up: take(b('mlp.up_proj.weight'), [ffn, D]),
+          down: take(b('mlp.down_proj.weight'), [D, ffn]),
+        };
+      },
+      finalNorm: take('model.norm.weight', [D]),
+      head: tied ? embed : take('lm_head.weight', [d.vocab, D]),
+    });
+  },
+
+  ids(config: Record<string, unknown>) {
+    const n = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
+    return {
+      mask: n('mask_token_id'),
+      eos: n('eos_token_id'),
+      pad: n('pad_token_id'),
+      maxPositions: n('max_position_embeddings'),
+    };
+  },
+
+  /** What the card says beyond v1: Dream's shifted logits (its cached passes need contract v2). */
+  cardExtras: (config: Record<string, unknown>) => (flavorOf(config).shift ? { shifted_logits: true } : {}),
+  flavor: (config: Record<string, unknown>) => flavorOf(config).name,
+};
