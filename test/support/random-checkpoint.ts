@@ -23,7 +23,11 @@ export function randomQwenCheckpoint(dir: string, kind: 'dream' | 'a2d-qwen3', s
   const tensors = new Map<string, RawTensor>();
   const put = (name: string, shape: number[], f: () => number) => {
     const v = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, f);
-    tensors.set(name, { dtype, shape, data: dtype === 'F32' ? v : Uint16Array.from(new Uint32Array(v.buffer), (u) => u >>> 16) });
+    tensors.set(name, {
+      dtype,
+      shape,
+      data: dtype === 'F32' ? v : Uint16Array.from(new Uint32Array(v.buffer), (u) => u >>> 16),
+    });
   };
   const w = (std: number) => () => normal() * std;
   const norm = () => 1 + 0.1 * normal();
@@ -68,7 +72,14 @@ export function randomQwenCheckpoint(dir: string, kind: 'dream' | 'a2d-qwen3', s
   const config =
     kind === 'dream'
       ? { ...common, architectures: ['DreamModel'], model_type: 'Dream', tie_word_embeddings: false, mask_token_id: 1 }
-      : { ...common, architectures: ['A2DQwen3LMHeadModel'], model_type: 'a2d-qwen3', head_dim: Dh, tie_word_embeddings: true, attention_bias: false };
+      : {
+          ...common,
+          architectures: ['A2DQwen3LMHeadModel'],
+          model_type: 'a2d-qwen3',
+          head_dim: Dh,
+          tie_word_embeddings: true,
+          attention_bias: false,
+        };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 1));
   copyFileSync(join(FIXTURE, 'tokenizer.json'), join(dir, 'tokenizer.json'));
   writeFileSync(
