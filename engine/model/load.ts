@@ -133,8 +133,11 @@ export async function loadModel(
   const model = tokJson.model as { vocab?: Record<string, number> } | undefined;
   const added = (tokJson.added_tokens as { id: number }[] | undefined) ?? [];
   const ids = [...Object.values(model?.vocab ?? {}), ...added.map((a) => a.id)];
-  const tokVocab = ids.length ? Math.max(...ids) + 1 : 0;
-  if (tokVocab !== card.vocab_size)
+  // (A loop, not Math.max(...ids): a 150k-token vocabulary is too many arguments for one call.)
+  const tokVocab = ids.reduce((m, x) => Math.max(m, x + 1), 0);
+  // The graph's vocabulary may be larger than the tokenizer's (LLaDA, Qwen and Dream pad their embeddings to a round
+  // size); a tokenizer with ids the graph cannot produce means the two do not belong together.
+  if (tokVocab > card.vocab_size)
     throw new DlensError(
       `vocab size mismatch: dlens-model.json says ${card.vocab_size} but tokenizer.json has ${tokVocab} ids; the card and the tokenizer must come from the same export`,
     );
@@ -179,11 +182,12 @@ export async function loadModel(
     card,
     tokenizer,
     encode: (text) => tokenizer.encode(text).ids,
-    decode: (ids) => tokenizer.decode(ids, { skip_special_tokens: true }),
+    // Ids past the tokenizer's (padding rows of the embedding, which an untrained row can still win) have no text.
+    decode: (ids) => tokenizer.decode(ids.filter((i) => i < tokVocab), { skip_special_tokens: true }),
     tokenText(id) {
       const cached = vocabText.get(id);
       if (cached !== undefined) return cached;
-      const s = tokenizer.decode([id], { skip_special_tokens: false });
+      const s = id < tokVocab ? tokenizer.decode([id], { skip_special_tokens: false }) : `<${id}>`;
       vocabText.set(id, s);
       return s;
     },

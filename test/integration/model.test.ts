@@ -93,10 +93,13 @@ describe('model folder errors name what is wrong', () => {
     const e = tmp();
     cpSync(FIXTURE, e, { recursive: true });
     const card = JSON.parse(readFileSync(join(e, 'dlens-model.json'), 'utf8'));
-    writeFileSync(join(e, 'dlens-model.json'), JSON.stringify({ ...card, vocab_size: 300 }));
+    writeFileSync(join(e, 'dlens-model.json'), JSON.stringify({ ...card, vocab_size: 200 }));
     await expect(loadModel(e)).rejects.toThrow(
-      /vocab size mismatch: dlens-model.json says 300 but tokenizer.json has 260/,
+      /vocab size mismatch: dlens-model.json says 200 but tokenizer.json has 260/,
     );
+    // A larger vocabulary than the tokenizer's is allowed (padded embeddings), but it must be the graph's.
+    writeFileSync(join(e, 'dlens-model.json'), JSON.stringify({ ...card, vocab_size: 300 }));
+    await expect(loadModel(e)).rejects.toThrow(/dlens-model.json says vocab_size 300, but the graph has 260/);
     writeFileSync(join(e, 'dlens-model.json'), JSON.stringify({ ...card, num_layers: 'two' }));
     await expect(loadModel(e)).rejects.toThrow(/field "num_layers"/);
   });
