@@ -538,7 +538,7 @@ async function cmdConvert(argv: string[]) {
   const { convertCheckpoint } = await import('../convert/convert.js');
   const tty = process.stderr.isTTY && !values.json;
   const t0 = performance.now();
-  const r = convertCheckpoint(positionals[0]!, values.out as string, {
+  const r = await convertCheckpoint(positionals[0]!, values.out as string, {
     dtype,
     name: values.name as string | undefined,
     onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,

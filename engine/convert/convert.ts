@@ -92,7 +92,7 @@ function specialId(tokJson: Record<string, unknown>, texts: string[]): number | 
  * written one at a time; everything is written into a temporary folder beside `out` and renamed into place, so a
  * failed conversion leaves nothing at `out`.
  */
-export function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions = {}): ConvertResult {
+export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = o.dtype ?? 'fp32';
   const dest = resolve(out);
   if (existsSync(dest))
@@ -131,16 +131,11 @@ export function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions 
   let peakRss = process.memoryUsage().rss;
   try {
     const g = new GraphBuilder(join(tmp, 'model.onnx.data'), 'model.onnx.data');
-    let done = 0;
-    const total = ck.tensors.size;
-    const weight = g.weight.bind(g);
-    g.weight = (name, data, shape, dt) => {
-      const r = weight(name, data, shape, dt);
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      o.onProgress?.(++done, total, name);
-      return r;
-    };
     arch.build(g, ck, dims, dtype);
+    await g.writeWeights((done, total, name) => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      o.onProgress?.(done, total, name);
+    });
     const source = { architecture: archName, checkpoint: basename(resolve(hfDir)), sha256: checkpointHash(ck), dtype };
     writeFileSync(join(tmp, 'model.onnx'), g.finish({ 'dlens.source': JSON.stringify(source) }));
     copyFileSync(tokPath, join(tmp, 'tokenizer.json'));

@@ -50,7 +50,7 @@ export const LLADA = {
         );
       if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
         throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
-      return g.weight(name, readTensorF32(ck, e), shape, dtype);
+      return g.weight(name, () => readTensorF32(ck, e), shape, dtype);
     };
     const t = (s: string) => `model.transformer.${s}`;
     const D = d.dModel,

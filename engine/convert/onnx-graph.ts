@@ -17,15 +17,14 @@ export class GraphBuilder {
   private inputs: onnxProto.onnx.IValueInfoProto[] = [];
   private outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private n = 0;
-  private dataFd: number;
   private dataOffset = 0;
+  private pending: { name: string; load: () => Float32Array; count: number; dtype: 'fp32' | 'fp16'; offset: number }[] =
+    [];
 
   constructor(
     private dataPath: string,
     private dataName: string,
-  ) {
-    this.dataFd = openSync(dataPath, 'w');
-  }
+  ) {}
 
   private fresh(hint: string) {
     return `${hint}_${this.n++}`;
@@ -58,19 +57,16 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A weight, appended to the external data file (aligned), stored as float32 or float16 (then cast to float32). */
-  weight(name: string, data: Float32Array, dims: number[], dtype: 'fp32' | 'fp16'): string {
-    const bytes =
-      dtype === 'fp16'
-        ? new Uint8Array(floatArrayToHalf(data).buffer)
-        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const pad = (4096 - (this.dataOffset % 4096)) % 4096;
-    if (pad) {
-      writeSync(this.dataFd, new Uint8Array(pad));
-      this.dataOffset += pad;
-    }
-    writeSync(this.dataFd, bytes);
+  /**
+   * A weight in the external data file, stored as float32 or float16 (then cast to float32). Only its place is
+   * decided now; `writeWeights` loads and writes each one later, so the graph is built before any weight is read.
+   */
+  weight(name: string, load: () => Float32Array, dims: number[], dtype: 'fp32' | 'fp16'): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    const length = count * (dtype === 'fp16' ? 2 : 4);
+    this.dataOffset += (4096 - (this.dataOffset % 4096)) % 4096; // page-aligned, so onnxruntime can map it
     const stored = dtype === 'fp16' ? `${name}__fp16` : name;
+    this.pending.push({ name, load, count, dtype, offset: this.dataOffset });
     this.inits.push({
       name: stored,
       dims,
@@ -79,11 +75,32 @@ export class GraphBuilder {
       externalData: [
         { key: 'location', value: this.dataName },
         { key: 'offset', value: String(this.dataOffset) },
-        { key: 'length', value: String(bytes.byteLength) },
+        { key: 'length', value: String(length) },
       ],
     });
-    this.dataOffset += bytes.byteLength;
+    this.dataOffset += length;
     return dtype === 'fp16' ? this.op('Cast', [stored], { to: ELEM.float }, name.replace(/\W+/g, '_')) : stored;
+  }
+
+  /** Loads and writes every weight, one at a time (yielding between them), then flushes the data file. */
+  async writeWeights(onEach?: (done: number, total: number, name: string) => void) {
+    const fd = openSync(this.dataPath, 'w');
+    try {
+      for (const [i, w] of this.pending.entries()) {
+        const data = w.load();
+        if (data.length !== w.count) throw new Error(`weight ${w.name}: ${data.length} values, expected ${w.count}`);
+        const bytes =
+          w.dtype === 'fp16'
+            ? new Uint8Array(floatArrayToHalf(data).buffer)
+            : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        writeSync(fd, bytes, 0, bytes.byteLength, w.offset);
+        onEach?.(i + 1, this.pending.length, w.name);
+        await new Promise((ok) => setImmediate(ok));
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   input(name: string, type: 'int64' | 'float', dims: (number | string)[]) {
@@ -96,10 +113,8 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, type, dims));
   }
 
-  /** The model's protobuf bytes (opset 17); closes the external data file after flushing it. */
+  /** The model's protobuf bytes (opset 17). */
   finish(meta: Record<string, string>): Uint8Array {
-    fsyncSync(this.dataFd);
-    closeSync(this.dataFd);
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'dlens convert',

@@ -77,7 +77,7 @@ export const QWEN = {
         );
       if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
         throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
-      return g.weight(name, readTensorF32(ck, e), shape, dtype);
+      return g.weight(name, () => readTensorF32(ck, e), shape, dtype);
     };
     const D = d.dModel,
       q = d.heads * d.headDim,

@@ -183,7 +183,11 @@ export async function loadModel(
     tokenizer,
     encode: (text) => tokenizer.encode(text).ids,
     // Ids past the tokenizer's (padding rows of the embedding, which an untrained row can still win) have no text.
-    decode: (ids) => tokenizer.decode(ids.filter((i) => i < tokVocab), { skip_special_tokens: true }),
+    decode: (ids) =>
+      tokenizer.decode(
+        ids.filter((i) => i < tokVocab),
+        { skip_special_tokens: true },
+      ),
     tokenText(id) {
       const cached = vocabText.get(id);
       if (cached !== undefined) return cached;
