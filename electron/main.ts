@@ -153,6 +153,18 @@ function start() {
       if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender');
       return handlers.call(method, args);
     });
+    // The folder the person picks is theirs to import: the engine may read it from then on.
+    ipcMain.handle(CHANNELS.chooseFolder, async (e, title) => {
+      if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender');
+      const r = await dialog.showOpenDialog(win!, {
+        title: typeof title === 'string' ? title.slice(0, 200) : undefined,
+        properties: ['openDirectory'],
+      });
+      const dir = r.canceled ? undefined : r.filePaths[0];
+      if (!dir) return null;
+      service.allow(dir);
+      return dir;
+    });
     ipcMain.handle(CHANNELS.saveFile, (e, name, data) => {
       if (!trusted(e.senderFrame?.url)) throw new Error('untrusted sender');
       return handlers.saveFile(name, data);

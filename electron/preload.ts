@@ -1,6 +1,6 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { API_METHODS, type EngineEvent } from '../engine/api/types.js';
-import { CHANNELS, type PreloadApi } from './preload-api.js';
+import { CHANNELS, EVENT_TYPES, type PreloadApi } from './preload-api.js';
 
 /**
  * The renderer's only door to the engine: one named function per API method (no generic invoke, no ipcRenderer
@@ -13,7 +13,7 @@ const call =
 const isEvent = (e: unknown): e is EngineEvent =>
   !!e &&
   typeof e === 'object' &&
-  ['progress', 'done', 'error'].includes((e as { type?: unknown }).type as string) &&
+  (EVENT_TYPES as readonly string[]).includes((e as { type?: unknown }).type as string) &&
   typeof (e as { data?: unknown }).data === 'object';
 
 const api = {
@@ -37,6 +37,7 @@ const api = {
     };
   },
   saveFile: (name: string, data: Uint8Array) => ipcRenderer.invoke(CHANNELS.saveFile, name, data),
+  chooseFolder: (title: string) => ipcRenderer.invoke(CHANNELS.chooseFolder, title),
 } as PreloadApi;
 
 contextBridge.exposeInMainWorld('dlens', api);

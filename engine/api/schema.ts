@@ -46,6 +46,18 @@ export const BenchJobSchema = z
   .strict();
 export type BenchJob = z.infer<typeof BenchJobSchema>;
 
+export const ImportJobSchema = z
+  .object({
+    dir: z.string().min(1).max(4096),
+    name: z
+      .string()
+      .regex(/^[\w][\w.-]{0,63}$/, 'a model name: letters, digits, ".", "-", "_"')
+      .optional(),
+    dtype: z.enum(['fp32', 'fp16']).optional(),
+  })
+  .strict();
+export type ImportJob = z.infer<typeof ImportJobSchema>;
+
 const bytes = z.instanceof(Uint8Array);
 export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   models: z.tuple([]),
@@ -59,6 +71,7 @@ export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   readTrace: z.tuple([z.string().min(1).max(4096)]),
   saveTrace: z.tuple([z.string().min(1).max(255), bytes]),
   bench: z.tuple([BenchJobSchema]),
+  importCheckpoint: z.tuple([ImportJobSchema]),
 };
 
 /** Checks a call's arguments; throws an Error whose message says which argument is wrong and how. */

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, constants as FS } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
-import { homedir } from 'node:os';
+import { dlensHome, userModelsDir } from '../home.js';
 import { randomUUID } from 'node:crypto';
 import { loadModel, listModelDirs, readCard, DEFAULT_MODEL, type LoadedModel } from '../model/load.js';
 import { STRATEGIES } from '../strategies/index.js';
@@ -13,6 +13,7 @@ import { record } from '../record.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { readTrace } from '../trace/trace.js';
 import { runBench } from '../evaluate/run.js';
+import { convertCheckpoint } from '../convert/convert.js';
 import { DlensError } from '../errors.js';
 import type { EngineApi, EngineEvent, RecentFile, RecordJob } from './types.js';
 import { DEFAULTS } from './defaults.js';
@@ -58,7 +59,7 @@ async function readRegularFile(path: string, what: string, maxBytes = 4 * 1024 *
 }
 
 export function defaultServiceOptions(): ServiceOptions {
-  const home = process.env.DLENS_HOME ?? join(homedir(), '.dlens');
+  const home = dlensHome();
   return { tracesDir: join(home, 'traces'), stateDir: home, filtersDir: join(home, 'filters') };
 }
 
@@ -75,6 +76,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
   const running = new Map<string, AbortController>();
   const maxRecordings = opts.maxRecordings ?? 2;
   let benchRunning = false;
+  let importing = false;
   const models = new Map<string, Promise<LoadedModel>>();
   // A failed load is forgotten, so that fixing the folder and trying again works.
   const model = (name = DEFAULT_MODEL) => {
@@ -312,6 +314,35 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     onEvent(l) {
       listeners.add(l);
       return () => listeners.delete(l);
+    },
+    async importCheckpoint(job) {
+      if (!opened.has(real(job.dir)))
+        throw new DlensError(
+          `the app imports only a checkpoint folder you chose (Record → Import Hugging Face checkpoint… in the desktop app); in a browser, run dlens convert ${job.dir} --out ${join(userModelsDir(), 'NAME')} where dlens serve runs`,
+        );
+      if (importing) throw new DlensError('a checkpoint is already being imported; wait for it to finish');
+      const name =
+        job.name ??
+        (basename(real(job.dir))
+          .replace(/[^\w.-]+/g, '_')
+          .replace(/^[.-]+/, '') ||
+          'model');
+      const out = join(userModelsDir(), name);
+      if (existsSync(out))
+        throw new DlensError(`a model named ${name} already exists in ${userModelsDir()}; choose another name`);
+      const id = randomUUID();
+      importing = true;
+      convertCheckpoint(job.dir, out, {
+        dtype: job.dtype,
+        name,
+        onProgress: (done, total, tensor) => emit({ type: 'import-progress', data: { id, done, total, tensor } }),
+      })
+        .then((r) => emit({ type: 'import-done', data: { id, model: name, dir: r.dir, architecture: r.architecture } }))
+        .catch((e: unknown) =>
+          emit({ type: 'error', data: { id, message: e instanceof Error ? e.message : String(e) } }),
+        )
+        .finally(() => (importing = false));
+      return { id };
     },
     allow(path) {
       opened.add(real(path));

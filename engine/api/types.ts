@@ -3,10 +3,10 @@
  * (electron/preload.ts) and over a loopback WebSocket (engine/server). Types only: the renderer imports this file.
  */
 import type { ParamSpec } from '../params.js';
-import type { RecordJob, BenchJob } from './schema.js';
+import type { RecordJob, BenchJob, ImportJob } from './schema.js';
 import type { BenchCell } from '../evaluate/run.js';
 
-export type { ParamSpec, RecordJob, BenchJob, BenchCell };
+export type { ParamSpec, RecordJob, BenchJob, BenchCell, ImportJob };
 export interface ModelInfo {
   name: string;
   dir: string;
@@ -61,8 +61,24 @@ export interface ErrorEvent {
   id: string;
   message: string;
 }
+export interface ImportProgressEvent {
+  id: string;
+  done: number;
+  total: number;
+  tensor: string;
+}
+export interface ImportDoneEvent {
+  id: string;
+  model: string;
+  dir: string;
+  architecture: string;
+}
 export type EngineEvent =
-  { type: 'progress'; data: ProgressEvent } | { type: 'done'; data: DoneEvent } | { type: 'error'; data: ErrorEvent };
+  | { type: 'import-progress'; data: ImportProgressEvent }
+  | { type: 'import-done'; data: ImportDoneEvent }
+  | { type: 'progress'; data: ProgressEvent }
+  | { type: 'done'; data: DoneEvent }
+  | { type: 'error'; data: ErrorEvent };
 
 export interface EngineApi {
   models(): Promise<ModelInfo[]>;
@@ -78,6 +94,11 @@ export interface EngineApi {
   saveTrace(name: string, bytes: Uint8Array): Promise<{ path: string } | null>;
   recent(): Promise<RecentFile[]>;
   bench(job: BenchJob): Promise<BenchCell[]>;
+  /**
+   * Converts a Hugging Face checkpoint folder the person chose (a folder dialog in the app) into a model in
+   * ~/.dlens/models; progress and the result arrive as import-progress / import-done (or error) events.
+   */
+  importCheckpoint(job: ImportJob): Promise<{ id: string }>;
   onEvent(listener: (e: EngineEvent) => void): () => void;
 }
 
@@ -94,5 +115,6 @@ export const API_METHODS = [
   'saveTrace',
   'recent',
   'bench',
+  'importCheckpoint',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];

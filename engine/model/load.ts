@@ -7,6 +7,7 @@ import { DlensError } from '../errors.js';
 import { ModelCardSchema, type ModelCard } from './card.js';
 import { checkContract, checkCardAgainstGraph, type ValueMeta } from './contract.js';
 import { deviceUnavailable, type Device } from './devices.js';
+import { userModelsDir } from '../home.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
@@ -48,6 +49,7 @@ export interface LoadedModel {
 function modelRoots(): string[] {
   return [
     MODELS_DIR,
+    userModelsDir(),
     ...(process.env.DLENS_MODEL_PATH ?? '')
       .split(delimiter)
       .filter(Boolean)

@@ -179,6 +179,10 @@ describe('the app in Chromium, served by dlens serve', () => {
 
   it('records with the fixture model: progress, cancel (a valid partial trace opens), then a full run', async () => {
     await page.getByRole('tab', { name: 'Record' }).click();
+    // A page in a browser cannot hand the engine a folder: the import button says how to do it instead.
+    const importButton = page.getByTestId('import-checkpoint');
+    expect(await importButton.isDisabled()).toBe(true);
+    expect(await importButton.getAttribute('title')).toMatch(/dlens convert HF_DIR --out ~\/.dlens\/models\/NAME/);
     await page.getByRole('combobox').first().selectOption('tiny-random');
     await page.getByTestId('prompt').fill('hello');
     await page.getByTestId('gen-length').fill('480');

@@ -121,14 +121,20 @@ describe('preload bridge', () => {
     await import('../../electron/preload.js');
     const api = exposed.dlens as Record<string, (...a: unknown[]) => unknown>;
     for (const m of API_METHODS) expect(typeof api[m]).toBe('function');
-    expect(Object.keys(api).sort()).toEqual([...API_METHODS, 'onEvent', 'onMenu', 'saveFile'].sort());
+    expect(Object.keys(api).sort()).toEqual([...API_METHODS, 'onEvent', 'onMenu', 'saveFile', 'chooseFolder'].sort());
+    await api.chooseFolder!('Pick');
+    expect(invoke).toHaveBeenCalledWith('dlens:choose-folder', 'Pick');
     await api.taskPrompt!('sort', 3);
     expect(invoke).toHaveBeenCalledWith('dlens:call', 'taskPrompt', ['sort', 3]);
     const got: unknown[] = [];
     api.onEvent!((e: unknown) => got.push(e));
     handlers['dlens:event']!({}, { type: 'progress', data: { id: 'a' } });
+    handlers['dlens:event']!({}, { type: 'import-done', data: { id: 'b' } });
     handlers['dlens:event']!({}, { type: 'exec', data: {} });
     handlers['dlens:event']!({}, 'rm -rf');
-    expect(got).toEqual([{ type: 'progress', data: { id: 'a' } }]);
+    expect(got).toEqual([
+      { type: 'progress', data: { id: 'a' } },
+      { type: 'import-done', data: { id: 'b' } },
+    ]);
   });
 });

@@ -64,6 +64,7 @@ export function browserHost(): Host {
     startRecording: (j) => call('startRecording', j),
     cancelRecording: (id) => call('cancelRecording', id),
     recent: () => call('recent'),
+    importCheckpoint: (j) => call('importCheckpoint', j),
     bench: (j) => call('bench', j),
     async readTrace(path) {
       const r = await fetch(`/api/trace?path=${encodeURIComponent(path)}`, { headers });

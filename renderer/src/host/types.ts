@@ -18,4 +18,6 @@ export interface Host {
   /** Saves bytes under a suggested name; returns where they went, or null when the user cancelled. */
   saveFile(name: string, data: Uint8Array | string): Promise<string | null>;
   onMenu(listener: (a: MenuAction) => void): () => void;
+  /** A folder dialog (the desktop app only: a page cannot let the person pick a folder for the engine to read). */
+  chooseFolder?: (title: string) => Promise<string | null>;
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useHost, useStoreApi } from '../context.js';
+import { ImportCheckpoint } from './ImportCheckpoint.js';
 import type {
   CacheInfo,
   EngineEvent,
@@ -124,7 +125,15 @@ export function RecordView() {
                 {m.default ? ' (default)' : ''}
               </option>
             ))}
-          </select>
+          </select>{' '}
+          <ImportCheckpoint
+            onImported={(name) =>
+              host.api.models().then((m) => {
+                setModels(m);
+                setJob((j) => ({ ...j, model: name }));
+              })
+            }
+          />
         </label>
         <fieldset>
           <legend>
