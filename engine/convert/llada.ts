@@ -1,5 +1,6 @@
 import { DlensError } from '../errors.js';
-import { readTensorF32, type Checkpoint } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
+import { configIds, weightTaker } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type TransformerDims } from './transformer.js';
 
@@ -42,16 +43,7 @@ export const LLADA = {
 
   /** Adds every weight to the graph as the transformer asks for it, checking names and shapes against the config. */
   build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: 'fp32' | 'fp16') {
-    const take = (name: string, shape: number[]) => {
-      const e = ck.tensors.get(name);
-      if (!e)
-        throw new DlensError(
-          `tensor ${name} is missing from the checkpoint (${ck.shards.join(', ')}); is a shard missing?`,
-        );
-      if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
-        throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
-      return g.weight(name, () => readTensorF32(ck, e), shape, dtype);
-    };
+    const take = weightTaker(g, ck, dtype);
     const t = (s: string) => `model.transformer.${s}`;
     const D = d.dModel,
       kv = d.kvHeads * d.headDim;
@@ -84,13 +76,5 @@ export const LLADA = {
   },
 
   /** Token ids from the config where LLaDA's configs hold them (mask 126336 in LLaDA-8B). */
-  ids(config: Record<string, unknown>) {
-    const n = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
-    return {
-      mask: n('mask_token_id'),
-      eos: n('eos_token_id'),
-      pad: n('pad_token_id'),
-      maxPositions: n('max_sequence_length'),
-    };
-  },
+  ids: (config: Record<string, unknown>) => configIds(config, 'max_sequence_length'),
 };

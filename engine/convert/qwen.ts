@@ -1,5 +1,6 @@
 import { DlensError } from '../errors.js';
-import { readTensorF32, type Checkpoint } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
+import { configIds, weightTaker } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type TransformerDims } from './transformer.js';
 
@@ -69,16 +70,7 @@ export const QWEN = {
 
   build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: 'fp32' | 'fp16') {
     const f = flavorOf(ck.config);
-    const take = (name: string, shape: number[]) => {
-      const e = ck.tensors.get(name);
-      if (!e)
-        throw new DlensError(
-          `tensor ${name} is missing from the checkpoint (${ck.shards.join(', ')}); is a shard missing?`,
-        );
-      if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
-        throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
-      return g.weight(name, () => readTensorF32(ck, e), shape, dtype);
-    };
+    const take = weightTaker(g, ck, dtype);
     const D = d.dModel,
       q = d.heads * d.headDim,
       kv = d.kvHeads * d.headDim;
@@ -124,15 +116,7 @@ export const QWEN = {
     });
   },
 
-  ids(config: Record<string, unknown>) {
-    const n = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
-    return {
-      mask: n('mask_token_id'),
-      eos: n('eos_token_id'),
-      pad: n('pad_token_id'),
-      maxPositions: n('max_position_embeddings'),
-    };
-  },
+  ids: (config: Record<string, unknown>) => configIds(config, 'max_position_embeddings'),
 
   /** What the card says beyond v1: Dream's shifted logits (its cached passes need contract v2). */
   cardExtras: (config: Record<string, unknown>) => (flavorOf(config).shift ? { shifted_logits: true } : {}),
