@@ -128,8 +128,12 @@ const convert = (dtype: string) => {
   if (r.status !== 0) throw new Error(r.stderr);
   return { out, ...(JSON.parse(r.stdout) as { seconds: number; peak_rss_bytes: number; weight_bytes: number }) };
 };
-const conv = { fp32: convert('fp32'), fp16: convert('fp16') };
-log(`converted: fp32 ${conv.fp32.seconds.toFixed(0)} s, fp16 ${conv.fp16.seconds.toFixed(0)} s`);
+const DTYPES = ['fp32', 'fp16', 'int8', 'int4'] as const;
+const conv = Object.fromEntries(DTYPES.map((d) => [d, convert(d)])) as Record<
+  (typeof DTYPES)[number],
+  ReturnType<typeof convert>
+>;
+log(`converted: ${DTYPES.map((d) => `${d} ${conv[d].seconds.toFixed(0)} s`).join(', ')}`);
 
 // 3. Time per step: Q positions against C cached ones.
 const stepMs = async (dir: string) => {
@@ -158,7 +162,8 @@ const stepMs = async (dir: string) => {
   await m.release();
   return ms.sort((a, b) => a - b)[Math.floor(REPS / 2)]!;
 };
-const engine = { fp32: await stepMs(conv.fp32.out), fp16: await stepMs(conv.fp16.out) };
+const engine: Record<string, number> = {};
+for (const d of DTYPES) engine[d] = await stepMs(conv[d].out);
 const torch = spawnSync(
   '/usr/bin/python3',
   [join(REPO_ROOT, 'bench', 'torch_llada.py'), hf, String(threads), String(Q), String(C), String(REPS)],
@@ -166,25 +171,34 @@ const torch = spawnSync(
 );
 if (torch.status !== 0) throw new Error(torch.stderr);
 const tms = (JSON.parse(torch.stdout) as { ms: number[] }).ms.sort((a, b) => a - b)[Math.floor(REPS / 2)]!;
-log(`step: engine fp32 ${engine.fp32.toFixed(0)} ms, fp16 ${engine.fp16.toFixed(0)} ms, PyTorch ${tms.toFixed(0)} ms`);
+log(`step: ${DTYPES.map((d) => `${d} ${engine[d]!.toFixed(0)} ms`).join(', ')}, PyTorch ${tms.toFixed(0)} ms`);
 
 const mb = (b: number) => (b / 2 ** 20).toFixed(0);
-const md = `Conversion and step time (npm run bench:convert), ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${threads} threads for both engines
-
-A LLaDA-architecture checkpoint of ${(params / 1e9).toFixed(2)}B parameters (d_model ${D}, ${L} layers, ${H} heads, MLP ${F}, vocabulary ${V}, tied head) with **random bf16 weights** (speed does not depend on the values), in two shards of ${mb(shardBytes)} MB.
-
-| | fp32 weights | fp16 weights |
-|---|---|---|
-| dlens convert, wall time | ${conv.fp32.seconds.toFixed(1)} s | ${conv.fp16.seconds.toFixed(1)} s |
-| dlens convert, peak memory (resident) | ${mb(conv.fp32.peak_rss_bytes)} MB | ${mb(conv.fp16.peak_rss_bytes)} MB |
-| weights written | ${mb(conv.fp32.weight_bytes)} MB | ${mb(conv.fp16.weight_bytes)} MB |
-| time per step, ${Q}-token block against ${C} cached positions, dlens engine (median of ${REPS}) | ${engine.fp32.toFixed(0)} ms | ${engine.fp16.toFixed(0)} ms |
-| the same forward in PyTorch ${'(fp32, '}${threads} threads) | ${tms.toFixed(0)} ms | |
-| dlens engine vs PyTorch | ${(tms / engine.fp32).toFixed(2)}x | ${(tms / engine.fp16).toFixed(2)}x |
-
-Peak memory while converting stays at about ${(conv.fp32.peak_rss_bytes / shardBytes).toFixed(2)} of one shard: tensors are read and written one at a time.
-int8 and int4 weights (onnxruntime's MatMulNBits) are not converted yet, so their rows are missing here (issue 14).
-`;
+const row = (label: string, f: (d: (typeof DTYPES)[number]) => string) => `| ${label} | ${DTYPES.map(f).join(' | ')} |`;
+const md = [
+  `Conversion and step time (npm run bench:convert), ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${threads} threads for both engines`,
+  '',
+  `A LLaDA-architecture checkpoint of ${(params / 1e9).toFixed(2)}B parameters (d_model ${D}, ${L} layers, ${H} heads, MLP ${F}, vocabulary ${V}, tied head) with **random bf16 weights** (speed does not depend on the values), in two shards of ${mb(shardBytes)} MB. int8 and int4: the linear layers block-quantized for onnxruntime's MatMulNBits (block 32); the embedding, which is also the tied output head, in fp16.`,
+  '',
+  `| | ${DTYPES.join(' | ')} |`,
+  `|---|${DTYPES.map(() => '---').join('|')}|`,
+  row('dlens convert, wall time', (d) => `${conv[d].seconds.toFixed(1)} s`),
+  row('dlens convert, peak memory (resident)', (d) => `${mb(conv[d].peak_rss_bytes)} MB`),
+  row('weights written', (d) => `${mb(conv[d].weight_bytes)} MB`),
+  row('weights vs fp32', (d) => `${(conv[d].weight_bytes / conv.fp32.weight_bytes).toFixed(2)}x`),
+  row(
+    `time per step, ${Q}-token block against ${C} cached positions (median of ${REPS})`,
+    (d) => `${engine[d]!.toFixed(0)} ms`,
+  ),
+  row('speed vs fp32', (d) => `${(engine.fp32! / engine[d]!).toFixed(2)}x`),
+  row(
+    `speed vs PyTorch fp32 on the same forward (${tms.toFixed(0)} ms, ${threads} threads)`,
+    (d) => `${(tms / engine[d]!).toFixed(2)}x`,
+  ),
+  '',
+  `Peak memory while converting stays at about ${(conv.fp32.peak_rss_bytes / shardBytes).toFixed(2)} of one shard: tensors are read and written one at a time.`,
+  '',
+].join('\n');
 writeFileSync(join(REPO_ROOT, 'bench', 'results', 'convert.md'), md);
 console.log(md);
 rmSync(tmp, { recursive: true, force: true });

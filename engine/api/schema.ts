@@ -53,7 +53,7 @@ export const ImportJobSchema = z
       .string()
       .regex(/^[\w][\w.-]{0,63}$/, 'a model name: letters, digits, ".", "-", "_"')
       .optional(),
-    dtype: z.enum(['fp32', 'fp16']).optional(),
+    dtype: z.enum(['fp32', 'fp16', 'int8', 'int4']).optional(),
   })
   .strict();
 export type ImportJob = z.infer<typeof ImportJobSchema>;

@@ -28,7 +28,7 @@ const USAGES: Record<string, string> = {
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
-  convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16] [--name NAME] [--json]
+  convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--name NAME] [--json]
                (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
@@ -534,12 +534,13 @@ async function cmdConvert(argv: string[]) {
     throw new DlensError(`dlens convert takes one checkpoint folder and --out MODEL_DIR\n${usageOf('convert')}`);
   pathOpt(values.out as string, '--out');
   const dtype = (values.dtype as string | undefined) ?? 'fp32';
-  if (dtype !== 'fp32' && dtype !== 'fp16') throw new DlensError(`--dtype must be fp32 or fp16, got "${dtype}"`);
+  if (!['fp32', 'fp16', 'int8', 'int4'].includes(dtype))
+    throw new DlensError(`--dtype must be fp32, fp16, int8 or int4, got "${dtype}"`);
   const { convertCheckpoint } = await import('../convert/convert.js');
   const tty = process.stderr.isTTY && !values.json;
   const t0 = performance.now();
   const r = await convertCheckpoint(positionals[0]!, values.out as string, {
-    dtype,
+    dtype: dtype as 'fp32' | 'fp16' | 'int8' | 'int4',
     name: values.name as string | undefined,
     onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,
   });

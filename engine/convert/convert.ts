@@ -20,12 +20,13 @@ import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { LLADA } from './llada.js';
 import { QWEN } from './qwen.js';
+import type { ConvertDtype } from './weights.js';
 
 /** The architectures `dlens convert` knows, by their checkpoint's config.json (docs/model-contract.md). */
 export const ARCHITECTURES = [LLADA, QWEN] as const;
 
 export interface ConvertOptions {
-  dtype?: 'fp32' | 'fp16';
+  dtype?: ConvertDtype;
   name?: string;
   onProgress?: (done: number, total: number, what: string) => void;
 }

@@ -1,6 +1,6 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import { configIds, weightTaker } from './weights.js';
+import { configIds, weightTaker, type ConvertDtype } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type TransformerDims } from './transformer.js';
 
@@ -42,7 +42,7 @@ export const LLADA = {
   },
 
   /** Adds every weight to the graph as the transformer asks for it, checking names and shapes against the config. */
-  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: 'fp32' | 'fp16') {
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype) {
     const take = weightTaker(g, ck, dtype);
     const t = (s: string) => `model.transformer.${s}`;
     const D = d.dModel,
@@ -60,14 +60,14 @@ export const LLADA = {
         const b = (s: string) => t(`blocks.${l}.${s}`);
         return {
           attnNorm: take(b('attn_norm.weight'), [D]),
-          q: take(b('q_proj.weight'), [D, D]),
-          k: take(b('k_proj.weight'), [kv, D]),
-          v: take(b('v_proj.weight'), [kv, D]),
-          o: take(b('attn_out.weight'), [D, D]),
+          q: take.linear(b('q_proj.weight'), [D, D]),
+          k: take.linear(b('k_proj.weight'), [kv, D]),
+          v: take.linear(b('v_proj.weight'), [kv, D]),
+          o: take.linear(b('attn_out.weight'), [D, D]),
           ffNorm: take(b('ff_norm.weight'), [D]),
-          gate: take(b('ff_proj.weight'), [ffn, D]),
-          up: take(b('up_proj.weight'), [ffn, D]),
-          down: take(b('ff_out.weight'), [D, ffn]),
+          gate: take.linear(b('ff_proj.weight'), [ffn, D]),
+          up: take.linear(b('up_proj.weight'), [ffn, D]),
+          down: take.linear(b('ff_out.weight'), [D, ffn]),
         };
       },
       finalNorm: take(t('ln_f.weight'), [D]),

@@ -1,10 +1,11 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { floatArrayToHalf } from '../trace/f16.js';
+import { quantizeBlocks } from './quantize.js';
 
 const { onnx } = onnxProto;
 type Attr = number | number[] | string;
-const ELEM = { float: 1, int64: 7, float16: 10 } as const;
+const ELEM = { float: 1, uint8: 2, int64: 7, float16: 10 } as const;
 
 /**
  * A small ONNX graph builder: nodes by op and inputs, constants inline, weights as external data appended to one
@@ -18,8 +19,8 @@ export class GraphBuilder {
   private outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private n = 0;
   private dataOffset = 0;
-  private pending: { name: string; load: () => Float32Array; count: number; dtype: 'fp32' | 'fp16'; offset: number }[] =
-    [];
+  private usesMs = false;
+  private pending: { name: string; bytes: () => Uint8Array; length: number; offset: number }[] = [];
 
   constructor(
     private dataPath: string,
@@ -33,6 +34,14 @@ export class GraphBuilder {
   /** Adds a node; returns its output names (one unless `outputs` > 1). */
   op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, hint = type): string {
     return this.opN(type, inputs, 1, attrs, hint)[0]!;
+  }
+
+  /** A node of onnxruntime's contrib domain (com.microsoft), e.g. MatMulNBits. */
+  msOp(type: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
+    const out = this.op(type, inputs, attrs);
+    this.nodes[this.nodes.length - 1]!.domain = 'com.microsoft';
+    this.usesMs = true;
+    return out;
   }
 
   opN(type: string, inputs: string[], outputs: number, attrs: Record<string, Attr> = {}, hint = type): string[] {
@@ -57,20 +66,14 @@ export class GraphBuilder {
     return name;
   }
 
-  /**
-   * A weight in the external data file, stored as float32 or float16 (then cast to float32). Only its place is
-   * decided now; `writeWeights` loads and writes each one later, so the graph is built before any weight is read.
-   */
-  weight(name: string, load: () => Float32Array, dims: number[], dtype: 'fp32' | 'fp16'): string {
-    const count = dims.reduce((a, b) => a * b, 1);
-    const length = count * (dtype === 'fp16' ? 2 : 4);
-    this.dataOffset += (4096 - (this.dataOffset % 4096)) % 4096; // page-aligned, so onnxruntime can map it
-    const stored = dtype === 'fp16' ? `${name}__fp16` : name;
-    this.pending.push({ name, load, count, dtype, offset: this.dataOffset });
+  /** Places `length` bytes in the external data file (page-aligned, so onnxruntime can map them). */
+  private place(name: string, dims: number[], dataType: number, length: number, bytes: () => Uint8Array) {
+    this.dataOffset += (4096 - (this.dataOffset % 4096)) % 4096;
+    this.pending.push({ name, bytes, length, offset: this.dataOffset });
     this.inits.push({
-      name: stored,
+      name,
       dims,
-      dataType: dtype === 'fp16' ? ELEM.float16 : ELEM.float,
+      dataType,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
         { key: 'location', value: this.dataName },
@@ -79,7 +82,42 @@ export class GraphBuilder {
       ],
     });
     this.dataOffset += length;
-    return dtype === 'fp16' ? this.op('Cast', [stored], { to: ELEM.float }, name.replace(/\W+/g, '_')) : stored;
+  }
+
+  /**
+   * A weight in the external data file, stored as float32 or float16 (then cast to float32). Only its place is
+   * decided now; `writeWeights` loads and writes each one later, so the graph is built before any weight is read.
+   */
+  weight(name: string, load: () => Float32Array, dims: number[], dtype: 'fp32' | 'fp16'): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    const half = dtype === 'fp16';
+    const stored = half ? `${name}__fp16` : name;
+    this.place(stored, dims, half ? ELEM.float16 : ELEM.float, count * (half ? 2 : 4), () => {
+      const data = load();
+      if (data.length !== count) throw new Error(`weight ${name}: ${data.length} values, expected ${count}`);
+      return half
+        ? new Uint8Array(floatArrayToHalf(data).buffer)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    });
+    return half ? this.op('Cast', [stored], { to: ELEM.float }, name.replace(/\W+/g, '_')) : stored;
+  }
+
+  /**
+   * A linear layer's [N, K] weight quantized block-wise for onnxruntime's MatMulNBits (quantize.ts): the packed
+   * integers and the per-block scales, both from one read of the weight.
+   */
+  quantizedWeight(name: string, load: () => Float32Array, N: number, K: number, bits: 4 | 8, blockSize: number) {
+    const kBlocks = Math.ceil(K / blockSize),
+      blob = (blockSize * bits) / 8;
+    let last: ReturnType<typeof quantizeBlocks> | null = null;
+    const quantized = () => (last ??= quantizeBlocks(load(), N, K, bits, blockSize));
+    this.place(`${name}__q${bits}`, [N, kBlocks, blob], ELEM.uint8, N * kBlocks * blob, () => quantized().packed);
+    this.place(`${name}__scales`, [N * kBlocks], ELEM.float, N * kBlocks * 4, () => {
+      const { scales } = quantized();
+      last = null;
+      return new Uint8Array(scales.buffer);
+    });
+    return { q: `${name}__q${bits}`, scales: `${name}__scales`, N, K, bits, blockSize };
   }
 
   /** Loads and writes every weight, one at a time (yielding between them), then flushes the data file. */
@@ -87,12 +125,9 @@ export class GraphBuilder {
     const fd = openSync(this.dataPath, 'w');
     try {
       for (const [i, w] of this.pending.entries()) {
-        const data = w.load();
-        if (data.length !== w.count) throw new Error(`weight ${w.name}: ${data.length} values, expected ${w.count}`);
-        const bytes =
-          w.dtype === 'fp16'
-            ? new Uint8Array(floatArrayToHalf(data).buffer)
-            : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const bytes = w.bytes();
+        if (bytes.byteLength !== w.length)
+          throw new Error(`weight ${w.name}: ${bytes.byteLength} bytes, expected ${w.length}`);
         writeSync(fd, bytes, 0, bytes.byteLength, w.offset);
         onEach?.(i + 1, this.pending.length, w.name);
         await new Promise((ok) => setImmediate(ok));
@@ -118,7 +153,7 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'dlens convert',
-      opsetImport: [{ domain: '', version: 17 }],
+      opsetImport: [{ domain: '', version: 17 }, ...(this.usesMs ? [{ domain: 'com.microsoft', version: 1 }] : [])],
       metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
       graph: { name: 'dlens', node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
     });

@@ -1,6 +1,6 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import { configIds, weightTaker } from './weights.js';
+import { configIds, weightTaker, type ConvertDtype } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type TransformerDims } from './transformer.js';
 
@@ -68,7 +68,7 @@ export const QWEN = {
     };
   },
 
-  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: 'fp32' | 'fp16') {
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype) {
     const f = flavorOf(ck.config);
     const take = weightTaker(g, ck, dtype);
     const D = d.dModel,
@@ -88,9 +88,9 @@ export const QWEN = {
         const b = (s: string) => `model.layers.${l}.${s}`;
         return {
           attnNorm: take(b('input_layernorm.weight'), [D]),
-          q: take(b('self_attn.q_proj.weight'), [q, D]),
-          k: take(b('self_attn.k_proj.weight'), [kv, D]),
-          v: take(b('self_attn.v_proj.weight'), [kv, D]),
+          q: take.linear(b('self_attn.q_proj.weight'), [q, D]),
+          k: take.linear(b('self_attn.k_proj.weight'), [kv, D]),
+          v: take.linear(b('self_attn.v_proj.weight'), [kv, D]),
           ...(bias
             ? {
                 qBias: take(b('self_attn.q_proj.bias'), [q]),
@@ -104,11 +104,11 @@ export const QWEN = {
                 kNorm: take(b('self_attn.k_norm.weight'), [d.headDim]),
               }
             : {}),
-          o: take(b('self_attn.o_proj.weight'), [D, q]),
+          o: take.linear(b('self_attn.o_proj.weight'), [D, q]),
           ffNorm: take(b('post_attention_layernorm.weight'), [D]),
-          gate: take(b('mlp.gate_proj.weight'), [ffn, D]),
-          up: take(b('mlp.up_proj.weight'), [ffn, D]),
-          down: take(b('mlp.down_proj.weight'), [D, ffn]),
+          gate: take.linear(b('mlp.gate_proj.weight'), [ffn, D]),
+          up: take.linear(b('mlp.up_proj.weight'), [ffn, D]),
+          down: take.linear(b('mlp.down_proj.weight'), [D, ffn]),
         };
       },
       finalNorm: take('model.norm.weight', [D]),

@@ -26,16 +26,19 @@ export interface TransformerDims {
   shiftLogits?: boolean;
 }
 
+/** A linear layer's weight: a dense [out, in] tensor, or block-quantized for MatMulNBits (quantize.ts). */
+export type LinearWeight = string | { q: string; scales: string; N: number; K: number; bits: 4 | 8; blockSize: number };
+
 export interface LayerWeights {
   attnNorm: string;
-  q: string;
-  k: string;
-  v: string;
-  o: string;
+  q: LinearWeight;
+  k: LinearWeight;
+  v: LinearWeight;
+  o: LinearWeight;
   ffNorm: string;
-  gate: string;
-  up: string;
-  down: string;
+  gate: LinearWeight;
+  up: LinearWeight;
+  down: LinearWeight;
   qBias?: string;
   kBias?: string;
   vBias?: string;
@@ -48,7 +51,7 @@ export interface TransformerWeights {
   embed: string;
   layer(l: number): LayerWeights;
   finalNorm: string;
-  head: string;
+  head: LinearWeight;
 }
 
 export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: TransformerWeights) {
@@ -65,8 +68,12 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     return g.op('Transpose', [g.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] }); // [B, h, Q, Dh]
   };
   const flat = (x: string, cols: number) => g.op('Reshape', [x, g.const([-1, cols], 'int64')]);
-  const linear = (x: string, weight: string, bias?: string) =>
-    g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
+  const linear = (x: string, weight: LinearWeight, bias?: string) => {
+    if (typeof weight === 'string') return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
+    const { q, scales, N, K, bits, blockSize } = weight;
+    const y = g.msOp('MatMulNBits', [x, q, scales], { K, N, bits, block_size: blockSize });
+    return bias ? g.op('Add', [y, bias]) : y;
+  };
   const eps = g.const([d.normEps], 'float', []);
   const rmsNorm = (x: string, weight: string) => {
     const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });

@@ -1,13 +1,25 @@
 import { DlensError } from '../errors.js';
 import { readTensorF32, type Checkpoint } from './checkpoint.js';
 import type { GraphBuilder } from './onnx-graph.js';
+import type { LinearWeight } from './transformer.js';
+
+export type ConvertDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
 
 /**
- * A checkpoint tensor as a graph weight, by name: checked against the shape the config implies (from the shard
- * header, before anything is read) and streamed into the model's data later.
+ * Why block size 32 for int8 and int4: the smallest block onnxruntime's MatMulNBits kernels are tuned for besides 16,
+ * and the one that kept dlens-tiny's suite accuracy within issue 14's bounds (bench/results/quantization.md); larger
+ * blocks store fewer scales but lose accuracy on small models whose weights vary most within a row.
  */
-export function weightTaker(g: GraphBuilder, ck: Checkpoint, dtype: 'fp32' | 'fp16') {
-  return (name: string, shape: number[]) => {
+export const BLOCK_SIZE = 32;
+
+/**
+ * Checkpoint tensors as graph weights, by name: each checked against the shape the config implies (from the shard
+ * header, before anything is read) and streamed into the model's data later. `linear` weights ([out, in]) are
+ * quantized for int8/int4; everything else (norms, biases, the embedding and the output head) stays float — 2D ones as
+ * float16 under int8/int4, since the head sets every probability the views show.
+ */
+export function weightTaker(g: GraphBuilder, ck: Checkpoint, dtype: ConvertDtype) {
+  const entry = (name: string, shape: number[]) => {
     const e = ck.tensors.get(name);
     if (!e)
       throw new DlensError(
@@ -15,8 +27,27 @@ export function weightTaker(g: GraphBuilder, ck: Checkpoint, dtype: 'fp32' | 'fp
       );
     if (e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
       throw new DlensError(`tensor ${name} has shape [${e.shape}], the config implies [${shape}]`);
-    return g.weight(name, () => readTensorF32(ck, e), shape, dtype);
+    return e;
   };
+  const quantized = dtype === 'int8' || dtype === 'int4';
+  const dense = (name: string, shape: number[]) => {
+    const e = entry(name, shape);
+    const stored = dtype === 'fp16' || (quantized && shape.length === 2) ? 'fp16' : 'fp32';
+    return g.weight(name, () => readTensorF32(ck, e), shape, stored);
+  };
+  const linear = (name: string, shape: [number, number]): LinearWeight => {
+    if (!quantized) return dense(name, shape);
+    const e = entry(name, shape);
+    return g.quantizedWeight(
+      name,
+      () => readTensorF32(ck, e),
+      shape[0],
+      shape[1],
+      dtype === 'int8' ? 8 : 4,
+      BLOCK_SIZE,
+    );
+  };
+  return Object.assign(dense, { linear });
 }
 
 /** Token ids and the position limit where a config names them. */

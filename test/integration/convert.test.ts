@@ -160,6 +160,44 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     expect(argmaxRows(b.logits, 4096)).toEqual(argmaxRows(a.logits, 4096));
   });
 
+  it('quantizes the linear layers to int8 and int4: smaller weights, mostly the same predictions, the same answer', async () => {
+    const size = (d: string) => readFileSync(join(d, 'model.onnx.data')).byteLength;
+    const ids = tiny.encode(tiny.card.prompt_template.replace('{prompt}', 'Sort: 487 244 662'));
+    const full = [...ids, ...Array(32).fill(tiny.card.mask_token_id)];
+    const ref = await pass(
+      conv,
+      full,
+      full.map((_, i) => i),
+    );
+    for (const [dtype, maxSize, minAgree] of [
+      ['int8', 0.35, 0.95],
+      ['int4', 0.25, 0.85],
+    ] as const) {
+      const o = join(dir, `converted-${dtype}`);
+      const r = dlens(['convert', hf, '--out', o, '--dtype', dtype, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(size(o) / size(out)).toBeLessThan(maxSize);
+      const m = await loadModel(o);
+      try {
+        const q = await pass(
+          m,
+          full,
+          full.map((_, i) => i),
+        );
+        const a = argmaxRows(ref.logits, 4096),
+          b = argmaxRows(q.logits, 4096);
+        expect(a.filter((x, i) => x === b[i]).length / a.length).toBeGreaterThanOrEqual(minAgree);
+        const s = await record(
+          { prompt: 'Sort: 487 244 662', genLength: 64, blockLength: 32, steps: 64 },
+          { model: m },
+        );
+        expect(s.output).toBe('244 487 662');
+      } finally {
+        await m.release();
+      }
+    }
+  }, 120_000);
+
   it('decodes exactly as dlens-tiny with every cache, step by step', async () => {
     const task = { genLength: 64, blockLength: 32, steps: 64 };
     for (const cache of CACHE_MODES) {
