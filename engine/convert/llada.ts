@@ -25,6 +25,10 @@ export const LLADA = {
     };
     if ((config.block_type ?? 'llama') !== 'llama')
       throw new DlensError(`config.json: block_type ${String(config.block_type)}; dlens converts LLaDA's llama blocks`);
+    if (config.rope === false || config.alibi === true)
+      throw new DlensError(
+        'config.json: not rotary positions (rope false or alibi true); dlens converts rotary LLaDA checkpoints',
+      );
     if (config.include_bias === true)
       throw new DlensError('config.json: include_bias true; dlens converts LLaDA checkpoints without linear biases');
     const heads = num('n_heads'),

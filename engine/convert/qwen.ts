@@ -53,6 +53,12 @@ export const QWEN = {
       throw new DlensError(
         `config.json describes a block-causal (BD3LM) ${f.name} model; its attention needs model contract v2 (block-causal), which dlens does not convert yet`,
       );
+    if (config.rope_scaling)
+      throw new DlensError(
+        `config.json: rope_scaling ${JSON.stringify(config.rope_scaling)}; dlens converts plain rotary positions only`,
+      );
+    if (config.use_sliding_window === true)
+      throw new DlensError('config.json: use_sliding_window true; dlens converts full attention only');
     const heads = num('num_attention_heads'),
       dModel = num('hidden_size');
     return {
