@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
-  closeSync,
   copyFileSync,
+  createReadStream,
   existsSync,
   mkdirSync,
-  openSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -41,18 +39,11 @@ export interface ConvertResult {
   peakRss: number;
 }
 
-/** sha256 over config.json and every shard, read in chunks: the checkpoint's identity in the card. */
-function checkpointHash(ck: Checkpoint): string {
+/** sha256 over config.json and every shard, streamed (an 8B checkpoint is 16 GB): the checkpoint's identity. */
+async function checkpointHash(ck: Checkpoint): Promise<string> {
   const h = createHash('sha256').update(readFileSync(join(ck.dir, 'config.json')));
-  const buf = Buffer.alloc(8 << 20);
-  for (const s of ck.shards) {
-    const fd = openSync(join(ck.dir, s), 'r');
-    try {
-      for (let r; (r = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, r));
-    } finally {
-      closeSync(fd);
-    }
-  }
+  for (const s of ck.shards)
+    for await (const chunk of createReadStream(join(ck.dir, s), { highWaterMark: 8 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
@@ -137,7 +128,12 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       o.onProgress?.(done, total, name);
     });
-    const source = { architecture: archName, checkpoint: basename(resolve(hfDir)), sha256: checkpointHash(ck), dtype };
+    const source = {
+      architecture: archName,
+      checkpoint: basename(resolve(hfDir)),
+      sha256: await checkpointHash(ck),
+      dtype,
+    };
     writeFileSync(join(tmp, 'model.onnx'), g.finish({ 'dlens.source': JSON.stringify(source) }));
     copyFileSync(tokPath, join(tmp, 'tokenizer.json'));
     const card = {
