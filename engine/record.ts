@@ -116,6 +116,9 @@ export function buildTraceBytes(
     mask_token_id: model.card.mask_token_id,
     eos_token_id: model.card.eos_token_id,
     num_layers: Ly,
+    ...(model.graph === 'logits-only'
+      ? { no_saliency_reason: 'the model maps tokens to logits only: its graph gives no keys, values or attention' }
+      : {}),
     ...extra,
   };
   const blocks = new Int32Array(S * 2);

@@ -46,6 +46,10 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
     throw new DlensError(
       `${run.model.card.name} predicts each position from the one before it (Dream); its cached passes need model contract v2, which dlens does not run yet: use --cache none`,
     );
+  if (run.model.graph === 'logits-only' && o.cache !== 'none')
+    throw new DlensError(
+      `${run.model.card.name} maps tokens to logits only (no keys, values or attention): it runs with --cache none`,
+    );
   const policy = makeCache(o.cache, o.cacheParams ?? {}, run.model.card.attention);
   let carried = strategy.initState?.(params);
   for (let bs = P; bs < T;) {
@@ -65,7 +69,7 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
         at = { ...at, be, masked: maskedIn(state, bs, be, MASK) };
         at.scheduled = schedule[k] ?? at.masked.length;
       }
-      const saliency = o.record ? recordedSaliency(run, pass, cache) : null;
+      const saliency = o.record && run.model.graph === 'full' ? recordedSaliency(run, pass, cache) : null;
       const held = cacheForStep(run, policy, k, pass, bs, be, cache);
       cache = held.cache;
       const random = at.masked.map(() => run.rng.next());

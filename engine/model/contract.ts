@@ -69,3 +69,25 @@ export function checkCardAgainstGraph(
   same('vocab_size', card.vocab_size, dim(outputs, 'logits', 2), 'logits dimension 2');
   return problems;
 }
+
+/**
+ * A graph that only maps input_ids to logits (as onnxruntime's own masked-diffusion exports do, optionally with
+ * position_ids and attention_mask): dlens runs it with full passes only (cache none) and records no attention.
+ */
+export type GraphKind = 'full' | 'logits-only';
+export function graphKind(inputs: readonly ValueMeta[]): GraphKind {
+  return inputs.some((x) => x.name === 'past_keys') ? 'full' : 'logits-only';
+}
+
+/** The contract of a logits-only graph: input_ids in, logits out; any other input must be one dlens can feed. */
+export function checkLogitsOnly(inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
+  const problems: string[] = [];
+  if (!inputs.some((x) => x.name === 'input_ids')) problems.push('missing input "input_ids" (int64, rank 2)');
+  if (!outputs.some((x) => x.name === 'logits')) problems.push('missing output "logits" (float32, rank 3)');
+  for (const x of inputs)
+    if (!['input_ids', 'position_ids', 'attention_mask'].includes(x.name))
+      problems.push(
+        `input "${x.name}" is neither the v1 contract's nor one a logits-only graph may have (position_ids, attention_mask)`,
+      );
+  return problems;
+}

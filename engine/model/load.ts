@@ -5,7 +5,14 @@ import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
 import { ModelCardSchema, type ModelCard } from './card.js';
-import { checkContract, checkCardAgainstGraph, type ValueMeta } from './contract.js';
+import {
+  checkContract,
+  checkCardAgainstGraph,
+  checkLogitsOnly,
+  graphKind,
+  type GraphKind,
+  type ValueMeta,
+} from './contract.js';
 import { deviceUnavailable, type Device } from './devices.js';
 import { userModelsDir } from '../home.js';
 
@@ -37,6 +44,8 @@ export interface ForwardOutputs {
 export interface LoadedModel {
   dir: string;
   card: ModelCard;
+  /** 'full': the v1 contract (cache, saliency); 'logits-only': input_ids to logits, full passes only. */
+  graph: GraphKind;
   tokenizer: Tokenizer;
   encode(text: string): number[];
   decode(ids: number[]): string;
@@ -164,7 +173,11 @@ export async function loadModel(
     (kind === 'input' ? s.inputMetadata : s.outputMetadata).map((x) =>
       x.isTensor ? { name: x.name, isTensor: true, type: x.type, shape: x.shape } : { name: x.name, isTensor: false },
     );
-  const problems = checkContract(meta(session, 'input'), meta(session, 'output'));
+  const graph = graphKind(meta(session, 'input'));
+  const problems =
+    graph === 'full'
+      ? checkContract(meta(session, 'input'), meta(session, 'output'))
+      : checkLogitsOnly(meta(session, 'input'), meta(session, 'output'));
   problems.push(...checkCardAgainstGraph(card, meta(session, 'input'), meta(session, 'output')));
   const special = new Set(added.filter((a) => (a as { special?: boolean }).special).map((a) => a.id));
   if (!special.has(card.mask_token_id))
@@ -179,9 +192,11 @@ export async function loadModel(
   }
   const vocabText = new Map<number, string>();
   const { num_layers: Ly, num_heads: H, head_dim: Dh, vocab_size: V } = card;
+  const inputNames = new Set(session.inputNames);
   return {
     dir,
     card,
+    graph,
     tokenizer,
     encode: (text) => tokenizer.encode(text).ids,
     // Ids past the tokenizer's (padding rows of the embedding, which an untrained row can still win) have no text.
@@ -198,6 +213,15 @@ export async function loadModel(
       return s;
     },
     async forward(x) {
+      if (graph === 'logits-only') {
+        const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', x.inputIds, [x.B, x.Q]) };
+        if (inputNames.has('position_ids')) feeds.position_ids = new ort.Tensor('int64', x.positionIds, [x.B, x.Q]);
+        if (inputNames.has('attention_mask'))
+          feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(x.B * x.Q).fill(1n), [x.B, x.Q]);
+        const logits = (await session.run(feeds)).logits!.data as Float32Array;
+        const none = new Float32Array(0);
+        return { logits, keys: none, values: none, saliency: none };
+      }
       const feeds = {
         input_ids: new ort.Tensor('int64', x.inputIds, [x.B, x.Q]),
         position_ids: new ort.Tensor('int64', x.positionIds, [x.B, x.Q]),

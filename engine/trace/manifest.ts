@@ -34,6 +34,8 @@ export const ManifestSchema = z
     num_layers: z.number().int().nonnegative().optional(),
     branch: z.object({ from: z.string(), at: z.number().int().nonnegative(), strategy: z.string() }).optional(),
     refresh_steps: z.array(z.number().int()).optional(),
+    /** Why the trace holds no attention (saliency is NaN throughout): views say so instead of drawing nothing. */
+    no_saliency_reason: z.string().max(500).optional(),
     peak_cache_bytes: z.number().nonnegative().optional(),
   })
   .passthrough();

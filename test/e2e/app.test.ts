@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { record } from '../../engine/record.js';
 import { readTrace } from '../../engine/trace/trace.js';
 import { FIXTURE, ROOT, tmp, startServe, CHROMIUM } from '../helpers.js';
+import { logitsOnlyModel } from '../support/logits-only-model.js';
 
 // The app in real Chromium against `dlens serve`; screenshots of every view go to test-results/screenshots.
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -13,13 +14,16 @@ describe('the app in Chromium, served by dlens serve', () => {
   let server: Awaited<ReturnType<typeof startServe>>, browser: Browser, page: Page;
   const dir = tmp();
   const traceA = join(dir, 'hello-lowconf-none.dlens'),
-    traceB = join(dir, 'hello-random-dual.dlens');
+    traceB = join(dir, 'hello-random-dual.dlens'),
+    traceC = join(dir, 'hello-logits-only.dlens');
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const base = { model: FIXTURE, prompt: 'hello world', genLength: 64, blockLength: 16, steps: 64 };
     await record({ ...base, out: traceA });
     await record({ ...base, strategy: 'random', cache: 'dual', out: traceB });
+    await logitsOnlyModel(join(dir, 'logits-only'));
+    await record({ ...base, model: join(dir, 'logits-only'), out: traceC });
     server = await startServe({ DLENS_HOME: join(dir, 'home'), DLENS_MODEL_PATH: join(ROOT, 'test', 'fixtures') });
     browser = await chromium.launch(CHROMIUM);
     page = await (
@@ -228,5 +232,15 @@ describe('the app in Chromium, served by dlens serve', () => {
     expect(await page.getByTestId('notice').textContent()).toMatch(
       /Recorded 16 steps to .*tiny-random|Recorded 16 steps to .*\.dlens/,
     );
+  });
+
+  it('says why the attention heatmap of a logits-only model is empty', async () => {
+    await page.getByRole('tab', { name: 'Heatmaps' }).click();
+    await page.getByTestId('open-input').setInputFiles(traceC);
+    await page.getByTestId('metric').selectOption('saliency');
+    await expect
+      .poll(() => page.getByTestId('heatmap-empty').textContent())
+      .toMatch(/No attention to show: the model maps tokens to logits only/);
+    await page.screenshot({ path: join(SHOTS, '8-heatmap-logits-only.png') });
   });
 });

@@ -24,14 +24,16 @@ export function Heatmaps() {
     [lt, opt.id, effLayer, opt.layered],
   );
   const h = useRef<HeatmapHandle | null>(null);
+  const empty = opt.id === 'saliency' && !!lt.trace.manifest.no_saliency_reason;
   useEffect(() => {
+    if (empty) return store.getState().setFigure(null); // nothing drawn, nothing to export
     store.getState().setFigure({
       name: `heatmap-${opt.id.replace(/\W+/g, '_')}`,
       svg: (size) =>
         heatmapSvg(matrix, h.current!.png(), colormap, size, `${lt.name}: ${matrix.label}`, h.current!.view()),
     });
     return () => store.getState().setFigure(null);
-  }, [matrix, colormap, lt]);
+  }, [matrix, colormap, lt, empty]);
   return (
     <div className="heatmaps">
       <div className="controls">
@@ -80,17 +82,23 @@ export function Heatmaps() {
         <span className="dim">scroll to zoom, drag to pan, click to move the cursor</span>
       </div>
       <div className="split">
-        <HeatmapCanvas
-          matrix={matrix}
-          colormap={colormap}
-          step={step}
-          hover={hover}
-          onStep={(s) => store.getState().setStep(s)}
-          onHover={(p) => store.getState().setHover(p)}
-          handle={(x) => {
-            h.current = x;
-          }}
-        />
+        {empty ? (
+          <div className="note" data-testid="heatmap-empty">
+            No attention to show: {lt.trace.manifest.no_saliency_reason}.
+          </div>
+        ) : (
+          <HeatmapCanvas
+            matrix={matrix}
+            colormap={colormap}
+            step={step}
+            hover={hover}
+            onStep={(s) => store.getState().setStep(s)}
+            onHover={(p) => store.getState().setHover(p)}
+            handle={(x) => {
+              h.current = x;
+            }}
+          />
+        )}
         <aside>
           {hover !== null && hover >= lt.trace.dims.P ? (
             <PositionCard lt={lt} pos={hover} step={step} />
