@@ -75,8 +75,10 @@ export function checkCardAgainstGraph(
  * position_ids and attention_mask): dlens runs it with full passes only (cache none) and records no attention.
  */
 export type GraphKind = 'full' | 'logits-only';
+const LOGITS_ONLY_INPUTS = ['input_ids', 'position_ids', 'attention_mask'];
 export function graphKind(inputs: readonly ValueMeta[]): GraphKind {
-  return inputs.some((x) => x.name === 'past_keys') ? 'full' : 'logits-only';
+  // Only inputs a logits-only graph may have: otherwise it is meant to be a full v1 graph (and checked as one).
+  return inputs.every((x) => LOGITS_ONLY_INPUTS.includes(x.name)) ? 'logits-only' : 'full';
 }
 
 /** The contract of a logits-only graph: input_ids in, logits out; any other input must be one dlens can feed. */
