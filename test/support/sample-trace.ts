@@ -1,5 +1,35 @@
 import { writeTrace, type TraceInput } from '../../engine/trace/trace.js';
 
+/** The manifest of a hand-made trace: P prompt and G generated positions over S steps, mask id 1, vocabulary 10. */
+export function handMadeManifest(
+  P: number,
+  G: number,
+  S: number,
+  o: Partial<TraceInput['manifest']> = {},
+): TraceInput['manifest'] {
+  return {
+    format: 'dlens-trace/1',
+    created: 'x',
+    app: 't',
+    model: { name: 'm', card: { vocab_size: 10 } },
+    prompt: '',
+    prompt_length: P,
+    gen_length: G,
+    strategy: { name: 's', params: {} },
+    cache: { mode: 'none', params: {} },
+    seed: 0,
+    output: '',
+    steps: S,
+    nfe: S,
+    wall_ms: 1,
+    vocab: {},
+    extras: {},
+    complete: true,
+    mask_token_id: 1,
+    ...o,
+  };
+}
+
 /** A small valid trace (3 steps, 2 prompt + 4 generated positions, top-2, one layer) for codec and fuzz tests. */
 export function sampleTrace(overrides: Partial<TraceInput['manifest']> = {}): Uint8Array {
   const S = 3,

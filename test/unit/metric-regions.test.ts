@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readTrace, writeTrace } from '../../engine/trace/trace.js';
+import { handMadeManifest } from '../support/sample-trace.js';
 import { classifyPositions, positionRegions, traceMetrics } from '../../engine/metrics/index.js';
 
 /**
@@ -15,27 +16,11 @@ function decode() {
     K = 1;
   return readTrace(
     writeTrace({
-      manifest: {
-        format: 'dlens-trace/1',
-        created: 'x',
-        app: 't',
+      manifest: handMadeManifest(P, G, S, {
         model: { name: 'm', card: { vocab_size: 10, eos_token_id: 0, pad_token_id: 0, mask_token_id: 1 } },
-        prompt: '',
-        prompt_length: P,
-        gen_length: G,
-        strategy: { name: 's', params: {} },
-        cache: { mode: 'none', params: {} },
-        seed: 0,
         output: '7 8',
-        steps: S,
-        nfe: S,
-        wall_ms: 1,
-        vocab: {},
-        extras: {},
-        complete: true,
-        mask_token_id: 1,
         eos_token_id: 0,
-      },
+      }),
       dims: { S, T, G, K, Ly: 1, P },
       // prettier-ignore
       state: new Int32Array([

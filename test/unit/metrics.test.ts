@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readTrace, writeTrace } from '../../engine/trace/trace.js';
+import { handMadeManifest } from '../support/sample-trace.js';
 import { positionTimings, delaySummary, volatilityBands } from '../../engine/metrics/index.js';
 
 /**
@@ -15,26 +16,7 @@ function trace(conf: number[] = [0.2, 0.9, 0.5, 0.9, 0.3, 0.1, 0.8, 0.1]) {
   const state = new Int32Array([3, 1, 1, 3, 1, 8, 3, 1, 8, 3, 1, 8, 3, 7, 8]);
   return readTrace(
     writeTrace({
-      manifest: {
-        format: 'dlens-trace/1',
-        created: 'x',
-        app: 't',
-        model: { name: 'm', card: { vocab_size: 10 } },
-        prompt: '',
-        prompt_length: P,
-        gen_length: G,
-        strategy: { name: 's', params: {} },
-        cache: { mode: 'none', params: {} },
-        seed: 0,
-        output: '',
-        steps: S,
-        nfe: S,
-        wall_ms: 1,
-        vocab: {},
-        extras: {},
-        complete: true,
-        mask_token_id: 1,
-      },
+      manifest: handMadeManifest(P, G, S),
       dims: { S, T, G, K, Ly: 1, P },
       state,
       commitStep: new Int32Array([-1, 4, 1]),
