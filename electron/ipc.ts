@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { validateCall } from '../engine/api/schema.js';
 import type { EngineApi } from '../engine/api/types.js';
-import { checkTrace, saveFileAt, saveTraceAt } from '../engine/api/files.js';
+import { checkTrace, saveFileAt } from '../engine/api/files.js';
 
 /** Where the user chose to save (a native dialog in the app); null when cancelled. */
 export interface SaveDialogs {
@@ -25,7 +25,7 @@ export function createIpcHandlers(service: EngineApi, dialogs: SaveDialogs) {
         checkTrace(bytes); // refuse before asking where: something that would not open again is never written
         const path = await dialogs.chooseSavePath(name, 'trace');
         if (!path) return null;
-        saveTraceAt(path, bytes);
+        saveFileAt(path, bytes); // checked above
         return { path };
       }
       const fn = service[v.method] as (...a: unknown[]) => Promise<unknown>;

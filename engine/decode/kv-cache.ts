@@ -31,7 +31,7 @@ function gather(src: Float32Array, Ly: number, H: number, N: number, Dh: number,
  * pass wrote (before any eviction: evictions show as positions that leave between steps). A policy that keeps
  * nothing gives no cache (the next step is a full pass again).
  */
-export function cacheAfterFullPass(
+function cacheAfterFullPass(
   run: Run,
   policy: CachePolicy,
   blockStep: number,
