@@ -530,9 +530,9 @@ async function cmdConvert(argv: string[]) {
     { out: { type: 'string' }, dtype: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
     'some',
   );
+  pathOpt(values.out as string | undefined, '--out');
   if (positionals.length !== 1 || !values.out)
     throw new DlensError(`dlens convert takes one checkpoint folder and --out MODEL_DIR\n${usageOf('convert')}`);
-  pathOpt(values.out as string, '--out');
   const dtype = (values.dtype as string | undefined) ?? 'fp32';
   if (!['fp32', 'fp16', 'int8', 'int4'].includes(dtype))
     throw new DlensError(`--dtype must be fp32, fp16, int8 or int4, got "${dtype}"`);
