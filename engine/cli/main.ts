@@ -28,8 +28,10 @@ const USAGES: Record<string, string> = {
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
-  convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--name NAME] [--json]
-               (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2)`,
+  convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--kv-dtype fp32|fp16] [--top-k N]
+              [--block-size N] [--name NAME] [--json]
+               (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2;
+                --block-size: block-causal attention, for BD3LM checkpoints)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
@@ -527,7 +529,15 @@ async function cmdConvert(argv: string[]) {
   const { values, positionals } = parse(
     'convert',
     argv,
-    { out: { type: 'string' }, dtype: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      out: { type: 'string' },
+      dtype: { type: 'string' },
+      'kv-dtype': { type: 'string' },
+      'top-k': { type: 'string' },
+      'block-size': { type: 'string' },
+      name: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     'some',
   );
   pathOpt(values.out as string | undefined, '--out');
@@ -536,11 +546,17 @@ async function cmdConvert(argv: string[]) {
   const dtype = (values.dtype as string | undefined) ?? 'fp32';
   if (!['fp32', 'fp16', 'int8', 'int4'].includes(dtype))
     throw new DlensError(`--dtype must be fp32, fp16, int8 or int4, got "${dtype}"`);
+  const kvDtype = (values['kv-dtype'] as string | undefined) ?? 'fp32';
+  if (kvDtype !== 'fp32' && kvDtype !== 'fp16')
+    throw new DlensError(`--kv-dtype must be fp32 or fp16, got "${kvDtype}"`);
   const { convertCheckpoint } = await import('../convert/convert.js');
   const tty = process.stderr.isTTY && !values.json;
   const t0 = performance.now();
   const r = await convertCheckpoint(positionals[0]!, values.out as string, {
     dtype: dtype as 'fp32' | 'fp16' | 'int8' | 'int4',
+    kvDtype,
+    topK: intOpt(values['top-k'] as string | undefined, '--top-k', 1),
+    blockSize: intOpt(values['block-size'] as string | undefined, '--block-size', 1),
     name: values.name as string | undefined,
     onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,
   });

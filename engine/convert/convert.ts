@@ -20,12 +20,21 @@ import { LLADA } from './llada.js';
 import { QWEN } from './qwen.js';
 import type { ConvertDtype } from './weights.js';
 
+/** Candidates per position a converted graph reports: more than a trace records by default (5). */
+export const GRAPH_TOP_K = 8;
+
 /** The architectures `dlens convert` knows, by their checkpoint's config.json (docs/model-contract.md). */
 export const ARCHITECTURES = [LLADA, QWEN] as const;
 
 export interface ConvertOptions {
   dtype?: ConvertDtype;
   name?: string;
+  /** Keys and values as the cache holds them; fp16 halves the cache (default fp32). */
+  kvDtype?: 'fp32' | 'fp16';
+  /** Block-causal attention with this block size (BD3LM); config.json's block_size when it has one. */
+  blockSize?: number;
+  /** Top candidates per position the graph reports (the most a trace can record). */
+  topK?: number;
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -116,6 +125,18 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   const eos = ids.eos ?? specialId(tokJson, ['<|eot_id|>', '<|endoftext|>', '</s>']);
   if (eos === undefined) throw new DlensError('neither config.json nor tokenizer.json names an end-of-text token');
 
+  const blockSize = o.blockSize ?? (typeof ck.config.block_size === 'number' ? ck.config.block_size : undefined);
+  if (blockSize === undefined && /bd3lm/i.test(String(ck.config._name_or_path ?? basename(resolve(hfDir)))))
+    throw new DlensError(
+      "this looks like a block-causal (BD3LM) checkpoint, and config.json does not say its block size: pass --block-size N (the block size it was trained with; dllm's BD3LM models use 32)",
+    );
+  const graphOptions = {
+    kvDtype: o.kvDtype === 'fp16' ? ('float16' as const) : ('float32' as const),
+    blockCausal: blockSize !== undefined,
+    topK: o.topK ?? GRAPH_TOP_K,
+    maskId: mask,
+  };
+
   const tmp = `${dest}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(dirname(dest), { recursive: true });
@@ -123,7 +144,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   let peakRss = process.memoryUsage().rss;
   try {
     const g = new GraphBuilder(join(tmp, 'model.onnx.data'), 'model.onnx.data');
-    arch.build(g, ck, dims, dtype);
+    arch.build(g, ck, dims, dtype, graphOptions);
     await g.writeWeights((done, total, name) => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       o.onProgress?.(done, total, name);
@@ -138,15 +159,19 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
     copyFileSync(tokPath, join(tmp, 'tokenizer.json'));
     const card = {
       name: o.name ?? basename(dest),
-      format: 'dlens-model/1',
-      attention: 'bidirectional',
+      format: 'dlens-model/2',
+      attention: blockSize === undefined ? 'bidirectional' : 'block-causal',
+      ...(blockSize === undefined ? {} : { block_size: blockSize }),
       mask_token_id: mask,
       eos_token_id: eos,
       pad_token_id: ids.pad ?? eos,
       vocab_size: dims.vocab,
       num_layers: dims.layers,
       num_heads: dims.heads,
+      num_kv_heads: dims.kvHeads,
       head_dim: dims.headDim,
+      kv_dtype: graphOptions.kvDtype,
+      top_k: graphOptions.topK,
       max_positions: ids.maxPositions ?? 4096,
       prompt_template: promptTemplate(tokConfig),
       license: typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint',

@@ -2,7 +2,7 @@ import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { configIds, weightTaker, type ConvertDtype } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
-import { buildTransformer, type TransformerDims } from './transformer.js';
+import { buildTransformer, type GraphOptions, type TransformerDims } from './transformer.js';
 
 /**
  * LLaDA (ML-GSAI/LLaDA, `LLaDAModelLM`; LLaDA-8B-Base/Instruct, LLaDA-1.5): OLMo-style names under
@@ -46,7 +46,7 @@ export const LLADA = {
   },
 
   /** Adds every weight to the graph as the transformer asks for it, checking names and shapes against the config. */
-  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype) {
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype, opts: GraphOptions) {
     const take = weightTaker(g, ck, dtype);
     const t = (s: string) => `model.transformer.${s}`;
     const D = d.dModel,
@@ -58,25 +58,30 @@ export const LLADA = {
       );
     const tied = ck.config.weight_tying !== false && !ck.tensors.has(t('ff_out.weight'));
     const embed = take(t('wte.weight'), [d.vocab, D]);
-    buildTransformer(g, d, {
-      embed,
-      layer: (l) => {
-        const b = (s: string) => t(`blocks.${l}.${s}`);
-        return {
-          attnNorm: take(b('attn_norm.weight'), [D]),
-          q: take.linear(b('q_proj.weight'), [D, D]),
-          k: take.linear(b('k_proj.weight'), [kv, D]),
-          v: take.linear(b('v_proj.weight'), [kv, D]),
-          o: take.linear(b('attn_out.weight'), [D, D]),
-          ffNorm: take(b('ff_norm.weight'), [D]),
-          gate: take.linear(b('ff_proj.weight'), [ffn, D]),
-          up: take.linear(b('up_proj.weight'), [ffn, D]),
-          down: take.linear(b('ff_out.weight'), [D, ffn]),
-        };
+    buildTransformer(
+      g,
+      d,
+      {
+        embed,
+        layer: (l) => {
+          const b = (s: string) => t(`blocks.${l}.${s}`);
+          return {
+            attnNorm: take(b('attn_norm.weight'), [D]),
+            q: take.linear(b('q_proj.weight'), [D, D]),
+            k: take.linear(b('k_proj.weight'), [kv, D]),
+            v: take.linear(b('v_proj.weight'), [kv, D]),
+            o: take.linear(b('attn_out.weight'), [D, D]),
+            ffNorm: take(b('ff_norm.weight'), [D]),
+            gate: take.linear(b('ff_proj.weight'), [ffn, D]),
+            up: take.linear(b('up_proj.weight'), [ffn, D]),
+            down: take.linear(b('ff_out.weight'), [D, ffn]),
+          };
+        },
+        finalNorm: take(t('ln_f.weight'), [D]),
+        head: tied ? embed : take(t('ff_out.weight'), [d.vocab, D]),
       },
-      finalNorm: take(t('ln_f.weight'), [D]),
-      head: tied ? embed : take(t('ff_out.weight'), [d.vocab, D]),
-    });
+      opts,
+    );
   },
 
   /** Token ids from the config where LLaDA's configs hold them (mask 126336 in LLaDA-8B). */

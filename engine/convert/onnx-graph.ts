@@ -138,12 +138,12 @@ export class GraphBuilder {
     }
   }
 
-  input(name: string, type: 'int64' | 'float', dims: (number | string)[]) {
+  input(name: string, type: 'int64' | 'float' | 'float16', dims: (number | string)[]) {
     this.inputs.push(valueInfo(name, type, dims));
     return name;
   }
 
-  output(from: string, name: string, type: 'float', dims: (number | string)[]) {
+  output(from: string, name: string, type: 'int64' | 'float' | 'float16', dims: (number | string)[]) {
     this.nodes.push({ opType: 'Identity', input: [from], output: [name], name: this.fresh('out') });
     this.outputs.push(valueInfo(name, type, dims));
   }
@@ -168,7 +168,11 @@ function attr(name: string, v: Attr): onnxProto.onnx.IAttributeProto {
   return Number.isInteger(v) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
 }
 
-function valueInfo(name: string, type: 'int64' | 'float', dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+function valueInfo(
+  name: string,
+  type: 'int64' | 'float' | 'float16',
+  dims: (number | string)[],
+): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {

@@ -2,7 +2,7 @@ import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { configIds, weightTaker, type ConvertDtype } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
-import { buildTransformer, type TransformerDims } from './transformer.js';
+import { buildTransformer, type GraphOptions, type TransformerDims } from './transformer.js';
 
 /**
  * The Qwen family under transformers' naming (`model.embed_tokens`, `model.layers.N.self_attn.{q,k,v,o}_proj`,
@@ -49,10 +49,6 @@ export const QWEN = {
       return v;
     };
     const f = flavorOf(config);
-    if (config.block_size !== undefined || /bd3lm/i.test(String(config._name_or_path ?? '')))
-      throw new DlensError(
-        `config.json describes a block-causal (BD3LM) ${f.name} model; its attention needs model contract v2 (block-causal), which dlens does not convert yet`,
-      );
     if (config.rope_scaling)
       throw new DlensError(
         `config.json: rope_scaling ${JSON.stringify(config.rope_scaling)}; dlens converts plain rotary positions only`,
@@ -68,13 +64,17 @@ export const QWEN = {
       headDim: num('head_dim', dModel / heads),
       dModel,
       vocab: num('vocab_size'),
-      ropeTheta: num('rope_theta', 10000),
+      // transformers 5 saves rope_theta inside rope_parameters
+      ropeTheta: num(
+        'rope_theta',
+        (config.rope_parameters as { rope_theta?: number } | undefined)?.rope_theta ?? 10000,
+      ),
       normEps: num('rms_norm_eps', 1e-6),
       shiftLogits: f.shift,
     };
   },
 
-  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype) {
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype, opts: GraphOptions) {
     const f = flavorOf(ck.config);
     const take = weightTaker(g, ck, dtype);
     const D = d.dModel,
@@ -88,43 +88,48 @@ export const QWEN = {
     const bias = f.qkvBias === 'always' || ck.config.attention_bias === true;
     const embed = take('model.embed_tokens.weight', [d.vocab, D]);
     const tied = ck.config.tie_word_embeddings !== false && !ck.tensors.has('lm_head.weight');
-    buildTransformer(g, d, {
-      embed,
-      layer: (l) => {
-        const b = (s: string) => `model.layers.${l}.${s}`;
-        return {
-          attnNorm: take(b('input_layernorm.weight'), [D]),
-          q: take.linear(b('self_attn.q_proj.weight'), [q, D]),
-          k: take.linear(b('self_attn.k_proj.weight'), [kv, D]),
-          v: take.linear(b('self_attn.v_proj.weight'), [kv, D]),
-          ...(bias
-            ? {
-                qBias: take(b('self_attn.q_proj.bias'), [q]),
-                kBias: take(b('self_attn.k_proj.bias'), [kv]),
-                vBias: take(b('self_attn.v_proj.bias'), [kv]),
-              }
-            : {}),
-          ...(f.qkNorm
-            ? {
-                qNorm: take(b('self_attn.q_norm.weight'), [d.headDim]),
-                kNorm: take(b('self_attn.k_norm.weight'), [d.headDim]),
-              }
-            : {}),
-          o: take.linear(b('self_attn.o_proj.weight'), [D, q]),
-          ffNorm: take(b('post_attention_layernorm.weight'), [D]),
-          gate: take.linear(b('mlp.gate_proj.weight'), [ffn, D]),
-          up: take.linear(b('mlp.up_proj.weight'), [ffn, D]),
-          down: take.linear(b('mlp.down_proj.weight'), [D, ffn]),
-        };
+    buildTransformer(
+      g,
+      d,
+      {
+        embed,
+        layer: (l) => {
+          const b = (s: string) => `model.layers.${l}.${s}`;
+          return {
+            attnNorm: take(b('input_layernorm.weight'), [D]),
+            q: take.linear(b('self_attn.q_proj.weight'), [q, D]),
+            k: take.linear(b('self_attn.k_proj.weight'), [kv, D]),
+            v: take.linear(b('self_attn.v_proj.weight'), [kv, D]),
+            ...(bias
+              ? {
+                  qBias: take(b('self_attn.q_proj.bias'), [q]),
+                  kBias: take(b('self_attn.k_proj.bias'), [kv]),
+                  vBias: take(b('self_attn.v_proj.bias'), [kv]),
+                }
+              : {}),
+            ...(f.qkNorm
+              ? {
+                  qNorm: take(b('self_attn.q_norm.weight'), [d.headDim]),
+                  kNorm: take(b('self_attn.k_norm.weight'), [d.headDim]),
+                }
+              : {}),
+            o: take.linear(b('self_attn.o_proj.weight'), [D, q]),
+            ffNorm: take(b('post_attention_layernorm.weight'), [D]),
+            gate: take.linear(b('mlp.gate_proj.weight'), [ffn, D]),
+            up: take.linear(b('mlp.up_proj.weight'), [ffn, D]),
+            down: take.linear(b('mlp.down_proj.weight'), [D, ffn]),
+          };
+        },
+        finalNorm: take('model.norm.weight', [D]),
+        head: tied ? embed : take('lm_head.weight', [d.vocab, D]),
       },
-      finalNorm: take('model.norm.weight', [D]),
-      head: tied ? embed : take('lm_head.weight', [d.vocab, D]),
-    });
+      opts,
+    );
   },
 
   ids: (config: Record<string, unknown>) => configIds(config, 'max_position_embeddings'),
 
-  /** What the card says beyond v1: Dream's shifted logits (its cached passes need contract v2). */
+  /** Dream's shifted logits: a cached block pass also computes the position before the block (model contract). */
   cardExtras: (config: Record<string, unknown>) => (flavorOf(config).shift ? { shifted_logits: true } : {}),
   flavor: (config: Record<string, unknown>) => flavorOf(config).name,
 };

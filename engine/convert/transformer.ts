@@ -1,11 +1,14 @@
 import type { GraphBuilder } from './onnx-graph.js';
 
 /**
- * The graph of a pre-norm transformer under dlens's model contract v1 (docs/model-contract.md): token embedding,
+ * The graph of a pre-norm transformer under dlens's model contract v2 (docs/model-contract.md): token embedding,
  * per layer RMSNorm → attention with rotary positions over cached plus current keys → residual, RMSNorm → SwiGLU →
- * residual; final RMSNorm and the output head. Outputs the logits, this call's keys and values per layer, and the
- * attention each key received from the weighted queries (saliency). Architectures (llada.ts, …) supply the weights
- * by role; activations are float32, weights float32 or float16.
+ * residual; final RMSNorm and the output head. Outputs this call's keys and values per layer (per key/value head:
+ * grouped-query attention is computed natively, not by repeating heads), the attention each key received from the
+ * weighted queries (saliency), and the token statistics of every row (top-K ids and probabilities, entropy, log
+ * partition; the mask token excluded) so that no [Q, V] logits need to leave onnxruntime; `logits` stay available
+ * for sampling. Architectures (llada.ts, …) supply the weights by role; activations are float32, weights float32,
+ * float16 or block-quantized.
  *
  * Activations stay [N, D] (N = B·Q) so every linear layer is one Gemm against the checkpoint's [out, in] weight
  * (transB = 1): weights are copied as they are, never transposed.
@@ -24,6 +27,18 @@ export interface TransformerDims {
    * training): the graph shifts the rows back so that row j is position j's prediction (row 0 keeps its own).
    */
   shiftLogits?: boolean;
+}
+
+/** Choices of the exported graph that are not the checkpoint's: they go on the card. */
+export interface GraphOptions {
+  /** Keys and values as the cache holds them (float16 halves the cache). */
+  kvDtype: 'float32' | 'float16';
+  /** Block-causal attention (BD3LM): key j is visible to query i iff block(j) ≤ block(i) (query_blocks, key_blocks). */
+  blockCausal: boolean;
+  /** Top candidates per row in the graph's statistics. */
+  topK: number;
+  /** Never a prediction: excluded from the statistics. */
+  maskId: number;
 }
 
 /** A linear layer's weight: a dense [out, in] tensor, or block-quantized for MatMulNBits (quantize.ts). */
@@ -54,14 +69,28 @@ export interface TransformerWeights {
   head: LinearWeight;
 }
 
-export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: TransformerWeights) {
+export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: TransformerWeights, o: GraphOptions) {
   const { layers: Ly, heads: H, kvHeads: Hkv, headDim: Dh, dModel: D, vocab: V } = d;
+  const G = H / Hkv;
+  const kvType = o.kvDtype === 'float16' ? 'float16' : 'float';
   const ids = g.input('input_ids', 'int64', ['B', 'Q']);
   const pos = g.input('position_ids', 'int64', ['B', 'Q']);
-  const pastK = g.input('past_keys', 'float', [Ly, 'B', H, 'C', Dh]);
-  const pastV = g.input('past_values', 'float', [Ly, 'B', H, 'C', Dh]);
+  const pastK = g.input('past_keys', kvType, [Ly, 'B', Hkv, 'C', Dh]);
+  const pastV = g.input('past_values', kvType, [Ly, 'B', Hkv, 'C', Dh]);
   const qw = g.input('query_weights', 'float', ['B', 'Q']);
-
+  const toFloat = (x: string) => (kvType === 'float' ? x : g.op('Cast', [x], { to: 1 }));
+  const toKv = (x: string) => (kvType === 'float' ? x : g.op('Cast', [x], { to: 10 }));
+  // Block-causal attention: -1e9 added to the scores of keys in later blocks (every query sees its own block).
+  let blockBias: string | null = null;
+  if (o.blockCausal) {
+    const qb = g.input('query_blocks', 'int64', ['B', 'Q']);
+    const kb = g.input('key_blocks', 'int64', ['B', 'CQ']);
+    const later = g.op('Greater', [
+      g.op('Unsqueeze', [kb, g.const([1, 2], 'int64')]), // [B, 1, 1, C+Q]
+      g.op('Unsqueeze', [qb, g.const([1, 3], 'int64')]), // [B, 1, Q, 1]
+    ]);
+    blockBias = g.op('Where', [later, g.const([-1e9], 'float', []), g.const([0], 'float', [])]);
+  }
   const shapeBQ = g.op('Shape', [ids]);
   const toHeads = (x: string, heads: number) => {
     const shape = g.op('Concat', [shapeBQ, g.const([heads, Dh], 'int64')], { axis: 0 });
@@ -102,15 +131,28 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
-  // Grouped-query attention under contract v1: key/value heads repeated to the query heads.
-  const repeatKv = (x: string) => {
-    if (Hkv === H) return x;
-    const tiled = g.op('Tile', [
-      g.op('Unsqueeze', [x, g.const([2], 'int64')]),
-      g.const([1, 1, H / Hkv, 1, 1], 'int64'),
-    ]);
-    return g.op('Reshape', [tiled, g.const([0, H, -1, Dh], 'int64')]);
-  };
+  // Grouped-query attention: the G = H / Hkv query heads of a group share one key/value head. Queries become
+  // [B, Hkv, G, Q, Dh] and keys [B, Hkv, 1, N, Dh], so MatMul broadcasts over the group without copying keys.
+  const headTail = [g.const([2], 'int64'), g.const([4], 'int64')];
+  const grouped = (x: string) =>
+    G === 1
+      ? x
+      : g.op('Reshape', [
+          x,
+          g.op('Concat', [g.const([0, Hkv, G], 'int64'), g.op('Slice', [g.op('Shape', [x]), ...headTail])], {
+            axis: 0,
+          }),
+        ]);
+  const oneGroup = (x: string) => (G === 1 ? x : g.op('Unsqueeze', [x, g.const([2], 'int64')]));
+  // [B, Hkv, G, Q, X] → [B, H, Q, X] (X is C+Q for scores: dynamic, so the target shape is built from the input's)
+  const groupTail = [g.const([3], 'int64'), g.const([5], 'int64')];
+  const ungrouped = (x: string) =>
+    G === 1
+      ? x
+      : g.op('Reshape', [
+          x,
+          g.op('Concat', [g.const([0, H], 'int64'), g.op('Slice', [g.op('Shape', [x]), ...groupTail])], { axis: 0 }),
+        ]);
   // Query weights normalised over the queries, as [B, 1, 1, Q] for the saliency product.
   const qwSum = g.op('Max', [
     g.op('ReduceSum', [qw, g.const([-1], 'int64')], { keepdims: 1 }),
@@ -127,25 +169,28 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     const h = rmsNorm(x, lw.attnNorm);
     const headNorm = (x: string, w?: string) => (w ? rmsNorm(x, w) : x);
     const q = rope(headNorm(toHeads(linear(h, lw.q, lw.qBias), H), lw.qNorm));
-    const k = repeatKv(rope(headNorm(toHeads(linear(h, lw.k, lw.kBias), Hkv), lw.kNorm)));
-    const v = repeatKv(toHeads(linear(h, lw.v, lw.vBias), Hkv));
+    const k = rope(headNorm(toHeads(linear(h, lw.k, lw.kBias), Hkv), lw.kNorm)); // [B, Hkv, Q, Dh]
+    const v = toHeads(linear(h, lw.v, lw.vBias), Hkv);
     const li = g.const([l], 'int64', []);
-    const ka = g.op('Concat', [g.op('Gather', [pastK, li], { axis: 0 }), k], { axis: 2 });
-    const va = g.op('Concat', [g.op('Gather', [pastV, li], { axis: 0 }), v], { axis: 2 });
-    const scores = g.op('Mul', [
-      g.op('MatMul', [q, g.op('Transpose', [ka], { perm: [0, 1, 3, 2] })]),
+    const ka = g.op('Concat', [toFloat(g.op('Gather', [pastK, li], { axis: 0 })), k], { axis: 2 });
+    const va = g.op('Concat', [toFloat(g.op('Gather', [pastV, li], { axis: 0 })), v], { axis: 2 });
+    let scores = g.op('Mul', [
+      g.op('MatMul', [grouped(q), oneGroup(g.op('Transpose', [ka], { perm: [0, 1, 3, 2] }))]),
       g.const([1 / Math.sqrt(Dh)], 'float', []),
     ]);
-    const p = g.op('Softmax', [scores], { axis: -1 }); // [B, H, Q, C+Q]
+    scores = ungrouped(scores); // [B, H, Q, C+Q]
+    if (blockBias) scores = g.op('Add', [scores, blockBias]);
+    const p = g.op('Softmax', [scores], { axis: -1 });
     sal.push(g.op('Squeeze', [g.op('MatMul', [wq, p]), g.const([2], 'int64')])); // [B, H, C+Q]
-    const att = flat(g.op('Transpose', [g.op('MatMul', [p, va])], { perm: [0, 2, 1, 3] }), H * Dh);
+    const pv = ungrouped(g.op('MatMul', [grouped(p), oneGroup(va)])); // [B, H, Q, Dh]
+    const att = flat(g.op('Transpose', [pv], { perm: [0, 2, 1, 3] }), H * Dh);
     x = g.op('Add', [x, linear(att, lw.o)]);
     const f = rmsNorm(x, lw.ffNorm);
     const gate = linear(f, lw.gate);
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(f, lw.up)]);
     x = g.op('Add', [x, linear(act, lw.down)]);
-    keys.push(k);
-    values.push(v);
+    keys.push(toKv(k));
+    values.push(toKv(v));
   }
   const logits2d = linear(rmsNorm(x, w.finalNorm), w.head);
   let logits = g.op('Reshape', [logits2d, g.op('Concat', [shapeBQ, g.const([V], 'int64')], { axis: 0 })]);
@@ -161,7 +206,38 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
       { axis: 0 },
     );
   g.output(logits, 'logits', 'float', ['B', 'Q', V]);
-  g.output(stack(keys), 'keys', 'float', [Ly, 'B', H, 'Q', Dh]);
-  g.output(stack(values), 'values', 'float', [Ly, 'B', H, 'Q', Dh]);
+  g.output(stack(keys), 'keys', kvType, [Ly, 'B', Hkv, 'Q', Dh]);
+  g.output(stack(values), 'values', kvType, [Ly, 'B', Hkv, 'Q', Dh]);
   g.output(stack(sal), 'saliency', 'float', [Ly, 'B', H, 'CQ']);
+  tokenStatistics(g, logits, V, o);
+}
+
+/**
+ * Per row, with the mask token excluded: the top K ids and probabilities, the entropy and log Z (the log partition,
+ * for the probability of a sampled token). Probabilities are exp(x − m) / s with m the row's maximum and s the sum of
+ * exp(x − m): the top token's is 1 / s, which keeps values just below 1 (0.9999996) apart instead of rounding them to
+ * 1 as exp(x − (m + log s)) does in float32.
+ */
+function tokenStatistics(g: GraphBuilder, logits: string, V: number, o: GraphOptions) {
+  const last = g.const([-1], 'int64');
+  const maskBias = new Array<number>(V).fill(0);
+  if (o.maskId >= 0 && o.maskId < V) maskBias[o.maskId] = -1e30; // not -Infinity: 0 · -Infinity is NaN below
+  const x = g.op('Add', [logits, g.const(maskBias, 'float', [V])]);
+  const m = g.op('ReduceMax', [x], { axes: [-1], keepdims: 1 });
+  const dx = g.op('Sub', [x, m]);
+  const e = g.op('Exp', [dx]);
+  const s = g.op('ReduceSum', [e, last], { keepdims: 1 });
+  const [topVals, topIds] = g.opN('TopK', [x, g.const([Math.min(o.topK, V)], 'int64')], 2, { axis: -1 });
+  const topProbs = g.op('Div', [g.op('Exp', [g.op('Sub', [topVals!, m])]), s]);
+  const logS = g.op('Log', [s]);
+  // H = log s − Σ e·(x − m) / s
+  const entropy = g.op('Sub', [
+    logS,
+    g.op('Div', [g.op('ReduceSum', [g.op('Mul', [e, dx]), last], { keepdims: 1 }), s]),
+  ]);
+  const squeeze = (t: string) => g.op('Squeeze', [t, last]);
+  g.output(topIds!, 'top_ids', 'int64', ['B', 'Q', o.topK]);
+  g.output(topProbs, 'top_probs', 'float', ['B', 'Q', o.topK]);
+  g.output(squeeze(entropy), 'entropy', 'float', ['B', 'Q']);
+  g.output(squeeze(g.op('Add', [m, logS])), 'log_z', 'float', ['B', 'Q']);
 }

@@ -1,7 +1,8 @@
 import { DlensError } from '../errors.js';
 import type { Params, Strategy } from '../strategies/types.js';
 import { numTransferTokens } from './schedule.js';
-import { predictRows } from './row-stats.js';
+import { predictFromPass } from './row-stats.js';
+import { blockIdsOf } from './forward-pass.js';
 import type { PositionPrediction } from './predict.js';
 import { endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './setup.js';
 
@@ -31,12 +32,20 @@ async function verifyPass(run: Run, states: Int32Array[]): Promise<PositionPredi
     pastValues: new Float32Array(0),
     C: 0,
     queryWeights: new Float32Array(B * T),
+    queryBlocks: blockIdsOf(
+      run,
+      states.flatMap(() => Array.from({ length: T }, (_, i) => i)),
+    ),
+    keyBlocks: blockIdsOf(
+      run,
+      states.flatMap(() => Array.from({ length: T }, (_, i) => i)),
+    ),
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;
   const res: PositionPrediction[][] = [];
   for (let b = 0; b < B; b++)
-    res.push(await predictRows(out.logits, b * T + P, b * T + T, run.model.card.vocab_size, o.topK, 0, null, run.MASK));
+    res.push(await predictFromPass(out, b * T + P, b * T + T, run.model.card.vocab_size, o.topK, 0, null, run.MASK));
   return res;
 }
 

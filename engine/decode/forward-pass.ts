@@ -1,6 +1,6 @@
 import type { ForwardOutputs } from '../model/load.js';
 import type { PositionPrediction } from './predict.js';
-import { predictRows } from './row-stats.js';
+import { predictFromPass } from './row-stats.js';
 import type { KvCache } from './kv-cache.js';
 import type { Run } from './setup.js';
 
@@ -15,11 +15,21 @@ export interface Pass {
   C: number;
 }
 
-/** Runs the model on the current sequence: all of it when `cache` is null, else only the block against the cache. */
+/** Block ids of `positions` for a block-causal model's attention (Run.attnBlocks); undefined for other models. */
+export function blockIdsOf(run: Run, positions: Iterable<number>): BigInt64Array | undefined {
+  const b = run.attnBlocks;
+  return b ? BigInt64Array.from(positions, (p) => b[p]!) : undefined;
+}
+
+/**
+ * Runs the model on the current sequence: all of it when `cache` is null, else only the block against the cache.
+ * A shifted model (Dream) predicts position bs from the row of bs − 1, so its block pass also computes bs − 1 (which
+ * the cache then leaves out, kv-cache.ts).
+ */
 export async function forwardPass(run: Run, bs: number, be: number, cache: KvCache | null): Promise<Pass> {
   const full = cache === null;
-  const q0 = full ? 0 : bs,
-    Q = full ? run.T : be - bs,
+  const q0 = full ? 0 : Math.max(0, bs - run.shift),
+    Q = full ? run.T : be - q0,
     C = full ? 0 : (cache.positions[0]?.length ?? 0);
   const ids = new BigInt64Array(Q),
     pos = new BigInt64Array(Q),
@@ -39,6 +49,14 @@ export async function forwardPass(run: Run, bs: number, be: number, cache: KvCac
     pastValues: cache?.values ?? new Float32Array(0),
     C,
     queryWeights: qw,
+    // Attention blocks are per position; the cache's layers all hold the same positions when a model is block-causal
+    // (only prefix caching applies to it).
+    queryBlocks: blockIdsOf(
+      run,
+      Array.from({ length: Q }, (_, i) => q0 + i),
+    ),
+    keyBlocks: blockIdsOf(run, [...(cache?.positions[0] ?? []), ...Array.from({ length: Q }, (_, i) => q0 + i)]),
+    needLogits: run.o.temperature > 0,
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;
@@ -60,14 +78,15 @@ export async function predictPositions(
   const { P, G, MASK, o, state } = run,
     { q0, Q } = pass;
   const predictions: (PositionPrediction | null)[] = new Array(G).fill(null);
-  const p0 = wide ? Math.max(P, q0) : bs,
+  // (A shifted model's row for q0 is not a prediction in a block pass: it would need the row before it.)
+  const p0 = wide ? Math.max(P, pass.full ? q0 : bs) : bs,
     p1 = wide ? q0 + Q : be;
   const sampled = (r: number) => {
     const p = r + q0;
     return p >= bs && p < be && state[p] === MASK;
   };
-  const rows = await predictRows(
-    pass.out.logits,
+  const rows = await predictFromPass(
+    pass.out,
     p0 - q0,
     p1 - q0,
     run.model.card.vocab_size,

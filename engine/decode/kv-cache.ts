@@ -1,21 +1,22 @@
 import type { CachePolicy } from '../cache/types.js';
+import type { KvArray } from '../model/load.js';
 import type { Pass } from './forward-pass.js';
 import { attentionReceived } from './forward-pass.js';
 import type { Run } from './setup.js';
 
-/** The cache of the current block: per layer the cached positions, and their keys and values [Ly, 1, H, C, Dh]. */
+/** The cache of the current block: per layer the cached positions, and their keys and values [Ly, 1, Hkv, C, Dh]. */
 export interface KvCache {
   positions: number[][];
-  keys: Float32Array;
-  values: Float32Array;
+  keys: KvArray;
+  values: KvArray;
 }
 
 export const cacheBytes = (c: KvCache | null) => (c ? c.keys.byteLength + c.values.byteLength : 0);
 
 /** Copies per-layer selections of positions out of a [Ly, H, N, Dh] source into a dense [Ly, H, C, Dh] cache. */
-function gather(src: Float32Array, Ly: number, H: number, N: number, Dh: number, idx: number[][]): Float32Array {
+function gather<A extends KvArray>(src: A, Ly: number, H: number, N: number, Dh: number, idx: number[][]): A {
   const C = idx[0]?.length ?? 0;
-  const out = new Float32Array(Ly * H * C * Dh);
+  const out = new (src.constructor as new (n: number) => A)(Ly * H * C * Dh);
   for (let l = 0; l < Ly; l++)
     for (let h = 0; h < H; h++) {
       const sBase = (l * H + h) * N,
@@ -40,8 +41,10 @@ function cacheAfterFullPass(
   be: number,
 ): { cache: KvCache | null; written: Uint8Array | null } {
   const { T } = run,
-    { num_layers: Ly, num_heads: H, head_dim: Dh } = run.model.card;
-  const candidates = policy.initial(T, bs, be);
+    { num_layers: Ly, num_heads: H, head_dim: Dh } = run.model.card,
+    Hkv = run.model.card.num_kv_heads ?? H;
+  // A shifted model's block pass also computes the position before the block (forwardPass): it is not cached.
+  const candidates = policy.initial(T, bs - run.shift, be);
   const received = attentionReceived(pass, H);
   const score = (l: number) => Float32Array.from(candidates, (p) => received(l, p));
   const kept = policy.keep
@@ -50,8 +53,8 @@ function cacheAfterFullPass(
   if (!kept.some((ps) => ps.length > 0)) return { cache: null, written: null };
   const cache = {
     positions: kept,
-    keys: gather(pass.out.keys, Ly, H, T, Dh, kept),
-    values: gather(pass.out.values, Ly, H, T, Dh, kept),
+    keys: gather(pass.out.keys, Ly, Hkv, T, Dh, kept),
+    values: gather(pass.out.values, Ly, Hkv, T, Dh, kept),
   };
   return {
     cache,

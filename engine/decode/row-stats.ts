@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../util/rng.js';
+import type { ForwardOutputs } from '../model/load.js';
 import { REPO_ROOT } from '../model/load.js';
 import type { PositionPrediction } from './predict.js';
 import { gumbelArgmax } from './sample.js';
@@ -70,4 +71,34 @@ export async function predictRows(
     res[i] = { token, confidence, entropy: ent[i]!, topIds, topProbs };
   }
   return res;
+}
+
+/**
+ * Predictions for rows [r0, r1) of a forward pass: from a v2 graph's own statistics when its logits were not fetched
+ * (greedy decoding), else from the logits as above.
+ */
+export async function predictFromPass(
+  out: ForwardOutputs,
+  r0: number,
+  r1: number,
+  V: number,
+  K: number,
+  temperature: number,
+  rng: Rng | null,
+  maskId = -1,
+  sample: (row: number) => boolean = () => true,
+): Promise<PositionPrediction[]> {
+  const st = out.stats;
+  if (out.logits.length > 0 || !st) return predictRows(out.logits, r0, r1, V, K, temperature, rng, maskId, sample);
+  const k = Math.min(K, st.K);
+  return Array.from({ length: Math.max(0, r1 - r0) }, (_, i) => {
+    const r = r0 + i;
+    const topIds = new Int32Array(K).fill(-1),
+      topProbs = new Float32Array(K).fill(NaN);
+    for (let j = 0; j < k; j++) {
+      topIds[j] = Number(st.topIds[r * st.K + j]!);
+      topProbs[j] = st.topProbs[r * st.K + j]!;
+    }
+    return { token: topIds[0]!, confidence: topProbs[0]!, entropy: st.entropy[r]!, topIds, topProbs };
+  });
 }

@@ -42,10 +42,6 @@ export async function decode(
  */
 async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<DecodeResult> {
   const { o, P, T, MASK, state, rec } = run;
-  if (run.model.card.shifted_logits && o.cache !== 'none')
-    throw new DlensError(
-      `${run.model.card.name} predicts each position from the one before it (Dream); its cached passes need model contract v2, which dlens does not run yet: use --cache none`,
-    );
   if (run.model.graph === 'logits-only' && o.cache !== 'none')
     throw new DlensError(
       `${run.model.card.name} maps tokens to logits only (no keys, values or attention): it runs with --cache none`,

@@ -57,6 +57,24 @@ export interface Run {
   forwardMs: number;
   peakCacheBytes: number;
   t0: number;
+  /** 1 for a model whose row i − 1 predicts position i (Dream; the graph shifts full passes), else 0. */
+  shift: 0 | 1;
+  /** Block-causal models: each position's attention block, the prompt padded on the left to whole blocks as dllm's
+   * BD3LM sampler pads it (so generation starts a block). Null for bidirectional models. */
+  attnBlocks: BigInt64Array | null;
+}
+
+/** The attention blocks of a block-causal model (see Run.attnBlocks) and the checks its decode needs. */
+function attentionBlocks(model: LoadedModel, P: number, T: number, o: DecodeOptions): BigInt64Array | null {
+  const { card } = model;
+  if (card.attention !== 'block-causal' || card.block_size === undefined) return null;
+  const b = card.block_size;
+  if (o.blockLength !== b)
+    throw new DlensError(
+      `${card.name} attends in blocks of ${b} positions (block-causal) and decodes block by block: use --block-length ${b}`,
+    );
+  const pad = (b - (P % b)) % b;
+  return BigInt64Array.from({ length: T }, (_, p) => BigInt(Math.floor((p + pad) / b)));
 }
 
 /** Checks LLaDA's constraints on gen length, block length and steps; the messages say what to change. */
@@ -96,6 +114,10 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
     T = P + G,
     MASK = card.mask_token_id;
   validateSchedule(o, card.max_positions, P);
+  if (card.top_k !== undefined && o.topK > card.top_k)
+    throw new DlensError(
+      `--top-k ${o.topK}: ${card.name}'s graph reports its top ${card.top_k} candidates per position; use --top-k ${card.top_k} or fewer (or convert it again with a larger --top-k)`,
+    );
   const state = new Int32Array(T).fill(MASK);
   state.set(promptIds, 0);
   if (o.initialState) {
@@ -118,6 +140,8 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
     commitStep,
     rec,
     rng: new Rng(o.seed),
+    shift: card.shifted_logits ? 1 : 0,
+    attnBlocks: attentionBlocks(model, P, T, o),
     stepsPerBlock: o.steps / (G / o.blockLength),
     step: 0,
     nfe: 0,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const ModelCardSchema = z
   .object({
     name: z.string().min(1),
-    format: z.literal('dlens-model/1'),
+    format: z.enum(['dlens-model/1', 'dlens-model/2']),
     attention: z.enum(['bidirectional', 'block-causal']),
     mask_token_id: z.number().int().nonnegative(),
     eos_token_id: z.number().int().nonnegative(),
@@ -20,7 +20,26 @@ export const ModelCardSchema = z
     eval: z.record(z.string(), z.unknown()),
     /** Dream: row j of the logits is position j's prediction only in a full pass (the graph shifts rows back). */
     shifted_logits: z.boolean().optional(),
+    // Contract v2 (docs/model-contract.md):
+    /** Key/value heads (grouped-query attention); num_heads when absent. */
+    num_kv_heads: z.number().int().positive().optional(),
+    /** How keys and values cross the graph and sit in the cache. */
+    kv_dtype: z.enum(['float32', 'float16']).optional(),
+    /** Candidates per row in the graph's token statistics. */
+    top_k: z.number().int().positive().optional(),
+    /** Block size of block-causal attention. */
+    block_size: z.number().int().positive().optional(),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((c, ctx) => {
+    const need = (ok: boolean, path: string, message: string) => {
+      if (!ok) ctx.addIssue({ code: 'custom', path: [path], message });
+    };
+    if (c.format === 'dlens-model/2') need(c.top_k !== undefined, 'top_k', 'is required by dlens-model/2');
+    if (c.format === 'dlens-model/2' && c.attention === 'block-causal')
+      need(c.block_size !== undefined, 'block_size', 'is required for block-causal attention');
+    const kv = c.num_kv_heads ?? c.num_heads;
+    need(c.num_heads % kv === 0, 'num_kv_heads', `must divide num_heads (${c.num_heads})`);
+  });
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;

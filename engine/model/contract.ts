@@ -14,6 +14,34 @@ export const CONTRACT_OUTPUTS = [
   { name: 'saliency', type: 'float32', rank: 4 },
 ] as const;
 
+/**
+ * Contract v2: keys and values per key/value head, in the card's kv_dtype; token statistics beside the logits; with
+ * block-causal attention, block ids of the queries and of the keys (cached first, then this call's).
+ */
+export function contractV2(kvType: 'float32' | 'float16', blockCausal: boolean) {
+  const kv = kvType;
+  return {
+    inputs: [
+      ...CONTRACT_INPUTS.map((x) => (x.name.startsWith('past_') ? { ...x, type: kv } : x)),
+      ...(blockCausal
+        ? [
+            { name: 'query_blocks', type: 'int64', rank: 2 },
+            { name: 'key_blocks', type: 'int64', rank: 2 },
+          ]
+        : []),
+    ],
+    outputs: [
+      ...CONTRACT_OUTPUTS.map((x) => (x.name === 'keys' || x.name === 'values' ? { ...x, type: kv } : x)),
+      { name: 'top_ids', type: 'int64', rank: 3 },
+      { name: 'top_probs', type: 'float32', rank: 3 },
+      { name: 'entropy', type: 'float32', rank: 2 },
+      { name: 'log_z', type: 'float32', rank: 2 },
+    ],
+  };
+}
+
+type IoSpec = readonly { name: string; type: string; rank: number }[];
+
 export interface ValueMeta {
   name: string;
   isTensor?: boolean;
@@ -22,13 +50,13 @@ export interface ValueMeta {
 }
 
 /** Returns the list of contract violations of a session's metadata (empty when it conforms). */
-export function checkContract(inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
+export function checkContract(
+  inputs: readonly ValueMeta[],
+  outputs: readonly ValueMeta[],
+  want: { inputs: IoSpec; outputs: IoSpec } = { inputs: CONTRACT_INPUTS, outputs: CONTRACT_OUTPUTS },
+): string[] {
   const problems: string[] = [];
-  const check = (
-    kind: 'input' | 'output',
-    have: readonly ValueMeta[],
-    want: readonly { name: string; type: string; rank: number }[],
-  ) => {
+  const check = (kind: 'input' | 'output', have: readonly ValueMeta[], want: IoSpec) => {
     for (const w of want) {
       const h = have.find((x) => x.name === w.name);
       if (!h) {
@@ -40,8 +68,8 @@ export function checkContract(inputs: readonly ValueMeta[], outputs: readonly Va
         problems.push(`${kind} "${w.name}" has rank ${h.shape.length}, the contract needs ${w.rank}`);
     }
   };
-  check('input', inputs, CONTRACT_INPUTS);
-  check('output', outputs, CONTRACT_OUTPUTS);
+  check('input', inputs, want.inputs);
+  check('output', outputs, want.outputs);
   return problems;
 }
 
@@ -50,7 +78,14 @@ export function checkContract(inputs: readonly ValueMeta[], outputs: readonly Va
  * [B, Q, vocab]. A card that disagrees would make every forward call fail (or read keys of the wrong shape).
  */
 export function checkCardAgainstGraph(
-  card: { num_layers: number; num_heads: number; head_dim: number; vocab_size: number },
+  card: {
+    num_layers: number;
+    num_heads: number;
+    num_kv_heads?: number;
+    head_dim: number;
+    vocab_size: number;
+    top_k?: number;
+  },
   inputs: readonly ValueMeta[],
   outputs: readonly ValueMeta[],
 ): string[] {
@@ -64,7 +99,10 @@ export function checkCardAgainstGraph(
       problems.push(`dlens-model.json says ${field} ${said}, but the graph has ${has} (${where})`);
   };
   same('num_layers', card.num_layers, dim(inputs, 'past_keys', 0), 'past_keys dimension 0');
-  same('num_heads', card.num_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');
+  if (card.num_kv_heads === undefined)
+    same('num_heads', card.num_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');
+  else same('num_kv_heads', card.num_kv_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');
+  if (card.top_k !== undefined) same('top_k', card.top_k, dim(outputs, 'top_ids', 2), 'top_ids dimension 2');
   same('head_dim', card.head_dim, dim(inputs, 'past_keys', 4), 'past_keys dimension 4');
   same('vocab_size', card.vocab_size, dim(outputs, 'logits', 2), 'logits dimension 2');
   return problems;

@@ -9,6 +9,7 @@ import {
   checkContract,
   checkCardAgainstGraph,
   checkLogitsOnly,
+  contractV2,
   graphKind,
   type GraphKind,
   type ValueMeta,
@@ -24,21 +25,41 @@ export const DEFAULT_MODEL = 'dlens-tiny';
 // warning|error shows onnxruntime's log when debugging a model or a device).
 ort.env.logLevel = (process.env.DLENS_ORT_LOG as typeof ort.env.logLevel | undefined) ?? 'fatal';
 
+/** Keys and values as the graph passes them: float32, or float16 bits when the card's kv_dtype says so. */
+export type KvArray = Float32Array | Uint16Array;
+
 export interface ForwardInputs {
   inputIds: BigInt64Array;
   positionIds: BigInt64Array;
   B: number;
   Q: number;
-  pastKeys: Float32Array;
-  pastValues: Float32Array;
+  pastKeys: KvArray;
+  pastValues: KvArray;
   C: number;
   queryWeights: Float32Array;
+  /** Block-causal models: block ids of the queries [B, Q] and of the keys, cached first [B, C + Q]. */
+  queryBlocks?: BigInt64Array;
+  keyBlocks?: BigInt64Array;
+  /** A v2 graph's logits are fetched only when asked (sampling at temperature > 0): its statistics suffice else. */
+  needLogits?: boolean;
 }
+
+/** A v2 graph's token statistics per row (mask excluded): K = the card's top_k. */
+export interface RowStatistics {
+  K: number;
+  topIds: BigInt64Array; // [B, Q, K]
+  topProbs: Float32Array; // [B, Q, K]
+  entropy: Float32Array; // [B, Q]
+  logZ: Float32Array; // [B, Q]
+}
+
 export interface ForwardOutputs {
-  logits: Float32Array; // [B, Q, V]
-  keys: Float32Array; // [Ly, B, H, Q, Dh]
-  values: Float32Array;
+  /** [B, Q, V]; empty when a v2 graph's statistics stand in for them. */
+  logits: Float32Array;
+  keys: KvArray; // [Ly, B, Hkv, Q, Dh]
+  values: KvArray;
   saliency: Float32Array; // [Ly, B, H, C+Q]
+  stats?: RowStatistics;
 }
 
 export interface LoadedModel {
@@ -174,9 +195,12 @@ export async function loadModel(
       x.isTensor ? { name: x.name, isTensor: true, type: x.type, shape: x.shape } : { name: x.name, isTensor: false },
     );
   const graph = graphKind(meta(session, 'input'));
+  const v2 = card.format === 'dlens-model/2';
+  const kvType = card.kv_dtype ?? 'float32';
+  const blockCausal = v2 && card.attention === 'block-causal';
   const problems =
     graph === 'full'
-      ? checkContract(meta(session, 'input'), meta(session, 'output'))
+      ? checkContract(meta(session, 'input'), meta(session, 'output'), v2 ? contractV2(kvType, blockCausal) : undefined)
       : checkLogitsOnly(meta(session, 'input'), meta(session, 'output'));
   problems.push(...checkCardAgainstGraph(card, meta(session, 'input'), meta(session, 'output')));
   const special = new Set(added.filter((a) => (a as { special?: boolean }).special).map((a) => a.id));
@@ -191,7 +215,9 @@ export async function loadModel(
     );
   }
   const vocabText = new Map<number, string>();
-  const { num_layers: Ly, num_heads: H, head_dim: Dh, vocab_size: V } = card;
+  const { num_layers: Ly, head_dim: Dh, vocab_size: V } = card;
+  const Hkv = card.num_kv_heads ?? card.num_heads;
+  const statsOutputs = ['keys', 'values', 'saliency', 'top_ids', 'top_probs', 'entropy', 'log_z'];
   const inputNames = new Set(session.inputNames);
   return {
     dir,
@@ -222,13 +248,37 @@ export async function loadModel(
         const none = new Float32Array(0);
         return { logits, keys: none, values: none, saliency: none };
       }
-      const feeds = {
+      const kvShape = [Ly, x.B, Hkv, x.C, Dh];
+      const feeds: Record<string, ort.Tensor> = {
         input_ids: new ort.Tensor('int64', x.inputIds, [x.B, x.Q]),
         position_ids: new ort.Tensor('int64', x.positionIds, [x.B, x.Q]),
-        past_keys: new ort.Tensor('float32', x.pastKeys, [Ly, x.B, H, x.C, Dh]),
-        past_values: new ort.Tensor('float32', x.pastValues, [Ly, x.B, H, x.C, Dh]),
+        past_keys: new ort.Tensor(kvType, x.pastKeys, kvShape),
+        past_values: new ort.Tensor(kvType, x.pastValues, kvShape),
         query_weights: new ort.Tensor('float32', x.queryWeights, [x.B, x.Q]),
       };
+      if (blockCausal) {
+        if (!x.queryBlocks || !x.keyBlocks) throw new Error('a block-causal model needs query and key block ids');
+        feeds.query_blocks = new ort.Tensor('int64', x.queryBlocks, [x.B, x.Q]);
+        feeds.key_blocks = new ort.Tensor('int64', x.keyBlocks, [x.B, x.C + x.Q]);
+      }
+      if (v2) {
+        // Only what is fetched crosses into JavaScript: [Q, V] logits (500 MB for 1,000 positions of LLaDA) stay in
+        // onnxruntime unless sampling needs them.
+        const out = await session.run(feeds, x.needLogits ? [...statsOutputs, 'logits'] : statsOutputs);
+        return {
+          logits: x.needLogits ? (out.logits!.data as Float32Array) : new Float32Array(0),
+          keys: out.keys!.data as KvArray,
+          values: out.values!.data as KvArray,
+          saliency: out.saliency!.data as Float32Array,
+          stats: {
+            K: card.top_k!,
+            topIds: out.top_ids!.data as BigInt64Array,
+            topProbs: out.top_probs!.data as Float32Array,
+            entropy: out.entropy!.data as Float32Array,
+            logZ: out.log_z!.data as Float32Array,
+          },
+        };
+      }
       const out = await session.run(feeds);
       const logits = out.logits!.data as Float32Array;
       if (logits.length !== x.B * x.Q * V)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { dlens, python, tmp } from '../helpers.js';
 import { tinyAsLlada } from '../support/tiny-as-llada.js';
 import { randomQwenCheckpoint } from '../support/random-checkpoint.js';
-import { loadModel, type LoadedModel } from '../../engine/model/load.js';
+import { loadModel, type KvArray, type LoadedModel } from '../../engine/model/load.js';
 import { record } from '../../engine/record.js';
 import { readTrace } from '../../engine/trace/trace.js';
 import { CACHE_MODES } from '../../engine/cache/modes.js';
@@ -41,7 +41,10 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     expect(readdirSync(out).sort()).toEqual(['dlens-model.json', 'model.onnx', 'model.onnx.data', 'tokenizer.json']);
     const card = JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8'));
     expect(card).toMatchObject({
-      format: 'dlens-model/1',
+      format: 'dlens-model/2',
+      num_kv_heads: 4,
+      kv_dtype: 'float32',
+      top_k: 8,
       mask_token_id: tiny.card.mask_token_id,
       eos_token_id: tiny.card.eos_token_id,
       vocab_size: 4096,
@@ -55,12 +58,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     expect(card.training.source.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  const pass = (
-    m: LoadedModel,
-    ids: number[],
-    positions: number[],
-    past?: { k: Float32Array; v: Float32Array; C: number },
-  ) =>
+  const pass = (m: LoadedModel, ids: number[], positions: number[], past?: { k: KvArray; v: KvArray; C: number }) =>
     m.forward({
       inputIds: BigInt64Array.from(ids.map(BigInt)),
       positionIds: BigInt64Array.from(positions.map(BigInt)),
@@ -70,6 +68,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       pastValues: past?.v ?? new Float32Array(0),
       C: past?.C ?? 0,
       queryWeights: new Float32Array(ids.length).fill(1),
+      needLogits: true,
     });
   const maxDiff = (a: Float32Array, b: Float32Array) => {
     expect(a.length).toBe(b.length);
@@ -106,7 +105,9 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       ids.map((_, i) => i),
     );
     expect(maxDiff(b.logits, Float32Array.from(ref.logits.flat()))).toBeLessThan(1e-4);
-    expect(maxDiff(b.keys.subarray(0, ref.keys0.length), Float32Array.from(ref.keys0))).toBeLessThan(1e-4);
+    expect(maxDiff((b.keys as Float32Array).subarray(0, ref.keys0.length), Float32Array.from(ref.keys0))).toBeLessThan(
+      1e-4,
+    );
   });
 
   it('predicts as dlens-tiny does (full and cached passes): probabilities within 1e-3, the same top-1', async () => {
@@ -127,7 +128,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       { num_layers: Ly, num_heads: H, head_dim: Dh } = tiny.card,
       T = ids.length;
     const others = positions.filter((p) => p < P || p >= P + 8);
-    const gather = (src: Float32Array) => {
+    const gather = (src: KvArray) => {
       const out = new Float32Array(Ly * H * others.length * Dh);
       for (let l = 0; l < Ly; l++)
         for (let h = 0; h < H; h++)
@@ -198,7 +199,10 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     }
   }, 120_000);
 
-  it('decodes exactly as dlens-tiny with every cache, step by step', async () => {
+  // Not step by step: dlens-tiny's v1 graph rounds confidences above 1 − 6e-8 to exactly 1 (then ties go to the
+  // leftmost position), where the converted v2 graph's statistics keep them apart (0.9999999 vs 0.99999994), so the
+  // two commit tied positions in different orders; what they decode is the same.
+  it('decodes the same sequence as dlens-tiny with every cache', async () => {
     const task = { genLength: 64, blockLength: 32, steps: 64 };
     for (const cache of CACHE_MODES) {
       const a = join(dir, `tiny-${cache}.dlens`),
@@ -208,8 +212,8 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       const ta = readTrace(new Uint8Array(readFileSync(a))),
         tb = readTrace(new Uint8Array(readFileSync(b)));
       expect(tb.manifest.output).toBe(ta.manifest.output);
-      expect(Array.from(tb.state)).toEqual(Array.from(ta.state));
-      expect(Array.from(tb.commitStep)).toEqual(Array.from(ta.commitStep));
+      const last = (t: typeof ta) => Array.from(t.state.subarray(t.dims.S * t.dims.T));
+      expect(last(tb)).toEqual(last(ta));
     }
   }, 120_000);
 
@@ -273,6 +277,7 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
       pastValues: new Float32Array(0),
       C: 0,
       queryWeights: new Float32Array(ids.length).fill(1),
+      needLogits: true,
     });
 
   it.each([
@@ -311,59 +316,48 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
     },
   );
 
-  it('a2d-qwen3 decodes with every cache into valid traces; Dream decodes without a cache and says why not with one', () => {
-    const a2d = join(dir, 'a2d-qwen3-model'),
-      dream = join(dir, 'dream-model');
-    for (const cache of CACHE_MODES) {
-      const out = join(dir, `a2d-${cache}.dlens`);
-      const r = dlens([
-        'record',
-        '--model',
-        a2d,
-        '--prompt',
-        'hi',
-        '--cache',
-        cache,
-        '--gen-length',
-        '16',
-        '--block-length',
-        '8',
-        '--out',
-        out,
-      ]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(python(['test/check_trace.py', out]).code).toBe(0);
-    }
-    expect(
-      dlens(['record', '--model', dream, '--prompt', 'hi', '--gen-length', '16', '--block-length', '16']).code,
-    ).toBe(0);
-    const refused = dlens([
-      'record',
-      '--model',
-      dream,
-      '--prompt',
-      'hi',
-      '--cache',
-      'prefix',
-      '--gen-length',
-      '16',
-      '--block-length',
-      '8',
-    ]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(
-      'predicts each position from the one before it (Dream); its cached passes need model contract v2',
-    );
+  it('a2d-qwen3 and Dream decode with every cache into valid traces', () => {
+    for (const model of ['a2d-qwen3-model', 'dream-model'])
+      for (const cache of CACHE_MODES) {
+        const out = join(dir, `${model}-${cache}.dlens`);
+        const r = dlens([
+          'record',
+          '--model',
+          join(dir, model),
+          '--prompt',
+          'hi',
+          '--cache',
+          cache,
+          '--gen-length',
+          '16',
+          '--block-length',
+          '8',
+          '--out',
+          out,
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(python(['test/check_trace.py', out]).code).toBe(0);
+      }
   });
 
-  it('refuses a block-causal (BD3LM) checkpoint with a message that says why', () => {
-    const hf = join(dir, 'bd3lm');
+  it('converts a block-causal (BD3LM) checkpoint with the block size its config or --block-size gives', () => {
+    const hf = join(dir, 'Qwen3-0.6B-diffusion-bd3lm-v0.1');
     randomQwenCheckpoint(hf, 'a2d-qwen3');
-    const p = join(hf, 'config.json');
-    writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), block_size: 32 }));
     const r = dlens(['convert', hf, '--out', join(dir, 'bd3lm-model')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('block-causal (BD3LM) a2d-qwen3 model; its attention needs model contract v2');
+    expect(r.stderr).toContain('block-causal (BD3LM) checkpoint, and config.json does not say its block size');
     expect(existsSync(join(dir, 'bd3lm-model'))).toBe(false);
+    expect(dlens(['convert', hf, '--out', join(dir, 'bd3lm-model'), '--block-size', '16']).code).toBe(0);
+    const p = join(hf, 'config.json');
+    writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), block_size: 32 }));
+    expect(dlens(['convert', hf, '--out', join(dir, 'bd3lm-model-32')]).code).toBe(0);
+    for (const [m, b] of [
+      ['bd3lm-model', 16],
+      ['bd3lm-model-32', 32],
+    ] as const)
+      expect(JSON.parse(readFileSync(join(dir, m, 'dlens-model.json'), 'utf8'))).toMatchObject({
+        attention: 'block-causal',
+        block_size: b,
+      });
   });
 });

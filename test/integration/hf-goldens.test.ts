@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, dlens, tmp } from '../helpers.js';
-import { loadModel, type LoadedModel } from '../../engine/model/load.js';
+import { loadModel, type KvArray, type LoadedModel } from '../../engine/model/load.js';
 import { record } from '../../engine/record.js';
 import { readTrace } from '../../engine/trace/trace.js';
 import { decodeSafetensors } from '../../engine/trace/safetensors.js';
@@ -16,9 +16,10 @@ import { STRATEGIES } from '../../engine/strategies/index.js';
  * One row per fixture; what a row may skip says why.
  */
 interface Golden {
+  block_size?: number;
   template: string;
   mask_token_id: number;
-  inputs: { prompt: string; ids: number[] }[];
+  inputs: { prompt: string; ids: number[]; prompt_length?: number }[];
   generate_py: { prompt: string; gen_length: number; block_length: number; steps: number; output_ids: number[] }[];
   dream_samplers?: { alg: string; prompt: string; max_new_tokens: number; steps: number; output_ids?: number[] }[];
 }
@@ -27,9 +28,19 @@ const FIXTURES = [
   { name: 'llada', architecture: 'llada', shifted: false, caches: CACHE_MODES },
   { name: 'llada-gqa-tied', architecture: 'llada', shifted: false, caches: CACHE_MODES },
   { name: 'a2d-qwen3', architecture: 'a2d-qwen3', shifted: false, caches: CACHE_MODES },
-  // Dream predicts position i from row i - 1: its graph shifts the rows, right for full passes only (contract v1).
-  { name: 'dream', architecture: 'dream', shifted: true, caches: ['none'] as const },
+  // Dream predicts position i from row i - 1: the graph shifts full passes; a block pass also computes bs - 1.
+  { name: 'dream', architecture: 'dream', shifted: true, caches: CACHE_MODES },
+  // dllm's BD3LM: block-causal; positions after the block are never attended, so only prefix caching applies.
+  { name: 'a2d-qwen3-bd3lm', architecture: 'a2d-qwen3', shifted: false, caches: ['none', 'prefix'] as const },
 ] as const;
+
+/** dllm's BD3LM layout: the prompt padded on the left to whole blocks, blocks counted from the padded start. */
+function blocksOf(golden: Golden, inp: Golden['inputs'][number]) {
+  const b = golden.block_size;
+  if (!b) return {};
+  const pad = (b - (inp.prompt_length! % b)) % b;
+  return { ids: BigInt64Array.from(inp.ids, (_, p) => BigInt(Math.floor((p + pad) / b))) };
+}
 
 /** Probabilities with the mask token excluded, as dlens computes them (it never commits the mask). */
 function probs(row: Float32Array, mask: number) {
@@ -50,7 +61,14 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
   let model: LoadedModel;
 
   beforeAll(async () => {
-    const r = dlens(['convert', src, '--out', out, '--json']);
+    const r = dlens([
+      'convert',
+      src,
+      '--out',
+      out,
+      '--json',
+      ...(golden.block_size ? ['--block-size', String(golden.block_size)] : []),
+    ]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toMatchObject({ architecture: fx.architecture });
     model = await loadModel(out);
@@ -78,6 +96,9 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
         pastValues: new Float32Array(0),
         C: 0,
         queryWeights: new Float32Array(T).fill(1),
+        queryBlocks: blocksOf(golden, inp).ids,
+        keyBlocks: blocksOf(golden, inp).ids,
+        needLogits: true,
       });
       let worst = 0,
         top1 = 0;
@@ -93,6 +114,52 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
       expect(top1).toBe(T - (fx.shifted ? 1 : 0));
     },
   );
+
+  it('computes a block against cached keys and values as the full pass does, within 1e-4', async () => {
+    const inp = golden.inputs[0]!;
+    const P = inp.prompt_length ?? model.encode(model.card.prompt_template.replace('{prompt}', inp.prompt)).length;
+    const T = inp.ids.length,
+      V = model.card.vocab_size,
+      { num_layers: Ly, head_dim: Dh } = model.card,
+      Hkv = model.card.num_kv_heads ?? model.card.num_heads;
+    const blocks = blocksOf(golden, inp).ids;
+    const run = (positions: number[], past?: { keys: KvArray; values: KvArray; at: number[] }) =>
+      model.forward({
+        inputIds: BigInt64Array.from(positions, (p) => BigInt(inp.ids[p]!)),
+        positionIds: BigInt64Array.from(positions, (p) => BigInt(p)),
+        B: 1,
+        Q: positions.length,
+        pastKeys: past ? gather(past.keys, past.at) : new Float32Array(0),
+        pastValues: past ? gather(past.values, past.at) : new Float32Array(0),
+        C: past?.at.length ?? 0,
+        queryWeights: new Float32Array(positions.length).fill(1),
+        queryBlocks: blocks && BigInt64Array.from(positions, (p) => blocks[p]!),
+        keyBlocks: blocks && BigInt64Array.from([...(past?.at ?? []), ...positions], (p) => blocks[p]!),
+        needLogits: true,
+      });
+    const gather = (src: KvArray, at: number[]) => {
+      const out = new Float32Array(Ly * Hkv * at.length * Dh);
+      for (let lh = 0; lh < Ly * Hkv; lh++)
+        at.forEach((p, c) =>
+          out.set(src.subarray((lh * T + p) * Dh, (lh * T + p + 1) * Dh), (lh * at.length + c) * Dh),
+        );
+      return out;
+    };
+    const all = inp.ids.map((_, p) => p);
+    const full = await run(all);
+    const bs = P,
+      be = P + 8,
+      q0 = bs - (fx.shifted ? 1 : 0); // a shifted model's block pass also computes bs - 1
+    const block = all.slice(q0, be);
+    // Block-causal: the prefix (what its attention can see); otherwise every other position (the dual cache).
+    const cached = all.filter((p) => (p < q0 || p >= be) && (!blocks || p < q0));
+    const part = await run(block, { keys: full.keys, values: full.values, at: cached });
+    let worst = 0;
+    for (let p = bs; p < be; p++)
+      for (let v = 0; v < V; v++)
+        worst = Math.max(worst, Math.abs(part.logits[(p - q0) * V + v]! - full.logits[p * V + v]!));
+    expect(worst).toBeLessThan(1e-4);
+  });
 
   it.each(golden.generate_py.map((d) => [d.prompt, d.steps, d.block_length, d] as const))(
     'decodes "%s" (%i steps, block %i) exactly as LLaDA generate.py does',

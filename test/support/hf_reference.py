@@ -94,10 +94,11 @@ def forward(d, ids):
     for l in range(L):
         h = rms(x, layer(l, "attn_norm"))
         q = rope(norm(heads(proj(h, l, "q"), H), l, "q_norm"))
-        k = np.repeat(rope(norm(heads(proj(h, l, "k"), Hkv), l, "k_norm")), H // Hkv, axis=0)
-        v = np.repeat(heads(proj(h, l, "v"), Hkv), H // Hkv, axis=0)
+        k_own = rope(norm(heads(proj(h, l, "k"), Hkv), l, "k_norm"))
         if l == 0:
-            keys0 = k
+            keys0 = k_own  # per key/value head, as the graph returns them (contract v2)
+        k = np.repeat(k_own, H // Hkv, axis=0)
+        v = np.repeat(heads(proj(h, l, "v"), Hkv), H // Hkv, axis=0)
         s = q @ k.transpose(0, 2, 1) / np.sqrt(Dh)
         p = np.exp(s - s.max(-1, keepdims=True))
         p /= p.sum(-1, keepdims=True)
