@@ -16,6 +16,7 @@ import {
 } from './contract.js';
 import { deviceUnavailable, type Device } from './devices.js';
 import { userModelsDir } from '../home.js';
+import { floatArrayToHalf } from '../trace/f16.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
@@ -249,11 +250,13 @@ export async function loadModel(
         return { logits, keys: none, values: none, saliency: none };
       }
       const kvShape = [Ly, x.B, Hkv, x.C, Dh];
+      // Callers with no cache pass an empty Float32Array; float16 keys travel as their bits.
+      const asKv = (a: KvArray) => (kvType === 'float16' && a instanceof Float32Array ? floatArrayToHalf(a) : a);
       const feeds: Record<string, ort.Tensor> = {
         input_ids: new ort.Tensor('int64', x.inputIds, [x.B, x.Q]),
         position_ids: new ort.Tensor('int64', x.positionIds, [x.B, x.Q]),
-        past_keys: new ort.Tensor(kvType, x.pastKeys, kvShape),
-        past_values: new ort.Tensor(kvType, x.pastValues, kvShape),
+        past_keys: new ort.Tensor(kvType, asKv(x.pastKeys), kvShape),
+        past_values: new ort.Tensor(kvType, asKv(x.pastValues), kvShape),
         query_weights: new ort.Tensor('float32', x.queryWeights, [x.B, x.Q]),
       };
       if (blockCausal) {

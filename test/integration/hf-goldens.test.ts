@@ -228,3 +228,34 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
       }
   }, 60_000);
 });
+
+describe('keys and values in float16 (dlens convert --kv-dtype fp16)', () => {
+  const src = join(ROOT, 'test', 'fixtures', 'hf', 'llada-gqa-tied');
+  const golden = JSON.parse(readFileSync(join(src, 'golden.json'), 'utf8')) as Golden;
+  const dir = tmp('dlens-kv16-');
+
+  it('halves the cache and decodes as generate.py does', async () => {
+    const models: LoadedModel[] = [];
+    for (const kv of ['fp32', 'fp16']) {
+      expect(dlens(['convert', src, '--out', join(dir, kv), '--kv-dtype', kv]).code).toBe(0);
+      models.push(await loadModel(join(dir, kv)));
+    }
+    const [m32, m16] = models as [LoadedModel, LoadedModel];
+    try {
+      expect(m16.card.kv_dtype).toBe('float16');
+      const d = golden.generate_py[0]!;
+      const job = { prompt: d.prompt, genLength: d.gen_length, blockLength: d.block_length, steps: d.steps };
+      const a = await record({ ...job, cache: 'prefix' }, { model: m32 });
+      const b = await record({ ...job, cache: 'prefix' }, { model: m16 });
+      expect(b.peak_cache_bytes).toBe(a.peak_cache_bytes / 2);
+      expect(b.output).toBe(a.output);
+      // Without a cache the keys never leave the graph in float16: generate.py's decode exactly.
+      const file = join(dir, 'kv16.dlens');
+      await record({ ...job, cache: 'none', out: file }, { model: m16 });
+      const t = readTrace(new Uint8Array(readFileSync(file)));
+      expect(Array.from(t.state.subarray(t.dims.S * t.dims.T + t.dims.P))).toEqual(d.output_ids);
+    } finally {
+      for (const m of models) await m.release();
+    }
+  });
+});
