@@ -12,7 +12,8 @@ import { buildTransformer, type GraphOptions, type TransformerDims } from './tra
  *   position i from output row i − 1, so the graph shifts the logits back (row 0 keeps its own).
  * - dllm's A2D models (ZHZisZZ/dllm, `A2DQwen3LMHeadModel`, model_type a2d-qwen3; and a2d-qwen2): Qwen3 (per-head
  *   RMSNorm of queries and keys, head_dim from the config) or Qwen2 with the causal mask removed — the MDLM variant.
- *   The BD3LM variant attends block-causally and needs model contract v2's block-causal attention: refused for now.
+ *   The BD3LM variant is the same checkpoint layout attending block-causally: convert.ts makes its graph block-causal
+ *   when the block size is known (config.json's block_size or --block-size).
  */
 type Flavor = { name: string; shift: boolean; qkNorm: boolean; qkvBias: 'always' | 'config' };
 const FLAVORS: { match: (c: Record<string, unknown>) => boolean; flavor: Flavor }[] = [

@@ -133,7 +133,7 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   };
   // Grouped-query attention: the G = H / Hkv query heads of a group share one key/value head. Queries become
   // [B, Hkv, G, Q, Dh] and keys [B, Hkv, 1, N, Dh], so MatMul broadcasts over the group without copying keys.
-  const headTail = [g.const([2], 'int64'), g.const([4], 'int64')];
+  const headTail = G === 1 ? [] : [g.const([2], 'int64'), g.const([4], 'int64')];
   const grouped = (x: string) =>
     G === 1
       ? x
@@ -145,7 +145,7 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
         ]);
   const oneGroup = (x: string) => (G === 1 ? x : g.op('Unsqueeze', [x, g.const([2], 'int64')]));
   // [B, Hkv, G, Q, X] → [B, H, Q, X] (X is C+Q for scores: dynamic, so the target shape is built from the input's)
-  const groupTail = [g.const([3], 'int64'), g.const([5], 'int64')];
+  const groupTail = G === 1 ? [] : [g.const([3], 'int64'), g.const([5], 'int64')];
   const ungrouped = (x: string) =>
     G === 1
       ? x
