@@ -2,7 +2,7 @@ import { DlensError } from '../errors.js';
 import type { Params, Strategy } from '../strategies/types.js';
 import { numTransferTokens } from './schedule.js';
 import { predictFromPass } from './row-stats.js';
-import { blockIdsOf } from './forward-pass.js';
+import { passBlocks } from './forward-pass.js';
 import type { PositionPrediction } from './predict.js';
 import { endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './setup.js';
 
@@ -32,14 +32,7 @@ async function verifyPass(run: Run, states: Int32Array[]): Promise<PositionPredi
     pastValues: new Float32Array(0),
     C: 0,
     queryWeights: new Float32Array(B * T),
-    queryBlocks: blockIdsOf(
-      run,
-      states.flatMap(() => Array.from({ length: T }, (_, i) => i)),
-    ),
-    keyBlocks: blockIdsOf(
-      run,
-      states.flatMap(() => Array.from({ length: T }, (_, i) => i)),
-    ),
+    ...passBlocks(run, [], 0, T, B),
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;

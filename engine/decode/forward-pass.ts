@@ -15,10 +15,17 @@ export interface Pass {
   C: number;
 }
 
-/** Block ids of `positions` for a block-causal model's attention (Run.attnBlocks); undefined for other models. */
-export function blockIdsOf(run: Run, positions: Iterable<number>): BigInt64Array | undefined {
+/**
+ * A block-causal model's attention blocks (Run.attnBlocks) for a pass computing positions [q0, q0 + Q) against
+ * `cached` positions, repeated for B sequences; nothing for other models, so their passes build no arrays.
+ */
+export function passBlocks(run: Run, cached: readonly number[], q0: number, Q: number, B = 1) {
   const b = run.attnBlocks;
-  return b ? BigInt64Array.from(positions, (p) => b[p]!) : undefined;
+  if (!b) return {};
+  const q = b.subarray(q0, q0 + Q);
+  const k = BigInt64Array.from([...cached.map((p) => b[p]!), ...q]);
+  const repeat = (x: BigInt64Array) => BigInt64Array.from({ length: B * x.length }, (_, i) => x[i % x.length]!);
+  return { queryBlocks: repeat(q), keyBlocks: repeat(k) };
 }
 
 /**
@@ -51,11 +58,7 @@ export async function forwardPass(run: Run, bs: number, be: number, cache: KvCac
     queryWeights: qw,
     // Attention blocks are per position; the cache's layers all hold the same positions when a model is block-causal
     // (only prefix caching applies to it).
-    queryBlocks: blockIdsOf(
-      run,
-      Array.from({ length: Q }, (_, i) => q0 + i),
-    ),
-    keyBlocks: blockIdsOf(run, [...(cache?.positions[0] ?? []), ...Array.from({ length: Q }, (_, i) => q0 + i)]),
+    ...passBlocks(run, cache?.positions[0] ?? [], q0, Q),
     needLogits: run.o.temperature > 0,
   });
   run.forwardMs += performance.now() - t;

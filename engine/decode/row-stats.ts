@@ -56,12 +56,7 @@ export async function predictRows(
     logZ = out.log_z!.data as Float32Array;
   const res: PositionPrediction[] = new Array(N);
   for (let i = 0; i < N; i++) {
-    const topIds = new Int32Array(K).fill(-1),
-      topProbs = new Float32Array(K).fill(NaN);
-    for (let j = 0; j < k; j++) {
-      topIds[j] = Number(ids[i * k + j]!);
-      topProbs[j] = probs[i * k + j]!;
-    }
+    const { topIds, topProbs } = topCandidates(ids, probs, i * k, k, K);
     let token = topIds[0]!,
       confidence = topProbs[0]!;
     if (temperature > 0 && rng && sample(r0 + i)) {
@@ -71,6 +66,17 @@ export async function predictRows(
     res[i] = { token, confidence, entropy: ent[i]!, topIds, topProbs };
   }
   return res;
+}
+
+/** A row's first k candidates from `ids`/`probs` at `at`, as K-long arrays (-1 and NaN past k). */
+function topCandidates(ids: BigInt64Array, probs: Float32Array, at: number, k: number, K: number) {
+  const topIds = new Int32Array(K).fill(-1),
+    topProbs = new Float32Array(K).fill(NaN);
+  for (let j = 0; j < k; j++) {
+    topIds[j] = Number(ids[at + j]!);
+    topProbs[j] = probs[at + j]!;
+  }
+  return { topIds, topProbs };
 }
 
 /**
@@ -93,12 +99,7 @@ export async function predictFromPass(
   const k = Math.min(K, st.K);
   return Array.from({ length: Math.max(0, r1 - r0) }, (_, i) => {
     const r = r0 + i;
-    const topIds = new Int32Array(K).fill(-1),
-      topProbs = new Float32Array(K).fill(NaN);
-    for (let j = 0; j < k; j++) {
-      topIds[j] = Number(st.topIds[r * st.K + j]!);
-      topProbs[j] = st.topProbs[r * st.K + j]!;
-    }
+    const { topIds, topProbs } = topCandidates(st.topIds, st.topProbs, r * st.K, k, K);
     return { token: topIds[0]!, confidence: topProbs[0]!, entropy: st.entropy[r]!, topIds, topProbs };
   });
 }
