@@ -1,6 +1,6 @@
 /**
  * Accuracy cost of quantized weights (issue 14): dlens-tiny's own weights as a LLaDA checkpoint
- * (test/support/tiny-as-llada.ts), converted at fp32, int8 and int4 (MatMulNBits, block 32), each decoded on the
+ * (assets/checkpoints/dlens-tiny), converted at fp32, int8 and int4 (MatMulNBits, block 32), each decoded on the
  * deterministic suites with the baseline (low-confidence, one token per step) on the same held-out instances.
  *   npm run bench:quantization [-- --limit=20]
  * Writes bench/results/quantization.md.
@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tinyAsLlada } from '../test/support/tiny-as-llada.js';
+import { tinyCheckpoint } from '../test/support/tiny-checkpoint.js';
 import { convertCheckpoint } from '../engine/convert/convert.js';
 import { runBench } from '../engine/evaluate/run.js';
 import { REPO_ROOT } from '../engine/model/load.js';
@@ -17,7 +17,7 @@ import { DEFAULTS } from '../engine/api/defaults.js';
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.split('=')[1] ?? 20);
 const SUITES = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'];
 const dir = mkdtempSync(join(tmpdir(), 'dlens-quant-'));
-tinyAsLlada(join(dir, 'hf'));
+tinyCheckpoint(join(dir, 'hf'));
 const rows: string[] = [];
 const acc: Record<string, number> = {};
 for (const dtype of ['fp32', 'int8', 'int4'] as const) {

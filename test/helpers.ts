@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -18,8 +18,13 @@ export function dlens(args: string[], opts: { cwd?: string; env?: Record<string,
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function python(args: string[]) {
-  const r = spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
+/**
+ * Runs a Python script. `torch`: with Debian's python3 (/usr/bin/python3), which has python3-torch (installed by
+ * .ci/run); a PATH python3 (pyenv, a venv) often lacks it.
+ */
+export function python(args: string[], o: { torch?: boolean } = {}) {
+  const exe = o.torch && existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const r = spawnSync(exe, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

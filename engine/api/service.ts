@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { dlensHome, userModelsDir } from '../home.js';
 import { randomUUID } from 'node:crypto';
+import { ensureBundledModels } from '../model/bundled.js';
 import { loadModel, listModelDirs, readCard, DEFAULT_MODEL, type LoadedModel } from '../model/load.js';
 import { STRATEGIES } from '../strategies/index.js';
 import { CACHE_MODES, CACHE_PARAMS, makeCache } from '../cache/index.js';
@@ -145,6 +146,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
 
   return {
     async models() {
+      await ensureBundledModels();
       return listModelDirs().map((dir) => {
         const c = readCard(dir),
           name = basename(dir);

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { DlensError } from '../errors.js';
 import { listModelDirs, readCard } from '../model/load.js';
+import { ensureBundledModels } from '../model/bundled.js';
 import { checkDevice, DEVICES } from '../model/devices.js';
 import { record } from '../record.js';
 import { readTrace, TraceError } from '../trace/trace.js';
@@ -598,6 +599,7 @@ export async function main(argv: string[]) {
     console.log(usageOf(cmd));
     return 0;
   }
+  await ensureBundledModels();
   await f(rest);
   return 0;
 }

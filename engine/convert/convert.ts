@@ -49,7 +49,7 @@ export interface ConvertResult {
 }
 
 /** sha256 over config.json and every shard, streamed (an 8B checkpoint is 16 GB): the checkpoint's identity. */
-async function checkpointHash(ck: Checkpoint): Promise<string> {
+export async function checkpointHash(ck: Checkpoint): Promise<string> {
   const h = createHash('sha256').update(readFileSync(join(ck.dir, 'config.json')));
   for (const s of ck.shards)
     for await (const chunk of createReadStream(join(ck.dir, s), { highWaterMark: 8 << 20 })) h.update(chunk as Buffer);
@@ -88,6 +88,30 @@ function specialId(tokJson: Record<string, unknown>, texts: string[]): number | 
 }
 
 /**
+ * Card fields a checkpoint's author adds beside config.json, in dlens-card.json: license, description, and the
+ * training and eval records (dlens-tiny's recipe and scores). Everything structural comes from config.json.
+ */
+function authorCard(hfDir: string): { license?: string; description?: string; training?: object; eval?: object } {
+  const p = join(hfDir, 'dlens-card.json');
+  if (!existsSync(p)) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(p, 'utf8'));
+  } catch {
+    throw new DlensError(`${p} is not valid JSON; fix it or remove it (it only adds license, training and eval notes)`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DlensError(`${p} is not a JSON object`);
+  const { license, description, training, eval: ev } = v as Record<string, unknown>;
+  const obj = (x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? (x as object) : undefined);
+  return {
+    ...(typeof license === 'string' ? { license } : {}),
+    ...(typeof description === 'string' ? { description } : {}),
+    ...(obj(training) ? { training: obj(training) } : {}),
+    ...(obj(ev) ? { eval: obj(ev) } : {}),
+  };
+}
+
+/**
  * `dlens convert`: a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json) to a dlens model
  * folder (model.onnx with its weights in model.onnx.data, tokenizer.json, dlens-model.json). Tensors are read and
  * written one at a time; everything is written into a temporary folder beside `out` and renamed into place, so a
@@ -115,6 +139,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   }
   const tcPath = join(hfDir, 'tokenizer_config.json');
   const tokConfig = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
+  const author = authorCard(hfDir);
   const dims = arch.dims(ck.config);
   const archName = 'flavor' in arch ? arch.flavor(ck.config) : arch.name;
   const extras = 'cardExtras' in arch ? arch.cardExtras(ck.config) : {};
@@ -174,9 +199,11 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       top_k: graphOptions.topK,
       max_positions: ids.maxPositions ?? 4096,
       prompt_template: promptTemplate(tokConfig),
-      license: typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint',
-      training: { source },
-      eval: {},
+      license:
+        author.license ?? (typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint'),
+      ...(author.description ? { description: author.description } : {}),
+      training: { ...author.training, source },
+      eval: author.eval ?? {},
       ...extras,
     };
     writeFileSync(join(tmp, 'dlens-model.json'), JSON.stringify(card, null, 1));

@@ -16,7 +16,8 @@ export const BLOCK_SIZE = 32;
  * Checkpoint tensors as graph weights, by name: each checked against the shape the config implies (from the shard
  * header, before anything is read) and streamed into the model's data later. `linear` weights ([out, in]) are
  * quantized for int8/int4; everything else (norms, biases, the embedding and the output head) stays float — 2D ones as
- * float16 under int8/int4, since the head sets every probability the views show.
+ * float16 under fp16, int8 and int4, since the head sets every probability the views show; 1D ones (norms, biases)
+ * as float32 always: they are a few KB, and rounding a norm's gain moves every activation after it.
  */
 export function weightTaker(g: GraphBuilder, ck: Checkpoint, dtype: ConvertDtype) {
   const entry = (name: string, shape: number[]) => {
@@ -32,7 +33,7 @@ export function weightTaker(g: GraphBuilder, ck: Checkpoint, dtype: ConvertDtype
   const quantized = dtype === 'int8' || dtype === 'int4';
   const dense = (name: string, shape: number[]) => {
     const e = entry(name, shape);
-    const stored = dtype === 'fp16' || (quantized && shape.length === 2) ? 'fp16' : 'fp32';
+    const stored = (dtype === 'fp16' || quantized) && shape.length === 2 ? 'fp16' : 'fp32';
     return g.weight(name, () => readTensorF32(ck, e), shape, stored);
   };
   const linear = (name: string, shape: [number, number]): LinearWeight => {

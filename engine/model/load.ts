@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve, dirname, delimiter } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve, delimiter } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
@@ -16,11 +15,11 @@ import {
 } from './contract.js';
 import { deviceUnavailable, type Device } from './devices.js';
 import { userModelsDir } from '../home.js';
+import { ensureBundledModels } from './bundled.js';
+import { DEFAULT_MODEL, MODELS_DIR, REPO_ROOT } from './paths.js';
 import { floatArrayToHalf } from '../trace/f16.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const MODELS_DIR = join(REPO_ROOT, 'assets', 'models');
-export const DEFAULT_MODEL = 'dlens-tiny';
+export { REPO_ROOT, MODELS_DIR, DEFAULT_MODEL };
 
 // onnxruntime's own log goes to stderr; dlens reports failures itself, with what to do (DLENS_ORT_LOG=verbose|info|
 // warning|error shows onnxruntime's log when debugging a model or a device).
@@ -89,7 +88,8 @@ function modelRoots(): string[] {
 }
 
 /**
- * Model names resolve to assets/models/NAME (or a DLENS_MODEL_PATH folder); a path containing a separator is a folder.
+ * Model names resolve to a bundled model (assets/models/NAME), one in ~/.dlens/models or in a DLENS_MODEL_PATH
+ * folder; a path containing a separator is a folder.
  */
 export function resolveModelDir(nameOrDir: string | undefined): string {
   const n = nameOrDir ?? DEFAULT_MODEL;
@@ -143,6 +143,7 @@ export async function loadModel(
   opts: { threads?: number; device?: Device } = {},
 ): Promise<LoadedModel> {
   const device = opts.device ?? 'cpu';
+  await ensureBundledModels();
   const dir = resolveModelDir(nameOrDir);
   const card = readCard(dir);
   for (const f of ['model.onnx', 'tokenizer.json']) {

@@ -219,7 +219,7 @@ const splitCache = new WeakMap<object, Record<string, unknown[]>>();
 function needCorpus(ctx: SuiteContext, suite: string) {
   if (!ctx.corpus)
     throw new DlensError(
-      `the ${suite} suite needs the English corpus (Debian's dict-gcide and fortunes), which is not prepared: run \`python3 assets/models/dlens-tiny/recipe/prepare_corpus.py .data/corpus\` (or set DLENS_CORPUS to its folder)`,
+      `the ${suite} suite needs the English corpus (Debian's dict-gcide and fortunes), which is not prepared: run \`python3 assets/checkpoints/dlens-tiny/recipe/prepare_corpus.py .data/corpus\` (or set DLENS_CORPUS to its folder)`,
     );
   return ctx.corpus;
 }

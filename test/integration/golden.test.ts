@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../engine/model/load.js';
 import { decode } from '../../engine/decode/run.js';
-import { predictRow } from '../support/predict-row.js';
+import { predictFromPass } from '../../engine/decode/row-stats.js';
 import { numTransferTokens } from '../../engine/decode/schedule.js';
 import { lowConfidence } from '../../engine/strategies/low-confidence.js';
 import { ROOT } from '../helpers.js';
@@ -22,8 +22,9 @@ const goldens = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/golden-dlens-t
 /**
  * The recipe's Python reference decode (PyTorch, reference_decode.py) against the engine (onnxruntime-node).
  * Teacher-forced: at every step both start from the reference's state, so one tie cannot cascade. The engine
- * must commit the same tokens; it may pick another position only where the confidences tie within 1e-5
- * (PyTorch and onnxruntime differ in the last float bits, e.g. EOS tails at confidence 0.999999).
+ * must commit the same tokens, at the same positions wherever its choice is decided by more than 1e-5; it may pick
+ * another position only where the confidences tie within 1e-5 (PyTorch rounds those above 1 − 6e-8 to exactly 1 and
+ * then takes the leftmost; the engine's v2 statistics keep 0.9999999 and 0.99999994 apart).
  */
 describe('engine matches the Python reference decode on dlens-tiny', async () => {
   const model = await loadModel();
@@ -34,7 +35,7 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
         T = P + g.gen_length;
       const state = [...g.ids, ...Array(g.gen_length).fill(MASK)];
       const perBlock = g.steps / (g.gen_length / g.block_length);
-      let strictSame = 0;
+      let decided = 0;
       for (let s = 0; s < g.commits.length; s++) {
         const b = Math.floor(s / perBlock),
           k = s % perBlock;
@@ -57,9 +58,7 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
           C: 0,
           queryWeights: new Float32Array(T).fill(1),
         });
-        const predictions = Array.from({ length: g.gen_length }, (_, i) =>
-          predictRow(out.logits, (P + i) * V, V, 5, 0, null, MASK),
-        );
+        const predictions = await predictFromPass(out, P, T, V, 5, 0, null, MASK);
         const d = lowConfidence.decide(
           {
             step: s,
@@ -87,15 +86,20 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
           expect({ step: s, p, tok: predictions[p - P]!.token }).toEqual({ step: s, p, tok });
         const got = d.commit.map((c) => c.position).sort((a, b) => a - b);
         const ref = want.map((w) => w[0]).sort((a, b) => a - b);
-        if (JSON.stringify(got) === JSON.stringify(ref)) strictSame++;
-        else {
+        // A decided step: the n-th most confident masked position of the block beats the next by more than 1e-5.
+        const conf = masked.map((p) => predictions[p - P]!.confidence).sort((a, b) => b - a);
+        const n = want.length;
+        if (n >= conf.length || conf[n - 1]! - conf[n]! > 1e-5) {
+          expect({ step: s, positions: got }).toEqual({ step: s, positions: ref });
+          decided++;
+        } else {
           const minRef = Math.min(...want.map((w) => w[2]));
           for (const c of d.commit)
             expect(Math.abs(predictions[c.position - P]!.confidence - minRef)).toBeLessThan(1e-5);
         }
         for (const [p, tok] of want) state[p] = tok;
       }
-      expect(strictSame).toBeGreaterThanOrEqual(g.commits.length * 0.5);
+      expect(decided).toBeGreaterThanOrEqual(3); // not every step a tie (Add: EOS ties fill 13 of 16 steps)
     });
   }
 

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmp } from '../helpers.js';
-import { tinyAsLlada } from '../support/tiny-as-llada.js';
+import { tinyCheckpoint } from '../support/tiny-checkpoint.js';
 import { createEngineService } from '../../engine/api/service.js';
 import { validateCall } from '../../engine/api/schema.js';
 import type { EngineEvent } from '../../engine/api/types.js';
@@ -15,7 +15,7 @@ describe('importing a checkpoint through the engine API', () => {
   const saved = process.env.DLENS_HOME;
   beforeAll(() => {
     process.env.DLENS_HOME = home;
-    tinyAsLlada(hf);
+    tinyCheckpoint(hf);
   });
   afterAll(() => {
     if (saved === undefined) delete process.env.DLENS_HOME;

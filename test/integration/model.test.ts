@@ -18,6 +18,7 @@ async function cachedVsFull(m: LoadedModel, ids: number[], C: number) {
     pastValues: new Float32Array(0),
     C: 0,
     queryWeights: new Float32Array(T).fill(1),
+    needLogits: true,
   });
   const pk = new Float32Array(Ly * H * C * Dh),
     pv = new Float32Array(Ly * H * C * Dh);
@@ -37,6 +38,7 @@ async function cachedVsFull(m: LoadedModel, ids: number[], C: number) {
     pastValues: pv,
     C,
     queryWeights: new Float32Array(Q).fill(1),
+    needLogits: true,
   });
   let maxDiff = 0;
   for (let q = 0; q < Q; q++)

@@ -1,4 +1,4 @@
-"""Train dlens-tiny with LLaDA's masked-diffusion SFT objective, evaluate, export to the dlens ONNX contract.
+"""Train dlens-tiny with LLaDA's masked-diffusion SFT objective, evaluate, export as a LLaDA-format checkpoint.
 
 Usage (one GPU): python3 train.py --data DIR --eval EVAL.jsonl --out OUT --seconds 420 [--init ckpt.pt]
 DIR holds train-*.jsonl written by the TypeScript generator (engine/tasks/stream.ts).
@@ -7,7 +7,7 @@ import argparse, glob, json, math, os, random, time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from model import Config, DiffusionLM, export_onnx
+from model import Config, DiffusionLM, export_checkpoint
 from tokenizer_train import train_tokenizer, SPECIALS, TEMPLATE
 
 EOS, MASK = 0, 1
@@ -259,7 +259,8 @@ def main():
     for s, xs in samples.items():
         print(s, json.dumps(xs)[:600], flush=True)
     torch.save({k: v.half() for k, v in model.state_dict().items()}, os.path.join(a.out, 'ckpt.pt'))
-    export_onnx(model.float().cpu().eval(), os.path.join(a.out, 'model.onnx'))
+    # The bundled form: copy checkpoint/ over assets/checkpoints/dlens-tiny (keeping dlens-card.json), then npm run build
+    export_checkpoint(model.float().cpu().eval(), os.path.join(a.out, 'checkpoint'), os.path.join(a.out, 'tokenizer.json'))
     facts = {'params': nparams, 'config': cfg.to_dict(), 'steps': step, 'tokens_seen': tokens,
              'train_seconds': round(train_s, 1), 'tokens_per_s': round(tokens / train_s),
              'final_loss': round(float(np.mean(final_losses)), 4), 'lr': a.lr, 'token_budget_per_batch': a.tokens,

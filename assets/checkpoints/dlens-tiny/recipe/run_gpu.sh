@@ -1,10 +1,10 @@
 #!/bin/bash
 # One GPU run: generate fresh training data with the TypeScript generator (bundled, run by a carried node),
 # smoke-test the whole pipeline for a few seconds, then train, evaluate and export.
-# Usage on the GPU machine: [PER=N] [DATA_SEED=S] assets/models/dlens-tiny/recipe/run_gpu.sh SECONDS [train.py args]
+# Usage on the GPU machine: [PER=N] [DATA_SEED=S] assets/checkpoints/dlens-tiny/recipe/run_gpu.sh SECONDS [train.py args]
 # (DATA_SEED: a new one per continued run gives fresh instances; runs 1-10 all used 1000)
 set -e
-R=assets/models/dlens-tiny/recipe
+R=assets/checkpoints/dlens-tiny/recipe
 SECONDS_TRAIN=${1:-420}; shift || true
 ROOT=$(pwd)
 mkdir -p /tmp/data /tmp/smokedata

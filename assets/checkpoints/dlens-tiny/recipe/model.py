@@ -5,6 +5,7 @@ training (fast SDPA path, no cache) and export (explicit softmax, so attention s
 and past keys/values per docs/model-contract.md).
 """
 import math
+import os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -161,3 +162,100 @@ def export_onnx(m: DiffusionLM, path: str, fp16_weights: bool = True):
         g.graph.node.extend(casts + nodes)
         onnx.checker.check_model(g)
         onnx.save(g, path)
+
+
+# The bundled checkpoint (assets/checkpoints/dlens-tiny) in LLaDA's naming (ML-GSAI/LLaDA's LLaDAModelLM), so that the
+# model ships as any researcher's checkpoint would and `dlens convert` makes the ONNX model from it. Written and read
+# with numpy and the safetensors layout (8-byte header length, JSON header, raw little-endian data): Debian's Python
+# has no safetensors package.
+ST_DTYPES = {'F32': 'float32', 'F16': 'float16'}
+
+
+def llada_tensors(m: DiffusionLM):
+    """name -> numpy array: Linear weights [out, in] in fp16 (as trained for), norm gains in fp32."""
+    c, t = m.c, 'model.transformer.'
+    half = lambda w: w.detach().float().cpu().numpy().astype('float16')
+    full = lambda w: w.detach().float().cpu().numpy()
+    out = {t + 'wte.weight': half(m.emb.weight), t + 'ln_f.weight': full(m.norm.weight)}
+    for i, b in enumerate(m.blocks):
+        p = f'{t}blocks.{i}.'
+        q, k, v = b.qkv.weight.split(c.dim, dim=0)
+        gate, up = b.gate_up.weight.split(c.ffn, dim=0)
+        out.update({p + 'attn_norm.weight': full(b.n1.weight), p + 'ff_norm.weight': full(b.n2.weight),
+                    p + 'q_proj.weight': half(q), p + 'k_proj.weight': half(k), p + 'v_proj.weight': half(v),
+                    p + 'attn_out.weight': half(b.o.weight), p + 'ff_proj.weight': half(gate),
+                    p + 'up_proj.weight': half(up), p + 'ff_out.weight': half(b.down.weight)})
+    return out
+
+
+def llada_config(c: Config, mask_id=1, eos_id=0):
+    return {'architectures': ['LLaDAModelLM'], 'model_type': 'llada', 'block_type': 'llama', 'd_model': c.dim,
+            'n_heads': c.heads, 'n_kv_heads': c.heads, 'n_layers': c.layers, 'mlp_hidden_size': c.ffn,
+            'vocab_size': c.vocab_size, 'embedding_size': c.vocab_size, 'max_sequence_length': c.max_positions,
+            'rope_theta': c.rope_theta, 'rms_norm_eps': 1e-5, 'weight_tying': True, 'include_bias': False,
+            'activation_type': 'silu', 'mask_token_id': mask_id, 'eos_token_id': eos_id, 'pad_token_id': eos_id}
+
+
+def write_safetensors(path, tensors):
+    import json, struct
+    header, off = {}, 0
+    for name, a in tensors.items():
+        dt = {v: k for k, v in ST_DTYPES.items()}[str(a.dtype)]
+        header[name] = {'dtype': dt, 'shape': list(a.shape), 'data_offsets': [off, off + a.nbytes]}
+        off += a.nbytes
+    h = json.dumps(header, separators=(',', ':')).encode()
+    h += b' ' * (-len(h) % 8)
+    with open(path + '.tmp', 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h)
+        for a in tensors.values():
+            f.write(a.astype(a.dtype.newbyteorder('<'), copy=False).tobytes())
+    os.replace(path + '.tmp', path)
+
+
+def read_safetensors(path):
+    import json, struct
+    import numpy as np
+    raw = open(path, 'rb').read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    out = {}
+    for name, e in json.loads(raw[8:8 + n]).items():
+        if name == '__metadata__':
+            continue
+        b0, b1 = e['data_offsets']
+        out[name] = np.frombuffer(raw[8 + n + b0:8 + n + b1], dtype=ST_DTYPES[e['dtype']]).reshape(e['shape'])
+    return out
+
+
+def export_checkpoint(m: DiffusionLM, out_dir: str, tokenizer_json: str, prompt_template='<|user|>{prompt}<|assistant|>'):
+    """The LLaDA-format folder: model.safetensors, config.json, tokenizer.json, tokenizer_config.json (a chat
+    template that renders dlens-tiny's prompt template)."""
+    import json, shutil
+    os.makedirs(out_dir, exist_ok=True)
+    write_safetensors(os.path.join(out_dir, 'model.safetensors'), llada_tensors(m))
+    json.dump(llada_config(m.c), open(os.path.join(out_dir, 'config.json'), 'w'), indent=1)
+    shutil.copyfile(tokenizer_json, os.path.join(out_dir, 'tokenizer.json'))
+    pre, post = prompt_template.split('{prompt}')
+    json.dump({'chat_template': pre + "{{ messages[0]['content'] }}" + post},
+              open(os.path.join(out_dir, 'tokenizer_config.json'), 'w'))
+
+
+def load_checkpoint(ckpt_dir: str) -> DiffusionLM:
+    """The training module with a LLaDA-format checkpoint's weights (the inverse of export_checkpoint)."""
+    import json
+    cfg = json.load(open(os.path.join(ckpt_dir, 'config.json')))
+    c = Config(vocab_size=cfg['vocab_size'], dim=cfg['d_model'], layers=cfg['n_layers'], heads=cfg['n_heads'],
+               ffn=cfg['mlp_hidden_size'], max_positions=cfg['max_sequence_length'], rope_theta=cfg['rope_theta'])
+    w = {k: torch.from_numpy(v.astype('float32')) for k, v in read_safetensors(os.path.join(ckpt_dir, 'model.safetensors')).items()}
+    m, t = DiffusionLM(c), 'model.transformer.'
+    with torch.no_grad():
+        m.emb.weight.copy_(w[t + 'wte.weight'])
+        m.norm.weight.copy_(w[t + 'ln_f.weight'])
+        for i, b in enumerate(m.blocks):
+            p = f'{t}blocks.{i}.'
+            b.n1.weight.copy_(w[p + 'attn_norm.weight'])
+            b.n2.weight.copy_(w[p + 'ff_norm.weight'])
+            b.qkv.weight.copy_(torch.cat([w[p + 'q_proj.weight'], w[p + 'k_proj.weight'], w[p + 'v_proj.weight']]))
+            b.o.weight.copy_(w[p + 'attn_out.weight'])
+            b.gate_up.weight.copy_(torch.cat([w[p + 'ff_proj.weight'], w[p + 'up_proj.weight']]))
+            b.down.weight.copy_(w[p + 'ff_out.weight'])
+    return m.eval()

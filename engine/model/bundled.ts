@@ -1,0 +1,65 @@
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkpointHash, convertCheckpoint } from '../convert/convert.js';
+import { openCheckpoint } from '../convert/checkpoint.js';
+import { MODELS_DIR, REPO_ROOT } from './paths.js';
+
+/**
+ * Bundled models ship as Hugging Face checkpoints (assets/checkpoints/NAME: safetensors, config.json, tokenizer) and
+ * run as the ONNX model `dlens convert` makes of them (assets/models/NAME, not committed). Why not commit the ONNX
+ * model: the repository then holds each weight once, and the bundled model goes through the same converter as every
+ * checkpoint a researcher brings. `npm run build` converts them; any first use converts what is missing or was made
+ * from an older checkpoint (about a second for dlens-tiny).
+ */
+export const CHECKPOINTS_DIR = join(REPO_ROOT, 'assets', 'checkpoints');
+
+/** How a bundled checkpoint is converted: fp16 storage computing in fp32, as dlens-tiny was trained to be run. */
+const BUNDLED_OPTIONS = { dtype: 'fp16' } as const;
+
+let ready: Promise<void> | undefined;
+
+/** Converts each bundled checkpoint whose model is missing or stale; once per process. */
+export function ensureBundledModels(): Promise<void> {
+  ready ??= (async () => {
+    if (!existsSync(CHECKPOINTS_DIR)) return;
+    for (const name of readdirSync(CHECKPOINTS_DIR)) {
+      const src = join(CHECKPOINTS_DIR, name);
+      if (!existsSync(join(src, 'config.json'))) continue;
+      await ensureConverted(src, join(MODELS_DIR, name));
+    }
+  })();
+  return ready;
+}
+
+async function ensureConverted(src: string, dest: string) {
+  const hash = await checkpointHash(openCheckpoint(src));
+  if (builtFrom(dest) === hash) return;
+  process.stderr.write(`dlens: converting the bundled checkpoint ${src} into ${dest} (once)\n`);
+  const fresh = `${dest}.new-${process.pid}`;
+  rmSync(fresh, { recursive: true, force: true });
+  await convertCheckpoint(src, fresh, { ...BUNDLED_OPTIONS, name: dest.split(/[\\/]/).pop() });
+  // Another process (a test worker, a second window) may have converted it meanwhile: then keep theirs.
+  if (builtFrom(dest) === hash) {
+    rmSync(fresh, { recursive: true, force: true });
+    return;
+  }
+  const old = `${dest}.old-${process.pid}`;
+  if (existsSync(dest)) renameSync(dest, old);
+  try {
+    renameSync(fresh, dest);
+  } catch (e) {
+    if (builtFrom(dest) !== hash) throw e;
+    rmSync(fresh, { recursive: true, force: true });
+  }
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** The checkpoint hash a converted model's card records, or undefined when there is none. */
+function builtFrom(dir: string): string | undefined {
+  try {
+    const card = JSON.parse(readFileSync(join(dir, 'dlens-model.json'), 'utf8'));
+    return card.training?.source?.sha256;
+  } catch {
+    return undefined;
+  }
+}
