@@ -72,9 +72,11 @@ export const LLADA = {
             v: take.linear(b('v_proj.weight'), [kv, D]),
             o: take.linear(b('attn_out.weight'), [D, D]),
             ffNorm: take(b('ff_norm.weight'), [D]),
-            gate: take.linear(b('ff_proj.weight'), [ffn, D]),
-            up: take.linear(b('up_proj.weight'), [ffn, D]),
-            down: take.linear(b('ff_out.weight'), [D, ffn]),
+            ffn: {
+              gate: take.linear(b('ff_proj.weight'), [ffn, D]),
+              up: take.linear(b('up_proj.weight'), [ffn, D]),
+              down: take.linear(b('ff_out.weight'), [D, ffn]),
+            },
           };
         },
         finalNorm: take(t('ln_f.weight'), [D]),

@@ -2,7 +2,7 @@ import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { configIds, weightTaker, type ConvertDtype } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
-import { buildTransformer, type GraphOptions, type TransformerDims } from './transformer.js';
+import { buildTransformer, type GraphOptions, type MoEWeights, type TransformerDims } from './transformer.js';
 
 /**
  * The Qwen family under transformers' naming (`model.embed_tokens`, `model.layers.N.self_attn.{q,k,v,o}_proj`,
@@ -14,8 +14,12 @@ import { buildTransformer, type GraphOptions, type TransformerDims } from './tra
  *   RMSNorm of queries and keys, head_dim from the config) or Qwen2 with the causal mask removed — the MDLM variant.
  *   The BD3LM variant is the same checkpoint layout attending block-causally: convert.ts makes its graph block-causal
  *   when the block size is known (config.json's block_size or --block-size).
+ * - LLaDA-MoE (inclusionAI, `LLaDAMoEModelLM`, model_type lladamoe, as dllm ships its modeling file): OLMoE's layout —
+ *   per-head q/k RMSNorm (qk_layernorm), and per layer (moe_layer_freq) either a dense SwiGLU or routed experts
+ *   (`mlp.gate` the router, `mlp.experts.E.{gate,up,down}_proj`, `shared_expert.*` when its size is not 0;
+ *   transformer.ts's MoEWeights says how they combine).
  */
-type Flavor = { name: string; shift: boolean; qkNorm: boolean; qkvBias: 'always' | 'config' };
+type Flavor = { name: string; shift: boolean; qkNorm: boolean | 'config'; qkvBias: 'always' | 'config'; moe?: true };
 const FLAVORS: { match: (c: Record<string, unknown>) => boolean; flavor: Flavor }[] = [
   {
     match: (c) =>
@@ -34,12 +38,24 @@ const FLAVORS: { match: (c: Record<string, unknown>) => boolean; flavor: Flavor 
       (Array.isArray(c.architectures) && c.architectures.includes('A2DQwen2LMHeadModel')),
     flavor: { name: 'a2d-qwen2', shift: false, qkNorm: false, qkvBias: 'always' },
   },
+  {
+    match: (c) =>
+      c.model_type === 'lladamoe' || (Array.isArray(c.architectures) && c.architectures.includes('LLaDAMoEModelLM')),
+    flavor: { name: 'llada-moe', shift: false, qkNorm: 'config', qkvBias: 'config', moe: true },
+  },
 ];
 
 const flavorOf = (config: Record<string, unknown>) => FLAVORS.find((f) => f.match(config))!.flavor;
 
+const num = (config: Record<string, unknown>, k: string) => {
+  const v = config[k];
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new DlensError(`config.json: ${k} is missing or not a number`);
+  return v;
+};
+
 export const QWEN = {
-  name: 'dream, a2d-qwen3, a2d-qwen2',
+  name: 'dream, a2d-qwen3, a2d-qwen2, llada-moe',
   matches: (config: Record<string, unknown>) => FLAVORS.some((f) => f.match(config)),
 
   dims(config: Record<string, unknown>): TransformerDims {
@@ -56,6 +72,12 @@ export const QWEN = {
       );
     if (config.use_sliding_window === true)
       throw new DlensError('config.json: use_sliding_window true; dlens converts full attention only');
+    if (typeof config.clip_qkv === 'number')
+      throw new DlensError(`config.json: clip_qkv ${config.clip_qkv}; dlens converts checkpoints without it`);
+    if ((config.partial_rotary_factor ?? 1) !== 1)
+      throw new DlensError(
+        `config.json: partial_rotary_factor ${String(config.partial_rotary_factor)}; dlens rotates whole heads only`,
+      );
     const heads = num('num_attention_heads'),
       dModel = num('hidden_size');
     return {
@@ -81,11 +103,32 @@ export const QWEN = {
     const D = d.dModel,
       q = d.heads * d.headDim,
       kv = d.kvHeads * d.headDim;
-    const ffn = ck.tensors.get('model.layers.0.mlp.gate_proj.weight')?.shape[0];
-    if (!ffn)
+    const isMoe = (l: number) => f.moe === true && (ck.config.moe_layer_freq as number[] | undefined)?.[l] !== 0;
+    const first = [...Array(d.layers).keys()].find((l) => !isMoe(l));
+    const ffn = first === undefined ? 0 : ck.tensors.get(`model.layers.${first}.mlp.gate_proj.weight`)?.shape[0];
+    if (ffn === undefined)
       throw new DlensError(
-        'tensor model.layers.0.mlp.gate_proj.weight is missing: this is not a Qwen-family checkpoint',
+        `tensor model.layers.${first}.mlp.gate_proj.weight is missing: this is not a ${f.name} checkpoint`,
       );
+    const swiglu = (p: string, size: number) => ({
+      gate: take.linear(`${p}.gate_proj.weight`, [size, D]),
+      up: take.linear(`${p}.up_proj.weight`, [size, D]),
+      down: take.linear(`${p}.down_proj.weight`, [D, size]),
+    });
+    const moe = (l: number): MoEWeights => {
+      const b = `model.layers.${l}`,
+        E = num(ck.config, 'num_experts'),
+        size = num(ck.config, 'expert_intermediate_size'),
+        shared = ck.config.shared_expert_intermediate_size;
+      return {
+        router: take.linear(`${b}.mlp.gate.weight`, [E, D]),
+        ...(ck.config.moe_router_enable_expert_bias === true ? { expertBias: take(`${b}.mlp.expert_bias`, [E]) } : {}),
+        topK: num(ck.config, 'num_experts_per_tok'),
+        experts: Array.from({ length: E }, (_, e) => swiglu(`${b}.mlp.experts.${e}`, size)),
+        ...(typeof shared === 'number' && shared > 0 ? { shared: swiglu(`${b}.shared_expert`, shared) } : {}),
+      };
+    };
+    const qkNorm = f.qkNorm === 'config' ? ck.config.qk_layernorm === true : f.qkNorm;
     const bias = f.qkvBias === 'always' || ck.config.attention_bias === true;
     const embed = take('model.embed_tokens.weight', [d.vocab, D]);
     const tied = ck.config.tie_word_embeddings !== false && !ck.tensors.has('lm_head.weight');
@@ -108,7 +151,7 @@ export const QWEN = {
                   vBias: take(b('self_attn.v_proj.bias'), [kv]),
                 }
               : {}),
-            ...(f.qkNorm
+            ...(qkNorm
               ? {
                   qNorm: take(b('self_attn.q_norm.weight'), [d.headDim]),
                   kNorm: take(b('self_attn.k_norm.weight'), [d.headDim]),
@@ -116,9 +159,7 @@ export const QWEN = {
               : {}),
             o: take.linear(b('self_attn.o_proj.weight'), [D, q]),
             ffNorm: take(b('post_attention_layernorm.weight'), [D]),
-            gate: take.linear(b('mlp.gate_proj.weight'), [ffn, D]),
-            up: take.linear(b('mlp.up_proj.weight'), [ffn, D]),
-            down: take.linear(b('mlp.down_proj.weight'), [D, ffn]),
+            ffn: isMoe(l) ? moe(l) : swiglu(b('mlp'), ffn),
           };
         },
         finalNorm: take('model.norm.weight', [D]),

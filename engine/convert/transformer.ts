@@ -44,6 +44,27 @@ export interface GraphOptions {
 /** A linear layer's weight: a dense [out, in] tensor, or block-quantized for MatMulNBits (quantize.ts). */
 export type LinearWeight = string | { q: string; scales: string; N: number; K: number; bits: 4 | 8; blockSize: number };
 
+/** A SwiGLU feed-forward block: down(silu(gate(x)) · up(x)). */
+export interface SwiGLUWeights {
+  gate: LinearWeight;
+  up: LinearWeight;
+  down: LinearWeight;
+}
+
+/**
+ * A routed mixture of SwiGLU experts (LLaDA-MoE, OLMoE's block): router softmax over the experts, the top `topK`
+ * chosen per token, their outputs summed weighted by the router probabilities — not renormalised over the chosen
+ * (LLaDA-MoE's block sets norm_topk_prob False whatever its config says) —, plus a shared expert when there is one.
+ */
+export interface MoEWeights {
+  router: LinearWeight;
+  /** Added to the router probabilities before the choice, and kept in the weights (moe_router_enable_expert_bias). */
+  expertBias?: string;
+  topK: number;
+  experts: SwiGLUWeights[];
+  shared?: SwiGLUWeights;
+}
+
 export interface LayerWeights {
   attnNorm: string;
   q: LinearWeight;
@@ -51,9 +72,7 @@ export interface LayerWeights {
   v: LinearWeight;
   o: LinearWeight;
   ffNorm: string;
-  gate: LinearWeight;
-  up: LinearWeight;
-  down: LinearWeight;
+  ffn: SwiGLUWeights | MoEWeights;
   qBias?: string;
   kBias?: string;
   vBias?: string;
@@ -153,6 +172,33 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
           x,
           g.op('Concat', [g.const([0, H], 'int64'), g.op('Slice', [g.op('Shape', [x]), ...groupTail])], { axis: 0 }),
         ]);
+  const swiglu = (x: string, w: SwiGLUWeights) => {
+    const gate = linear(x, w.gate);
+    return linear(g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(x, w.up)]), w.down);
+  };
+  // Sparse on purpose: each expert runs only on the rows routed to it (NonZero → Gather → SwiGLU → ScatterND add), so
+  // a 64-expert model with 8 chosen costs the chosen experts, not all of them.
+  const moe = (x: string, w: MoEWeights) => {
+    let probs = g.op('Softmax', [linear(x, w.router)], { axis: -1 }); // [N, E]
+    if (w.expertBias) probs = g.op('Add', [probs, w.expertBias]);
+    const [topW, topI] = g.opN('TopK', [probs, g.const([w.topK], 'int64')], 2, { axis: -1 }); // [N, k]
+    let out = g.op('Mul', [x, g.const([0], 'float', [])]);
+    w.experts.forEach((e, i) => {
+      const chosen = g.op('Equal', [topI!, g.const([i], 'int64', [])]); // [N, k]
+      const weight = g.op('ReduceSum', [g.op('Mul', [g.op('Cast', [chosen], { to: 1 }), topW!]), last], {
+        keepdims: 0,
+      }); // [N]
+      const routed = g.op('ReduceMax', [g.op('Cast', [chosen], { to: 1 })], { axes: [-1], keepdims: 0 }); // [N]
+      const rows = g.op('Transpose', [g.op('NonZero', [routed])]); // [n, 1]
+      const y = g.op('Mul', [
+        swiglu(g.op('GatherND', [x, rows]), e),
+        g.op('Unsqueeze', [g.op('GatherND', [weight, rows]), last]),
+      ]);
+      out = g.op('ScatterND', [out, rows, y], { reduction: 'add' });
+    });
+    return w.shared ? g.op('Add', [out, swiglu(x, w.shared)]) : out;
+  };
+
   // Query weights normalised over the queries, as [B, 1, 1, Q] for the saliency product.
   const qwSum = g.op('Max', [
     g.op('ReduceSum', [qw, g.const([-1], 'int64')], { keepdims: 1 }),
@@ -186,9 +232,7 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     const att = flat(g.op('Transpose', [pv], { perm: [0, 2, 1, 3] }), H * Dh);
     x = g.op('Add', [x, linear(att, lw.o)]);
     const f = rmsNorm(x, lw.ffNorm);
-    const gate = linear(f, lw.gate);
-    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(f, lw.up)]);
-    x = g.op('Add', [x, linear(act, lw.down)]);
+    x = g.op('Add', [x, 'experts' in lw.ffn ? moe(f, lw.ffn) : swiglu(f, lw.ffn)]);
     keys.push(toKv(k));
     values.push(toKv(v));
   }

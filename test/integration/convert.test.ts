@@ -219,7 +219,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     [
       'an unknown architecture',
       (d: string) => patchConfig(d, { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }),
-      'config.json describes ["GPT2LMHeadModel"]; dlens converts llada, dream, a2d-qwen3, a2d-qwen2 checkpoints',
+      'config.json describes ["GPT2LMHeadModel"]; dlens converts llada, dream, a2d-qwen3, a2d-qwen2, llada-moe checkpoints',
     ],
     [
       'a missing shard',
@@ -237,6 +237,17 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       'tokenizer.json is not a readable Hugging Face tokenizer',
     ],
     ['no config.json', (d: string) => rmSync(join(d, 'config.json')), 'config.json is missing'],
+    [
+      'a LLaDA-MoE config that clips q/k/v',
+      (d: string) => patchConfig(d, { architectures: ['LLaDAMoEModelLM'], model_type: 'lladamoe', clip_qkv: 8 }),
+      'config.json: clip_qkv 8; dlens converts checkpoints without it',
+    ],
+    [
+      'a partial rotary factor',
+      (d: string) =>
+        patchConfig(d, { architectures: ['LLaDAMoEModelLM'], model_type: 'lladamoe', partial_rotary_factor: 0.5 }),
+      'config.json: partial_rotary_factor 0.5; dlens rotates whole heads only',
+    ],
   ])('refuses %s with one message and writes nothing at --out', (_, spoil, message) => {
     const d = join(tmp('dlens-convert-bad-'), 'hf');
     tinyCheckpoint(d);

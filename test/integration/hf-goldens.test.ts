@@ -32,6 +32,8 @@ const FIXTURES = [
   { name: 'dream', architecture: 'dream', shifted: true, caches: CACHE_MODES },
   // dllm's BD3LM: block-causal; positions after the block are never attended, so only prefix caching applies.
   { name: 'a2d-qwen3-bd3lm', architecture: 'a2d-qwen3', shifted: false, caches: ['none', 'prefix'] as const },
+  // LLaDA-MoE: routed experts (4, top 2, weights not renormalised), per-head q/k norm, an untied head.
+  { name: 'llada-moe', architecture: 'llada-moe', shifted: false, caches: CACHE_MODES },
 ] as const;
 
 /** dllm's BD3LM layout: the prompt padded on the left to whole blocks, blocks counted from the padded start. */
