@@ -118,17 +118,29 @@ const shardBytes = statSync(join(hf, 'model-00001-of-00002.safetensors')).size;
 log(`checkpoint: ${(params / 1e9).toFixed(2)}B parameters in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
 // 2. Conversion, each in a fresh process (peak memory is that process's own).
-const convert = (dtype: string) => {
-  const out = join(tmp, `dlens-${dtype}`);
+// A column is a dtype, with `/B` for int8/int4 at MatMulNBits block B (default 32).
+const convert = (col: string) => {
+  const [dtype, block] = col.split('/') as [string, string | undefined];
+  const out = join(tmp, `dlens-${dtype}${block ? `-b${block}` : ''}`);
   const r = spawnSync(
     process.execPath,
-    [join(REPO_ROOT, 'bin', 'dlens.mjs'), 'convert', hf, '--out', out, '--dtype', dtype, '--json'],
+    [
+      join(REPO_ROOT, 'bin', 'dlens.mjs'),
+      'convert',
+      hf,
+      '--out',
+      out,
+      '--dtype',
+      dtype,
+      ...(block ? ['--quant-block', block] : []),
+      '--json',
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   if (r.status !== 0) throw new Error(r.stderr);
   return { out, ...(JSON.parse(r.stdout) as { seconds: number; peak_rss_bytes: number; weight_bytes: number }) };
 };
-const DTYPES = ['fp32', 'fp16', 'int8', 'int4'] as const;
+const DTYPES = ['fp32', 'fp16', 'int8', 'int4', 'int4/128'] as const;
 const conv = Object.fromEntries(DTYPES.map((d) => [d, convert(d)])) as Record<
   (typeof DTYPES)[number],
   ReturnType<typeof convert>
@@ -178,7 +190,7 @@ const row = (label: string, f: (d: (typeof DTYPES)[number]) => string) => `| ${l
 const md = [
   `Conversion and step time (npm run bench:convert), ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${threads} threads for both engines`,
   '',
-  `A LLaDA-architecture checkpoint of ${(params / 1e9).toFixed(2)}B parameters (d_model ${D}, ${L} layers, ${H} heads, MLP ${F}, vocabulary ${V}, tied head) with **random bf16 weights** (speed does not depend on the values), in two shards of ${mb(shardBytes)} MB. int8 and int4: the linear layers block-quantized for onnxruntime's MatMulNBits (block 32); the embedding, which is also the tied output head, in fp16.`,
+  `A LLaDA-architecture checkpoint of ${(params / 1e9).toFixed(2)}B parameters (d_model ${D}, ${L} layers, ${H} heads, MLP ${F}, vocabulary ${V}, tied head) with **random bf16 weights** (speed does not depend on the values), in two shards of ${mb(shardBytes)} MB. int8 and int4: the linear layers block-quantized for onnxruntime's MatMulNBits (block 32; int4/128: block 128, \`--quant-block 128\`); the embedding in fp16, gathered before its cast; the tied output head an 8-bit MatMulNBits copy.`,
   '',
   `| | ${DTYPES.join(' | ')} |`,
   `|---|${DTYPES.map(() => '---').join('|')}|`,

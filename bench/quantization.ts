@@ -20,9 +20,10 @@ const dir = mkdtempSync(join(tmpdir(), 'dlens-quant-'));
 tinyCheckpoint(join(dir, 'hf'));
 const rows: string[] = [];
 const acc: Record<string, number> = {};
-for (const dtype of ['fp32', 'int8', 'int4'] as const) {
-  const out = join(dir, dtype);
-  const c = await convertCheckpoint(join(dir, 'hf'), out, { dtype });
+for (const col of ['fp32', 'int8', 'int4', 'int4/128'] as const) {
+  const [dtype, block] = col.split('/') as ['fp32' | 'int8' | 'int4', string | undefined];
+  const out = join(dir, col.replace('/', '-b'));
+  const c = await convertCheckpoint(join(dir, 'hf'), out, { dtype, quantBlock: block ? 128 : undefined });
   const cells = await runBench({
     model: out,
     suites: SUITES,
@@ -32,14 +33,14 @@ for (const dtype of ['fp32', 'int8', 'int4'] as const) {
     blockLength: DEFAULTS.blockLength,
   });
   const per = SUITES.map((s) => cells.find((x) => x.suite === s)!.accuracy * 100);
-  acc[dtype] = per.reduce((a, b) => a + b, 0) / per.length;
+  acc[col] = per.reduce((a, b) => a + b, 0) / per.length;
   rows.push(
-    `| ${dtype} | ${(c.weightBytes / 2 ** 20).toFixed(1)} MB | ${per.map((p) => p.toFixed(0)).join(' | ')} | ${acc[dtype]!.toFixed(1)} | ${(acc[dtype]! - acc.fp32!).toFixed(1)} |`,
+    `| ${col} | ${(c.weightBytes / 2 ** 20).toFixed(1)} MB | ${per.map((p) => p.toFixed(0)).join(' | ')} | ${acc[col]!.toFixed(1)} | ${(acc[col]! - acc.fp32!).toFixed(1)} |`,
   );
-  process.stderr.write(`${dtype}: mean ${acc[dtype]!.toFixed(1)}\n`);
+  process.stderr.write(`${col}: mean ${acc[col]!.toFixed(1)}\n`);
 }
 const md = [
-  `Accuracy of quantized weights (npm run bench:quantization): dlens-tiny's weights converted from a LLaDA checkpoint; low-confidence, one token per step, block ${DEFAULTS.blockLength}, each suite at its own gen length, ${limit} held-out instances per suite (seed ${DEFAULTS.taskSeed}); ${new Date().toISOString()}`,
+  `Accuracy of quantized weights (npm run bench:quantization): dlens-tiny's LLaDA-format checkpoint converted (int4/128: MatMulNBits block 128, else 32); low-confidence, one token per step, block ${DEFAULTS.blockLength}, each suite at its own gen length, ${limit} held-out instances per suite (seed ${DEFAULTS.taskSeed}); ${new Date().toISOString()}`,
   '',
   `| weights | size | ${SUITES.join(' | ')} | mean % | vs fp32 (points) |`,
   `|---|---|${SUITES.map(() => '---').join('|')}|---|---|`,

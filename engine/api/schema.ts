@@ -54,6 +54,8 @@ export const ImportJobSchema = z
       .regex(/^[\w][\w.-]{0,63}$/, 'a model name: letters, digits, ".", "-", "_"')
       .optional(),
     dtype: z.enum(['fp32', 'fp16', 'int8', 'int4']).optional(),
+    kvDtype: z.enum(['fp32', 'fp16']).optional(),
+    blockSize: z.number().int().min(1).max(4096).optional(),
   })
   .strict();
 export type ImportJob = z.infer<typeof ImportJobSchema>;

@@ -336,6 +336,8 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       importing = true;
       convertCheckpoint(job.dir, out, {
         dtype: job.dtype,
+        kvDtype: job.kvDtype,
+        blockSize: job.blockSize,
         name,
         onProgress: (done, total, tensor) => emit({ type: 'import-progress', data: { id, done, total, tensor } }),
       })

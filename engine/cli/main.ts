@@ -15,6 +15,7 @@ import { CACHE_MODES } from '../cache/index.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../evaluate/run.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DEFAULTS } from '../api/defaults.js';
+import { QUANT_BLOCKS, type QuantBlock } from '../convert/weights.js';
 
 /** Each command's usage, printed by `dlens COMMAND --help` and after a mistake in that command. */
 const USAGES: Record<string, string> = {
@@ -30,9 +31,9 @@ const USAGES: Record<string, string> = {
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
   convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--kv-dtype fp32|fp16] [--top-k N]
-              [--block-size N] [--name NAME] [--json]
-               (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2;
-                --block-size: block-causal attention, for BD3LM checkpoints)`,
+              [--block-size N] [--quant-block 16|32|64|128] [--name NAME] [--json]
+               (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2,
+                llada-moe; --block-size: block-causal attention, for BD3LM checkpoints; --quant-block: int8/int4 block)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
@@ -536,6 +537,7 @@ async function cmdConvert(argv: string[]) {
       'kv-dtype': { type: 'string' },
       'top-k': { type: 'string' },
       'block-size': { type: 'string' },
+      'quant-block': { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -550,6 +552,11 @@ async function cmdConvert(argv: string[]) {
   const kvDtype = (values['kv-dtype'] as string | undefined) ?? 'fp32';
   if (kvDtype !== 'fp32' && kvDtype !== 'fp16')
     throw new DlensError(`--kv-dtype must be fp32 or fp16, got "${kvDtype}"`);
+  const quantBlock = intOpt(values['quant-block'] as string | undefined, '--quant-block', 1);
+  if (quantBlock !== undefined && !(QUANT_BLOCKS as readonly number[]).includes(quantBlock))
+    throw new DlensError(`--quant-block must be ${QUANT_BLOCKS.join(', ')} (MatMulNBits blocks), got ${quantBlock}`);
+  if (quantBlock !== undefined && dtype !== 'int8' && dtype !== 'int4')
+    throw new DlensError(`--quant-block applies to --dtype int8 or int4, not ${dtype}`);
   const { convertCheckpoint } = await import('../convert/convert.js');
   const tty = process.stderr.isTTY && !values.json;
   const t0 = performance.now();
@@ -558,6 +565,7 @@ async function cmdConvert(argv: string[]) {
     kvDtype,
     topK: intOpt(values['top-k'] as string | undefined, '--top-k', 1),
     blockSize: intOpt(values['block-size'] as string | undefined, '--block-size', 1),
+    quantBlock: quantBlock as QuantBlock | undefined,
     name: values.name as string | undefined,
     onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,
   });

@@ -18,7 +18,7 @@ import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { LLADA } from './llada.js';
 import { QWEN } from './qwen.js';
-import type { ConvertDtype } from './weights.js';
+import type { ConvertDtype, QuantBlock } from './weights.js';
 
 /** Candidates per position a converted graph reports: more than a trace records by default (5). */
 export const GRAPH_TOP_K = 8;
@@ -33,6 +33,8 @@ export interface ConvertOptions {
   kvDtype?: 'fp32' | 'fp16';
   /** Block-causal attention with this block size (BD3LM); config.json's block_size when it has one. */
   blockSize?: number;
+  /** int8/int4: the MatMulNBits block along the input dimension (default 32; weights.ts says why). */
+  quantBlock?: QuantBlock;
   /** Top candidates per position the graph reports (the most a trace can record). */
   topK?: number;
   onProgress?: (done: number, total: number, what: string) => void;
@@ -169,7 +171,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   let peakRss = process.memoryUsage().rss;
   try {
     const g = new GraphBuilder(join(tmp, 'model.onnx.data'), 'model.onnx.data');
-    arch.build(g, ck, dims, dtype, graphOptions);
+    arch.build(g, ck, dims, { dtype, quantBlock: o.quantBlock }, graphOptions);
     await g.writeWeights((done, total, name) => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       o.onProgress?.(done, total, name);
@@ -179,6 +181,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       checkpoint: basename(resolve(hfDir)),
       sha256: await checkpointHash(ck),
       dtype,
+      ...(o.quantBlock && (dtype === 'int8' || dtype === 'int4') ? { quant_block: o.quantBlock } : {}),
     };
     writeFileSync(join(tmp, 'model.onnx'), g.finish({ 'dlens.source': JSON.stringify(source) }));
     copyFileSync(tokPath, join(tmp, 'tokenizer.json'));

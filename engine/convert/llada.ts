@@ -1,6 +1,6 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import { configIds, weightTaker, type ConvertDtype } from './weights.js';
+import { configIds, weightTaker, type WeightFormat } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type GraphOptions, type TransformerDims } from './transformer.js';
 
@@ -46,8 +46,8 @@ export const LLADA = {
   },
 
   /** Adds every weight to the graph as the transformer asks for it, checking names and shapes against the config. */
-  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype, opts: GraphOptions) {
-    const take = weightTaker(g, ck, dtype);
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, format: WeightFormat, opts: GraphOptions) {
+    const take = weightTaker(g, ck, format);
     const t = (s: string) => `model.transformer.${s}`;
     const D = d.dModel,
       kv = d.kvHeads * d.headDim;
@@ -80,7 +80,7 @@ export const LLADA = {
           };
         },
         finalNorm: take(t('ln_f.weight'), [D]),
-        head: tied ? embed : take(t('ff_out.weight'), [d.vocab, D]),
+        head: tied ? take.head(t('wte.weight'), [d.vocab, D], embed) : take.head(t('ff_out.weight'), [d.vocab, D]),
       },
       opts,
     );

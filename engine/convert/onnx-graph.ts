@@ -27,6 +27,14 @@ export class GraphBuilder {
     private dataName: string,
   ) {}
 
+  /** float16 initialisers by the name of their Cast to float32 (weight()), for consumers that can gather first. */
+  private halfOf = new Map<string, string>();
+
+  /** The float16 initialiser behind a weight stored as fp16, or undefined for a float32 one. */
+  halfSource(weight: string): string | undefined {
+    return this.halfOf.get(weight);
+  }
+
   private fresh(hint: string) {
     return `${hint}_${this.n++}`;
   }
@@ -99,7 +107,10 @@ export class GraphBuilder {
         ? new Uint8Array(floatArrayToHalf(data).buffer)
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     });
-    return half ? this.op('Cast', [stored], { to: ELEM.float }, name.replace(/\W+/g, '_')) : stored;
+    if (!half) return stored;
+    const cast = this.op('Cast', [stored], { to: ELEM.float }, name.replace(/\W+/g, '_'));
+    this.halfOf.set(cast, stored);
+    return cast;
   }
 
   /**

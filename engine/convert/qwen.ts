@@ -1,6 +1,6 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import { configIds, weightTaker, type ConvertDtype } from './weights.js';
+import { configIds, weightTaker, type WeightFormat } from './weights.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type GraphOptions, type MoEWeights, type TransformerDims } from './transformer.js';
 
@@ -97,9 +97,9 @@ export const QWEN = {
     };
   },
 
-  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, dtype: ConvertDtype, opts: GraphOptions) {
+  build(g: GraphBuilder, ck: Checkpoint, d: TransformerDims, format: WeightFormat, opts: GraphOptions) {
     const f = flavorOf(ck.config);
-    const take = weightTaker(g, ck, dtype);
+    const take = weightTaker(g, ck, format);
     const D = d.dModel,
       q = d.heads * d.headDim,
       kv = d.kvHeads * d.headDim;
@@ -163,7 +163,9 @@ export const QWEN = {
           };
         },
         finalNorm: take('model.norm.weight', [D]),
-        head: tied ? embed : take('lm_head.weight', [d.vocab, D]),
+        head: tied
+          ? take.head('model.embed_tokens.weight', [d.vocab, D], embed)
+          : take.head('lm_head.weight', [d.vocab, D]),
       },
       opts,
     );

@@ -206,7 +206,13 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   ]);
   const wq = g.op('Unsqueeze', [g.op('Div', [qw, qwSum]), g.const([1, 2], 'int64')]);
 
-  let x = flat(g.op('Gather', [w.embed, ids], { axis: 0 }), D);
+  // An fp16 table is gathered first and only the rows used are cast (casting the table would convert all of it on
+  // every call: 65M values for a 32k x 2048 vocabulary).
+  const halfTable = g.halfSource(w.embed);
+  const embedded = halfTable
+    ? g.op('Cast', [g.op('Gather', [halfTable, ids], { axis: 0 })], { to: 1 })
+    : g.op('Gather', [w.embed, ids], { axis: 0 });
+  let x = flat(embedded, D);
   const keys: string[] = [],
     values: string[] = [],
     sal: string[] = [];

@@ -172,9 +172,10 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       full,
       full.map((_, i) => i),
     );
+    // dlens-tiny's tied 4096 x 256 embedding is a sixth of its weights: it stays fp16 and the head gets an 8-bit copy
     for (const [dtype, maxSize, minAgree] of [
-      ['int8', 0.35, 0.95],
-      ['int4', 0.25, 0.85],
+      ['int8', 0.4, 0.95],
+      ['int4', 0.3, 0.85],
     ] as const) {
       const o = join(dir, `converted-${dtype}`);
       const r = dlens(['convert', hf, '--out', o, '--dtype', dtype, '--json']);

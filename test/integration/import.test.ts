@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmp } from '../helpers.js';
 import { tinyCheckpoint } from '../support/tiny-checkpoint.js';
@@ -45,9 +45,30 @@ describe('importing a checkpoint through the engine API', () => {
     await service.close();
   });
 
+  it("passes the dialog's choices to the converter: weights, the cache's precision, a block size", async () => {
+    const service = createEngineService({ tracesDir: join(home, 'traces'), stateDir: home });
+    const events: EngineEvent[] = [];
+    service.onEvent((e) => events.push(e));
+    service.allow(hf);
+    await service.importCheckpoint({ dir: hf, name: 'tiny-bd', dtype: 'int8', kvDtype: 'fp16', blockSize: 8 });
+    for (let i = 0; i < 200 && !events.some((e) => e.type === 'import-done' || e.type === 'error'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(events.at(-1)).toMatchObject({ type: 'import-done', data: { model: 'tiny-bd' } });
+    const card = JSON.parse(readFileSync(join(home, 'models', 'tiny-bd', 'dlens-model.json'), 'utf8'));
+    expect(card).toMatchObject({
+      kv_dtype: 'float16',
+      attention: 'block-causal',
+      block_size: 8,
+      training: { source: { dtype: 'int8' } },
+    });
+    await service.close();
+  });
+
   it('validates the request: a model name is a plain name', () => {
     expect(() => validateCall('importCheckpoint', [{ dir: '/x', name: '../evil' }])).toThrow(/at 0.name: a model name/);
     expect(() => validateCall('importCheckpoint', [{ dir: '/x', dtype: 'int3' }])).toThrow(/at 0.dtype/);
+    expect(() => validateCall('importCheckpoint', [{ dir: '/x', kvDtype: 'fp8' }])).toThrow(/at 0.kvDtype/);
+    expect(() => validateCall('importCheckpoint', [{ dir: '/x', blockSize: 0 }])).toThrow(/at 0.blockSize/);
     expect(validateCall('importCheckpoint', [{ dir: '/x', name: 'LLaDA-8B', dtype: 'fp16' }]).method).toBe(
       'importCheckpoint',
     );

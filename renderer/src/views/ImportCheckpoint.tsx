@@ -12,6 +12,10 @@ export function ImportCheckpoint({ onImported }: { onImported(model: string): vo
   const [progress, setProgress] = useState<ImportProgressEvent | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const id = useRef<string | null>(null);
+  // dlens convert's choices (docs/cli.md): weight storage, the cache's precision, and a BD3LM model's block size
+  const [dtype, setDtype] = useState<'fp32' | 'fp16' | 'int8' | 'int4'>('fp32');
+  const [kvDtype, setKvDtype] = useState<'fp32' | 'fp16'>('fp32');
+  const [blockSize, setBlockSize] = useState('');
   useEffect(
     () =>
       host.api.onEvent((e) => {
@@ -37,7 +41,10 @@ export function ImportCheckpoint({ onImported }: { onImported(model: string): vo
     );
     if (!dir) return;
     try {
-      id.current = (await host.api.importCheckpoint({ dir })).id;
+      const block = blockSize.trim() === '' ? undefined : Number(blockSize);
+      if (block !== undefined && !(Number.isInteger(block) && block >= 1))
+        throw new Error(`block size must be a whole number of positions (BD3LM models: 32), got "${blockSize}"`);
+      id.current = (await host.api.importCheckpoint({ dir, dtype, kvDtype, blockSize: block })).id;
       setProgress({ id: id.current, done: 0, total: 1, tensor: '' });
     } catch (e) {
       setMessage((e as Error).message);
@@ -52,12 +59,48 @@ export function ImportCheckpoint({ onImported }: { onImported(model: string): vo
         title={
           browser
             ? 'In a browser: run `dlens convert HF_DIR --out ~/.dlens/models/NAME` where dlens serve runs; the model then appears here'
-            : 'Convert a LLaDA, Dream or dllm A2D checkpoint into a dlens model'
+            : 'Convert a LLaDA, Dream, dllm A2D or LLaDA-MoE checkpoint into a dlens model'
         }
         onClick={() => void start()}
       >
         Import Hugging Face checkpoint…
       </button>
+      <label title="How the converted model stores its weights: int8/int4 are smaller and faster, slightly less exact">
+        weights{' '}
+        <select
+          data-testid="import-dtype"
+          value={dtype}
+          disabled={browser}
+          onChange={(e) => setDtype(e.target.value as typeof dtype)}
+        >
+          {['fp32', 'fp16', 'int8', 'int4'].map((d) => (
+            <option key={d}>{d}</option>
+          ))}
+        </select>
+      </label>
+      <label title="Precision of cached keys and values: fp16 halves the cache">
+        cache{' '}
+        <select
+          data-testid="import-kv-dtype"
+          value={kvDtype}
+          disabled={browser}
+          onChange={(e) => setKvDtype(e.target.value as typeof kvDtype)}
+        >
+          <option>fp32</option>
+          <option>fp16</option>
+        </select>
+      </label>
+      <label title="Block-causal (BD3LM) checkpoints whose config.json does not give block_size: the size they were trained with">
+        block size{' '}
+        <input
+          data-testid="import-block-size"
+          size={4}
+          placeholder="auto"
+          value={blockSize}
+          disabled={browser}
+          onChange={(e) => setBlockSize(e.target.value)}
+        />
+      </label>
       {progress && (
         <span className="progress" data-testid="import-progress">
           <progress max={progress.total} value={progress.done} /> {progress.done}/{progress.total} {progress.tensor}
