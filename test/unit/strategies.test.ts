@@ -58,13 +58,23 @@ describe('Fast-dLLM rules', () => {
     ]);
     expect(positions(fastDllmThreshold.decide(view([0.3, 0.5, 0.4]), { threshold: 0.9 }, undefined))).toEqual([11]);
   });
-  it('factor commits the n most confident while c_n > 1 - f/(n+1)', () => {
-    // sorted: .99 .7 .6 .5 ; thresholds for n=2: 1 - 1/3 = .667 (pass), n=3: 1 - 1/4 = .75 (.6 fails)
-    expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.5, 0.7]), { factor: 1 }, undefined))).toEqual([11, 13]);
-    // a larger factor lowers every bar: n=3 needs > .5, n=4 needs > .6
-    expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.55, 0.7]), { factor: 2 }, undefined))).toEqual([
-      10, 11, 13,
+  it('factor commits the n most confident while c_n >= 1 - f/(n+1); the reference rule adds a last lone failure', () => {
+    // sorted: .99 .7 .6 .5 ; thresholds for n=2: 1 - 1/3 = .667 (pass), n=3: 1 - 1/4 = .75 (.6 fails, not last)
+    for (const rule of ['reference', 'paper'])
+      expect(positions(fastDllmFactor.decide(view([0.6, 0.99, 0.5, 0.7]), { factor: 1, rule }, undefined))).toEqual([
+        11, 13,
+      ]);
+    // a larger factor lowers every bar: n=3 needs .5, n=4 needs .6 (.55 fails, and it is the last candidate):
+    // Fast-dLLM's code leaves top_i at the last index and adds one, committing all four; the stated rule three.
+    const lastFails = view([0.6, 0.99, 0.55, 0.7]);
+    expect(positions(fastDllmFactor.decide(lastFails, { factor: 2, rule: 'reference' }, undefined))).toEqual([
+      10, 11, 12, 13,
     ]);
+    expect(positions(fastDllmFactor.decide(lastFails, { factor: 2, rule: 'paper' }, undefined))).toEqual([10, 11, 13]);
+    // a tie with the bar passes (the reference breaks on c < bar): n=2 needs exactly 1 - 1/3
+    expect(
+      positions(fastDllmFactor.decide(view([0.9, 1 - 1 / 3, 0.1]), { factor: 1, rule: 'paper' }, undefined)),
+    ).toEqual([10, 11]);
   });
 });
 
