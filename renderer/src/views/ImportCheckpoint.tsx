@@ -50,6 +50,8 @@ export function ImportCheckpoint({ onImported }: { onImported(model: string): vo
       setMessage((e as Error).message);
     }
   };
+  // In a browser the engine cannot be handed a folder: the button explains the command line, and the converter's
+  // options are not shown.
   const browser = !host.chooseFolder;
   return (
     <span className="import">
@@ -65,42 +67,40 @@ export function ImportCheckpoint({ onImported }: { onImported(model: string): vo
       >
         Import Hugging Face checkpoint…
       </button>
-      <label title="How the converted model stores its weights: int8/int4 are smaller and faster, slightly less exact">
-        weights{' '}
-        <select
-          data-testid="import-dtype"
-          value={dtype}
-          disabled={browser}
-          onChange={(e) => setDtype(e.target.value as typeof dtype)}
-        >
-          {['fp32', 'fp16', 'int8', 'int4'].map((d) => (
-            <option key={d}>{d}</option>
-          ))}
-        </select>
-      </label>
-      <label title="Precision of cached keys and values: fp16 halves the cache">
-        cache{' '}
-        <select
-          data-testid="import-kv-dtype"
-          value={kvDtype}
-          disabled={browser}
-          onChange={(e) => setKvDtype(e.target.value as typeof kvDtype)}
-        >
-          <option>fp32</option>
-          <option>fp16</option>
-        </select>
-      </label>
-      <label title="Block-causal (BD3LM) checkpoints whose config.json does not give block_size: the size they were trained with">
-        block size{' '}
-        <input
-          data-testid="import-block-size"
-          size={4}
-          placeholder="auto"
-          value={blockSize}
-          disabled={browser}
-          onChange={(e) => setBlockSize(e.target.value)}
-        />
-      </label>
+      {!browser && (
+        <span className="import-options" data-testid="import-options">
+          import as:
+          <label title="How the converted model stores its weights: int8/int4 are smaller and faster, slightly less exact">
+            weights{' '}
+            <select data-testid="import-dtype" value={dtype} onChange={(e) => setDtype(e.target.value as typeof dtype)}>
+              {['fp32', 'fp16', 'int8', 'int4'].map((d) => (
+                <option key={d}>{d}</option>
+              ))}
+            </select>
+          </label>
+          <label title="Precision of cached keys and values: fp16 halves the cache">
+            cached keys{' '}
+            <select
+              data-testid="import-kv-dtype"
+              value={kvDtype}
+              onChange={(e) => setKvDtype(e.target.value as typeof kvDtype)}
+            >
+              <option>fp32</option>
+              <option>fp16</option>
+            </select>
+          </label>
+          <label title="Block-causal (BD3LM) checkpoints whose config.json does not give block_size: the size they were trained with">
+            block size{' '}
+            <input
+              data-testid="import-block-size"
+              size={4}
+              placeholder="auto"
+              value={blockSize}
+              onChange={(e) => setBlockSize(e.target.value)}
+            />
+          </label>
+        </span>
+      )}
       {progress && (
         <span className="progress" data-testid="import-progress">
           <progress max={progress.total} value={progress.done} /> {progress.done}/{progress.total} {progress.tensor}
