@@ -155,7 +155,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   const blockSize = o.blockSize ?? (typeof ck.config.block_size === 'number' ? ck.config.block_size : undefined);
   if (blockSize === undefined && /bd3lm/i.test(String(ck.config._name_or_path ?? basename(resolve(hfDir)))))
     throw new DlensError(
-      "this looks like a block-causal (BD3LM) checkpoint, and config.json does not say its block size: pass --block-size N (the block size it was trained with; dllm's BD3LM models use 32)",
+      "this looks like a block-causal (BD3LM) checkpoint, and config.json does not say its block size: pass --block-size N (in the app: the block size box; the size it was trained with; dllm's BD3LM models use 32)",
     );
   const graphOptions = {
     kvDtype: o.kvDtype === 'fp16' ? ('float16' as const) : ('float32' as const),
