@@ -47,8 +47,8 @@ const FLAVORS: { match: (c: Record<string, unknown>) => boolean; flavor: Flavor 
 
 const flavorOf = (config: Record<string, unknown>) => FLAVORS.find((f) => f.match(config))!.flavor;
 
-const num = (config: Record<string, unknown>, k: string) => {
-  const v = config[k];
+const num = (config: Record<string, unknown>, k: string, fallback?: number) => {
+  const v = config[k] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v))
     throw new DlensError(`config.json: ${k} is missing or not a number`);
   return v;
@@ -59,12 +59,7 @@ export const QWEN = {
   matches: (config: Record<string, unknown>) => FLAVORS.some((f) => f.match(config)),
 
   dims(config: Record<string, unknown>): TransformerDims {
-    const num = (k: string, fallback?: number) => {
-      const v = config[k] ?? fallback;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw new DlensError(`config.json: ${k} is missing or not a number`);
-      return v;
-    };
+    const get = (k: string, fallback?: number) => num(config, k, fallback);
     const f = flavorOf(config);
     if (config.rope_scaling)
       throw new DlensError(
@@ -78,21 +73,21 @@ export const QWEN = {
       throw new DlensError(
         `config.json: partial_rotary_factor ${String(config.partial_rotary_factor)}; dlens rotates whole heads only`,
       );
-    const heads = num('num_attention_heads'),
-      dModel = num('hidden_size');
+    const heads = get('num_attention_heads'),
+      dModel = get('hidden_size');
     return {
-      layers: num('num_hidden_layers'),
+      layers: get('num_hidden_layers'),
       heads,
-      kvHeads: num('num_key_value_heads', heads),
-      headDim: num('head_dim', dModel / heads),
+      kvHeads: get('num_key_value_heads', heads),
+      headDim: get('head_dim', dModel / heads),
       dModel,
-      vocab: num('vocab_size'),
+      vocab: get('vocab_size'),
       // transformers 5 saves rope_theta inside rope_parameters
-      ropeTheta: num(
+      ropeTheta: get(
         'rope_theta',
         (config.rope_parameters as { rope_theta?: number } | undefined)?.rope_theta ?? 10000,
       ),
-      normEps: num('rms_norm_eps', 1e-6),
+      normEps: get('rms_norm_eps', 1e-6),
       shiftLogits: f.shift,
     };
   },

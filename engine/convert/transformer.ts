@@ -184,11 +184,9 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     const [topW, topI] = g.opN('TopK', [probs, g.const([w.topK], 'int64')], 2, { axis: -1 }); // [N, k]
     let out = g.op('Mul', [x, g.const([0], 'float', [])]);
     w.experts.forEach((e, i) => {
-      const chosen = g.op('Equal', [topI!, g.const([i], 'int64', [])]); // [N, k]
-      const weight = g.op('ReduceSum', [g.op('Mul', [g.op('Cast', [chosen], { to: 1 }), topW!]), last], {
-        keepdims: 0,
-      }); // [N]
-      const routed = g.op('ReduceMax', [g.op('Cast', [chosen], { to: 1 })], { axes: [-1], keepdims: 0 }); // [N]
+      const chosen = g.op('Cast', [g.op('Equal', [topI!, g.const([i], 'int64', [])])], { to: 1 }); // [N, k], 0/1
+      const weight = g.op('ReduceSum', [g.op('Mul', [chosen, topW!]), last], { keepdims: 0 }); // [N]
+      const routed = g.op('ReduceMax', [chosen], { axes: [-1], keepdims: 0 }); // [N]
       const rows = g.op('Transpose', [g.op('NonZero', [routed])]); // [n, 1]
       const y = g.op('Mul', [
         swiglu(g.op('GatherND', [x, rows]), e),

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointHash, convertCheckpoint } from '../convert/convert.js';
 import { openCheckpoint } from '../convert/checkpoint.js';
@@ -32,8 +32,18 @@ export function ensureBundledModels(): Promise<void> {
 }
 
 async function ensureConverted(src: string, dest: string) {
+  // Every command passes here: hash the checkpoint (12 MB for dlens-tiny) only when a file of it is newer than the
+  // converted model's card, i.e. when it may have changed since the conversion.
+  const card = join(dest, 'dlens-model.json');
+  if (existsSync(card)) {
+    const built = statSync(card).mtimeMs;
+    if (readdirSync(src).every((f) => f === 'recipe' || statSync(join(src, f)).mtimeMs <= built)) return;
+  }
   const hash = await checkpointHash(openCheckpoint(src));
-  if (builtFrom(dest) === hash) return;
+  if (builtFrom(dest) === hash) {
+    utimesSync(card, new Date(), new Date()); // the same checkpoint, touched: no need to hash it next time
+    return;
+  }
   process.stderr.write(`dlens: converting the bundled checkpoint ${src} into ${dest} (once)\n`);
   const fresh = `${dest}.new-${process.pid}`;
   rmSync(fresh, { recursive: true, force: true });
