@@ -10,7 +10,7 @@ import type { TaskInstance } from './tasks/types.js';
 import { getSuite } from './tasks/suites.js';
 import type { CacheMode } from './cache/types.js';
 import { DlensError } from './errors.js';
-import { APP } from './version.js';
+import { APP, APP_VERSION } from './version.js';
 import { DEFAULTS } from './api/defaults.js';
 import type { Device } from './model/devices.js';
 
@@ -88,7 +88,8 @@ export function buildTraceBytes(
     extras[`extra.${k}`] = strat.series?.[k] ?? { label: k, kind: 'heatmap' };
   }
   const manifest: Manifest = {
-    format: 'dlens-trace/1',
+    format: 'dlens-trace/2',
+    source: { kind: 'engine', tool: 'dlens', tool_version: APP_VERSION },
     created: new Date().toISOString(),
     app: APP,
     model: { name: model.card.name, card: { ...model.card } },

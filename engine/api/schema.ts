@@ -61,6 +61,8 @@ export const ImportJobSchema = z
 export type ImportJob = z.infer<typeof ImportJobSchema>;
 
 const bytes = z.instanceof(Uint8Array);
+/** Largest range one readTraceRange call returns: a chunk of steps, never a whole large trace. */
+export const MAX_RANGE = 64 * 1024 * 1024;
 export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   models: z.tuple([]),
   strategies: z.tuple([]),
@@ -71,6 +73,17 @@ export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   startRecording: z.tuple([RecordJobSchema]),
   cancelRecording: z.tuple([z.string().regex(/^[a-z0-9-]{1,64}$/)]),
   readTrace: z.tuple([z.string().min(1).max(4096)]),
+  traceSize: z.tuple([z.string().min(1).max(4096)]),
+  readTraceRange: z.tuple([
+    z.string().min(1).max(4096),
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 50),
+    z.number().int().min(0).max(MAX_RANGE),
+  ]),
+  traces: z.tuple([]),
   saveTrace: z.tuple([z.string().min(1).max(255), bytes]),
   bench: z.tuple([BenchJobSchema]),
   importCheckpoint: z.tuple([ImportJobSchema]),

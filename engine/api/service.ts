@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, constants as FS } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, constants as FS } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { dlensHome, userModelsDir } from '../home.js';
@@ -35,6 +35,23 @@ export interface ServiceHost {
   /** A file or folder the person chose (open dialog, command line, the OS's "open with"): the page may read it. */
   allow(path: string): void;
   close(): Promise<void>;
+}
+
+async function statRegular(path: string) {
+  let fh;
+  try {
+    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DlensError(code === 'ENOENT' ? `trace ${path} does not exist` : `cannot open trace ${path} (${code})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new DlensError(`trace ${path} is not a regular file; dlens reads only files`);
+    return st;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reads a regular file without blocking: a FIFO, a device or a folder is refused, never opened for reading. */
@@ -119,6 +136,15 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
   /** A page may name only what the person opened, recent files, and what lives in dlens's own folders. */
   const mayRead = (p: string) =>
     opened.has(real(p)) || inside(p, opts.tracesDir) || readRecent().some((r) => real(r.path) === real(p));
+  const readablePath = (path: string) => {
+    const p = resolve(path);
+    if (!p.endsWith('.dlens')) throw new DlensError(`${path} is not a .dlens trace`);
+    if (!mayRead(p))
+      throw new DlensError(
+        `dlens opens only traces you opened yourself (Open…, drag and drop, the command line), recent ones and those in ${opts.tracesDir}; open ${basename(p)} with Open… first`,
+      );
+    return p;
+  };
   const modelRef = (name: string | undefined) => {
     if (name === undefined || opened.has(real(name))) return name;
     if (/[\\/]/.test(name) || name.startsWith('.'))
@@ -258,16 +284,56 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
       ac.abort();
     },
     async readTrace(path) {
-      const p = resolve(path);
-      if (!p.endsWith('.dlens')) throw new DlensError(`${path} is not a .dlens trace`);
-      if (!mayRead(p))
-        throw new DlensError(
-          `dlens opens only traces you opened yourself (Open…, drag and drop, the command line), recent ones and those in ${opts.tracesDir}; open ${basename(p)} with Open… first`,
-        );
+      const p = readablePath(path);
       const bytes = await readRegularFile(p, 'trace');
       readTrace(bytes); // refuse a malformed file here, with the reader's message
       addRecent(real(p));
       return bytes;
+    },
+    async traceSize(path) {
+      const p = readablePath(path);
+      const st = await statRegular(p);
+      addRecent(real(p));
+      return st.size;
+    },
+    async readTraceRange(path, offset, length) {
+      const p = readablePath(path);
+      const fh = await open(p, FS.O_RDONLY | FS.O_NONBLOCK);
+      try {
+        const st = await fh.stat();
+        if (!st.isFile()) throw new DlensError(`trace ${path} is not a regular file; dlens reads only files`);
+        if (offset + length > st.size)
+          throw new DlensError(
+            `bytes ${offset}..${offset + length} lie beyond the end of ${basename(p)} (${st.size} bytes): the file changed or is truncated`,
+          );
+        const buf = new Uint8Array(length);
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+          if (!bytesRead) break;
+          got += bytesRead;
+        }
+        return buf.subarray(0, got);
+      } finally {
+        await fh.close();
+      }
+    },
+    async traces() {
+      if (!existsSync(opts.tracesDir)) return [];
+      return readdirSync(opts.tracesDir)
+        .filter((f) => f.endsWith('.dlens') && !f.startsWith('.'))
+        .map((f) => {
+          const path = join(opts.tracesDir, f);
+          try {
+            const st = statSync(path);
+            return st.isFile() ? { path, name: f, openedAt: st.mtime.toISOString() } : null;
+          } catch {
+            return null; // removed while listing
+          }
+        })
+        .filter((x): x is RecentFile => x !== null)
+        .sort((a, b) => (a.openedAt < b.openedAt ? 1 : -1))
+        .slice(0, 200);
     },
     async saveTrace(name, bytes) {
       readTrace(bytes);

@@ -90,6 +90,12 @@ export interface EngineApi {
   cancelRecording(id: string): Promise<void>;
   /** Bytes of a trace the engine can reach (a recorded or recent file). */
   readTrace(path: string): Promise<Uint8Array>;
+  /** Size in bytes of a trace the engine can reach: large ones open lazily, through readTraceRange. */
+  traceSize(path: string): Promise<number>;
+  /** Bytes [offset, offset + length) of a trace the page may read (at most 64 MiB per call). */
+  readTraceRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** The traces in dlens's traces folder (`dlens serve --traces-dir`: where a recorder on this machine writes), newest first. */
+  traces(): Promise<RecentFile[]>;
   /** Writes a trace; the host decides where (a save dialog in the app, the traces folder under `dlens serve`). */
   saveTrace(name: string, bytes: Uint8Array): Promise<{ path: string } | null>;
   recent(): Promise<RecentFile[]>;
@@ -112,6 +118,9 @@ export const API_METHODS = [
   'startRecording',
   'cancelRecording',
   'readTrace',
+  'traceSize',
+  'readTraceRange',
+  'traces',
   'saveTrace',
   'recent',
   'bench',

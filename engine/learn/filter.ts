@@ -1,5 +1,5 @@
-import { DlensError } from '../errors.js';
 import { z } from 'zod';
+import { DlensError } from '../errors.js';
 import type { Trace } from '../trace/trace.js';
 import { DEFAULTS } from '../api/defaults.js';
 
@@ -52,18 +52,21 @@ export function score(f: Filter, x: number[]): number {
 /** Examples from one trace: every masked position of the active block at every step whose prediction was recorded. */
 export function traceExamples(t: Trace): { x: number[][]; y: number[] } {
   const { S, T, G, K, P } = t.dims;
-  const MASK = t.manifest.mask_token_id ?? -1;
   const final = t.state.subarray(S * T);
   const bl = t.manifest.block_length ?? DEFAULTS.blockLength;
   const x: number[][] = [],
     y: number[] = [];
+  const ids = t.topkIds.full(),
+    probs = t.topkProbs.full();
+  if (!ids || !probs)
+    throw new DlensError('this trace holds no top-k candidates (topk_ids, topk_probs): a filter learns from them');
   const lastTop = new Int32Array(G).fill(-1),
     run = new Int32Array(G);
   for (let s = 0; s < S; s++) {
     const bs = t.block[2 * s]!,
       be = t.block[2 * s + 1]!;
     for (let g = 0; g < G; g++) {
-      const top = t.topkIds[(s * G + g) * K]!;
+      const top = ids[(s * G + g) * K]!;
       if (top < 0) {
         lastTop[g] = -1;
         run[g] = 0;
@@ -72,9 +75,9 @@ export function traceExamples(t: Trace): { x: number[][]; y: number[] } {
       run[g] = top === lastTop[g] ? run[g]! + 1 : 0;
       lastTop[g] = top;
       const p = P + g;
-      if (p < bs || p >= be || t.state[s * T + p] !== MASK) continue;
+      if (p < bs || p >= be || !t.masked[s * T + p]) continue;
       const conf = t.confidence[s * G + g]!;
-      const top2 = K > 1 ? t.topkProbs[(s * G + g) * K + 1]! : 0;
+      const top2 = K > 1 ? probs[(s * G + g) * K + 1]! : 0;
       x.push(
         features({
           confidence: conf,

@@ -20,6 +20,8 @@ export interface PositionTiming {
 export function positionTimings(trace: Trace): PositionTiming[] {
   const { S, T, G, K, P } = trace.dims;
   const final = trace.state.subarray(S * T, (S + 1) * T);
+  // Not in memory (a large trace still being read) or not recorded: no step carries evidence.
+  const ids = trace.topkIds.full() ?? new Int32Array();
   const out: PositionTiming[] = [];
   for (let g = 0; g < G; g++) {
     const p = P + g,
@@ -29,7 +31,7 @@ export function positionTimings(trace: Trace): PositionTiming[] {
       stable = -1;
     const last = c >= 0 ? c : S - 1;
     for (let s = 0; s <= last; s++) {
-      const top = trace.topkIds[(s * G + g) * K];
+      const top = ids[(s * G + g) * K];
       if (top === undefined || top < 0) continue; // not computed this step: carries no evidence either way
       if (top === f) {
         if (first < 0) first = s;

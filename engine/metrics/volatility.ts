@@ -15,12 +15,11 @@ export interface VolatilityBand {
 
 export function volatilityBands(trace: Trace, window = 4, threshold = 0.1): VolatilityBand[] {
   const { S, G, P, T } = trace.dims;
-  const MASK = trace.manifest.mask_token_id ?? -1;
   const out: VolatilityBand[] = [];
   for (let s = 0; s < S; s++) {
     const positions: number[] = [];
     for (let g = 0; g < G; g++) {
-      if (trace.state[s * T + P + g] !== MASK) continue;
+      if (!trace.masked[s * T + P + g]) continue;
       let n = 0,
         sum = 0,
         sq = 0;

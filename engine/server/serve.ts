@@ -132,6 +132,27 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       ? { 'set-cookie': `dlens=${token}; HttpOnly; SameSite=Strict; Path=/` }
       : {};
     try {
+      if (url.pathname === '/api/trace-size' && req.method === 'GET') {
+        const path = validateCall('traceSize', [url.searchParams.get('path') ?? '']).args[0] as string;
+        return send(res, 200, JSON.stringify({ size: await o.service.traceSize(path) }), 'application/json');
+      }
+      if (url.pathname === '/api/trace' && req.method === 'GET' && req.headers.range !== undefined) {
+        // A large trace is read in ranges (one chunk of steps per request): RFC 9110 single byte ranges.
+        const m = /^bytes=(\d{1,16})-(\d{1,16})$/.exec(req.headers.range);
+        if (!m || Number(m[2]) < Number(m[1]))
+          return send(
+            res,
+            416,
+            JSON.stringify({ error: 'only one byte range, bytes=FIRST-LAST, is served' }),
+            'application/json',
+          );
+        const [first, last] = [Number(m[1]), Number(m[2])];
+        const { args } = validateCall('readTraceRange', [url.searchParams.get('path') ?? '', first, last - first + 1]);
+        const bytes = await o.service.readTraceRange(args[0] as string, first, last - first + 1);
+        return send(res, 206, bytes, 'application/octet-stream', {
+          'content-range': `bytes ${first}-${first + bytes.length - 1}/*`,
+        });
+      }
       if (url.pathname === '/api/trace' && req.method === 'GET') {
         const bytes = await o.service.readTrace(
           validateCall('readTrace', [url.searchParams.get('path') ?? '']).args[0] as string,
@@ -227,7 +248,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
         if (typeof id !== 'number') throw new Error('a call needs a numeric id');
         checkJsonShape(text, MAX_MESSAGE_DEPTH);
         const { method, args } = validateCall(String(msg.method), msg.args);
-        if (method === 'readTrace' || method === 'saveTrace')
+        if (method === 'readTrace' || method === 'saveTrace' || method === 'readTraceRange')
           throw new Error(`${method} goes over HTTP (/api/trace), not the WebSocket`);
         const fn = o.service[method] as (...a: unknown[]) => Promise<unknown>;
         const result = await fn(...args);

@@ -4,26 +4,45 @@ import { CACHE_MODES } from '../cache/modes.js';
 /** The manifest in `__metadata__.dlens` (docs/trace-format.md), validated before a trace is trusted. */
 export const ManifestSchema = z
   .object({
-    format: z.literal('dlens-trace/1'),
+    format: z.enum(['dlens-trace/1', 'dlens-trace/2']),
+    /** Who wrote the trace (v2; absent in v1, written by the engine). */
+    source: z
+      .object({
+        kind: z.enum(['engine', 'python', 'import']),
+        /** The tool that decoded (dlens, transformers, ParallelBench, lmdeploy…) and its version. */
+        tool: z.string().max(200).optional(),
+        tool_version: z.string().max(200).optional(),
+        /** For imports: the original format (llada-sample-process, parallelbench, lmdeploy-step-map, dllm-histories, d2cache). */
+        format: z.string().max(200).optional(),
+        file: z.string().max(4096).optional(),
+      })
+      .optional(),
     created: z.string(),
     app: z.string(),
     model: z.object({ name: z.string(), card: z.record(z.string(), z.unknown()) }),
     prompt: z.string(),
     prompt_length: z.number().int().nonnegative(),
     gen_length: z.number().int().nonnegative(),
-    strategy: z.object({ name: z.string(), params: z.record(z.string(), z.unknown()) }),
-    cache: z.object({ mode: z.enum(CACHE_MODES), params: z.record(z.string(), z.unknown()) }),
-    seed: z.number().int(),
-    output: z.string(),
+    // What a decode outside dlens may not know defaults to 'unknown' / 0 (v2): the views then say so.
+    strategy: z
+      .object({ name: z.string(), params: z.record(z.string(), z.unknown()) })
+      .default({ name: 'unknown', params: {} }),
+    cache: z
+      .object({ mode: z.enum([...CACHE_MODES, 'unknown']), params: z.record(z.string(), z.unknown()) })
+      .default({ mode: 'unknown', params: {} }),
+    seed: z.number().int().nullable().default(null),
+    output: z.string().default(''),
     steps: z.number().int().nonnegative(),
-    nfe: z.number().int().nonnegative(),
-    wall_ms: z.number().nonnegative(),
+    nfe: z.number().int().nonnegative().default(0),
+    wall_ms: z.number().nonnegative().default(0),
     task: z
       .object({ suite: z.string(), id: z.string(), reference: z.string(), score: z.number().nullable() })
       .nullable()
       .optional(),
-    vocab: z.record(z.string(), z.string()),
-    extras: z.record(z.string(), z.object({ label: z.string(), kind: z.string() }).passthrough()),
+    vocab: z.record(z.string(), z.string()).default({}),
+    extras: z.record(z.string(), z.object({ label: z.string(), kind: z.string() }).passthrough()).default({}),
+    /** Block-causal attention (BD3LM, SDAR): the `attn_block` tensor gives each position's block per step. */
+    attention: z.enum(['bidirectional', 'block-causal']).optional(),
     /** false when the run was cancelled or failed: the trace holds the steps done so far. */
     complete: z.boolean().default(true),
     incomplete_reason: z.string().optional(),
@@ -41,3 +60,5 @@ export const ManifestSchema = z
   .passthrough();
 
 export type Manifest = z.infer<typeof ManifestSchema>;
+/** What a writer gives (defaults filled by the reader). */
+export type ManifestInput = z.input<typeof ManifestSchema>;

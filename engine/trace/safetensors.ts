@@ -73,25 +73,42 @@ function viewOf(dtype: DType, bytes: Uint8Array): TensorData {
   }
 }
 
-export function decodeSafetensors(file: Uint8Array): {
-  metadata: Record<string, string>;
-  tensors: Map<string, RawTensor>;
-} {
-  if (file.byteLength < 8)
-    throw new FormatError(`file is ${file.byteLength} bytes: too short to hold the 8-byte safetensors header length`);
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
+export interface TensorEntry {
+  dtype: DType;
+  shape: number[];
+  /** Byte range inside the data section. */
+  begin: number;
+  end: number;
+}
+
+/** Bytes 0..8 of a safetensors file: the header's length, checked for plausibility against the file's size. */
+export function headerLength(first8: Uint8Array, fileSize: number): number {
+  if (fileSize < 8)
+    throw new FormatError(`file is ${fileSize} bytes: too short to hold the 8-byte safetensors header length`);
+  const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
   if (n < 2 || n > MAX_HEADER_BYTES)
     throw new FormatError(
       `header length ${n} is not plausible (must be 2..${MAX_HEADER_BYTES} bytes); the file is not a safetensors file or is corrupted`,
     );
-  if (8 + n > file.byteLength)
+  if (8 + n > fileSize)
     throw new FormatError(
-      `header says ${n} bytes but the file has only ${file.byteLength - 8} after the length: the file is truncated`,
+      `header says ${n} bytes but the file has only ${fileSize - 8} after the length: the file is truncated`,
     );
+  return n;
+}
+
+/**
+ * The JSON header, every field checked against a data section of `dataLen` bytes: dtypes, shapes, offsets inside
+ * the section, no overlaps and no unowned bytes. Lazy readers (range reads of large traces) trust entries only after
+ * this.
+ */
+export function parseHeader(
+  headerBytes: Uint8Array,
+  dataLen: number,
+): { metadata: Record<string, string>; entries: Map<string, TensorEntry> } {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     throw new FormatError('header is not valid UTF-8');
   }
@@ -103,11 +120,9 @@ export function decodeSafetensors(file: Uint8Array): {
   }
   if (!header || typeof header !== 'object' || Array.isArray(header))
     throw new FormatError('header is not a JSON object');
-  const dataLen = file.byteLength - 8 - n;
-  const data = file.subarray(8 + n);
   const metadata: Record<string, string> = {};
   const ranges: [number, number, string][] = [];
-  const tensors = new Map<string, RawTensor>();
+  const entries = new Map<string, TensorEntry>();
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!v || typeof v !== 'object' || Array.isArray(v))
@@ -145,7 +160,7 @@ export function decodeSafetensors(file: Uint8Array): {
         `tensor "${name}": shape [${shape}] of ${dtype} needs ${count * DTYPE_SIZE[dtype]} bytes but data_offsets span ${b1 - b0}`,
       );
     ranges.push([b0, b1, name]);
-    tensors.set(name, { dtype, shape, data: viewOf(dtype, data.subarray(b0, b1)) });
+    entries.set(name, { dtype, shape, begin: b0, end: b1 });
   }
   ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let end = 0;
@@ -156,6 +171,24 @@ export function decodeSafetensors(file: Uint8Array): {
   }
   if (end !== dataLen)
     throw new FormatError(`the data section has ${dataLen - end} trailing bytes that belong to no tensor`);
+  return { metadata, entries };
+}
+
+/** Typed view of a tensor's raw bytes (copied into an aligned buffer). */
+export function tensorData(dtype: DType, bytes: Uint8Array): TensorData {
+  return viewOf(dtype, bytes);
+}
+
+export function decodeSafetensors(file: Uint8Array): {
+  metadata: Record<string, string>;
+  tensors: Map<string, RawTensor>;
+} {
+  const n = headerLength(file.subarray(0, 8), file.byteLength);
+  const data = file.subarray(8 + n);
+  const { metadata, entries } = parseHeader(file.subarray(8, 8 + n), data.byteLength);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, e] of entries)
+    tensors.set(name, { dtype: e.dtype, shape: e.shape, data: viewOf(e.dtype, data.subarray(e.begin, e.end)) });
   return { metadata, tensors };
 }
 

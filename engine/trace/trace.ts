@@ -2,12 +2,23 @@
  * The `.dlens` trace: a safetensors file whose manifest and tensors follow docs/trace-format.md.
  * Pure TypeScript: shared by the engine (writer) and the renderer (reader).
  */
-import { decodeSafetensors, encodeSafetensors, FormatError, type RawTensor, type DType } from './safetensors.js';
+import {
+  encodeSafetensors,
+  FormatError,
+  headerLength,
+  parseHeader,
+  tensorData,
+  type RawTensor,
+  type DType,
+  type TensorData,
+  type TensorEntry,
+} from './safetensors.js';
+import { StepTensor, type Row, type RowFetch } from './step-tensor.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
 import { halfArrayToFloat, floatArrayToHalf } from './f16.js';
 import { parseJsonChecked } from './json-guard.js';
 
-export { FormatError };
+export { FormatError, StepTensor };
 export type { Manifest };
 
 export class TraceError extends Error {
@@ -21,31 +32,59 @@ export interface Trace {
   manifest: Manifest;
   /** S steps, T positions, G generated positions, K top candidates, Ly layers. */
   dims: { S: number; T: number; G: number; K: number; Ly: number; P: number };
+  /** Tensors the file holds (v2: all but `state` are optional); views that need an absent one say so. */
+  holds: ReadonlySet<string>;
   state: Int32Array; // [S+1, T]
-  commitStep: Int32Array; // [T]
-  topkIds: Int32Array; // [S, G, K]
-  topkProbs: Float32Array; // [S, G, K]  (decoded from F16)
-  confidence: Float32Array; // [S, G]
+  /** 1 where a position is still noise: the `masked` tensor, or state = mask id for models with a mask token. */
+  masked: Uint8Array; // [S+1, T]
+  commitStep: Int32Array; // [T] (derived from the states when the file has none)
+  confidence: Float32Array; // [S, G]  NaN where not computed or not recorded
   entropy: Float32Array; // [S, G]
-  block: Int32Array; // [S, 2]
-  stepMs: Float32Array; // [S]
-  saliency: Float32Array; // [S, Ly, T]
-  cached: Uint8Array; // [S, Ly, T]
+  block: Int32Array; // [S, 2] (the whole generated span when the file has none)
+  stepMs: Float32Array; // [S]  NaN when not recorded
+  /** Committed tokens that changed later: rows [step, position, from, to] (derived from the states if absent). */
+  edits: Int32Array; // [E, 4]
+  /** Per step and position, the block-causal attention block (a position sees blocks ≤ its own); absent if bidirectional. */
+  attnBlock: StepTensor<Int32Array>; // [S, T]
+  topkIds: StepTensor<Int32Array>; // [S, G, K]
+  topkProbs: StepTensor<Float32Array>; // [S, G, K]  (decoded from F16)
+  saliency: StepTensor<Float32Array>; // [S, Ly, T]
+  cached: StepTensor<Uint8Array>; // [S, Ly, T]
   extras: Map<string, RawTensor>;
 }
 
-const REQUIRED: Record<string, { dtype: DType; shape: (d: Trace['dims']) => number[] }> = {
+/** Tensors read when the trace opens: one value per position per step at most. */
+const EAGER: Record<string, { dtype: DType; shape: (d: Trace['dims']) => number[] }> = {
   state: { dtype: 'I32', shape: (d) => [d.S + 1, d.T] },
+  masked: { dtype: 'U8', shape: (d) => [d.S + 1, d.T] },
   commit_step: { dtype: 'I32', shape: (d) => [d.T] },
-  topk_ids: { dtype: 'I32', shape: (d) => [d.S, d.G, d.K] },
-  topk_probs: { dtype: 'F16', shape: (d) => [d.S, d.G, d.K] },
   confidence: { dtype: 'F16', shape: (d) => [d.S, d.G] },
   entropy: { dtype: 'F16', shape: (d) => [d.S, d.G] },
   block: { dtype: 'I32', shape: (d) => [d.S, 2] },
   step_ms: { dtype: 'F32', shape: (d) => [d.S] },
+  edits: { dtype: 'I32', shape: () => [-1, 4] },
+};
+/** Tensors read a step at a time when a view needs them: the bulk of a large trace. */
+const PER_STEP: Record<string, { dtype: DType; shape: (d: Trace['dims']) => number[] }> = {
+  topk_ids: { dtype: 'I32', shape: (d) => [d.S, d.G, d.K] },
+  topk_probs: { dtype: 'F16', shape: (d) => [d.S, d.G, d.K] },
   saliency: { dtype: 'F16', shape: (d) => [d.S, d.Ly, d.T] },
   cached: { dtype: 'U8', shape: (d) => [d.S, d.Ly, d.T] },
+  attn_block: { dtype: 'I32', shape: (d) => [d.S, d.T] },
 };
+/** Version 1 required every tensor; version 2 requires only `state`. */
+const V1_REQUIRED = [
+  'state',
+  'commit_step',
+  'topk_ids',
+  'topk_probs',
+  'confidence',
+  'entropy',
+  'block',
+  'step_ms',
+  'saliency',
+  'cached',
+];
 
 /**
  * Real manifests are a few levels deep (strategy parameters, the model card) and hold the vocabulary of the tokens
@@ -54,19 +93,62 @@ const REQUIRED: Record<string, { dtype: DType; shape: (d: Trace['dims']) => numb
 const MAX_MANIFEST_DEPTH = 32;
 const MAX_MANIFEST_CHARS = 48 * 1024 * 1024;
 
-/** Parse and validate a trace. Throws only TraceError, with a message naming what is wrong. */
+/** Where a trace's bytes come from when it is too large to read whole: a file (range reads) or `dlens serve` (HTTP ranges). */
+export interface ByteSource {
+  size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+const asTraceError = (e: unknown) => {
+  if (e instanceof TraceError) return e;
+  if (e instanceof FormatError) return new TraceError(`not a valid .dlens trace: ${e.message}`);
+  return new TraceError(`not a valid .dlens trace: ${(e as Error)?.message ?? String(e)}`);
+};
+
+/** Parse and validate a trace held in memory. Throws only TraceError, with a message naming what is wrong. */
 export function readTrace(bytes: Uint8Array): Trace {
   try {
-    return readTraceUnsafe(bytes);
+    const n = headerLength(bytes.subarray(0, 8), bytes.byteLength);
+    const data = bytes.subarray(8 + n);
+    const header = parseHeader(bytes.subarray(8, 8 + n), data.byteLength);
+    const trace = assemble(
+      header,
+      (e) => data.subarray(e.begin, e.end),
+      (e, rowBytes) => (s0, s1) => data.subarray(e.begin + s0 * rowBytes, e.begin + s1 * rowBytes),
+    );
+    // In memory, check every step now: a malformed trace is refused when it opens, as v1 readers did.
+    trace.topkIds.full();
+    trace.attnBlock.full();
+    return trace;
   } catch (e) {
-    if (e instanceof TraceError) throw e;
-    if (e instanceof FormatError) throw new TraceError(`not a valid .dlens trace: ${e.message}`);
-    throw new TraceError(`not a valid .dlens trace: ${(e as Error)?.message ?? String(e)}`);
+    throw asTraceError(e);
   }
 }
 
-function readTraceUnsafe(bytes: Uint8Array): Trace {
-  const { metadata, tensors } = decodeSafetensors(bytes);
+/**
+ * Open a trace through range reads: the header and the per-position tensors now, the per-step tensors (top-k,
+ * saliency, cache residency) a step at a time as views ask. A 1 GB trace opens by reading a few tens of MB.
+ */
+export async function openTrace(src: ByteSource): Promise<Trace> {
+  try {
+    const n = headerLength(await src.read(0, Math.min(8, src.size)), src.size);
+    const dataLen = src.size - 8 - n;
+    const header = parseHeader(await src.read(8, n), dataLen);
+    const base = 8 + n;
+    const eager = new Map<string, Uint8Array>();
+    for (const [name, e] of header.entries)
+      if (name in EAGER || name.startsWith('extra.')) eager.set(name, await src.read(base + e.begin, e.end - e.begin));
+    return assemble(
+      header,
+      (e, name) => eager.get(name)!,
+      (e, rowBytes) => (s0, s1) => src.read(base + e.begin + s0 * rowBytes, (s1 - s0) * rowBytes),
+    );
+  } catch (e) {
+    throw asTraceError(e);
+  }
+}
+
+function parseManifest(metadata: Record<string, string>): Manifest {
   const raw = metadata.dlens;
   if (raw === undefined)
     throw new TraceError('not a .dlens trace: the safetensors file has no __metadata__.dlens manifest');
@@ -85,11 +167,21 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
     const issue = parsed.error.issues[0]!;
     throw new TraceError(`the manifest is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}`);
   }
-  const manifest = parsed.data;
-  const st = tensors.get('state');
+  return parsed.data;
+}
+
+function assemble(
+  header: ReturnType<typeof parseHeader>,
+  bytesOf: (e: TensorEntry, name: string) => Uint8Array,
+  rowsOf: (e: TensorEntry, rowBytes: number) => RowFetch,
+): Trace {
+  const manifest = parseManifest(header.metadata);
+  const entries = header.entries;
+  const st = entries.get('state');
   if (!st || st.shape.length !== 2) throw new TraceError('tensor "state" is missing or not 2-dimensional');
-  const sal = tensors.get('saliency');
-  const topk = tensors.get('topk_ids');
+  if (manifest.format === 'dlens-trace/1')
+    for (const name of V1_REQUIRED)
+      if (!entries.has(name)) throw new TraceError(`required tensor "${name}" is missing`);
   const T = st.shape[1]!;
   const S = st.shape[0]! - 1;
   const P = manifest.prompt_length;
@@ -101,72 +193,185 @@ function readTraceUnsafe(bytes: Uint8Array): Trace {
     throw new TraceError(
       `manifest gen_length ${manifest.gen_length} does not match ${G} generated positions in "state"`,
     );
-  const dims = { S, T, G, P, K: topk?.shape[2] ?? 0, Ly: sal?.shape[1] ?? 0 };
-  for (const [name, spec] of Object.entries(REQUIRED)) {
-    const t = tensors.get(name);
-    if (!t) throw new TraceError(`required tensor "${name}" is missing`);
+  const layered = entries.get('saliency') ?? entries.get('cached');
+  const dims = { S, T, G, P, K: entries.get('topk_ids')?.shape[2] ?? 0, Ly: layered?.shape[1] ?? 0 };
+  for (const [name, spec] of Object.entries({ ...EAGER, ...PER_STEP })) {
+    const t = entries.get(name);
+    if (!t) continue;
     if (t.dtype !== spec.dtype) throw new TraceError(`tensor "${name}" has dtype ${t.dtype}, expected ${spec.dtype}`);
     const want = spec.shape(dims);
-    if (t.shape.length !== want.length || t.shape.some((v, i) => v !== want[i]))
-      throw new TraceError(`tensor "${name}" has shape [${t.shape}], expected [${want}]`);
+    if (t.shape.length !== want.length || t.shape.some((v, i) => want[i] !== -1 && v !== want[i]))
+      throw new TraceError(`tensor "${name}" has shape [${t.shape}], expected [${want.map((v) => (v < 0 ? 'E' : v))}]`);
   }
-  const extras = new Map<string, RawTensor>();
-  for (const [name, t] of tensors) if (name.startsWith('extra.')) extras.set(name, t);
-  const state = tensors.get('state')!.data as Int32Array;
-  const commit = tensors.get('commit_step')!.data as Int32Array;
+  for (const name of entries.keys())
+    if (!(name in EAGER) && !(name in PER_STEP) && !name.startsWith('extra.'))
+      throw new TraceError(`tensor "${name}" is not part of the trace format (extensions are named extra.*)`);
+  const V = Number(manifest.model.card.vocab_size ?? Infinity);
+  const eager = <A>(name: string, make: (d: TensorData) => A, absent: () => A): A => {
+    const e = entries.get(name);
+    return e ? make(tensorData(e.dtype, bytesOf(e, name))) : absent();
+  };
+  const state = eager(
+    'state',
+    (d) => d as Int32Array,
+    () => new Int32Array(),
+  );
+  for (let i = 0; i < state.length; i++)
+    if (state[i]! < 0 || state[i]! >= V)
+      throw new TraceError(`state holds token id ${state[i]} outside the model's vocabulary`);
+  const MASK = manifest.mask_token_id;
+  const masked = eager(
+    'masked',
+    (d) => d as Uint8Array,
+    () => {
+      if (MASK === undefined)
+        throw new TraceError(
+          'the trace names no mask_token_id and holds no "masked" tensor: nothing says which positions are undecided',
+        );
+      return Uint8Array.from(state, (v) => (v === MASK ? 1 : 0));
+    },
+  );
+  const commit = eager(
+    'commit_step',
+    (d) => d as Int32Array,
+    () => deriveCommitSteps(state, masked, S, T, P),
+  );
   for (let i = 0; i < T; i++) {
     const c = commit[i]!;
     if (c < -1 || c > S) throw new TraceError(`commit_step[${i}] = ${c} is outside -1..${S}`);
   }
-  const V = Number(manifest.model.card.vocab_size ?? Infinity);
-  for (let i = 0; i < state.length; i++)
-    if (state[i]! < 0 || state[i]! >= V)
-      throw new TraceError(`state holds token id ${state[i]} outside the model's vocabulary`);
-  checkManifestAgainstTensors(manifest, dims, tensors, V);
-  return {
+  const half = (d: TensorData) => halfArrayToFloat(d as Uint16Array);
+  const nan = (n: number) => () => new Float32Array(n).fill(NaN);
+  const block = eager(
+    'block',
+    (d) => d as Int32Array,
+    () => {
+      // No record of the active block (another tool's trace): the whole generated span.
+      const b = new Int32Array(2 * S);
+      for (let s = 0; s < S; s++) {
+        b[2 * s] = P;
+        b[2 * s + 1] = T;
+      }
+      return b;
+    },
+  );
+  const edits = eager(
+    'edits',
+    (d) => d as Int32Array,
+    () => deriveEdits(state, masked, S, T),
+  );
+  const holds = new Set(entries.keys());
+  const rowCheck = (name: string, lo: number) => (row: Int32Array, s: number) => {
+    for (let i = 0; i < row.length; i++)
+      if (row[i]! < lo || row[i]! >= V)
+        throw new TraceError(
+          `${name} holds token id ${row[i]} at step ${s}, outside the model's vocabulary${lo < 0 ? ' (-1 marks no candidate)' : ''}`,
+        );
+  };
+  const perStep = <A extends Row>(name: string, check?: (row: A, s: number) => void): StepTensor<A> => {
+    const e = entries.get(name);
+    const spec = PER_STEP[name]!;
+    if (!e) return new StepTensor<A>(name, spec.dtype, [0], null);
+    const rowBytes = e.shape[0] ? (e.end - e.begin) / e.shape[0] : 0;
+    return new StepTensor<A>(name, e.dtype, e.shape, rowsOf(e, rowBytes), check);
+  };
+  const extras = new Map<string, RawTensor>();
+  for (const [name, e] of entries)
+    if (name.startsWith('extra.'))
+      extras.set(name, { dtype: e.dtype, shape: e.shape, data: tensorData(e.dtype, bytesOf(e, name)) });
+  const trace: Trace = {
     manifest,
     dims,
+    holds,
     state,
+    masked,
     commitStep: commit,
-    topkIds: tensors.get('topk_ids')!.data as Int32Array,
-    topkProbs: halfArrayToFloat(tensors.get('topk_probs')!.data as Uint16Array),
-    confidence: halfArrayToFloat(tensors.get('confidence')!.data as Uint16Array),
-    entropy: halfArrayToFloat(tensors.get('entropy')!.data as Uint16Array),
-    block: tensors.get('block')!.data as Int32Array,
-    stepMs: tensors.get('step_ms')!.data as Float32Array,
-    saliency: halfArrayToFloat(tensors.get('saliency')!.data as Uint16Array),
-    cached: tensors.get('cached')!.data as Uint8Array,
+    confidence: eager('confidence', half, nan(S * G)),
+    entropy: eager('entropy', half, nan(S * G)),
+    block,
+    stepMs: eager('step_ms', (d) => d as Float32Array, nan(S)),
+    edits,
+    attnBlock: perStep<Int32Array>('attn_block', (row, s) => {
+      for (let i = 0; i < row.length; i++)
+        if (row[i]! < 0) throw new TraceError(`attn_block holds a negative block index at step ${s}`);
+    }),
+    topkIds: perStep<Int32Array>('topk_ids', rowCheck('topk_ids', -1)),
+    topkProbs: perStep<Float32Array>('topk_probs'),
+    saliency: perStep<Float32Array>('saliency'),
+    cached: perStep<Uint8Array>('cached'),
     extras,
   };
+  checkManifestAgainstTensors(trace);
+  return trace;
+}
+
+/** Step of each position's final commit: the first state from which it keeps its final token unmasked (−1 for the prompt and positions never decided). */
+export function deriveCommitSteps(state: Int32Array, masked: Uint8Array, S: number, T: number, P: number): Int32Array {
+  const out = new Int32Array(T).fill(-1);
+  for (let p = P; p < T; p++) {
+    const f = state[S * T + p]!;
+    if (masked[S * T + p]) continue;
+    let c = S;
+    while (c > 0 && !masked[(c - 1) * T + p] && state[(c - 1) * T + p] === f) c--;
+    out[p] = c;
+  }
+  return out;
+}
+
+/** Committed tokens that changed at a step (to another token, or back to noise): rows [step, position, from, to]. */
+export function deriveEdits(state: Int32Array, masked: Uint8Array, S: number, T: number): Int32Array {
+  const rows: number[] = [];
+  for (let s = 0; s < S; s++)
+    for (let p = 0; p < T; p++) {
+      const a = s * T + p,
+        b = (s + 1) * T + p;
+      if (!masked[a] && (masked[b] || state[a] !== state[b])) rows.push(s, p, state[a]!, state[b]!);
+    }
+  return Int32Array.from(rows);
 }
 
 /** The manifest's own numbers must describe the tensors it came with: another reader may trust either. */
-function checkManifestAgainstTensors(m: Manifest, d: Trace['dims'], tensors: Map<string, RawTensor>, V: number) {
+function checkManifestAgainstTensors(t: Trace) {
+  const m = t.manifest,
+    d = t.dims;
   const same = (field: string, said: number | undefined, has: number, what: string) => {
     if (said !== undefined && said !== has) throw new TraceError(`manifest ${field} is ${said} but ${what} ${has}`);
   };
-  same('num_layers', m.num_layers, d.Ly, 'tensor "saliency" holds');
-  same('top_k', m.top_k, d.K, 'tensor "topk_ids" holds');
+  if (t.saliency.present || t.cached.present)
+    same('num_layers', m.num_layers, d.Ly, `tensor "${t.saliency.present ? 'saliency' : 'cached'}" holds`);
+  if (t.saliency.present && t.cached.present && t.cached.shape[1] !== d.Ly)
+    throw new TraceError(`tensor "cached" holds ${t.cached.shape[1]} layers but "saliency" holds ${d.Ly}`);
+  if (t.topkIds.present) same('top_k', m.top_k, d.K, 'tensor "topk_ids" holds');
+  if (t.topkProbs.present !== t.topkIds.present || (t.topkProbs.present && t.topkProbs.shape[2] !== d.K))
+    throw new TraceError('tensors "topk_ids" and "topk_probs" come together, with the same shape');
   const card = m.model.card;
+  const V = Number(card.vocab_size ?? Infinity);
   if (m.mask_token_id !== undefined && m.mask_token_id >= V)
     throw new TraceError(`manifest mask_token_id ${m.mask_token_id} is outside the model's vocabulary of ${V}`);
   if (m.mask_token_id !== undefined && typeof card.mask_token_id === 'number')
     same('mask_token_id', m.mask_token_id, card.mask_token_id, "the model card's is");
   for (const name of Object.keys(m.extras)) {
-    if (!tensors.has(name))
+    if (!t.holds.has(name))
       throw new TraceError(`manifest extras names tensor "${name}", which the file does not hold`);
   }
-  const block = tensors.get('block')!.data as Int32Array;
   for (let s = 0; s < d.S; s++) {
-    const a = block[2 * s]!,
-      b = block[2 * s + 1]!;
+    const a = t.block[2 * s]!,
+      b = t.block[2 * s + 1]!;
     if (!(d.P <= a && a <= b && b <= d.T))
       throw new TraceError(`block of step ${s} is [${a}, ${b}), outside the generated positions ${d.P}..${d.T}`);
   }
-  const ids = tensors.get('topk_ids')!.data as Int32Array;
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i]! < -1 || ids[i]! >= V)
-      throw new TraceError(`topk_ids holds token id ${ids[i]} outside the model's vocabulary (-1 marks no candidate)`);
+  for (let i = 0; i < t.masked.length; i++)
+    if (t.masked[i]! > 1) throw new TraceError(`masked holds ${t.masked[i]} at index ${i}; it holds 0 or 1`);
+  for (let i = 0; i < t.edits.length; i += 4) {
+    const [s, p, from, to] = [t.edits[i]!, t.edits[i + 1]!, t.edits[i + 2]!, t.edits[i + 3]!];
+    if (!(s >= 0 && s < d.S && p >= 0 && p < d.T))
+      throw new TraceError(
+        `edit ${i / 4} names step ${s}, position ${p}: outside the trace's ${d.S} steps × ${d.T} positions`,
+      );
+    if (t.state[s * d.T + p] !== from || t.state[(s + 1) * d.T + p] !== to || t.masked[s * d.T + p])
+      throw new TraceError(
+        `edit ${i / 4} (step ${s}, position ${p}, ${from} → ${to}) disagrees with "state": a committed token must change there`,
+      );
   }
 }
 
@@ -174,32 +379,41 @@ export interface TraceInput {
   manifest: Manifest;
   dims: Trace['dims'];
   state: Int32Array;
-  commitStep: Int32Array;
-  topkIds: Int32Array;
-  topkProbs: ArrayLike<number>;
-  confidence: ArrayLike<number>;
-  entropy: ArrayLike<number>;
-  block: Int32Array;
-  stepMs: Float32Array;
-  saliency: ArrayLike<number>;
-  cached: Uint8Array;
+  masked?: Uint8Array;
+  commitStep?: Int32Array;
+  topkIds?: Int32Array;
+  topkProbs?: ArrayLike<number>;
+  confidence?: ArrayLike<number>;
+  entropy?: ArrayLike<number>;
+  block?: Int32Array;
+  stepMs?: Float32Array;
+  saliency?: ArrayLike<number>;
+  cached?: Uint8Array;
+  edits?: Int32Array;
+  attnBlock?: Int32Array;
   extras?: Map<string, RawTensor>;
 }
 
+/** Writes the tensors given (version 2: all but `state` optional). */
 export function writeTrace(t: TraceInput): Uint8Array {
   const { S, T, G, K, Ly } = t.dims;
-  const m = new Map<string, RawTensor>([
-    ['state', { dtype: 'I32', shape: [S + 1, T], data: t.state }],
-    ['commit_step', { dtype: 'I32', shape: [T], data: t.commitStep }],
-    ['topk_ids', { dtype: 'I32', shape: [S, G, K], data: t.topkIds }],
-    ['topk_probs', { dtype: 'F16', shape: [S, G, K], data: floatArrayToHalf(t.topkProbs) }],
-    ['confidence', { dtype: 'F16', shape: [S, G], data: floatArrayToHalf(t.confidence) }],
-    ['entropy', { dtype: 'F16', shape: [S, G], data: floatArrayToHalf(t.entropy) }],
-    ['block', { dtype: 'I32', shape: [S, 2], data: t.block }],
-    ['step_ms', { dtype: 'F32', shape: [S], data: t.stepMs }],
-    ['saliency', { dtype: 'F16', shape: [S, Ly, T], data: floatArrayToHalf(t.saliency) }],
-    ['cached', { dtype: 'U8', shape: [S, Ly, T], data: t.cached }],
-  ]);
+  const m = new Map<string, RawTensor>([['state', { dtype: 'I32', shape: [S + 1, T], data: t.state }]]);
+  const put = (name: string, dtype: DType, shape: number[], data: TensorData | undefined) => {
+    if (data) m.set(name, { dtype, shape, data });
+  };
+  const half = (x: ArrayLike<number> | undefined) => (x ? floatArrayToHalf(x) : undefined);
+  put('masked', 'U8', [S + 1, T], t.masked);
+  put('commit_step', 'I32', [T], t.commitStep);
+  put('topk_ids', 'I32', [S, G, K], t.topkIds);
+  put('topk_probs', 'F16', [S, G, K], half(t.topkProbs));
+  put('confidence', 'F16', [S, G], half(t.confidence));
+  put('entropy', 'F16', [S, G], half(t.entropy));
+  put('block', 'I32', [S, 2], t.block);
+  put('step_ms', 'F32', [S], t.stepMs);
+  put('saliency', 'F16', [S, Ly, T], half(t.saliency));
+  put('cached', 'U8', [S, Ly, T], t.cached);
+  put('edits', 'I32', [t.edits ? t.edits.length / 4 : 0, 4], t.edits);
+  put('attn_block', 'I32', [S, T], t.attnBlock);
   for (const [k, v] of t.extras ?? []) {
     if (!k.startsWith('extra.')) throw new Error(`extra tensor name "${k}" must start with "extra."`);
     m.set(k, v);
@@ -210,16 +424,20 @@ export function writeTrace(t: TraceInput): Uint8Array {
 /** Positions that left the cache at each step, per layer: derived from `cached` (1 at step s-1, 0 at step s). */
 export function evictions(trace: Trace): { step: number; layer: number; positions: number[] }[] {
   const { S, Ly, T } = trace.dims;
+  const cached = trace.cached.full();
   const out: { step: number; layer: number; positions: number[] }[] = [];
+  if (!cached) return out;
   for (let s = 1; s < S; s++)
     for (let l = 0; l < Ly; l++) {
       const ps: number[] = [];
-      for (let p = 0; p < T; p++)
-        if (trace.cached[((s - 1) * Ly + l) * T + p] && !trace.cached[(s * Ly + l) * T + p]) ps.push(p);
+      for (let p = 0; p < T; p++) if (cached[((s - 1) * Ly + l) * T + p] && !cached[(s * Ly + l) * T + p]) ps.push(p);
       if (ps.length) out.push({ step: s, layer: l, positions: ps });
     }
   return out;
 }
+
+/** Whether position p is still undecided (noise) in state s (0..S). */
+export const isMaskedAt = (trace: Trace, s: number, p: number) => trace.masked[s * trace.dims.T + p] === 1;
 
 /** Summary numbers that `dlens info` and the app show. */
 export function summary(trace: Trace) {

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useHost, useStoreApi } from './context.js';
 import { active } from './store.js';
+import { LAZY_ABOVE } from './lib/traceModel.js';
 import { VIEWS, viewDef } from './views/registry.js';
 import { EmptyState } from './views/EmptyState.js';
 import { ExportMenu, runExport } from './views/Export.js';
@@ -20,11 +21,24 @@ export function App() {
   const fileInput = useRef<HTMLInputElement>(null);
 
   const openFiles = async (files: FileList | File[]) => {
-    for (const f of Array.from(files)) store.getState().openBytes(new Uint8Array(await f.arrayBuffer()), f.name);
+    for (const f of Array.from(files)) {
+      if (f.size > LAZY_ABOVE)
+        await store
+          .getState()
+          .openSource(
+            { size: f.size, read: async (o, n) => new Uint8Array(await f.slice(o, o + n).arrayBuffer()) },
+            f.name,
+          );
+      else store.getState().openBytes(new Uint8Array(await f.arrayBuffer()), f.name);
+    }
   };
   const openPath = async (path: string) => {
     try {
-      store.getState().openBytes(await host.api.readTrace(path), path.split(/[\\/]/).pop() ?? path, path);
+      const name = path.split(/[\\/]/).pop() ?? path;
+      const size = await host.api.traceSize(path);
+      if (size > LAZY_ABOVE)
+        await store.getState().openSource({ size, read: (o, n) => host.api.readTraceRange(path, o, n) }, name, path);
+      else store.getState().openBytes(await host.api.readTrace(path), name, path);
     } catch (e) {
       store.getState().setError(`Could not open ${path}: ${(e as Error).message}`);
     }

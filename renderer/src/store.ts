@@ -1,5 +1,6 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { loadTrace, type LoadedTrace } from './lib/traceModel.js';
+import { loadTrace, openLazy, type LoadedTrace } from './lib/traceModel.js';
+import type { ByteSource } from '../../engine/trace/trace.js';
 import { DEFAULT_COLORMAP } from './lib/colormaps.js';
 import type { FigureSize } from './lib/exporters.js';
 import type { ViewId } from './views/registry.js';
@@ -62,6 +63,11 @@ export interface AppState {
   recordForm: RecordForm;
   // actions
   openBytes(bytes: Uint8Array, name: string, path?: string): LoadedTrace | null;
+  /** A large trace, read in ranges (docs/trace-format.md, "Large traces"). */
+  openSource(src: ByteSource, name: string, path?: string): Promise<LoadedTrace | null>;
+  addTrace(lt: LoadedTrace): LoadedTrace;
+  /** Counts rows of large traces read since opening: views that show per-step rows subscribe to redraw. */
+  rowsRead: number;
   setActive(id: string): void;
   closeTrace(id: string): void;
   toggleCompare(id: string): void;
@@ -104,10 +110,34 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     notice: null,
     figure: null,
     recordForm: RECORD_FORM,
+    rowsRead: 0,
     ...init,
     openBytes(bytes, name, path) {
       try {
-        const lt = loadTrace(bytes, name, path);
+        return get().addTrace(loadTrace(bytes, name, path));
+      } catch (e) {
+        set({ error: `Could not open ${name}: ${(e as Error).message}` });
+        return null;
+      }
+    },
+    async openSource(src, name, path) {
+      try {
+        const lt = await openLazy(src, name, path, (more) =>
+          set({ traces: get().traces.map((t) => (t.id === more.id ? more : t)) }),
+        );
+        // Rows read later (a view asked for a step) redraw the views that wait for them.
+        const t = lt.trace;
+        for (const x of [t.topkIds, t.topkProbs, t.saliency, t.cached, t.attnBlock])
+          x.onLoad.listener = () => set({ rowsRead: get().rowsRead + 1 });
+        return get().addTrace(lt);
+      } catch (e) {
+        set({ error: `Could not open ${name}: ${(e as Error).message}` });
+        return null;
+      }
+    },
+    addTrace(lt) {
+      {
+        const path = lt.path;
         const s = get();
         // Opening a trace that is already open (same path) replaces it rather than duplicating it.
         const traces = [...s.traces.filter((t) => !path || t.path !== path), lt];
@@ -122,9 +152,6 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
           view: s.view === 'record' ? 'replay' : s.view,
         });
         return lt;
-      } catch (e) {
-        set({ error: `Could not open ${name}: ${(e as Error).message}` });
-        return null;
       }
     },
     setActive(id) {

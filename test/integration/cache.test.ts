@@ -69,7 +69,7 @@ describe('KV-cache policies on real models', () => {
     expect(t.prefix!.manifest.refresh_steps).toEqual([0, 8, 16, 24]);
     // step 1: prefix caches [0, 8+P) ... positions before the block; nothing after it
     const cachedAt = (tr: typeof t.none, s: number, l: number) =>
-      Array.from(tr!.cached.subarray((s * Ly + l) * T, (s * Ly + l + 1) * T));
+      Array.from(tr!.cached.full()!.subarray((s * Ly + l) * T, (s * Ly + l + 1) * T));
     const blockStart = t.prefix!.block[2 * 9]!;
     expect(
       cachedAt(t.prefix, 9, 0)
@@ -97,8 +97,8 @@ describe('KV-cache policies on real models', () => {
       l = 1;
     for (let p = 0; p < T; p++) {
       const inBlock = p >= t.sparse!.block[2 * s]! && p < t.sparse!.block[2 * s + 1]!;
-      expect(Number.isNaN(t.sparse!.saliency[(s * Ly + l) * T + p]!)).toBe(
-        !inBlock && !t.sparse!.cached[(s * Ly + l) * T + p],
+      expect(Number.isNaN(t.sparse!.saliency.full()![(s * Ly + l) * T + p]!)).toBe(
+        !inBlock && !t.sparse!.cached.full()![(s * Ly + l) * T + p],
       );
     }
     const bytes = t.sparse!.extras.get('extra.cache_bytes')!;

@@ -48,14 +48,15 @@ describe('heatmap and figure helpers on a real trace', () => {
     expect(valueAt(conf, 3, P + 5)).toBe(lt.trace.confidence[3 * G + 5]);
     expect(Number.isNaN(valueAt(conf, 3, P - 1))).toBe(true);
     const change = buildMatrix(lt, 'top1_change');
-    const top = (s: number, g: number) => lt.trace.topkIds[(s * G + g) * K];
+    const top = (s: number, g: number) => lt.trace.topkIds.full()![(s * G + g) * K];
     expect(valueAt(change, 4, P + 2)).toBe(top(4, 2) !== top(3, 2) ? 1 : 0);
     const sal = buildMatrix(lt, 'saliency', 1);
     expect(sal.rows).toBe(T);
-    expect(valueAt(sal, 2, 0)).toBe(lt.trace.saliency[(2 * Ly + 1) * T]);
+    expect(valueAt(sal, 2, 0)).toBe(lt.trace.saliency.full()![(2 * Ly + 1) * T]);
     const mean = buildMatrix(lt, 'saliency', -1);
     const m =
-      Array.from({ length: Ly }, (_, l) => lt.trace.saliency[(2 * Ly + l) * T + 3]!).reduce((a, b) => a + b) / Ly;
+      Array.from({ length: Ly }, (_, l) => lt.trace.saliency.full()![(2 * Ly + l) * T + 3]!).reduce((a, b) => a + b) /
+      Ly;
     expect(valueAt(mean, 2, 3)).toBeCloseTo(m, 6);
   });
 

@@ -71,6 +71,20 @@ export function browserHost(): Host {
       if (!r.ok) throw new Error((await r.json().catch(() => ({ error: r.statusText }))).error);
       return new Uint8Array(await r.arrayBuffer());
     },
+    async traceSize(path) {
+      const r = await fetch(`/api/trace-size?path=${encodeURIComponent(path)}`, { headers });
+      if (!r.ok) throw new Error((await r.json().catch(() => ({ error: r.statusText }))).error);
+      return (await r.json()).size;
+    },
+    async readTraceRange(path, offset, length) {
+      if (length === 0) return new Uint8Array();
+      const r = await fetch(`/api/trace?path=${encodeURIComponent(path)}`, {
+        headers: { ...headers, range: `bytes=${offset}-${offset + length - 1}` },
+      });
+      if (r.status !== 206) throw new Error((await r.json().catch(() => ({ error: r.statusText }))).error);
+      return new Uint8Array(await r.arrayBuffer());
+    },
+    traces: () => call('traces'),
     async saveTrace(name, bytes) {
       const r = await fetch(`/api/trace?name=${encodeURIComponent(name)}`, {
         method: 'POST',

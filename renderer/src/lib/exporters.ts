@@ -221,7 +221,6 @@ export function volatilitySeries(lt: LoadedTrace, region: Region = 'all') {
   const bands = bandsWithin(lt.bands, (p) => lt.regions.has(region, p));
   const t = lt.trace,
     { S, G, P, T } = t.dims;
-  const MASK = t.manifest.mask_token_id ?? -1;
   const meanConf: number[] = [],
     bandStart: number[] = [],
     bandEnd: number[] = [],
@@ -233,7 +232,7 @@ export function volatilitySeries(lt: LoadedTrace, region: Region = 'all') {
     let sum = 0,
       n = 0;
     for (let p = bs; p < be; p++)
-      if (t.state[s * T + p] === MASK) {
+      if (t.masked[s * T + p]) {
         const c = t.confidence[s * G + p - P]!;
         if (!Number.isNaN(c)) {
           sum += c;

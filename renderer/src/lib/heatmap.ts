@@ -1,4 +1,5 @@
 import type { LoadedTrace } from './traceModel.js';
+import type { StepTensor, Row } from '../../../engine/trace/step-tensor.js';
 
 /**
  * Heatmap data, steps on x and positions on y, stored step-major (data[s * rows + r]) so a column is contiguous.
@@ -16,6 +17,8 @@ export interface Matrix {
   kind: 'sequential' | 'categorical';
   /** Names of categorical values 0..n-1. */
   categories?: string[];
+  /** Columns not read yet (a large trace opened lazily): loadMatrix reads them. */
+  pending?: boolean;
 }
 
 export interface MetricOption {
@@ -24,16 +27,21 @@ export interface MetricOption {
   layered: boolean;
 }
 
+/** The metrics this trace can show: those whose tensors it holds (another tool's trace may hold only states). */
 export function metricOptions(lt: LoadedTrace): MetricOption[] {
   const t = lt.trace;
-  const base: MetricOption[] = [
-    { id: 'confidence', label: 'Confidence (top-1 probability)', layered: false },
-    { id: 'entropy', label: 'Entropy (nats)', layered: false },
-    { id: 'top1_change', label: 'Top-1 changes', layered: false },
-    { id: 'correct', label: 'Top-1 equals final token', layered: false },
-    { id: 'saliency', label: 'Attention received (saliency)', layered: true },
-  ];
-  if (t.manifest.cache.mode !== 'none') base.push({ id: 'cache', label: 'Cache residency / evictions', layered: true });
+  const has = (name: string) => t.holds.has(name);
+  const base: MetricOption[] = [];
+  if (has('confidence')) base.push({ id: 'confidence', label: 'Confidence (top-1 probability)', layered: false });
+  if (has('entropy')) base.push({ id: 'entropy', label: 'Entropy (nats)', layered: false });
+  if (has('topk_ids')) {
+    base.push({ id: 'top1_change', label: 'Top-1 changes', layered: false });
+    base.push({ id: 'correct', label: 'Top-1 equals final token', layered: false });
+  }
+  base.push({ id: 'decided', label: 'Decided, undecided, edited', layered: false });
+  if (has('saliency')) base.push({ id: 'saliency', label: 'Attention received (saliency)', layered: true });
+  if (has('cached') && t.manifest.cache.mode !== 'none')
+    base.push({ id: 'cache', label: 'Cache residency / evictions', layered: true });
   for (const [name, x] of t.extras)
     if (x.shape.length === 2 && x.shape[0] === t.dims.S && x.shape[1] === t.dims.G)
       base.push({
@@ -44,11 +52,122 @@ export function metricOptions(lt: LoadedTrace): MetricOption[] {
   return base;
 }
 
-/** layer: a layer index, or -1 for the mean over layers. */
-export function buildMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix {
+/** Tensors the metrics of metricOptions need that this trace lacks: the view names them. */
+export function missingTensors(lt: LoadedTrace): string[] {
+  return ['confidence', 'entropy', 'topk_ids', 'saliency'].filter((n) => !lt.trace.holds.has(n));
+}
+
+/** A heatmap whose columns come from a per-step tensor: `fill(s, row)` turns step s's row into column s, in order. */
+interface StepMatrix {
+  tensor: Pick<StepTensor, 'full' | 'load' | 'row' | 'rowLength' | 'present'>;
+  matrix: Matrix;
+  fill(s: number, row: Row): void;
+}
+
+function stepMatrix(lt: LoadedTrace, metric: string, layer: number): StepMatrix | null {
   const t = lt.trace;
   const { S, G, K, T, Ly, P } = t.dims;
   const final = t.state.subarray(S * T, (S + 1) * T);
+  if (metric === 'top1_change' || metric === 'correct') {
+    const data = new Float32Array(S * G).fill(NaN);
+    let prev: Int32Array | null = null;
+    return {
+      tensor: t.topkIds,
+      matrix: {
+        metric,
+        label: metric === 'correct' ? 'top-1 = final token' : 'top-1 changed',
+        cols: S,
+        rows: G,
+        rowStart: P,
+        data,
+        domain: [0, 1],
+        kind: 'categorical',
+        categories: metric === 'correct' ? ['wrong', 'right'] : ['same', 'changed'],
+      },
+      fill(s, row) {
+        const tops = new Int32Array(G);
+        for (let g = 0; g < G; g++) {
+          const top = (tops[g] = row[g * K]!);
+          if (top < 0) continue;
+          if (metric === 'correct') data[s * G + g] = top === final[P + g] ? 1 : 0;
+          else if (prev && prev[g]! >= 0) data[s * G + g] = prev[g] !== top ? 1 : 0;
+        }
+        prev = tops;
+      },
+    };
+  }
+  if (metric === 'saliency') {
+    const data = new Float32Array(S * T).fill(NaN);
+    return {
+      tensor: t.saliency,
+      matrix: {
+        metric,
+        label: layer >= 0 ? `saliency, layer ${layer}` : 'saliency, mean of layers',
+        cols: S,
+        rows: T,
+        rowStart: 0,
+        data,
+        domain: [0, 1e-6],
+        kind: 'sequential',
+      },
+      fill(s, row) {
+        for (let p = 0; p < T; p++) {
+          if (layer >= 0) {
+            data[s * T + p] = row[layer * T + p]!;
+            continue;
+          }
+          let sum = 0,
+            n = 0;
+          for (let l = 0; l < Ly; l++) {
+            const v = row[l * T + p]!;
+            if (!Number.isNaN(v)) {
+              sum += v;
+              n++;
+            }
+          }
+          if (n) data[s * T + p] = sum / n;
+        }
+      },
+    };
+  }
+  if (metric === 'cache') {
+    const l = Math.max(0, layer);
+    const data = new Float32Array(S * T);
+    let prev: Uint8Array | null = null;
+    return {
+      tensor: t.cached,
+      matrix: {
+        metric,
+        label: `cache, layer ${l}`,
+        cols: S,
+        rows: T,
+        rowStart: 0,
+        data,
+        domain: [0, 2],
+        kind: 'categorical',
+        categories: ['not cached', 'cached', 'evicted'],
+      },
+      fill(s, row) {
+        const cur = row.subarray(l * T, (l + 1) * T) as Uint8Array;
+        // Evicted: in the cache at the step before, out of it now (engine/trace evictions()).
+        for (let p = 0; p < T; p++) data[s * T + p] = prev && prev[p] && !cur[p] ? 2 : cur[p]!;
+        prev = cur.slice();
+      },
+    };
+  }
+  return null;
+}
+
+const finish = (m: Matrix) =>
+  m.metric === 'saliency' ? { ...m, domain: [0, finiteMax(m.data, 1e-6)] as [number, number] } : m;
+
+/**
+ * Heatmap of a metric; layer: a layer index, or -1 for the mean over layers. Per-step metrics of a large trace
+ * opened lazily come back `pending` (their columns NaN) until loadMatrix has read the rows.
+ */
+export function buildMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix {
+  const t = lt.trace;
+  const { S, G, P } = t.dims;
   if (metric === 'confidence' || metric === 'entropy') {
     const src = metric === 'confidence' ? t.confidence : t.entropy;
     return {
@@ -62,78 +181,34 @@ export function buildMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix
       kind: 'sequential',
     };
   }
-  if (metric === 'top1_change' || metric === 'correct') {
-    const data = new Float32Array(S * G).fill(NaN);
-    for (let s = 0; s < S; s++)
-      for (let g = 0; g < G; g++) {
-        const top = t.topkIds[(s * G + g) * K]!;
-        if (top < 0) continue;
-        if (metric === 'correct') data[s * G + g] = top === final[P + g] ? 1 : 0;
-        else if (s > 0) {
-          const prev = t.topkIds[((s - 1) * G + g) * K]!;
-          if (prev >= 0) data[s * G + g] = prev !== top ? 1 : 0;
-        }
-      }
+  if (metric === 'decided') {
+    // Every trace has states: undecided (0), decided (1), and the step where a committed token was edited (2).
+    const { T } = t.dims;
+    const data = new Float32Array(S * G);
+    for (let s = 0; s < S; s++) for (let g = 0; g < G; g++) data[s * G + g] = t.masked[s * T + P + g] ? 0 : 1;
+    for (let i = 0; i < t.edits.length; i += 4) {
+      const g = t.edits[i + 1]! - P;
+      if (g >= 0) data[t.edits[i]! * G + g] = 2;
+    }
     return {
       metric,
-      label: metric === 'correct' ? 'top-1 = final token' : 'top-1 changed',
+      label: 'decided',
       cols: S,
       rows: G,
       rowStart: P,
       data,
-      domain: [0, 1],
-      kind: 'categorical',
-      categories: metric === 'correct' ? ['wrong', 'right'] : ['same', 'changed'],
-    };
-  }
-  if (metric === 'saliency') {
-    const data = new Float32Array(S * T).fill(NaN);
-    for (let s = 0; s < S; s++)
-      for (let p = 0; p < T; p++) {
-        if (layer >= 0) {
-          data[s * T + p] = t.saliency[(s * Ly + layer) * T + p]!;
-          continue;
-        }
-        let sum = 0,
-          n = 0;
-        for (let l = 0; l < Ly; l++) {
-          const v = t.saliency[(s * Ly + l) * T + p]!;
-          if (!Number.isNaN(v)) {
-            sum += v;
-            n++;
-          }
-        }
-        if (n) data[s * T + p] = sum / n;
-      }
-    return {
-      metric,
-      label: layer >= 0 ? `saliency, layer ${layer}` : 'saliency, mean of layers',
-      cols: S,
-      rows: T,
-      rowStart: 0,
-      data,
-      domain: [0, finiteMax(data, 1e-6)],
-      kind: 'sequential',
-    };
-  }
-  if (metric === 'cache') {
-    const l = Math.max(0, layer);
-    const data = new Float32Array(S * T);
-    for (let s = 0; s < S; s++) {
-      for (let p = 0; p < T; p++) data[s * T + p] = t.cached[(s * Ly + l) * T + p]!;
-      for (const p of lt.evicted.get(s)?.get(l) ?? []) data[s * T + p] = 2;
-    }
-    return {
-      metric,
-      label: `cache, layer ${l}`,
-      cols: S,
-      rows: T,
-      rowStart: 0,
-      data,
       domain: [0, 2],
       kind: 'categorical',
-      categories: ['not cached', 'cached', 'evicted'],
+      categories: ['undecided', 'decided', 'edited'],
     };
+  }
+  const sm = stepMatrix(lt, metric, layer);
+  if (sm) {
+    const all = sm.tensor.full();
+    if (!all) return { ...sm.matrix, pending: sm.tensor.present };
+    const n = sm.tensor.rowLength;
+    for (let s = 0; s < S; s++) sm.fill(s, all.subarray(s * n, (s + 1) * n));
+    return finish(sm.matrix);
   }
   const x = t.extras.get(metric);
   if (x && x.shape.length === 2) {
@@ -161,6 +236,29 @@ function finiteMin(a: Float32Array, fallback: number) {
   let m = Infinity;
   for (const v of a) if (v < m) m = v;
   return Number.isFinite(m) ? m : fallback;
+}
+
+/**
+ * The matrix of a per-step metric, its rows read in chunks of steps (range reads of a large trace). onProgress
+ * gets the share done; the rows read pass through the tensor's row cache and are not all kept.
+ */
+export async function loadMatrix(
+  lt: LoadedTrace,
+  metric: string,
+  layer = -1,
+  onProgress?: (done: number) => void,
+): Promise<Matrix> {
+  const sm = stepMatrix(lt, metric, layer);
+  if (!sm || sm.tensor.full() || !sm.tensor.present) return buildMatrix(lt, metric, layer);
+  const S = lt.trace.dims.S;
+  const chunk = Math.max(1, Math.min(256, Math.floor((4 << 20) / Math.max(1, sm.tensor.rowLength))));
+  for (let a = 0; a < S; a += chunk) {
+    const b = Math.min(S, a + chunk);
+    await sm.tensor.load(a, b);
+    for (let s = a; s < b; s++) sm.fill(s, sm.tensor.row(s)!);
+    onProgress?.(b / S);
+  }
+  return finish(sm.matrix);
 }
 
 /** Value at (step, absolute position), or NaN outside the matrix. */

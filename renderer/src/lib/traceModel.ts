@@ -1,4 +1,4 @@
-import { readTrace, evictions, type Trace } from '../../../engine/trace/trace.js';
+import { readTrace, openTrace, evictions, type ByteSource, type Trace } from '../../../engine/trace/trace.js';
 import {
   positionTimings,
   positionRegions,
@@ -14,7 +14,8 @@ export interface LoadedTrace {
   id: string;
   name: string;
   path?: string;
-  bytes: Uint8Array;
+  /** The file's bytes when it was read whole; a large trace opened lazily has none (saving copies its file). */
+  bytes?: Uint8Array;
   trace: Trace;
   timings: PositionTiming[];
   bands: VolatilityBand[];
@@ -26,8 +27,7 @@ export interface LoadedTrace {
 }
 
 let counter = 0;
-export function loadTrace(bytes: Uint8Array, name: string, path?: string): LoadedTrace {
-  const trace = readTrace(bytes);
+function derive(trace: Trace, name: string, path?: string, bytes?: Uint8Array): LoadedTrace {
   const evicted = new Map<number, Map<number, number[]>>();
   for (const e of evictions(trace)) {
     if (!evicted.has(e.step)) evicted.set(e.step, new Map());
@@ -47,14 +47,45 @@ export function loadTrace(bytes: Uint8Array, name: string, path?: string): Loade
   };
 }
 
+export function loadTrace(bytes: Uint8Array, name: string, path?: string): LoadedTrace {
+  return derive(readTrace(bytes), name, path, bytes);
+}
+
+/**
+ * Traces above this size open lazily: the per-position tensors now, top-k, saliency and cache rows as views ask.
+ * Below it, reading the whole file is faster than many small reads.
+ */
+export const LAZY_ABOVE = 64 << 20;
+
+/**
+ * Open a large trace through range reads. What needs every step's top-1 (delay timings) follows when the top-k
+ * ids are in: `onMore` receives the trace with them.
+ */
+export async function openLazy(
+  src: ByteSource,
+  name: string,
+  path: string | undefined,
+  onMore: (lt: LoadedTrace) => void,
+): Promise<LoadedTrace> {
+  const trace = await openTrace(src);
+  const lt = derive(trace, name, path);
+  if (trace.topkIds.present)
+    void trace.topkIds
+      .loadFull()
+      .then(() => onMore({ ...lt, timings: positionTimings(trace), metrics: traceMetrics(trace) }));
+  return lt;
+}
+
 /** Text of a token id as the trace's vocabulary has it (the manifest carries every id the trace mentions). */
 export function tokenText(t: Trace, id: number): string {
   if (id === t.manifest.mask_token_id) return '▒';
   return t.manifest.vocab[String(id)] ?? `<${id}>`;
 }
 
-export function isMask(t: Trace, id: number) {
-  return id === t.manifest.mask_token_id;
+/** Whether position p is undecided in the state shown at cursor `step` (0..S). */
+export function isMaskedAt(t: Trace, step: number, p: number) {
+  const s = Math.max(0, Math.min(t.dims.S, step));
+  return t.masked[s * t.dims.T + p] === 1;
 }
 
 /** Active block [start, end) at a step (the last step's block after the run). */
@@ -74,11 +105,14 @@ export function candidatesAt(t: Trace, step: number, pos: number): { id: number;
   const { G, K, P, S } = t.dims;
   const g = pos - P;
   if (g < 0 || g >= G || step < 0 || step >= S) return [];
+  const ids = t.topkIds.row(step),
+    probs = t.topkProbs.row(step);
+  if (!ids || !probs) return []; // not recorded, or still being read (the view redraws when it is in)
   const out = [];
   for (let k = 0; k < K; k++) {
-    const id = t.topkIds[(step * G + g) * K + k]!;
+    const id = ids[g * K + k]!;
     if (id < 0) break;
-    out.push({ id, text: tokenText(t, id), p: t.topkProbs[(step * G + g) * K + k]! });
+    out.push({ id, text: tokenText(t, id), p: probs[g * K + k]! });
   }
   return out;
 }

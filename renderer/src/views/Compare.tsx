@@ -2,7 +2,7 @@ import { useApp, useStoreApi } from '../context.js';
 import { metricsTable } from '../lib/exporters.js';
 import { wordDiff } from '../lib/word-diff.js';
 import { RegionSwitch } from './RegionSwitch.js';
-import { blockAt, isMask, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
+import { blockAt, isMaskedAt, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
 
 /** 2-4 traces side by side on one step cursor, their outputs diffed against the first, their metrics in one table. */
 export function Compare() {
@@ -68,7 +68,7 @@ function Column({ lt, step, base }: { lt: LoadedTrace; step: number; base: Loade
   const toks = [];
   for (let p = P; p < T; p++) {
     const id = state[p]!,
-      m = isMask(t, id);
+      m = isMaskedAt(t, s, p);
     toks.push(
       <span key={p} className={`tok ${m ? 'masked' : ''} ${s < S && p >= bs && p < be ? 'block' : ''}`}>
         {m ? '▒' : tokenText(t, id)}

@@ -38,9 +38,11 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
   const lt = active(s);
   if (!lt) throw new Error('Open a trace first: there is nothing to export.');
   const traces = s.view === 'compare' ? s.traces.filter((t) => s.compareIds.includes(t.id)) : [lt];
+  if (action === 'save' && !lt.bytes)
+    throw new Error(`This trace is large and was opened from its file, which already holds it: ${lt.path ?? lt.name}.`);
   if (action === 'save')
     return (
-      (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes))?.path ?? null
+      (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes!))?.path ?? null
     );
   const table = metricsTable(traces, s.region);
   if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics-${s.region}.csv`, toCsv(table));

@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
-import { buildMatrix, metricOptions } from '../lib/heatmap.js';
+import { buildMatrix, loadMatrix, metricOptions, missingTensors, type Matrix } from '../lib/heatmap.js';
 import { COLORMAPS, CATEGORICAL, cssColor } from '../lib/colormaps.js';
 import { heatmapSvg } from '../lib/exporters.js';
 import { HeatmapCanvas, type HeatmapHandle } from './HeatmapCanvas.js';
@@ -19,10 +19,27 @@ export function Heatmaps() {
   const opt = options.find((o) => o.id === metric) ?? options[0]!;
   const { Ly } = lt.trace.dims;
   const effLayer = opt.id === 'cache' ? Math.max(0, layer) : layer;
-  const matrix = useMemo(
+  const built = useMemo(
     () => buildMatrix(lt, opt.id, opt.layered ? effLayer : -1),
     [lt, opt.id, effLayer, opt.layered],
   );
+  // A large trace opened lazily reads a per-step metric's rows now, in chunks, showing how far it got.
+  const [loaded, setLoaded] = useState<{ key: Matrix; m: Matrix } | null>(null);
+  const [progress, setProgress] = useState(0);
+  useEffect(() => {
+    if (!built.pending) return;
+    let live = true;
+    setProgress(0);
+    loadMatrix(lt, opt.id, opt.layered ? effLayer : -1, (d) => live && setProgress(d)).then(
+      (m) => live && setLoaded({ key: built, m }),
+      (e: Error) => live && store.getState().setError(e.message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [built]);
+  const matrix = built.pending && loaded?.key === built ? loaded.m : built;
+  const missing = missingTensors(lt);
   const h = useRef<HeatmapHandle | null>(null);
   const empty = opt.id === 'saliency' && !!lt.trace.manifest.no_saliency_reason;
   useEffect(() => {
@@ -80,6 +97,15 @@ export function Heatmaps() {
         </label>
         <Legend kind={matrix.kind} domain={matrix.domain} categories={matrix.categories} colormap={colormap} />
         <span className="dim">scroll to zoom, drag to pan, click to move the cursor</span>
+        {matrix.pending && (
+          <span data-testid="heatmap-loading">reading {Math.round(progress * 100)}% of the steps…</span>
+        )}
+        {missing.length > 0 && (
+          <span className="dim" data-testid="heatmap-missing">
+            this trace holds no {missing.join(', ')}: {missing.includes('topk_ids') ? 'candidates and ' : ''}the metrics
+            that need them are not offered
+          </span>
+        )}
       </div>
       <div className="split">
         {empty ? (

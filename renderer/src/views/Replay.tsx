@@ -5,7 +5,7 @@ import {
   blockAt,
   candidatesAt,
   confidenceHistory,
-  isMask,
+  isMaskedAt,
   stateAt,
   tokenText,
   type LoadedTrace,
@@ -115,7 +115,7 @@ const TokenChunk = memo(
     const out = [];
     for (let p = from; p < to; p++) {
       const id = state[p]!,
-        masked = isMask(t, id),
+        masked = isMaskedAt(t, step, p),
         inBlock = step < S && p >= block[0] && p < block[1];
       const c = commitConf[p - P]!;
       const style =
@@ -149,6 +149,7 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
   const t = lt.trace,
     { S, P } = t.dims;
   const s = Math.min(step, S - 1);
+  useApp((x) => x.rowsRead); // a large trace's rows arrive after the cursor moved: redraw then
   const cands = candidatesAt(t, s, pos);
   const hist = confidenceHistory(t, pos);
   const timing = lt.timings[pos - P];
@@ -177,7 +178,15 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
           ))}
         </tbody>
       </table>
-      {!cands.length && <div className="dim">not computed at this step</div>}
+      {!cands.length && (
+        <div className="dim">
+          {!t.topkIds.present
+            ? 'this trace holds no candidates (no topk_ids): its source recorded states only'
+            : t.topkIds.row(s)
+              ? 'not computed at this step'
+              : 'reading this step…'}
+        </div>
+      )}
       <svg width={W} height={H + 4} className="spark">
         <path d={d} fill="none" stroke="currentColor" />
         <line x1={(s / Math.max(1, S - 1)) * W} x2={(s / Math.max(1, S - 1)) * W} y1={0} y2={H} stroke="#E69F00" />
