@@ -94,7 +94,7 @@ export interface EngineApi {
   traceSize(path: string): Promise<number>;
   /** Bytes [offset, offset + length) of a trace the page may read (at most 64 MiB per call). */
   readTraceRange(path: string, offset: number, length: number): Promise<Uint8Array>;
-  /** The traces in dlens's traces folder (`dlens serve --traces-dir`: where a recorder on this machine writes), newest first. */
+  /** The traces in dlens's traces folder (`dlens serve --traces-dir`, where a recorder there writes), newest first. */
   traces(): Promise<RecentFile[]>;
   /** Writes a trace; the host decides where (a save dialog in the app, the traces folder under `dlens serve`). */
   saveTrace(name: string, bytes: Uint8Array): Promise<{ path: string } | null>;

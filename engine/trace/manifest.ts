@@ -12,7 +12,7 @@ export const ManifestSchema = z
         /** The tool that decoded (dlens, transformers, ParallelBench, lmdeploy…) and its version. */
         tool: z.string().max(200).optional(),
         tool_version: z.string().max(200).optional(),
-        /** For imports: the original format (llada-sample-process, parallelbench, lmdeploy-step-map, dllm-histories, d2cache). */
+        /** For imports: the original format (docs/trace-format.md lists them). */
         format: z.string().max(200).optional(),
         file: z.string().max(4096).optional(),
       })

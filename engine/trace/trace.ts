@@ -44,7 +44,7 @@ export interface Trace {
   stepMs: Float32Array; // [S]  NaN when not recorded
   /** Committed tokens that changed later: rows [step, position, from, to] (derived from the states if absent). */
   edits: Int32Array; // [E, 4]
-  /** Per step and position, the block-causal attention block (a position sees blocks ≤ its own); absent if bidirectional. */
+  /** Per step and position, the block-causal attention block (a position sees blocks ≤ its own). */
   attnBlock: StepTensor<Int32Array>; // [S, T]
   topkIds: StepTensor<Int32Array>; // [S, G, K]
   topkProbs: StepTensor<Float32Array>; // [S, G, K]  (decoded from F16)
@@ -93,7 +93,7 @@ const V1_REQUIRED = [
 const MAX_MANIFEST_DEPTH = 32;
 const MAX_MANIFEST_CHARS = 48 * 1024 * 1024;
 
-/** Where a trace's bytes come from when it is too large to read whole: a file (range reads) or `dlens serve` (HTTP ranges). */
+/** A trace too large to read whole: a file (range reads) or `dlens serve` (HTTP ranges). */
 export interface ByteSource {
   size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
@@ -305,7 +305,10 @@ function assemble(
   return trace;
 }
 
-/** Step of each position's final commit: the first state from which it keeps its final token unmasked (−1 for the prompt and positions never decided). */
+/**
+ * Step of each position's final commit: the first state from which it keeps its final token decided (−1 for the
+ * prompt and positions never decided).
+ */
 export function deriveCommitSteps(state: Int32Array, masked: Uint8Array, S: number, T: number, P: number): Int32Array {
   const out = new Int32Array(T).fill(-1);
   for (let p = P; p < T; p++) {
