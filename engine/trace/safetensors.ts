@@ -47,7 +47,7 @@ export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 function viewOf(dtype: DType, bytes: Uint8Array): TensorData {
   // Copy into an aligned buffer: offsets inside the file need not be aligned to the element size.
-  const buf = bytes.slice().buffer;
+  const buf = Uint8Array.prototype.slice.call(bytes).buffer; // a copy even for a Node Buffer, whose slice is a view
   switch (dtype) {
     case 'U8':
     case 'BOOL':

@@ -44,7 +44,7 @@ export class StepTensor<A extends Row = Row> {
   }
 
   private decode(raw: Uint8Array): A {
-    const buf = raw.slice().buffer; // aligned copy: offsets inside a file need not be aligned
+    const buf = Uint8Array.prototype.slice.call(raw).buffer; // aligned copy (Buffer.slice would be a view)
     if (this.dtype === 'F16') return halfArrayToFloat(new Uint16Array(buf)) as A;
     if (this.dtype === 'I32') return new Int32Array(buf) as A;
     return new Uint8Array(buf) as A;

@@ -1,0 +1,267 @@
+"""The Python recorder: one decode, step by step, into a `.dlens` trace (format v2).
+
+Per step it keeps the sequence after the step and what the model predicted for the generated positions: the top-k
+tokens and their probabilities, the confidence of the chosen token and the entropy, computed where the logits live
+(the GPU) so that only [gen, k] numbers cross to the host. Statistics follow dlens's model contract v2: the mask token
+is left out of the distribution, probabilities are exp(x − m) / s, the entropy log s − Σ e·(x − m) / s.
+"""
+import signal
+import time
+
+import numpy as np
+
+from . import trace as tracefile
+from .tokens import Vocab
+
+
+def _np(x):
+    if hasattr(x, 'detach'):
+        return x.detach().to('cpu').numpy()
+    return np.asarray(x)
+
+
+class Recorder:
+    """Context manager recording one decode into `path`; see the module and docs/python.md.
+
+    mask_token_id: the model's mask id (None for models without one: give `masked` to each step instead).
+    prompt_length: positions before the generated ones. tokenizer: tokenizer.json's path or a loaded tokenizer.
+    top_k: candidates kept per position. saliency: record attention received per layer (pass `attentions`).
+    batch_index: which row of a batch to record (LLaDA's classifier-free guidance batches the unconditional row after).
+    """
+
+    def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
+                 eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
+                 batch_index=0):
+        if top_k < 1 or top_k > 64:
+            raise ValueError(f'top_k must be 1..64, got {top_k}')
+        self.path = path
+        self.mask_token_id = mask_token_id
+        self.P = int(prompt_length)
+        self.vocab = Vocab(tokenizer)
+        self.K = int(top_k)
+        self.want_saliency = bool(saliency)
+        self.eos_token_id = eos_token_id
+        self.meta = dict(model_name=model_name, prompt=prompt, strategy=strategy, cache=cache, block_length=block_length)
+        self.b = batch_index
+        self.states, self.masked, self.ids, self.probs, self.conf, self.ent = [], [], [], [], [], []
+        self.blocks, self.ms, self.sal, self.attn_blocks = [], [], [], []
+        self.vocab_size = None
+        self.nfe = 0
+        self.finished = False
+        self._pending = None  # watch(): the prediction of a step whose resulting sequence is not known yet
+        self._t0 = self._last = None
+        self.written = None
+
+    # -- the record -------------------------------------------------------------------------------------------
+
+    def start(self, x, masked=None):
+        """The sequence before the first step (optional: the first step's input is used when watch() records)."""
+        if self.states:
+            raise RuntimeError('start() comes before the first step')
+        self._push_state(x, masked)
+        self._t0 = self._last = time.perf_counter()
+
+    def step(self, x, logits, block=None, attentions=None, masked=None, positions=None, attn_block=None):
+        """Record one decoding step: `x` the sequence after it, `logits` the prediction it used ([B, T, V] or [T, V];
+        or only the rows of `positions` when the step computed a block). `block` the active (start, end);
+        `attentions` per layer [B, H, Q, T] when saliency is on; `masked` (models without a mask token) the
+        undecided positions after the step; `attn_block` [T] block-causal block of each position."""
+        if not self.states:
+            raise RuntimeError('call start(x0) with the sequence before the first step, or record through watch()')
+        stats = self._stats(logits, positions)
+        self._finish_step(stats, x, block, attentions, masked, attn_block)
+
+    def finish(self, x, masked=None):
+        """The final sequence, when the loop is recorded through watch() (its last step's result is not seen by the
+        model): completes the last step. Not needed with step()."""
+        if self._pending is not None:
+            stats, block, attentions, attn_block = self._pending
+            self._pending = None
+            self._finish_step(stats, x, block, attentions, masked, attn_block)
+        self.finished = True
+
+    # -- watch() calls this per forward -----------------------------------------------------------------------
+
+    def observe(self, x_in, logits, positions=None, block=None, attentions=None, attn_block=None):
+        """A forward call seen by watch(): `x_in` the state the model was given (the whole sequence), `logits` its
+        output. The previous call's step completes with this input as its resulting sequence."""
+        if not self.states:
+            self.start(x_in)
+        elif self._pending is not None:
+            stats, pblock, patt, pab = self._pending
+            self._finish_step(stats, x_in, pblock, patt, None, pab)
+        self._pending = (self._stats(logits, positions), block, attentions if self.want_saliency else None, attn_block)
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _push_state(self, x, masked):
+        row = _np(x)
+        row = row[self.b] if row.ndim == 2 else row
+        self.T = row.shape[0]
+        if self.P > self.T:
+            raise ValueError(f'prompt_length {self.P} exceeds the {self.T} positions of the sequence')
+        self.states.append(row.astype(np.int32))
+        if masked is None:
+            if self.mask_token_id is None:
+                raise ValueError('this model has no mask token: pass masked= (the undecided positions) to each step')
+            self.masked.append(row == self.mask_token_id)
+        else:
+            m = _np(masked)
+            self.masked.append((m[self.b] if m.ndim == 2 else m).astype(bool))
+
+    def _stats(self, logits, positions):
+        """Top-k, confidence inputs and entropy of the generated rows, on the logits' device."""
+        import torch
+        self.nfe += 1
+        lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
+        lg = lg[self.b] if lg.dim() == 3 else lg
+        V = lg.shape[-1]
+        self.vocab_size = V
+        T = self.states[0].shape[0] if self.states else None
+        if positions is None:
+            if T is not None and lg.shape[0] != T:
+                raise ValueError(f'logits cover {lg.shape[0]} positions but the sequence has {T}: pass positions=')
+            pos = torch.arange(self.P, lg.shape[0], device=lg.device)
+            rows = lg[self.P:]
+        else:
+            pos = torch.as_tensor(positions, device=lg.device).long().reshape(-1)
+            keep = pos >= self.P
+            pos, rows = pos[keep], lg[keep]
+        x = rows.float()
+        if self.mask_token_id is not None and self.mask_token_id < V:
+            x = x.clone()
+            x[:, self.mask_token_id] = float('-inf')  # model contract v2: the mask token is never a candidate
+        m = x.max(-1, keepdim=True).values
+        e = torch.exp(x - m)
+        s = e.sum(-1)
+        xm = torch.where(torch.isinf(x), torch.zeros_like(x), x - m)
+        entropy = torch.log(s) - (e * xm).sum(-1) / s
+        top = torch.topk(e, min(self.K, V), dim=-1)
+        probs = top.values / s[:, None]
+        log_z = m[:, 0] + torch.log(s)
+        return dict(pos=pos.cpu().numpy(), ids=top.indices.cpu().numpy().astype(np.int32),
+                    probs=probs.cpu().numpy(), entropy=entropy.cpu().numpy(), rows=x, log_z=log_z)
+
+    def _finish_step(self, st, x_after, block, attentions, masked, attn_block):
+        import torch
+        now = time.perf_counter()
+        prev_masked = self.masked[-1]
+        self._push_state(x_after, masked)
+        G = self.T - self.P
+        after = self.states[-1]
+        ids = np.full((G, self.K), -1, np.int32)
+        probs = np.full((G, self.K), np.nan, np.float32)
+        conf = np.full(G, np.nan, np.float32)
+        ent = np.full(G, np.nan, np.float32)
+        g = st['pos'] - self.P
+        k = st['ids'].shape[1]
+        ids[g, :k] = st['ids']
+        probs[g, :k] = st['probs']
+        ent[g] = st['entropy']
+        conf[g] = st['probs'][:, 0]
+        # Confidence is the chosen token's probability: the top one, unless the step committed another (sampling).
+        chosen = after[st['pos']]
+        other = (prev_masked[st['pos']] & ~self.masked[-1][st['pos']]) & (chosen != st['ids'][:, 0])
+        if other.any():
+            r = torch.as_tensor(np.nonzero(other)[0], device=st['rows'].device)
+            tok = torch.as_tensor(chosen[other].astype(np.int64), device=st['rows'].device)
+            lp = st['rows'][r, tok] - st['log_z'][r]
+            conf[g[other]] = torch.exp(lp).cpu().numpy()
+        self.ids.append(ids)
+        self.probs.append(probs)
+        self.conf.append(conf)
+        self.ent.append(ent)
+        self.blocks.append(block)
+        self.ms.append((now - (self._last or now)) * 1000.0)
+        self._last = now
+        if self.want_saliency:
+            self.sal.append(self._saliency(attentions, block))
+        self.attn_blocks.append(None if attn_block is None else _np(attn_block).reshape(-1))
+
+    def _saliency(self, attentions, block):
+        """Attention each position receives, averaged over heads and over the active block's queries."""
+        T = self.T
+        if attentions is None:
+            return None
+        out = []
+        for a in attentions:
+            if a.dim() == 1:  # already the attention each key receives (watch() computes it per layer)
+                kk = a.float().cpu().numpy()
+                row = np.full(T, np.nan, np.float32)
+                row[:min(T, len(kk))] = kk[:T]
+                out.append(row)
+                continue
+            a = a[self.b] if a.dim() == 4 else a  # [H, Q, K]
+            q0, q1 = (block if block is not None else (self.P, a.shape[1]))
+            q1 = min(q1, a.shape[1])
+            keys = a[:, q0:q1, :].float().mean(dim=(0, 1)) if q1 > q0 else a.float().mean(dim=(0, 1))
+            row = np.full(T, np.nan, np.float32)
+            kk = keys.cpu().numpy()
+            row[:len(kk)] = kk[:T]
+            out.append(row)
+        return np.stack(out)
+
+    # -- writing ----------------------------------------------------------------------------------------------
+
+    def __enter__(self):
+        self._t_enter = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, err, tb):
+        reason = None
+        if kind is not None:
+            reason = 'interrupted (Ctrl+C)' if issubclass(kind, KeyboardInterrupt) else f'{kind.__name__}: {err}'
+        elif self._pending is not None:
+            reason = 'the final sequence was not given: call rec.finish(x) after a loop recorded with watch()'
+        self._pending = None
+        # A second Ctrl+C must not cut the write short: the partial trace is what the person keeps.
+        old = None
+        try:
+            old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:
+            pass  # not the main thread
+        try:
+            if self.states:
+                self.save(complete=reason is None and self._complete(), reason=reason)
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+        return False
+
+    def _complete(self):
+        return not self.masked[-1][self.P:].any()
+
+    def save(self, complete=True, reason=None):
+        S = len(self.states) - 1
+        G = self.T - self.P
+        if S and any(b is not None for b in self.blocks):
+            block = np.array([b if b is not None else (self.P, self.T) for b in self.blocks], np.int32)
+        else:
+            block = None
+        sal = None
+        if self.want_saliency and S:
+            Ly = max((x.shape[0] for x in self.sal if x is not None), default=0)
+            sal = np.full((S, Ly, self.T), np.nan, np.float32)
+            for s, x in enumerate(self.sal):
+                if x is not None:
+                    sal[s] = x
+        ab = None
+        if S and any(x is not None for x in self.attn_blocks):
+            ab = np.stack([x if x is not None else np.zeros(self.T, np.int32) for x in self.attn_blocks])
+        no_mask = self.mask_token_id is None
+        data = tracefile.build(
+            np.stack(self.states), self.P, self.vocab,
+            mask_token_id=self.mask_token_id,
+            masked=np.stack(self.masked) if no_mask else None,
+            topk_ids=np.stack(self.ids) if S else np.zeros((0, G, self.K), np.int32),
+            topk_probs=np.stack(self.probs) if S else np.zeros((0, G, self.K), np.float32),
+            confidence=np.stack(self.conf) if S else np.zeros((0, G)),
+            entropy=np.stack(self.ent) if S else np.zeros((0, G)),
+            block=block, step_ms=np.array(self.ms, np.float32), saliency=sal, attn_block=ab,
+            vocab_size=self.vocab_size, eos_token_id=self.eos_token_id,
+            complete=complete, incomplete_reason=reason, nfe=self.nfe,
+            wall_ms=(time.perf_counter() - self._t0) * 1000.0 if self._t0 else 0.0,
+            **self.meta,
+        )
+        self.written = tracefile.save(self.path, data)
+        return self.written
