@@ -44,7 +44,7 @@ class Recorder:
         self.meta = dict(model_name=model_name, prompt=prompt, strategy=strategy, cache=cache, block_length=block_length)
         self.b = batch_index
         self.states, self.masked, self.ids, self.probs, self.conf, self.ent = [], [], [], [], [], []
-        self.blocks, self.ms, self.sal, self.attn_blocks = [], [], [], []
+        self.blocks, self.ms, self.sal, self.attn_blocks, self.pos = [], [], [], [], []
         self.vocab_size = None
         self.nfe = 0
         self.finished = False
@@ -95,26 +95,29 @@ class Recorder:
     # -- internals --------------------------------------------------------------------------------------------
 
     def _push_state(self, x, masked):
-        row = _np(x)
-        row = row[self.b] if row.ndim == 2 else row
+        import torch
+        row = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
+        row = (row[self.b] if row.dim() == 2 else row).detach().clone()
         self.T = row.shape[0]
         if self.P > self.T:
             raise ValueError(f'prompt_length {self.P} exceeds the {self.T} positions of the sequence')
-        self.states.append(row.astype(np.int32))
+        if masked is None and self.mask_token_id is None:
+            raise ValueError('this model has no mask token: pass masked= (the undecided positions) to each step')
+        # Kept on the device until the trace is written: copying each step to the host would wait for the GPU.
+        self.states.append(row)
         if masked is None:
-            if self.mask_token_id is None:
-                raise ValueError('this model has no mask token: pass masked= (the undecided positions) to each step')
             self.masked.append(row == self.mask_token_id)
         else:
-            m = _np(masked)
-            self.masked.append((m[self.b] if m.ndim == 2 else m).astype(bool))
+            m = masked if torch.is_tensor(masked) else torch.as_tensor(np.asarray(masked))
+            self.masked.append((m[self.b] if m.dim() == 2 else m).to(device=row.device, dtype=torch.bool))
 
     def _stats(self, logits, positions):
-        """Top-k, confidence inputs and entropy of the generated rows, on the logits' device."""
+        """Top-k, entropy and the pieces of the confidence for the generated rows, on the logits' device, without
+        a copy to the host (that would wait for the GPU each step)."""
         import torch
         self.nfe += 1
         lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
-        lg = lg[self.b] if lg.dim() == 3 else lg
+        lg = (lg[self.b] if lg.dim() == 3 else lg).detach()
         V = lg.shape[-1]
         self.vocab_size = V
         T = self.states[0].shape[0] if self.states else None
@@ -127,50 +130,37 @@ class Recorder:
             pos = torch.as_tensor(positions, device=lg.device).long().reshape(-1)
             keep = pos >= self.P
             pos, rows = pos[keep], lg[keep]
-        x = rows.float()
+        x = rows.float() if rows.dtype != torch.float32 else rows.clone()
         if self.mask_token_id is not None and self.mask_token_id < V:
-            x = x.clone()
-            x[:, self.mask_token_id] = float('-inf')  # model contract v2: the mask token is never a candidate
+            x[:, self.mask_token_id] = -1e30  # model contract v2: the mask token is never a candidate
         m = x.max(-1, keepdim=True).values
-        e = torch.exp(x - m)
+        x -= m
+        e = torch.exp(x)
         s = e.sum(-1)
-        xm = torch.where(torch.isinf(x), torch.zeros_like(x), x - m)
-        entropy = torch.log(s) - (e * xm).sum(-1) / s
+        # Σ e·(x − m) as a batched dot product: no [rows, V] temporary.
+        ex = torch.bmm(e.unsqueeze(1), x.unsqueeze(2)).reshape(-1)
+        entropy = torch.log(s) - ex / s
         top = torch.topk(e, min(self.K, V), dim=-1)
-        probs = top.values / s[:, None]
-        log_z = m[:, 0] + torch.log(s)
-        return dict(pos=pos.cpu().numpy(), ids=top.indices.cpu().numpy().astype(np.int32),
-                    probs=probs.cpu().numpy(), entropy=entropy.cpu().numpy(), rows=x, log_z=log_z)
+        return dict(pos=pos, ids=top.indices.int(), probs=top.values / s[:, None], entropy=entropy, x=x, s=s)
 
     def _finish_step(self, st, x_after, block, attentions, masked, attn_block):
         import torch
         now = time.perf_counter()
         prev_masked = self.masked[-1]
         self._push_state(x_after, masked)
-        G = self.T - self.P
-        after = self.states[-1]
-        ids = np.full((G, self.K), -1, np.int32)
-        probs = np.full((G, self.K), np.nan, np.float32)
-        conf = np.full(G, np.nan, np.float32)
-        ent = np.full(G, np.nan, np.float32)
-        g = st['pos'] - self.P
-        k = st['ids'].shape[1]
-        ids[g, :k] = st['ids']
-        probs[g, :k] = st['probs']
-        ent[g] = st['entropy']
-        conf[g] = st['probs'][:, 0]
+        pos = st['pos']
+        after = self.states[-1].to(pos.device)
+        conf = st['probs'][:, 0].clone()
         # Confidence is the chosen token's probability: the top one, unless the step committed another (sampling).
-        chosen = after[st['pos']]
-        other = (prev_masked[st['pos']] & ~self.masked[-1][st['pos']]) & (chosen != st['ids'][:, 0])
-        if other.any():
-            r = torch.as_tensor(np.nonzero(other)[0], device=st['rows'].device)
-            tok = torch.as_tensor(chosen[other].astype(np.int64), device=st['rows'].device)
-            lp = st['rows'][r, tok] - st['log_z'][r]
-            conf[g[other]] = torch.exp(lp).cpu().numpy()
-        self.ids.append(ids)
-        self.probs.append(probs)
+        chosen = after[pos].long()
+        other = prev_masked.to(pos.device)[pos] & ~self.masked[-1].to(pos.device)[pos] & (chosen != st['ids'][:, 0])
+        picked = torch.exp(st['x'].gather(1, chosen[:, None])[:, 0]) / st['s']
+        conf = torch.where(other, picked, conf)
+        self.ids.append(st['ids'])
+        self.probs.append(st['probs'])
         self.conf.append(conf)
-        self.ent.append(ent)
+        self.ent.append(st['entropy'])
+        self.pos.append(pos)
         self.blocks.append(block)
         self.ms.append((now - (self._last or now)) * 1000.0)
         self._last = now
@@ -186,20 +176,13 @@ class Recorder:
         out = []
         for a in attentions:
             if a.dim() == 1:  # already the attention each key receives (watch() computes it per layer)
-                kk = a.float().cpu().numpy()
-                row = np.full(T, np.nan, np.float32)
-                row[:min(T, len(kk))] = kk[:T]
-                out.append(row)
+                out.append(a.float())
                 continue
             a = a[self.b] if a.dim() == 4 else a  # [H, Q, K]
             q0, q1 = (block if block is not None else (self.P, a.shape[1]))
             q1 = min(q1, a.shape[1])
-            keys = a[:, q0:q1, :].float().mean(dim=(0, 1)) if q1 > q0 else a.float().mean(dim=(0, 1))
-            row = np.full(T, np.nan, np.float32)
-            kk = keys.cpu().numpy()
-            row[:len(kk)] = kk[:T]
-            out.append(row)
-        return np.stack(out)
+            out.append(a[:, q0:q1, :].float().mean(dim=(0, 1)) if q1 > q0 else a.float().mean(dim=(0, 1)))
+        return out  # per layer, on the device; placed into [T] rows when the trace is written
 
     # -- writing ----------------------------------------------------------------------------------------------
 
@@ -222,41 +205,57 @@ class Recorder:
             pass  # not the main thread
         try:
             if self.states:
-                self.save(complete=reason is None and self._complete(), reason=reason)
+                try:
+                    self.save(complete=reason is None and self._complete(), reason=reason)
+                except Exception:
+                    if kind is None:
+                        raise
+                    # the decode's own error is what the person needs to see; the partial trace could not be made
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
         return False
 
     def _complete(self):
-        return not self.masked[-1][self.P:].any()
+        return not bool(self.masked[-1][self.P:].any())
 
     def save(self, complete=True, reason=None):
         S = len(self.states) - 1
         G = self.T - self.P
+        K = self.ids[0].shape[1] if self.ids else self.K
+        ids = np.full((S, G, K), -1, np.int32)
+        probs = np.full((S, G, K), np.nan, np.float32)
+        conf = np.full((S, G), np.nan, np.float32)
+        ent = np.full((S, G), np.nan, np.float32)
+        for s in range(S):
+            g = _np(self.pos[s]) - self.P
+            ids[s, g] = _np(self.ids[s])
+            probs[s, g] = _np(self.probs[s])
+            conf[s, g] = _np(self.conf[s])
+            ent[s, g] = _np(self.ent[s])
+        states = np.stack([_np(x).astype(np.int32) for x in self.states])
+        masked = np.stack([_np(x) for x in self.masked])
         if S and any(b is not None for b in self.blocks):
             block = np.array([b if b is not None else (self.P, self.T) for b in self.blocks], np.int32)
         else:
             block = None
         sal = None
         if self.want_saliency and S:
-            Ly = max((x.shape[0] for x in self.sal if x is not None), default=0)
+            Ly = max((len(x) for x in self.sal if x is not None), default=0)
             sal = np.full((S, Ly, self.T), np.nan, np.float32)
-            for s, x in enumerate(self.sal):
-                if x is not None:
-                    sal[s] = x
+            for s, layers in enumerate(self.sal):
+                for li, v in enumerate(layers or []):
+                    v = _np(v)[:self.T]
+                    sal[s, li, :len(v)] = v
         ab = None
         if S and any(x is not None for x in self.attn_blocks):
             ab = np.stack([x if x is not None else np.zeros(self.T, np.int32) for x in self.attn_blocks])
         no_mask = self.mask_token_id is None
         data = tracefile.build(
-            np.stack(self.states), self.P, self.vocab,
+            states, self.P, self.vocab,
             mask_token_id=self.mask_token_id,
-            masked=np.stack(self.masked) if no_mask else None,
-            topk_ids=np.stack(self.ids) if S else np.zeros((0, G, self.K), np.int32),
-            topk_probs=np.stack(self.probs) if S else np.zeros((0, G, self.K), np.float32),
-            confidence=np.stack(self.conf) if S else np.zeros((0, G)),
-            entropy=np.stack(self.ent) if S else np.zeros((0, G)),
+            masked=masked if no_mask else None,
+            topk_ids=ids, topk_probs=probs, confidence=conf, entropy=ent,
             block=block, step_ms=np.array(self.ms, np.float32), saliency=sal, attn_block=ab,
             vocab_size=self.vocab_size, eos_token_id=self.eos_token_id,
             complete=complete, incomplete_reason=reason, nfe=self.nfe,

@@ -72,22 +72,24 @@ class watch:
         L = row.shape[0]
         pos = None
         if self.full is None or L == self.full.shape[0]:
-            self.full = row.cpu().numpy().copy()
+            self.full = row.clone()  # stays on the device: a copy to the host would wait for the GPU every call
         else:
             rp = kwargs.get('replace_position')
             if rp is not None:
                 rpr = rp[rec.b] if rp.dim() == 2 else rp
-                pos = torch.nonzero(rpr.reshape(-1)).reshape(-1).cpu().numpy()
+                pos = torch.nonzero(rpr.reshape(-1)).reshape(-1)
             elif self.positions is not None:
                 p = self.positions(args, kwargs) if callable(self.positions) else self.positions
-                pos = np.arange(L) + p if np.ndim(p) == 0 else np.asarray(p).reshape(-1)
+                pos = (torch.arange(L) + p if np.ndim(p) == 0 else torch.as_tensor(np.asarray(p)).reshape(-1))
+                pos = pos.to(row.device)
             else:
                 raise ValueError(
                     f'dlens.watch: the model was called with {L} positions of {self.full.shape[0]}: pass positions= '
                     '(an offset, or a function of (args, kwargs)) so the recorder knows where they lie')
             if len(pos) != L:
                 raise ValueError(f'dlens.watch: {len(pos)} positions for a call with {L} tokens')
-            self.full[pos] = row.cpu().numpy()
+            self.full = self.full.clone()
+            self.full[pos] = row
         blk = self.block(args, kwargs) if callable(self.block) else self.block
         attentions = None
         if rec.want_saliency:
@@ -95,7 +97,7 @@ class watch:
                 attentions = out.attentions
             elif captured:
                 attentions = [_received(q, k, blk, rec, pos, self.full.shape[0]) for q, k in captured]
-        rec.observe(self.full.copy(), logits, positions=pos, block=blk, attentions=attentions)
+        rec.observe(self.full, logits, positions=pos, block=blk, attentions=attentions)
 
     def __exit__(self, *exc):
         self.model.forward = self._inner

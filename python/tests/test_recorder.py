@@ -1,0 +1,187 @@
+"""The Python recorder on a toy model (Debian's torch, CPU): what a user of dlens.watch and dlens.Recorder notices."""
+import os
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import dlens  # noqa: E402
+from dlens import importers  # noqa: E402
+
+MASK, V = 9, 12
+
+
+class Toy(torch.nn.Module):
+    """Predicts token (position % 8) + 1 strongly at masked positions; a block call is placed by replace_position."""
+
+    def forward(self, input_ids, replace_position=None, output_attentions=False):
+        B, L = input_ids.shape
+        start = 0 if replace_position is None else int(torch.nonzero(replace_position[0])[0])
+        pos = torch.arange(start, start + L)
+        logits = torch.full((B, L, V), -4.0)
+        logits[:, torch.arange(L), (pos % 8) + 1] = 4.0 + pos.float() / 10  # later positions more confident
+        att = [torch.softmax(torch.randn(B, 2, L, L), -1) for _ in range(3)] if output_attentions else None
+        return types.SimpleNamespace(logits=logits, attentions=att)
+
+
+def loop(model, x, per_step=2, block_call=False):
+    """A LLaDA-style loop: commit the `per_step` most confident masked positions per call."""
+    P = 3
+    while (x == MASK).any():
+        if block_call:
+            rp = torch.zeros_like(x, dtype=torch.bool)
+            rp[:, P:] = True
+            logits = model(x[:, P:], replace_position=rp).logits
+            logits = torch.cat([torch.zeros(1, P, V), logits], 1)
+        else:
+            logits = model(x).logits
+        p = torch.softmax(logits, -1)
+        conf, tok = p.max(-1)
+        conf = torch.where(x == MASK, conf, torch.tensor(-1.0))
+        sel = torch.topk(conf[0], min(per_step, int((x == MASK).sum()))).indices
+        x[0, sel] = tok[0, sel]
+    return x
+
+
+def start():
+    x = torch.full((1, 11), MASK)
+    x[0, :3] = torch.tensor([5, 6, 7])
+    return x
+
+
+def test_watch_records_every_step_and_the_commit_order(tmp_path):
+    out = tmp_path / 'toy.dlens'
+    model = Toy()
+    with dlens.Recorder(out, mask_token_id=MASK, prompt_length=3, top_k=3) as rec:
+        with dlens.watch(model, rec):
+            x = loop(model, start())
+        rec.finish(x)
+    m, t = dlens.read(out)
+    assert m['format'] == 'dlens-trace/2' and m['source']['kind'] == 'python' and m['complete']
+    assert t['state'].shape == (5, 11) and m['steps'] == 4 and m['nfe'] == 4
+    # the most confident (rightmost) positions first, two per step
+    assert t['commit_step'][3:].tolist() == [4, 4, 3, 3, 2, 2, 1, 1]
+    assert (t['topk_ids'][0, :, 0] == (np.arange(3, 11) % 8) + 1).all()
+    assert np.allclose(t['confidence'][0].astype(np.float32), t['topk_probs'][0, :, 0].astype(np.float32))
+    assert m['output'] == ''.join(f'<{i}>' for i in x[0, 3:].tolist())
+
+
+def test_block_calls_are_placed_by_replace_position(tmp_path):
+    out = tmp_path / 'block.dlens'
+    model = Toy()
+    with dlens.Recorder(out, mask_token_id=MASK, prompt_length=3) as rec:
+        with dlens.watch(model, rec):
+            model(start())  # a full call first (Fast-dLLM's block start), then block calls with the cache
+            x = loop(model, start(), block_call=True)
+        rec.finish(x)
+    m, t = dlens.read(out)
+    assert m['complete'] and t['state'][-1].tolist() == x[0].tolist()
+
+
+def test_a_block_call_without_positions_is_a_clear_error(tmp_path):
+    model = Toy()
+    with pytest.raises(ValueError, match='positions='):
+        with dlens.Recorder(tmp_path / 'e.dlens', mask_token_id=MASK, prompt_length=3) as rec:
+            with dlens.watch(model, rec):
+                model(start())
+                model(start()[:, 3:])
+    m, _ = dlens.read(tmp_path / 'e.dlens')
+    assert not m['complete'] and 'ValueError' in m['incomplete_reason']
+
+
+def test_an_exception_leaves_a_valid_partial_trace(tmp_path):
+    out = tmp_path / 'partial.dlens'
+    x = start()
+    model = Toy()
+    with pytest.raises(RuntimeError):
+        with dlens.Recorder(out, mask_token_id=MASK, prompt_length=3) as rec:
+            rec.start(x)
+            for _ in range(2):
+                logits = model(x).logits
+                x = x.clone()
+                g = int(torch.nonzero(x[0] == MASK)[0])
+                x[0, g] = int(logits[0, g].argmax())
+                rec.step(x, logits)
+            raise RuntimeError('out of memory, say')
+    m, t = dlens.read(out)
+    assert not m['complete'] and 'out of memory' in m['incomplete_reason'] and m['steps'] == 2
+
+
+def test_saliency_from_output_attentions(tmp_path):
+    out = tmp_path / 's.dlens'
+    model = Toy()
+    with dlens.Recorder(out, mask_token_id=MASK, prompt_length=3, saliency=True) as rec:
+        x = start()
+        rec.start(x)
+        o = model(x, output_attentions=True)
+        x = x.clone()
+        x[0, 3] = 1
+        rec.step(x, o.logits, attentions=o.attentions, block=(3, 11))
+    m, t = dlens.read(out)
+    assert t['saliency'].shape == (1, 3, 11) and m['num_layers'] == 3
+    assert abs(float(t['saliency'][0].astype(np.float32).sum(-1).mean()) - 1.0) < 1e-2  # attention sums to 1
+
+
+def test_model_without_a_mask_token_needs_masked(tmp_path):
+    with pytest.raises(ValueError, match='masked='):
+        with dlens.Recorder(tmp_path / 'n.dlens', prompt_length=3) as rec:
+            rec.start(start())
+    x = start()
+    masked = torch.zeros_like(x, dtype=torch.bool)
+    masked[0, 3:] = True
+    with dlens.Recorder(tmp_path / 'u.dlens', prompt_length=3) as rec:
+        rec.start(torch.randint(0, V, x.shape), masked=masked)
+        rec.step(torch.randint(0, V, x.shape), Toy()(x).logits, masked=torch.zeros_like(masked))
+    m, t = dlens.read(tmp_path / 'u.dlens')
+    assert 'masked' in t and t['masked'][0, 3:].all() and not t['masked'][1].any() and m['complete']
+
+
+def test_dream_hooks_record_the_shifted_logits(tmp_path):
+    out = tmp_path / 'dream.dlens'
+    x = start()
+    with dlens.Recorder(out, mask_token_id=MASK, prompt_length=3) as rec:
+        h = dlens.dream_hooks(rec)
+        x = h['generation_tokens_hook_func'](None, x, None)
+        for i in range(4):  # Dream's _sample: logits hook, unmask, tokens hook
+            logits = Toy()(x).logits
+            logits = h['generation_logits_hook_func'](i, x, logits)
+            x = x.clone()
+            x[0, 3 + 2 * i:5 + 2 * i] = logits[0, 3 + 2 * i:5 + 2 * i].argmax(-1)
+            x = h['generation_tokens_hook_func'](i, x, logits)
+    m, t = dlens.read(out)
+    assert m['steps'] == 4 and m['complete'] and t['commit_step'][3:].tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_dllm_histories_import(tmp_path):
+    x = start()
+    hist = [x.clone()]
+    for i in range(4):
+        x = x.clone()
+        x[0, 3 + 2 * i:5 + 2 * i] = 2
+        hist.append(x)
+    importers.from_dllm_histories(hist, tmp_path / 'h.dlens', prompt_length=3, mask_token_id=MASK, sampler='mdlm')
+    m, t = dlens.read(tmp_path / 'h.dlens')
+    assert m['source'] == {'kind': 'import', 'tool': 'dllm', 'format': 'dllm-histories'}
+    assert t['commit_step'][3:].tolist() == [1, 1, 2, 2, 3, 3, 4, 4] and 'topk_ids' not in t
+    with pytest.raises(ValueError, match='return_dict=True'):
+        importers.from_dllm_histories([], tmp_path / 'x.dlens', prompt_length=3, mask_token_id=MASK)
+
+
+def test_d2cache_record_import(tmp_path):
+    # d2Cache's DecodeRecord (src/frame.py), by the attributes the importer reads: frames and deltas
+    gen = torch.full((8,), MASK)
+    frames, deltas = [], []
+    for i in range(5):
+        frames.append(types.SimpleNamespace(prompts=torch.tensor([5, 6, 7]), generated_tokens=gen.clone()))
+        if i < 4:
+            probs = torch.softmax(torch.randn(8, V), -1)
+            deltas.append(types.SimpleNamespace(confidence=probs.max(-1).values, probs=probs))
+            gen[2 * i:2 * i + 2] = 4
+    record = types.SimpleNamespace(frames=frames, deltas=deltas, block_length=8)
+    importers.from_d2cache(record, tmp_path / 'd.dlens', mask_token_id=MASK, top_k=3)
+    m, t = dlens.read(tmp_path / 'd.dlens')
+    assert m['source']['tool'] == 'd2Cache' and m['steps'] == 4 and t['topk_ids'].shape == (4, 8, 3)
+    assert np.allclose(t['confidence'].astype(np.float32), t['topk_probs'][:, :, 0].astype(np.float32), atol=1e-3)
