@@ -31,7 +31,7 @@ class Recorder:
 
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
-                 batch_index=0):
+                 batch_index=0, rows='undecided'):
         if top_k < 1 or top_k > 64:
             raise ValueError(f'top_k must be 1..64, got {top_k}')
         self.path = path
@@ -43,6 +43,9 @@ class Recorder:
         self.eos_token_id = eos_token_id
         self.meta = dict(model_name=model_name, prompt=prompt, strategy=strategy, cache=cache, block_length=block_length)
         self.b = batch_index
+        if rows not in ('undecided', 'all'):
+            raise ValueError(f"rows must be 'undecided' or 'all', got {rows!r}")
+        self.rows = rows
         self.states, self.masked, self.ids, self.probs, self.conf, self.ent = [], [], [], [], [], []
         self.blocks, self.ms, self.sal, self.attn_blocks, self.pos = [], [], [], [], []
         self.vocab_size = None
@@ -112,36 +115,65 @@ class Recorder:
             self.masked.append((m[self.b] if m.dim() == 2 else m).to(device=row.device, dtype=torch.bool))
 
     def _stats(self, logits, positions):
-        """Top-k, entropy and the pieces of the confidence for the generated rows, on the logits' device, without
-        a copy to the host (that would wait for the GPU each step)."""
+        """Top-k, entropy and the pieces of the confidence for the rows the step predicted, on the logits' device
+        and without a copy to the host (that would wait for the GPU each step). Rows: the generated positions still
+        undecided before the step (rows='undecided', the default: decided ones only repeat their token), or all."""
         import torch
         self.nfe += 1
         lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
         lg = (lg[self.b] if lg.dim() == 3 else lg).detach()
         V = lg.shape[-1]
         self.vocab_size = V
-        T = self.states[0].shape[0] if self.states else None
+        T = self.states[0].shape[0]
         if positions is None:
-            if T is not None and lg.shape[0] != T:
+            if lg.shape[0] != T:
                 raise ValueError(f'logits cover {lg.shape[0]} positions but the sequence has {T}: pass positions=')
-            pos = torch.arange(self.P, lg.shape[0], device=lg.device)
-            rows = lg[self.P:]
+            pos = torch.arange(lg.shape[0], device=lg.device)
         else:
             pos = torch.as_tensor(positions, device=lg.device).long().reshape(-1)
-            keep = pos >= self.P
-            pos, rows = pos[keep], lg[keep]
-        x = rows.float() if rows.dtype != torch.float32 else rows.clone()
-        if self.mask_token_id is not None and self.mask_token_id < V:
-            x[:, self.mask_token_id] = -1e30  # model contract v2: the mask token is never a candidate
-        m = x.max(-1, keepdim=True).values
-        x -= m
-        e = torch.exp(x)
-        s = e.sum(-1)
-        # Σ e·(x − m) as a batched dot product: no [rows, V] temporary.
-        ex = torch.bmm(e.unsqueeze(1), x.unsqueeze(2)).reshape(-1)
-        entropy = torch.log(s) - ex / s
-        top = torch.topk(e, min(self.K, V), dim=-1)
-        return dict(pos=pos, ids=top.indices.int(), probs=top.values / s[:, None], entropy=entropy, x=x, s=s)
+        keep = pos >= self.P
+        if self.rows == 'undecided':
+            keep &= self.masked[-1].to(lg.device)[pos]
+        idx = torch.nonzero(keep).reshape(-1) if positions is not None or self.rows == 'undecided' else None
+        if idx is None:
+            pos, rows = pos[self.P:], lg[self.P:]
+        else:
+            pos, rows = pos[idx], lg[idx]
+        ids, probs, ent, lse = [], [], [], []
+        mask = self.mask_token_id if self.mask_token_id is not None and self.mask_token_id < V else None
+        # Chunks of rows small enough for the float32 temporaries to stay in the GPU's cache.
+        step = max(1, (8 << 20) // max(1, V))
+        for r0 in range(0, rows.shape[0], step):
+            r = rows[r0:r0 + step]
+            lp = torch.log_softmax(r, -1, dtype=torch.float32)
+            h = -torch.bmm(lp.exp().unsqueeze(1), lp.unsqueeze(2)).reshape(-1)  # entropy over the whole vocabulary
+            top = torch.topk(r, min(self.K + (mask is not None), V), dim=-1)
+            tl = lp.gather(1, top.indices)
+            if mask is not None:
+                # Model contract v2: the mask token is never a candidate. Renormalise without it (p' = p / (1 − pm))
+                # and correct the entropy: H' = (H + pm log pm) / (1 − pm) + log(1 − pm).
+                lpm = lp[:, mask]
+                p_m = lpm.exp()
+                keep_m = torch.log1p(-p_m.clamp(max=1 - 1e-7))
+                h = (h + torch.where(p_m > 0, p_m * lpm, torch.zeros_like(p_m))) / (1 - p_m).clamp_min(1e-7) + keep_m
+                not_m = top.indices != mask
+                order = torch.argsort((~not_m).to(torch.int8), dim=-1, stable=True)[:, :self.K]
+                ti, tl = top.indices.gather(1, order), tl.gather(1, order) - keep_m[:, None]
+            else:
+                ti, keep_m = top.indices, torch.zeros_like(h)
+            ids.append(ti.int())
+            probs.append(tl.exp())
+            ent.append(h)
+            # For the probability of a sampled token later, log p'(v) = logit_v − lse with lse = logsumexp + log(1 − pm);
+            # logsumexp is any logit minus its log-probability (no pass over the row).
+            i0 = top.indices[:, :1]
+            lse.append((r.gather(1, i0).float() - lp.gather(1, i0))[:, 0] + keep_m)
+        if not rows.shape[0]:
+            z = torch.zeros(0, device=lg.device)
+            return dict(pos=pos, ids=torch.zeros(0, self.K, dtype=torch.int32, device=lg.device),
+                        probs=torch.zeros(0, self.K, device=lg.device), entropy=z, rows=rows, lse=z)
+        return dict(pos=pos, ids=torch.cat(ids), probs=torch.cat(probs), entropy=torch.cat(ent), rows=rows,
+                    lse=torch.cat(lse))
 
     def _finish_step(self, st, x_after, block, attentions, masked, attn_block):
         import torch
@@ -154,7 +186,7 @@ class Recorder:
         # Confidence is the chosen token's probability: the top one, unless the step committed another (sampling).
         chosen = after[pos].long()
         other = prev_masked.to(pos.device)[pos] & ~self.masked[-1].to(pos.device)[pos] & (chosen != st['ids'][:, 0])
-        picked = torch.exp(st['x'].gather(1, chosen[:, None])[:, 0]) / st['s']
+        picked = torch.exp(st['rows'].gather(1, chosen[:, None])[:, 0].float() - st['lse'])
         conf = torch.where(other, picked, conf)
         self.ids.append(st['ids'])
         self.probs.append(st['probs'])
@@ -170,6 +202,7 @@ class Recorder:
 
     def _saliency(self, attentions, block):
         """Attention each position receives, averaged over heads and over the active block's queries."""
+        import torch
         T = self.T
         if attentions is None:
             return None
@@ -182,6 +215,8 @@ class Recorder:
             q0, q1 = (block if block is not None else (self.P, a.shape[1]))
             q1 = min(q1, a.shape[1])
             out.append(a[:, q0:q1, :].float().mean(dim=(0, 1)) if q1 > q0 else a.float().mean(dim=(0, 1)))
+        if out and all(o.dim() == 1 and o.shape == out[0].shape for o in out):
+            return [torch.stack(out)]  # one copy to the host per step when the trace is written
         return out  # per layer, on the device; placed into [T] rows when the trace is written
 
     # -- writing ----------------------------------------------------------------------------------------------
@@ -241,11 +276,16 @@ class Recorder:
             block = None
         sal = None
         if self.want_saliency and S:
-            Ly = max((len(x) for x in self.sal if x is not None), default=0)
+            Ly = max((x[0].shape[0] if len(x) == 1 and x[0].dim() == 2 else len(x) for x in self.sal if x),
+                     default=0)
             sal = np.full((S, Ly, self.T), np.nan, np.float32)
             for s, layers in enumerate(self.sal):
+                if layers and len(layers) == 1 and layers[0].dim() == 2:
+                    v = _np(layers[0].float())[:, :self.T]
+                    sal[s, :v.shape[0], :v.shape[1]] = v
+                    continue
                 for li, v in enumerate(layers or []):
-                    v = _np(v)[:self.T]
+                    v = _np(v.float())[:self.T]
                     sal[s, li, :len(v)] = v
         ab = None
         if S and any(x is not None for x in self.attn_blocks):

@@ -91,6 +91,13 @@ class watch:
             self.full = self.full.clone()
             self.full[pos] = row
         blk = self.block(args, kwargs) if callable(self.block) else self.block
+        bl = rec.meta.get('block_length')
+        if blk is None and bl and rec.want_saliency and pos is None and rec.mask_token_id is not None:
+            # LLaDA's semi-autoregressive blocks: the active one holds the first undecided generated position.
+            und = torch.nonzero(self.full[rec.P:] == rec.mask_token_id).reshape(-1)
+            if len(und):
+                start = rec.P + (int(und[0]) // bl) * bl
+                blk = (start, min(start + bl, self.full.shape[0]))
         attentions = None
         if rec.want_saliency:
             if getattr(out, 'attentions', None) is not None:

@@ -185,3 +185,41 @@ def test_d2cache_record_import(tmp_path):
     m, t = dlens.read(tmp_path / 'd.dlens')
     assert m['source']['tool'] == 'd2Cache' and m['steps'] == 4 and t['topk_ids'].shape == (4, 8, 3)
     assert np.allclose(t['confidence'].astype(np.float32), t['topk_probs'][:, :, 0].astype(np.float32), atol=1e-3)
+
+
+def test_saliency_from_the_attention_calls_of_the_forward(tmp_path, monkeypatch):
+    """watch() scores the active block's queries against every key from each scaled_dot_product_attention call."""
+    import math
+    calls = []
+
+    def sdpa(q, k, v, attn_mask=None, **kw):  # Debian's torch 1.13 has none: stand in for it
+        calls.append(q.shape)
+        return torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), -1) @ v
+
+    monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention', sdpa, raising=False)
+
+    class Attn(torch.nn.Module):
+        def forward(self, input_ids):
+            B, L = input_ids.shape
+            q = torch.zeros(B, 2, L, 4)
+            k = torch.zeros(B, 2, L, 4)
+            k[:, :, 0, 0] = 50.0  # every query attends to position 0
+            q[..., 0] = 1.0
+            for _ in range(3):
+                torch.nn.functional.scaled_dot_product_attention(q, k, k)
+            return types.SimpleNamespace(logits=torch.randn(B, L, V))
+
+    x = start()
+    m = Attn()
+    with dlens.Recorder(tmp_path / 'a.dlens', mask_token_id=MASK, prompt_length=3, saliency=True,
+                        block_length=4) as rec:
+        with dlens.watch(m, rec):
+            for i in range(8):
+                m(x)
+                x = x.clone()
+                x[0, 3 + i] = 1
+        rec.finish(x)
+    mf, t = dlens.read(tmp_path / 'a.dlens')
+    sal = t['saliency'].astype(np.float32)
+    assert sal.shape == (8, 3, 11) and mf['num_layers'] == 3 and len(calls) == 24
+    assert (sal[:, :, 0] > 0.99).all()  # position 0 receives the attention
