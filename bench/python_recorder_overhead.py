@@ -56,7 +56,7 @@ def generate(model, prompt, gen, block, steps):
             p = torch.softmax(logits.to(torch.float64), -1).gather(-1, x0[..., None])[..., 0]
             conf = torch.where(mask_index, p, torch.tensor(float('-inf'), device='cuda'))
             conf[:, e:] = float('-inf')
-            sel = torch.topk(conf[0], sched[i]).indices
+            sel = torch.topk(conf[0], k=sched[0, i]).indices
             x[0, sel] = x0[0, sel]
     return x
 
