@@ -131,18 +131,18 @@ class Recorder:
             pos = torch.arange(lg.shape[0], device=lg.device)
         else:
             pos = torch.as_tensor(positions, device=lg.device).long().reshape(-1)
-        keep = pos >= self.P
-        if self.rows == 'undecided':
-            keep &= self.masked[-1].to(lg.device)[pos]
-        idx = torch.nonzero(keep).reshape(-1) if positions is not None or self.rows == 'undecided' else None
-        if idx is None:
+        if positions is None:
             pos, rows = pos[self.P:], lg[self.P:]
         else:
+            idx = torch.nonzero(pos >= self.P).reshape(-1)  # a block call: its rows are few, the sync cheap
             pos, rows = pos[idx], lg[idx]
+        # Every generated row is computed here and decided rows are blanked when the trace is written
+        # (rows='undecided'): choosing rows now would wait for the GPU (the CPU could not queue ahead of it).
         ids, probs, ent, lse = [], [], [], []
         mask = self.mask_token_id if self.mask_token_id is not None and self.mask_token_id < V else None
-        # Chunks of rows small enough for the float32 temporaries to stay in the GPU's cache.
-        step = max(1, (8 << 20) // max(1, V))
+        # Few, large operations: each launch costs the CPU time the GPU may be waiting for. Chunks bound the float32
+        # temporaries (two of [chunk, V]) to 1 GiB.
+        step = max(1, (1 << 27) // max(1, V))
         for r0 in range(0, rows.shape[0], step):
             r = rows[r0:r0 + step]
             lp = torch.log_softmax(r, -1, dtype=torch.float32)
@@ -212,6 +212,8 @@ class Recorder:
                 out.append(a.float())
                 continue
             a = a[self.b] if a.dim() == 4 else a  # [H, Q, K]
+            if hasattr(block, 'dim'):
+                block = (int(block[0]), int(block[-1]) + 1)
             q0, q1 = (block if block is not None else (self.P, a.shape[1]))
             q1 = min(q1, a.shape[1])
             out.append(a[:, q0:q1, :].float().mean(dim=(0, 1)) if q1 > q0 else a.float().mean(dim=(0, 1)))
@@ -270,8 +272,21 @@ class Recorder:
             ent[s, g] = _np(self.ent[s])
         states = np.stack([_np(x).astype(np.int32) for x in self.states])
         masked = np.stack([_np(x) for x in self.masked])
+        if self.rows == 'undecided':
+            decided = ~masked[:S, self.P:]  # before each step
+            ids[decided] = -1
+            probs[decided] = np.nan
+            conf[decided] = np.nan
+            ent[decided] = np.nan
         if S and any(b is not None for b in self.blocks):
-            block = np.array([b if b is not None else (self.P, self.T) for b in self.blocks], np.int32)
+            def span(b):  # (start, end), or the query indices watch() inferred on the device
+                if b is None:
+                    return (self.P, self.T)
+                if hasattr(b, 'dim'):
+                    v = _np(b)
+                    return (int(v[0]), int(v[-1]) + 1)
+                return tuple(int(_np(v)) for v in b)
+            block = np.array([span(b) for b in self.blocks], np.int32)
         else:
             block = None
         sal = None

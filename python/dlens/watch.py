@@ -93,11 +93,11 @@ class watch:
         blk = self.block(args, kwargs) if callable(self.block) else self.block
         bl = rec.meta.get('block_length')
         if blk is None and bl and rec.want_saliency and pos is None and rec.mask_token_id is not None:
-            # LLaDA's semi-autoregressive blocks: the active one holds the first undecided generated position.
-            und = torch.nonzero(self.full[rec.P:] == rec.mask_token_id).reshape(-1)
-            if len(und):
-                start = rec.P + (int(und[0]) // bl) * bl
-                blk = (start, min(start + bl, self.full.shape[0]))
+            # LLaDA's semi-autoregressive blocks: the active one holds the first undecided generated position. Its
+            # query indices stay on the device (reading them on the host would wait for the GPU).
+            und = (self.full[rec.P:] == rec.mask_token_id).int().argmax()
+            start = rec.P + (und // bl) * bl
+            blk = (start + torch.arange(bl, device=self.full.device)).clamp(max=self.full.shape[0] - 1)
         attentions = None
         if rec.want_saliency:
             if getattr(out, 'attentions', None) is not None:
@@ -124,7 +124,10 @@ def _received(q, k, block, rec, pos, T):
     if kb.shape[0] != qb.shape[0]:
         kb = kb.repeat_interleave(qb.shape[0] // kb.shape[0], dim=0)
     if pos is None:
-        q0, q1 = block if block is not None else (rec.P, qb.shape[1])
-        qb = qb[:, q0:q1]
+        if torch.is_tensor(block):
+            qb = qb.index_select(1, block)
+        else:
+            q0, q1 = block if block is not None else (rec.P, qb.shape[1])
+            qb = qb[:, q0:q1]
     w = torch.softmax((qb.float() @ kb.float().transpose(-1, -2)) / math.sqrt(qb.shape[-1]), dim=-1)
     return w.mean(dim=(0, 1))
