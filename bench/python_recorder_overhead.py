@@ -89,7 +89,7 @@ for gen in gens:
                 def run():
                     with dlens.Recorder(path, mask_token_id=MASK, prompt_length=64, top_k=5,
                                         saliency=kind.endswith('saliency'), block_length=block,
-                                        rows='all' if kind.endswith('rows=all') else 'undecided') as rec:
+                                        rows='all' if kind.endswith('rows=all') else 'block') as rec:
                         with dlens.watch(model, rec):
                             x = generate(model, prompt, gen, block, steps)
                         rec.finish(x)

@@ -27,11 +27,14 @@ class Recorder:
     prompt_length: positions before the generated ones. tokenizer: tokenizer.json's path or a loaded tokenizer.
     top_k: candidates kept per position. saliency: record attention received per layer (pass `attentions`).
     batch_index: which row of a batch to record (LLaDA's classifier-free guidance batches the unconditional row after).
+    rows: which positions' predictions to keep per step: 'block' (the default when block_length is given: the active
+    block's undecided positions, what a semi-autoregressive step decides from; the cheapest), 'undecided' (every
+    undecided generated position), or 'all'.
     """
 
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
-                 batch_index=0, rows='undecided'):
+                 batch_index=0, rows='block'):
         if top_k < 1 or top_k > 64:
             raise ValueError(f'top_k must be 1..64, got {top_k}')
         self.path = path
@@ -43,9 +46,10 @@ class Recorder:
         self.eos_token_id = eos_token_id
         self.meta = dict(model_name=model_name, prompt=prompt, strategy=strategy, cache=cache, block_length=block_length)
         self.b = batch_index
-        if rows not in ('undecided', 'all'):
-            raise ValueError(f"rows must be 'undecided' or 'all', got {rows!r}")
-        self.rows = rows
+        if rows not in ('block', 'undecided', 'all'):
+            raise ValueError(f"rows must be 'block', 'undecided' or 'all', got {rows!r}")
+        # 'block' needs block_length; without it the undecided rows are kept.
+        self.rows = 'undecided' if rows == 'block' and not block_length else rows
         self.states, self.masked, self.ids, self.probs, self.conf, self.ent = [], [], [], [], [], []
         self.blocks, self.ms, self.sal, self.attn_blocks, self.pos = [], [], [], [], []
         self.vocab_size = None
@@ -115,9 +119,8 @@ class Recorder:
             self.masked.append((m[self.b] if m.dim() == 2 else m).to(device=row.device, dtype=torch.bool))
 
     def _stats(self, logits, positions):
-        """Top-k, entropy and the pieces of the confidence for the rows the step predicted, on the logits' device
-        and without a copy to the host (that would wait for the GPU each step). Rows: the generated positions still
-        undecided before the step (rows='undecided', the default: decided ones only repeat their token), or all."""
+        """Top-k, entropy and the pieces of the confidence for the rows `self.rows` asks for, on the logits' device
+        and without a copy to the host (that would wait for the GPU each step)."""
         import torch
         self.nfe += 1
         lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
@@ -131,7 +134,14 @@ class Recorder:
             pos = torch.arange(lg.shape[0], device=lg.device)
         else:
             pos = torch.as_tensor(positions, device=lg.device).long().reshape(-1)
-        if positions is None:
+        bl = self.meta.get('block_length')
+        if positions is None and self.rows == 'block' and bl:
+            # The active block (LLaDA's semi-autoregressive blocks): the one holding the first undecided generated
+            # position, found on the device; only its rows decide this step.
+            und = self.masked[-1][self.P:].to(lg.device).int().argmax()
+            idx = (self.P + (und // bl) * bl + torch.arange(bl, device=lg.device)).clamp(max=T - 1)
+            pos, rows = idx, lg.index_select(0, idx)
+        elif positions is None:
             pos, rows = pos[self.P:], lg[self.P:]
         else:
             idx = torch.nonzero(pos >= self.P).reshape(-1)  # a block call: its rows are few, the sync cheap
@@ -272,7 +282,7 @@ class Recorder:
             ent[s, g] = _np(self.ent[s])
         states = np.stack([_np(x).astype(np.int32) for x in self.states])
         masked = np.stack([_np(x) for x in self.masked])
-        if self.rows == 'undecided':
+        if self.rows in ('undecided', 'block'):
             decided = ~masked[:S, self.P:]  # before each step
             ids[decided] = -1
             probs[decided] = np.nan
