@@ -5,7 +5,9 @@ with per-layer saliency. The model is transformers' Llama with LLaDA-8B's dimens
 32 heads, MLP 12288, vocab 126464), randomly initialised: the same work per forward as LLaDA-8B (its attention is
 bidirectional; the cost is the same). Writes JSON to the path given.
 
-    python3 bench/python_recorder_overhead.py OUT.json [--gen 256,1024]
+    python3 bench/python_recorder_overhead.py OUT.json [--gen 256,1024] [--reps 3]
+
+Each configuration runs `reps` times, interleaved; the best time of each is compared (the lent GPU is shared).
 """
 import json
 import os
@@ -19,6 +21,7 @@ import dlens  # noqa: E402
 
 MASK = 126336
 out_path = sys.argv[1]
+reps = int(sys.argv[sys.argv.index('--reps') + 1]) if '--reps' in sys.argv else 3
 gens = [int(g) for g in (sys.argv[sys.argv.index('--gen') + 1] if '--gen' in sys.argv else '256,1024').split(',')]
 
 
@@ -79,7 +82,7 @@ for gen in gens:
     generate(model, prompt, 64, 32, 16)  # warm-up
     times = {'bare': [], 'recorder': [], 'recorder rows=all': [], 'recorder+saliency': []}
     sizes = {}
-    for rep in range(3):
+    for rep in range(reps):
         for kind in list(times):
             if kind == 'bare':
                 dt, _ = timed(lambda: generate(model, prompt, gen, block, steps))
@@ -100,7 +103,7 @@ for gen in gens:
             print(gen, kind, round(dt, 3), flush=True)
     best = {k: min(v) for k, v in times.items()}
     results['runs'].append({
-        'gen_length': gen, 'block_length': block, 'steps': steps, 'seconds_best_of_3': best,
+        'gen_length': gen, 'block_length': block, 'steps': steps, 'repetitions': reps, 'seconds_best': best,
         'overhead_recorder': best['recorder'] / best['bare'] - 1,
         'overhead_recorder_saliency': best['recorder+saliency'] / best['bare'] - 1,
         'overhead_recorder_rows_all': best['recorder rows=all'] / best['bare'] - 1,
