@@ -16,6 +16,7 @@ import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable } from '../eval
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DEFAULTS } from '../api/defaults.js';
 import { QUANT_BLOCKS, type QuantBlock } from '../convert/weights.js';
+import { importRecord } from '../importers/index.js';
 
 /** Each command's usage, printed by `dlens COMMAND --help` and after a mistake in that command. */
 const USAGES: Record<string, string> = {
@@ -35,6 +36,9 @@ const USAGES: Record<string, string> = {
                (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2,
                 llada-moe; --block-size: block-causal attention, for BD3LM checkpoints; --quant-block: int8/int4 block)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
+  import: `dlens import FILE --from llada-sample-process|parallelbench|lmdeploy-step-map --out TRACE.dlens
+               [--tokenizer PATH] [--index N] [--prompt TEXT]   (another tool's record as a trace; dllm histories and
+                d2Cache records: the Python package, python/dlens)`,
   serve: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
 };
@@ -362,6 +366,14 @@ async function cmdInfo(argv: string[]) {
   }
   const m = trace.manifest;
   console.log(`${f}  (${m.app}, ${m.created}${m.complete ? '' : `, INCOMPLETE: ${m.incomplete_reason}`})`);
+  const src = m.source ?? { kind: 'engine' };
+  console.log(
+    `source    ${src.kind}${src.tool ? ` (${[src.tool, src.tool_version, src.format].filter(Boolean).join(', ')})` : ''}`,
+  );
+  const lacks = ['topk_ids', 'confidence', 'entropy', 'saliency', 'cached', 'step_ms'].filter(
+    (n) => !trace.holds.has(n),
+  );
+  if (lacks.length) console.log(`holds no  ${lacks.join(', ')} (views that need them say so)`);
   console.log(
     `model     ${m.model.name}\nstrategy  ${m.strategy.name} ${JSON.stringify(m.strategy.params)}\ncache     ${m.cache.mode}\nseed      ${m.seed}`,
   );
@@ -389,6 +401,43 @@ async function cmdInfo(argv: string[]) {
   console.log(
     `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${r.tokens_per_step.toFixed(2)}  tokens/forward ${r.tpf.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
   );
+}
+
+async function cmdImport(argv: string[]) {
+  const { values, positionals } = parse(
+    'import',
+    argv,
+    {
+      from: { type: 'string' },
+      out: { type: 'string' },
+      tokenizer: { type: 'string' },
+      index: { type: 'string' },
+      prompt: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'some',
+  );
+  if (positionals.length !== 1) throw new DlensError(`dlens import takes one file\n${usageOf('import')}`);
+  if (!values.from) throw new DlensError(`dlens import needs --from FORMAT\n${usageOf('import')}`);
+  const out = pathOpt(values.out as string | undefined, '--out');
+  if (!out) throw new DlensError(`dlens import needs --out TRACE.dlens\n${usageOf('import')}`);
+  const f = positionals[0]!;
+  fileArg(f, '');
+  if (values.tokenizer) {
+    const t = values.tokenizer as string;
+    if (!existsSync(t)) throw new DlensError(`--tokenizer ${t} does not exist`);
+  }
+  const bytes = importRecord(f, {
+    from: values.from as string,
+    tokenizer: values.tokenizer as string | undefined,
+    index: intOpt(values.index as string | undefined, '--index', 0),
+    prompt: values.prompt as string | undefined,
+  });
+  const trace = readTrace(bytes); // what was built opens: the same checks as any trace
+  writeFileAtomic(out, bytes);
+  const s = { out, steps: trace.dims.S, gen_length: trace.dims.G, output: trace.manifest.output };
+  if (values.json) console.log(JSON.stringify(s));
+  else console.log(`${trace.dims.S} steps, ${trace.dims.G} positions; trace written to ${out}`);
 }
 
 async function cmdTasks(argv: string[]) {
@@ -589,6 +638,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   record: cmdRecord,
   info: cmdInfo,
   tasks: cmdTasks,
+  import: cmdImport,
   bench: cmdBench,
   serve: cmdServe,
   learn: cmdLearn,

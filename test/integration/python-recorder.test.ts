@@ -5,9 +5,12 @@ import { loadModel } from '../../engine/model/load.js';
 import { record } from '../../engine/record.js';
 import { readTrace } from '../../engine/trace/trace.js';
 import { taskAt } from '../../engine/tasks/generate.js';
+import { fileCorpus } from '../../engine/tasks/corpus.js';
+import { DEFAULTS } from '../../engine/api/defaults.js';
 import { ROOT, dlens, python, tmp } from '../helpers.js';
 
 const CKPT = join(ROOT, 'assets/checkpoints/dlens-tiny');
+const task = (suite: string, i: number) => taskAt(suite, i, DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
 
 /**
  * One model, one decode, both ways: dlens-tiny in PyTorch (the module that trained it, loading the bundled
@@ -23,8 +26,8 @@ describe('the Python recorder and the engine record the same decode', async () =
     ['copy', 1],
   ] as const) {
     it(`${suite}:${index}, gen 32, block 32, 32 steps`, async () => {
-      const task = taskAt(suite, index);
-      const ids = model.encode(model.card.prompt_template.replace('{prompt}', task.prompt));
+      const t = task(suite, index);
+      const ids = model.encode(model.card.prompt_template.replace('{prompt}', t.prompt));
       const py = join(dir, `${suite}-py.dlens`),
         eng = join(dir, `${suite}-engine.dlens`);
       const r = python(['test/support/record_tiny.py', CKPT, JSON.stringify(ids), '32', '32', '32', py], {
@@ -33,7 +36,7 @@ describe('the Python recorder and the engine record the same decode', async () =
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       await record(
-        { prompt: task.prompt, strategy: 'low-confidence', genLength: 32, blockLength: 32, steps: 32, out: eng },
+        { prompt: t.prompt, strategy: 'low-confidence', genLength: 32, blockLength: 32, steps: 32, out: eng },
         { model },
       );
       const a = readTrace(readFileSync(py)),
@@ -59,7 +62,10 @@ describe('the Python recorder and the engine record the same decode', async () =
       }
       // The predictions agree on every step both decodes took from the same state.
       let same = 0;
-      while (same <= a.dims.S && a.state.subarray(same * T, (same + 1) * T).every((v, i) => v === b.state[same * T + i]))
+      while (
+        same <= a.dims.S &&
+        a.state.subarray(same * T, (same + 1) * T).every((v, i) => v === b.state[same * T + i])
+      )
         same++;
       const n = Math.min(same, a.dims.S) * G * a.dims.K;
       const [ia, ib] = [a.topkIds.full()!.subarray(0, n), b.topkIds.full()!.subarray(0, n)];
@@ -87,7 +93,7 @@ describe('the Python recorder and the engine record the same decode', async () =
   }
 
   it('Ctrl+C inside the recorder leaves a valid partial trace', () => {
-    const ids = model.encode(model.card.prompt_template.replace('{prompt}', taskAt('sort', 0).prompt));
+    const ids = model.encode(model.card.prompt_template.replace('{prompt}', task('sort', 0).prompt));
     const out = join(dir, 'partial.dlens');
     const r = python(
       ['test/support/record_tiny.py', CKPT, JSON.stringify(ids), '32', '32', '32', out, '--interrupt-at', '9'],
