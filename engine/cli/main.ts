@@ -5,7 +5,8 @@ import { listModelDirs, readCard } from '../model/load.js';
 import { ensureBundledModels } from '../model/bundled.js';
 import { checkDevice, DEVICES } from '../model/devices.js';
 import { record } from '../record.js';
-import { readTrace, TraceError } from '../trace/trace.js';
+import { readTrace, openTrace, TraceError, LAZY_ABOVE } from '../trace/trace.js';
+import { fileSource } from '../trace/file-source.js';
 import { traceMetrics, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
 import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
@@ -543,7 +544,15 @@ async function cmdServe(argv: string[]) {
     fileArg(f, '');
     service.allow(f);
     try {
-      await service.readTrace(f);
+      // A large trace is checked as the page will open it: header and per-position tensors, not all its layers.
+      if (statSync(f).size > LAZY_ABOVE) {
+        const src = fileSource(f);
+        try {
+          await openTrace(src);
+        } finally {
+          src.close();
+        }
+      } else await service.readTrace(f);
     } catch (e) {
       throw new DlensError(`${f}: ${(e as Error).message}`);
     }
@@ -661,6 +670,12 @@ export async function main(argv: string[]) {
   await f(rest);
   return 0;
 }
+
+// `dlens info T | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

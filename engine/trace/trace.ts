@@ -93,6 +93,12 @@ const V1_REQUIRED = [
 const MAX_MANIFEST_DEPTH = 32;
 const MAX_MANIFEST_CHARS = 48 * 1024 * 1024;
 
+/**
+ * Traces above this size open lazily: the per-position tensors now, top-k, saliency and cache rows as views ask.
+ * Below it, reading the whole file is faster than many small reads.
+ */
+export const LAZY_ABOVE = 64 << 20;
+
 /** A trace too large to read whole: a file (range reads) or `dlens serve` (HTTP ranges). */
 export interface ByteSource {
   size: number;

@@ -1,4 +1,11 @@
-import { readTrace, openTrace, evictions, type ByteSource, type Trace } from '../../../engine/trace/trace.js';
+import {
+  readTrace,
+  openTrace,
+  evictions,
+  LAZY_ABOVE,
+  type ByteSource,
+  type Trace,
+} from '../../../engine/trace/trace.js';
 import {
   positionTimings,
   positionRegions,
@@ -51,11 +58,7 @@ export function loadTrace(bytes: Uint8Array, name: string, path?: string): Loade
   return derive(readTrace(bytes), name, path, bytes);
 }
 
-/**
- * Traces above this size open lazily: the per-position tensors now, top-k, saliency and cache rows as views ask.
- * Below it, reading the whole file is faster than many small reads.
- */
-export const LAZY_ABOVE = 64 << 20;
+export { LAZY_ABOVE };
 
 /**
  * Open a large trace through range reads. What needs every step's top-1 (delay timings) follows when the top-k

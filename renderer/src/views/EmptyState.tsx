@@ -6,8 +6,11 @@ export function EmptyState({ onOpen, onOpenPath }: { onOpen(): void; onOpenPath(
   const host = useHost();
   const store = useStoreApi();
   const [recent, setRecent] = useState<RecentFile[]>([]);
+  const [folder, setFolder] = useState<RecentFile[]>([]);
   useEffect(() => {
     host.api.recent().then(setRecent, () => setRecent([]));
+    // The traces folder: where `dlens serve --traces-dir` points, e.g. the runs a Python recorder writes on a GPU box.
+    host.api.traces().then(setFolder, () => setFolder([]));
   }, [host]);
   return (
     <div className="empty">
@@ -26,6 +29,21 @@ export function EmptyState({ onOpen, onOpenPath }: { onOpen(): void; onOpenPath(
         Or drop <code>.dlens</code> files anywhere in this window. From a terminal:{' '}
         <code>npx dlens record --task sort:2 --out demo.dlens</code>.
       </p>
+      {folder.length > 0 && (
+        <section data-testid="traces-folder">
+          <h2>In the traces folder</h2>
+          <ul className="recent">
+            {folder.map((r) => (
+              <li key={r.path}>
+                <button onClick={() => onOpenPath(r.path)} title={r.path}>
+                  {r.name}
+                </button>{' '}
+                <span className="dim">{new Date(r.openedAt).toLocaleString()}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {recent.length > 0 && (
         <section>
           <h2>Recent</h2>
