@@ -31,6 +31,8 @@ export class StepTensor<A extends Row = Row> {
     private readonly check: (row: A, step: number) => void = () => {},
     /** Called when rows arrive from an asynchronous read: views redraw. */
     readonly onLoad: { listener?: () => void } = {},
+    /** The bytes are in memory (fetch answers at once); otherwise every read is a range read, started on request. */
+    private readonly inMemory = true,
   ) {
     this.rowLength = shape.slice(1).reduce((a, b) => a * b, 1);
   }
@@ -69,9 +71,8 @@ export class StepTensor<A extends Row = Row> {
     if (this.whole) return this.whole.subarray(s * this.rowLength, (s + 1) * this.rowLength) as A;
     const hit = this.rows.get(s);
     if (hit) return hit;
-    const raw = this.fetch(s, s + 1);
-    if (raw instanceof Uint8Array) {
-      const row = this.decode(raw);
+    if (this.inMemory) {
+      const row = this.decode(this.fetch(s, s + 1) as Uint8Array);
       this.keep(s, row);
       return row;
     }
@@ -106,7 +107,7 @@ export class StepTensor<A extends Row = Row> {
 
   /** The whole tensor, [S × rowLength], if it is in memory (always, for a trace read from bytes). */
   full(): A | undefined {
-    if (this.whole || !this.fetch) return this.whole;
+    if (this.whole || !this.fetch || !this.inMemory) return this.whole;
     const raw = this.fetch(0, this.steps);
     if (!(raw instanceof Uint8Array)) return undefined;
     const all = this.decode(raw);

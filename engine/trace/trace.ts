@@ -118,6 +118,7 @@ export function readTrace(bytes: Uint8Array): Trace {
     const data = bytes.subarray(8 + n);
     const header = parseHeader(bytes.subarray(8, 8 + n), data.byteLength);
     const trace = assemble(
+      true,
       header,
       (e) => data.subarray(e.begin, e.end),
       (e, rowBytes) => (s0, s1) => data.subarray(e.begin + s0 * rowBytes, e.begin + s1 * rowBytes),
@@ -145,6 +146,7 @@ export async function openTrace(src: ByteSource): Promise<Trace> {
     for (const [name, e] of header.entries)
       if (name in EAGER || name.startsWith('extra.')) eager.set(name, await src.read(base + e.begin, e.end - e.begin));
     return assemble(
+      false,
       header,
       (e, name) => eager.get(name)!,
       (e, rowBytes) => (s0, s1) => src.read(base + e.begin + s0 * rowBytes, (s1 - s0) * rowBytes),
@@ -177,6 +179,7 @@ function parseManifest(metadata: Record<string, string>): Manifest {
 }
 
 function assemble(
+  inMemory: boolean,
   header: ReturnType<typeof parseHeader>,
   bytesOf: (e: TensorEntry, name: string) => Uint8Array,
   rowsOf: (e: TensorEntry, rowBytes: number) => RowFetch,
@@ -279,7 +282,7 @@ function assemble(
     const spec = PER_STEP[name]!;
     if (!e) return new StepTensor<A>(name, spec.dtype, [0], null);
     const rowBytes = e.shape[0] ? (e.end - e.begin) / e.shape[0] : 0;
-    return new StepTensor<A>(name, e.dtype, e.shape, rowsOf(e, rowBytes), check);
+    return new StepTensor<A>(name, e.dtype, e.shape, rowsOf(e, rowBytes), check, {}, inMemory);
   };
   const extras = new Map<string, RawTensor>();
   for (const [name, e] of entries)

@@ -42,7 +42,9 @@ export function Replay() {
   for (let c = P; c < T; c += rowLen) {
     const end = Math.min(T, c + rowLen);
     let sig = `${step < S ? Math.max(bs, c) : -1}:${step < S ? Math.min(be, end) : -1}:${hover !== null && hover >= c && hover < end ? hover : -1}:${colormap}:`;
-    for (let p = c; p < end; p++) sig += `${state[p]},${t.commitStep[p] === step ? 1 : 0};`;
+    // The masked flag too: a trace with a `masked` tensor keeps a token in `state` while it is still undecided.
+    const mrow = Math.max(0, Math.min(S, step)) * T;
+    for (let p = c; p < end; p++) sig += `${state[p]},${t.masked[mrow + p]},${t.commitStep[p] === step ? 1 : 0};`;
     chunks.push(
       <TokenChunk
         key={c}
