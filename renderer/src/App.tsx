@@ -197,8 +197,10 @@ function TraceSummary() {
   const lt = useApp(active);
   if (!lt) return null;
   const m = lt.trace.manifest;
+  const src = m.source && m.source.kind !== 'engine' ? `${m.source.kind}: ${m.source.tool ?? m.source.format} · ` : '';
   return (
-    <span className="summary">
+    <span className="summary" data-testid="trace-summary">
+      {src}
       {m.model.name} · {m.strategy.name} · cache {m.cache.mode} · {lt.metrics.steps} steps · NFE {lt.metrics.nfe} · TPF{' '}
       {lt.metrics.tpf.toFixed(2)}
       {m.complete ? '' : ' · incomplete'}

@@ -79,6 +79,7 @@ describe('traces from the Python recorder, imports and large files, in the app',
         .getByRole('button', { name: `b-${from}.dlens` })
         .click();
       await expect.poll(() => page.getByTestId('step-label').textContent()).toBe('step 32 / 32');
+      expect(await page.getByTestId('trace-summary').textContent()).toMatch(/^import: /);
       await page.getByTestId('scrubber').fill('10');
       expect(await page.getByTestId('replay-text').locator('.tok.masked').count()).toBe(22); // one token per step
       await page.getByTestId('replay-text').locator('.tok').nth(20).hover();
