@@ -129,6 +129,16 @@ export function buildTraceBytes(
   });
   const commitStep = r.commitStep.slice();
   for (let i = 0; i < P; i++) commitStep[i] = -1;
+  // Block-causal models (BD3LM): each position's attention block, the prompt padded to whole blocks on the left as
+  // the decode lays it out (engine/decode/setup.ts); the same at every step.
+  const b = model.card.attention === 'block-causal' ? model.card.block_size : undefined;
+  let attnBlock: Int32Array | undefined;
+  if (b) {
+    const pad = (b - (P % b)) % b;
+    attnBlock = new Int32Array(S * T);
+    for (let s = 0; s < S; s++) for (let p = 0; p < T; p++) attnBlock[s * T + p] = Math.floor((p + pad) / b);
+    manifest.attention = 'block-causal';
+  }
   return writeTrace({
     manifest,
     dims: { S, T, G, K, Ly, P },
@@ -142,6 +152,7 @@ export function buildTraceBytes(
     stepMs: Float32Array.from(rec.stepMs),
     saliency: concat(rec.saliency, Ly * T, Float32Array),
     cached: concat(rec.cached, Ly * T, Uint8Array),
+    attnBlock,
     extras: extraTensors,
   });
 }

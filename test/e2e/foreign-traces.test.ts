@@ -90,7 +90,13 @@ describe('traces from the Python recorder, imports and large files, in the app',
       await expect
         .poll(() => page.getByTestId('heatmap-missing').textContent())
         .toMatch(/holds no confidence, entropy, topk_ids/);
-      if (from === 'parallelbench') await page.screenshot({ path: join(SHOTS, '10-import-heatmap.png') });
+      if (from === 'parallelbench') {
+        await page.screenshot({ path: join(SHOTS, '10-import-heatmap.png') });
+        await page.getByRole('tab', { name: 'Volatility' }).click();
+        await page.getByTestId('volatility-missing').waitFor();
+        await page.getByRole('tab', { name: 'Token timeline' }).click();
+        await page.getByTestId('timeline-missing').waitFor();
+      }
       await page.getByRole('tab', { name: 'Replay' }).click();
     });
 

@@ -369,5 +369,33 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
         attention: 'block-causal',
         block_size: b,
       });
+    // Its traces say which block each position attends from (trace format v2's attn_block).
+    const out = join(dir, 'bd3lm.dlens');
+    const rec = dlens([
+      'record',
+      '--model',
+      join(dir, 'bd3lm-model'),
+      '--prompt',
+      'hi',
+      '--gen-length',
+      '32',
+      '--block-length',
+      '16',
+      '--steps',
+      '32',
+      '--cache',
+      'prefix',
+      '--out',
+      out,
+    ]);
+    expect(rec.code).toBe(0);
+    const t = readTrace(new Uint8Array(readFileSync(out)));
+    expect(t.manifest.attention).toBe('block-causal');
+    const { P, T, S } = t.dims;
+    const first = Math.floor((P + ((16 - (P % 16)) % 16)) / 16);
+    for (const s of [0, S - 1]) {
+      const row = t.attnBlock.row(s)!;
+      expect([row[P], row[P + 15], row[P + 16], row[T - 1]]).toEqual([first, first, first + 1, first + 1]);
+    }
   });
 });

@@ -25,6 +25,12 @@ export function Timeline() {
         ))}
         <Stat k="oracle steps" v={`${d.oracleSteps} of ${d.actualSteps}`} />
       </div>
+      {!lt.trace.holds.has('topk_ids') && (
+        <div className="note" data-testid="timeline-missing">
+          This trace holds no top-1 predictions (no topk_ids): the commit steps are shown, not when each token was first
+          right, so delays cannot be measured.
+        </div>
+      )}
       <SvgFigure name={`token-timeline-${region}`} steps={lt.trace.dims.S} build={build} />
     </div>
   );

@@ -28,6 +28,11 @@ export function Volatility() {
         <Stat k="band at cursor" v={band && band.start >= 0 ? `[${band.start}, ${band.end})` : 'none'} />
         <Stat k="rule" v="sd of confidence over 4 steps > 0.1, masked positions" />
       </div>
+      {!lt.trace.holds.has('confidence') && (
+        <div className="note" data-testid="volatility-missing">
+          This trace holds no confidence (its source recorded states only): there is no band to find.
+        </div>
+      )}
       <SvgFigure name={`volatility-${region}`} steps={S} build={build} />
     </div>
   );
