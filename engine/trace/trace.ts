@@ -54,11 +54,12 @@ export interface Trace {
 }
 
 /** Tensors read when the trace opens: one value per position per step at most. */
-const EAGER: Record<string, { dtype: DType; shape: (d: Trace['dims']) => number[] }> = {
+const EAGER: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) => number[] }> = {
   state: { dtype: 'I32', shape: (d) => [d.S + 1, d.T] },
   masked: { dtype: 'U8', shape: (d) => [d.S + 1, d.T] },
   commit_step: { dtype: 'I32', shape: (d) => [d.T] },
-  confidence: { dtype: 'F16', shape: (d) => [d.S, d.G] },
+  // F32 since v2: a confidence of 0.9999996 must stay apart from 1 (F16 rounds everything above 0.9998 to 1).
+  confidence: { dtype: ['F32', 'F16'], shape: (d) => [d.S, d.G] },
   entropy: { dtype: 'F16', shape: (d) => [d.S, d.G] },
   block: { dtype: 'I32', shape: (d) => [d.S, 2] },
   step_ms: { dtype: 'F32', shape: (d) => [d.S] },
@@ -207,7 +208,9 @@ function assemble(
   for (const [name, spec] of Object.entries({ ...EAGER, ...PER_STEP })) {
     const t = entries.get(name);
     if (!t) continue;
-    if (t.dtype !== spec.dtype) throw new TraceError(`tensor "${name}" has dtype ${t.dtype}, expected ${spec.dtype}`);
+    const ok = Array.isArray(spec.dtype) ? spec.dtype.includes(t.dtype) : t.dtype === spec.dtype;
+    if (!ok)
+      throw new TraceError(`tensor "${name}" has dtype ${t.dtype}, expected ${[spec.dtype].flat().join(' or ')}`);
     const want = spec.shape(dims);
     if (t.shape.length !== want.length || t.shape.some((v, i) => want[i] !== -1 && v !== want[i]))
       throw new TraceError(`tensor "${name}" has shape [${t.shape}], expected [${want.map((v) => (v < 0 ? 'E' : v))}]`);
@@ -295,7 +298,7 @@ function assemble(
     state,
     masked,
     commitStep: commit,
-    confidence: eager('confidence', half, nan(S * G)),
+    confidence: eager('confidence', (d) => (d instanceof Float32Array ? d : half(d)), nan(S * G)),
     entropy: eager('entropy', half, nan(S * G)),
     block,
     stepMs: eager('step_ms', (d) => d as Float32Array, nan(S)),
@@ -418,7 +421,7 @@ export function writeTrace(t: TraceInput): Uint8Array {
   put('commit_step', 'I32', [T], t.commitStep);
   put('topk_ids', 'I32', [S, G, K], t.topkIds);
   put('topk_probs', 'F16', [S, G, K], half(t.topkProbs));
-  put('confidence', 'F16', [S, G], half(t.confidence));
+  put('confidence', 'F32', [S, G], t.confidence ? Float32Array.from(t.confidence) : undefined);
   put('entropy', 'F16', [S, G], half(t.entropy));
   put('block', 'I32', [S, 2], t.block);
   put('step_ms', 'F32', [S], t.stepMs);

@@ -66,9 +66,10 @@ def build(state, prompt_length, vocab, *, mask_token_id=None, masked=None, topk_
             raise ValueError(f'topk_ids has shape {topk_ids.shape}, expected {(S, G, K)}')
         tensors['topk_ids'] = topk_ids
         tensors['topk_probs'] = np.asarray(topk_probs, dtype=np.float16)
-    for name, x, shape in (('confidence', confidence, (S, G)), ('entropy', entropy, (S, G))):
+    # confidence in float32 (trace v2): 0.9999996 must not round to 1; entropy in float16
+    for name, x, shape, dt in (('confidence', confidence, (S, G), np.float32), ('entropy', entropy, (S, G), np.float16)):
         if x is not None:
-            x = np.asarray(x, dtype=np.float16)
+            x = np.asarray(x, dtype=dt)
             if x.shape != shape:
                 raise ValueError(f'{name} has shape {x.shape}, expected {shape}')
             tensors[name] = x

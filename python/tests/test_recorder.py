@@ -65,7 +65,7 @@ def test_watch_records_every_step_and_the_commit_order(tmp_path):
     # the most confident (rightmost) positions first, two per step
     assert t['commit_step'][3:].tolist() == [4, 4, 3, 3, 2, 2, 1, 1]
     assert (t['topk_ids'][0, :, 0] == (np.arange(3, 11) % 8) + 1).all()
-    assert np.allclose(t['confidence'][0].astype(np.float32), t['topk_probs'][0, :, 0].astype(np.float32))
+    assert np.allclose(t['confidence'][0], t['topk_probs'][0, :, 0].astype(np.float32), atol=1e-3)  # probs: float16
     assert m['output'] == ''.join(f'<{i}>' for i in x[0, 3:].tolist())
 
 

@@ -94,7 +94,7 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.6);
     await expect
       .poll(() => page.getByTestId('heatmap-tip').textContent())
-      .toMatch(/confidence: (\d\.\d{4}|not computed)/);
+      .toMatch(/confidence: (\d+(\.\d+)?%|not computed)/);
     await page.screenshot({ path: join(SHOTS, '2-heatmap-confidence.png') });
     await page.getByTestId('metric').selectOption('entropy');
     await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.6);

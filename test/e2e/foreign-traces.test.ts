@@ -69,6 +69,10 @@ describe('traces from the Python recorder, imports and large files, in the app',
     await page.getByTestId('scrubber').fill('3');
     await page.getByTestId('replay-text').locator('.tok.masked').first().hover();
     await expect.poll(() => page.getByTestId('poscard').locator('tr').count()).toBe(5);
+    // the recorded confidence, with the digits that keep values near 1 apart (float32 in v2 traces)
+    expect(await page.getByTestId('poscard-confidence').textContent()).toMatch(
+      /^confidence at this step: \d+(\.\d+)?%$/,
+    );
   });
 
   for (const from of ['llada-sample-process', 'parallelbench', 'lmdeploy-step-map'])

@@ -32,6 +32,11 @@ export function handMadeManifest(
 
 /** A small valid trace (3 steps, 2 prompt + 4 generated positions, top-2, one layer) for codec and fuzz tests. */
 export function sampleTrace(overrides: Partial<TraceInput['manifest']> = {}): Uint8Array {
+  return writeTrace(sampleTraceInput(overrides));
+}
+
+/** sampleTrace's tensors and manifest, before writing. */
+export function sampleTraceInput(overrides: Partial<TraceInput['manifest']> = {}): TraceInput {
   const S = 3,
     P = 2,
     G = 4,
@@ -56,7 +61,7 @@ export function sampleTrace(overrides: Partial<TraceInput['manifest']> = {}): Ui
   cached.set([1, 1, 1, 1, 1, 1], 0);
   cached.set([1, 1, 0, 1, 1, 1], T);
   cached.set([1, 0, 0, 1, 1, 1], 2 * T);
-  return writeTrace({
+  return {
     manifest: {
       format: 'dlens-trace/1',
       created: '2026-01-01T00:00:00Z',
@@ -89,5 +94,5 @@ export function sampleTrace(overrides: Partial<TraceInput['manifest']> = {}): Ui
     stepMs: new Float32Array([1, 2, 3]),
     saliency: new Float32Array(S * Ly * T).fill(0.1),
     cached,
-  });
+  };
 }

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import * as d3 from 'd3';
 import type { Matrix } from '../lib/heatmap.js';
 import { paint, valueAt } from '../lib/heatmap.js';
+import { formatProb } from '../lib/format.js';
 import { lut } from '../lib/colormaps.js';
 import { HEATMAP_MARGIN } from '../lib/margins.js';
 
@@ -187,7 +188,9 @@ export function HeatmapCanvas({
             ? 'not computed'
             : matrix.kind === 'categorical'
               ? matrix.categories?.[tip.v]
-              : tip.v.toFixed(4)}
+              : matrix.metric === 'confidence'
+                ? formatProb(tip.v)
+                : tip.v.toFixed(4)}
         </div>
       )}
     </div>

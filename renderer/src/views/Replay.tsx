@@ -11,6 +11,7 @@ import {
   type LoadedTrace,
 } from '../lib/traceModel.js';
 import { cssColor } from '../lib/colormaps.js';
+import { formatProb } from '../lib/format.js';
 import { DEFAULTS } from '../../../engine/api/defaults.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
@@ -153,6 +154,8 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
   const s = Math.min(step, S - 1);
   useApp((x) => x.rowsRead); // a large trace's rows arrive after the cursor moved: redraw then
   const cands = candidatesAt(t, s, pos);
+  // The recorded confidence (float32 since trace v2): candidates' probabilities are stored in float16.
+  const conf = s >= 0 && pos >= P ? t.confidence[s * t.dims.G + pos - P]! : NaN;
   const hist = confidenceHistory(t, pos);
   const timing = lt.timings[pos - P];
   const W = 260,
@@ -172,7 +175,7 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
           {cands.map((c, i) => (
             <tr key={i}>
               <td className="mono">{JSON.stringify(c.text)}</td>
-              <td>{(c.p * 100).toFixed(1)}%</td>
+              <td>{formatProb(c.p)}</td>
               <td>
                 <span className="bar" style={{ width: `${c.p * 80}px` }} />
               </td>
@@ -180,6 +183,11 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
           ))}
         </tbody>
       </table>
+      {!Number.isNaN(conf) && (
+        <div data-testid="poscard-confidence">
+          confidence at this step: <b>{formatProb(conf)}</b>
+        </div>
+      )}
       {!cands.length && (
         <div className="dim">
           {!t.topkIds.present

@@ -1,0 +1,16 @@
+/**
+ * A probability as a reader can tell it apart: percentages with one decimal in the body of the range, and near 0 or 1
+ * as many digits as it takes, so 0.9999996 reads "99.99996%" and not "100.0%" (issue 15: confidence ties at 1).
+ * Exactly 1 and 0 read as such.
+ */
+export function formatProb(p: number): string {
+  if (Number.isNaN(p)) return '–';
+  if (p >= 1) return '100%';
+  if (p <= 0) return '0%';
+  const pct = p * 100;
+  if (pct >= 0.1 && pct <= 99.9) return `${pct.toFixed(1)}%`;
+  // Near the ends: enough digits to show how far from 100% (or 0%) the value is.
+  const gap = pct > 50 ? 100 - pct : pct;
+  const digits = Math.min(12, Math.max(1, Math.ceil(-Math.log10(gap))));
+  return `${pct.toFixed(digits)}%`;
+}
