@@ -146,8 +146,8 @@ class Recorder:
         else:
             idx = torch.nonzero(pos >= self.P).reshape(-1)  # a block call: its rows are few, the sync cheap
             pos, rows = pos[idx], lg[idx]
-        # Every generated row is computed here and decided rows are blanked when the trace is written
-        # (rows='undecided'): choosing rows now would wait for the GPU (the CPU could not queue ahead of it).
+        # Rows already decided before the step are blanked when the trace is written ('block', 'undecided'), not
+        # dropped here: choosing rows by a value on the device would wait for the GPU (the CPU could not run ahead).
         ids, probs, ent, lse = [], [], [], []
         mask = self.mask_token_id if self.mask_token_id is not None and self.mask_token_id < V else None
         # Few, large operations: each launch costs the CPU time the GPU may be waiting for. Chunks bound the float32
