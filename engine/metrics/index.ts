@@ -15,9 +15,7 @@ export type { VolatilityBand } from './volatility.js';
  * EOS padding, all positions: docs/metrics.md); tokens per forward (TPF) too: `all` is the gen length over the
  * forward passes, `answer` counts the answer's tokens only (d3LLM's leaderboard: TPF excluding EOS).
  */
-export function traceMetrics(trace: Trace) {
-  const timings = positionTimings(trace);
-  const bands = volatilityBands(trace);
+export function traceMetrics(trace: Trace, timings = positionTimings(trace), bands = volatilityBands(trace)) {
   const regions = positionRegions(trace);
   const { nfe } = trace.manifest,
     { S } = trace.dims;

@@ -137,9 +137,4 @@ export class StepTensor<A extends Row = Row> {
     })();
     return this.wholeLoad;
   }
-
-  /** Element [s, i] (flat index within the row), or undefined if the row is not in memory. */
-  at(s: number, i: number): number | undefined {
-    return this.row(s)?.[i];
-  }
 }

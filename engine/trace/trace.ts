@@ -451,8 +451,11 @@ export function evictions(trace: Trace): { step: number; layer: number; position
   return out;
 }
 
-/** Whether position p is still undecided (noise) in state s (0..S). */
-export const isMaskedAt = (trace: Trace, s: number, p: number) => trace.masked[s * trace.dims.T + p] === 1;
+/** Whether position p is still undecided (noise) in state `step` (clamped to 0..S). */
+export function isMaskedAt(trace: Trace, step: number, p: number) {
+  const s = Math.max(0, Math.min(trace.dims.S, step));
+  return trace.masked[s * trace.dims.T + p] === 1;
+}
 
 /** Summary numbers that `dlens info` and the app show. */
 export function summary(trace: Trace) {

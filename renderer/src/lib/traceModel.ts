@@ -2,6 +2,7 @@ import {
   readTrace,
   openTrace,
   evictions,
+  isMaskedAt,
   LAZY_ABOVE,
   type ByteSource,
   type Trace,
@@ -35,6 +36,8 @@ export interface LoadedTrace {
 
 let counter = 0;
 function derive(trace: Trace, name: string, path?: string, bytes?: Uint8Array): LoadedTrace {
+  const timings = positionTimings(trace),
+    bands = volatilityBands(trace);
   const evicted = new Map<number, Map<number, number[]>>();
   for (const e of evictions(trace)) {
     if (!evicted.has(e.step)) evicted.set(e.step, new Map());
@@ -46,10 +49,10 @@ function derive(trace: Trace, name: string, path?: string, bytes?: Uint8Array): 
     path,
     bytes,
     trace,
-    timings: positionTimings(trace),
-    bands: volatilityBands(trace),
+    timings,
+    bands,
     regions: positionRegions(trace),
-    metrics: traceMetrics(trace),
+    metrics: traceMetrics(trace, timings, bands),
     evicted,
   };
 }
@@ -73,9 +76,10 @@ export async function openLazy(
   const trace = await openTrace(src);
   const lt = derive(trace, name, path);
   if (trace.topkIds.present)
-    void trace.topkIds
-      .loadFull()
-      .then(() => onMore({ ...lt, timings: positionTimings(trace), metrics: traceMetrics(trace) }));
+    void trace.topkIds.loadFull().then(() => {
+      const timings = positionTimings(trace);
+      onMore({ ...lt, timings, metrics: traceMetrics(trace, timings, lt.bands) });
+    });
   return lt;
 }
 
@@ -85,11 +89,7 @@ export function tokenText(t: Trace, id: number): string {
   return t.manifest.vocab[String(id)] ?? `<${id}>`;
 }
 
-/** Whether position p is undecided in the state shown at cursor `step` (0..S). */
-export function isMaskedAt(t: Trace, step: number, p: number) {
-  const s = Math.max(0, Math.min(t.dims.S, step));
-  return t.masked[s * t.dims.T + p] === 1;
-}
+export { isMaskedAt };
 
 /** Active block [start, end) at a step (the last step's block after the run). */
 export function blockAt(t: Trace, step: number): [number, number] {

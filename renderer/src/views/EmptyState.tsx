@@ -29,36 +29,28 @@ export function EmptyState({ onOpen, onOpenPath }: { onOpen(): void; onOpenPath(
         Or drop <code>.dlens</code> files anywhere in this window. From a terminal:{' '}
         <code>npx dlens record --task sort:2 --out demo.dlens</code>.
       </p>
-      {folder.length > 0 && (
-        <section data-testid="traces-folder">
-          <h2>In the traces folder</h2>
-          <ul className="recent">
-            {folder.map((r) => (
-              <li key={r.path}>
-                <button onClick={() => onOpenPath(r.path)} title={r.path}>
-                  {r.name}
-                </button>{' '}
-                <span className="dim">{new Date(r.openedAt).toLocaleString()}</span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-      {recent.length > 0 && (
-        <section>
-          <h2>Recent</h2>
-          <ul className="recent">
-            {recent.map((r) => (
-              <li key={r.path}>
-                <button onClick={() => onOpenPath(r.path)} title={r.path}>
-                  {r.name}
-                </button>{' '}
-                <span className="dim">{new Date(r.openedAt).toLocaleString()}</span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
+      <FileList title="In the traces folder" testId="traces-folder" files={folder} onOpenPath={onOpenPath} />
+      <FileList title="Recent" files={recent} onOpenPath={onOpenPath} />
     </div>
+  );
+}
+
+/** A titled list of trace files to open (the traces folder, the recent ones); nothing when empty. */
+function FileList(props: { title: string; testId?: string; files: RecentFile[]; onOpenPath(p: string): void }) {
+  if (!props.files.length) return null;
+  return (
+    <section data-testid={props.testId}>
+      <h2>{props.title}</h2>
+      <ul className="recent">
+        {props.files.map((r) => (
+          <li key={r.path}>
+            <button onClick={() => props.onOpenPath(r.path)} title={r.path}>
+              {r.name}
+            </button>{' '}
+            <span className="dim">{new Date(r.openedAt).toLocaleString()}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
