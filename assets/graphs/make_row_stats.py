@@ -4,7 +4,7 @@ Recording every position at every step needs, per row of V logits, the top K (id
 the log-partition; done in JavaScript this cost ~25 ns per logit, as much as 25 % of a decoding run. The graph does
 the same in a few ns. Run: /usr/bin/python3 assets/graphs/make_row_stats.py  (needs python3-onnx; the output is committed).
 Inputs: logits float32 [N, V] (masked-out ids set to a large negative number, not -inf: 0 * -inf is NaN), k int64 [1].
-Outputs: top_ids int64 [N, K], top_probs float32 [N, K], entropy float32 [N], log_z float32 [N] (max + log sum exp).
+Outputs: top_ids int64 [N, K], top_probs float32 [N, K] (exp(x - max) / sum), entropy float32 [N], log_z float32 [N] (max + log sum exp).
 """
 import os
 import onnx
@@ -24,8 +24,11 @@ nodes = [
     h.make_node('Squeeze', ['entropy_2d', 'axes'], ['entropy']),
     h.make_node('Add', ['m', 'log_s'], ['log_z_2d']),
     h.make_node('Squeeze', ['log_z_2d', 'axes'], ['log_z']),
-    h.make_node('Sub', ['top_vals', 'log_z_2d'], ['top_logp']),
-    h.make_node('Exp', ['top_logp'], ['top_probs']),
+    # exp(top - m) / s, not exp(top - log_z): in float32 m + log s rounds to m when s is within ~1e-7 of 1, which
+    # made every probability above about 1 - 1e-6 exactly 1 (and ties of them).
+    h.make_node('Sub', ['top_vals', 'm'], ['top_d']),
+    h.make_node('Exp', ['top_d'], ['top_e']),
+    h.make_node('Div', ['top_e', 's'], ['top_probs']),
 ]
 graph = h.make_graph(
     nodes, 'row_stats',

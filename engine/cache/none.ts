@@ -8,6 +8,7 @@ export function noneCache(): CachePolicy {
     paper: 'Nie et al. 2025, LLaDA (arXiv:2502.09992)',
     params: {},
     needsSuffix: false,
+    computesSuffix: false,
     refresh: () => true,
     initial: () => [],
   };

@@ -14,6 +14,11 @@ export interface CachePolicy {
   params: Params;
   /** Whether the model must attend to positions after the block (suffix) through the cache. */
   needsSuffix: boolean;
+  /**
+   * Whether a pass against the cache computes the positions after the block too, so the block's queries attend to
+   * the current suffix (Fast-dLLM's prefix cache runs `model(x[:, start:], past_key_values=prefix)`).
+   */
+  computesSuffix: boolean;
   /** True: this step of the block runs a full pass over all positions and rebuilds the cache. */
   refresh(blockStep: number): boolean;
   /** Positions (outside the block) every layer caches after a full pass for block [bs, be) of T positions. */

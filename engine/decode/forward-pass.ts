@@ -29,14 +29,21 @@ export function passBlocks(run: Run, cached: readonly number[], q0: number, Q: n
 }
 
 /**
- * Runs the model on the current sequence: all of it when `cache` is null, else only the block against the cache.
- * A shifted model (Dream) predicts position bs from the row of bs − 1, so its block pass also computes bs − 1 (which
- * the cache then leaves out, kv-cache.ts).
+ * Runs the model on the current sequence: all of it when `cache` is null, else positions [bs, end) against the cache
+ * (`end` is the block's end, or the sequence's when the policy recomputes the suffix). A shifted model (Dream)
+ * predicts position bs from the row of bs − 1, so its cached pass also computes bs − 1 (which the cache then leaves
+ * out, kv-cache.ts). Only the block's queries are weighted for saliency.
  */
-export async function forwardPass(run: Run, bs: number, be: number, cache: KvCache | null): Promise<Pass> {
+export async function forwardPass(
+  run: Run,
+  bs: number,
+  be: number,
+  cache: KvCache | null,
+  end: number = be,
+): Promise<Pass> {
   const full = cache === null;
   const q0 = full ? 0 : Math.max(0, bs - run.shift),
-    Q = full ? run.T : be - q0,
+    Q = full ? run.T : end - q0,
     C = full ? 0 : (cache.positions[0]?.length ?? 0);
   const ids = new BigInt64Array(Q),
     pos = new BigInt64Array(Q),

@@ -1,6 +1,7 @@
 import type { LoadedModel } from '../model/load.js';
 import type { Params, Strategy } from '../strategies/types.js';
 import { makeCache } from '../cache/index.js';
+import type { CachePolicy } from '../cache/types.js';
 import { DlensError } from '../errors.js';
 import { numTransferTokens } from './schedule.js';
 import { forwardPass, predictPositions, recordedSaliency } from './forward-pass.js';
@@ -57,7 +58,7 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       const masked = maskedIn(state, bs, be, MASK);
       if (!masked.length) break;
       const t0 = performance.now();
-      const pass = await forwardPass(run, bs, be, cache && !policy.refresh(k) ? cache : null);
+      const pass = await forwardPass(run, bs, be, cache && !policy.refresh(k) ? cache : null, passEnd(run, policy, be));
       const predictions = await predictPositions(run, pass, bs, be, o.record || (k === 0 && !!strategy.blockEnd));
       let at = { blockStep: k, bs, be, masked, predictions, scheduled: schedule[k] ?? masked.length };
       if (k === 0 && strategy.blockEnd) {
@@ -93,6 +94,15 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
     bs = be;
   }
   return finishRun(run, undefined);
+}
+
+/**
+ * Where a pass against the cache ends: the block's end, or the sequence's when the policy recomputes the suffix
+ * (Fast-dLLM's prefix cache). A block-causal model's block never sees its suffix, so computing it would change
+ * nothing.
+ */
+function passEnd(run: Run, policy: CachePolicy, be: number): number {
+  return policy.computesSuffix && run.model.card.attention !== 'block-causal' ? run.T : be;
 }
 
 /**

@@ -3,7 +3,7 @@
  * Rows are read and decoded when a view asks for them, so a 1 GB trace opens without reading its layers; a trace in
  * memory answers synchronously. Pure TypeScript: the renderer's views read traces through this.
  */
-import type { DType } from './safetensors.js';
+import { DTYPE_SIZE, type DType } from './safetensors.js';
 import { halfArrayToFloat } from './f16.js';
 
 export type Row = Float32Array | Int32Array | Uint8Array;
@@ -49,6 +49,7 @@ export class StepTensor<A extends Row = Row> {
     const buf = Uint8Array.prototype.slice.call(raw).buffer; // aligned copy (Buffer.slice would be a view)
     if (this.dtype === 'F16') return halfArrayToFloat(new Uint16Array(buf)) as A;
     if (this.dtype === 'I32') return new Int32Array(buf) as A;
+    if (this.dtype === 'F32') return new Float32Array(buf) as A;
     return new Uint8Array(buf) as A;
   }
 
@@ -59,7 +60,7 @@ export class StepTensor<A extends Row = Row> {
   }
 
   private rowBytes() {
-    return this.rowLength * (this.dtype === 'F16' ? 2 : this.dtype === 'I32' ? 4 : 1);
+    return this.rowLength * DTYPE_SIZE[this.dtype];
   }
 
   /**

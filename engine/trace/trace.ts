@@ -47,7 +47,7 @@ export interface Trace {
   /** Per step and position, the block-causal attention block (a position sees blocks ≤ its own). */
   attnBlock: StepTensor<Int32Array>; // [S, T]
   topkIds: StepTensor<Int32Array>; // [S, G, K]
-  topkProbs: StepTensor<Float32Array>; // [S, G, K]  (decoded from F16)
+  topkProbs: StepTensor<Float32Array>; // [S, G, K]  (F16 in v1 files, decoded)
   saliency: StepTensor<Float32Array>; // [S, Ly, T]
   cached: StepTensor<Uint8Array>; // [S, Ly, T]
   extras: Map<string, RawTensor>;
@@ -66,9 +66,10 @@ const EAGER: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) 
   edits: { dtype: 'I32', shape: () => [-1, 4] },
 };
 /** Tensors read a step at a time when a view needs them: the bulk of a large trace. */
-const PER_STEP: Record<string, { dtype: DType; shape: (d: Trace['dims']) => number[] }> = {
+const PER_STEP: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) => number[] }> = {
   topk_ids: { dtype: 'I32', shape: (d) => [d.S, d.G, d.K] },
-  topk_probs: { dtype: 'F16', shape: (d) => [d.S, d.G, d.K] },
+  // F32 since v2, as confidence: a candidate at 0.9999996 is not one at 1.
+  topk_probs: { dtype: ['F32', 'F16'], shape: (d) => [d.S, d.G, d.K] },
   saliency: { dtype: 'F16', shape: (d) => [d.S, d.Ly, d.T] },
   cached: { dtype: 'U8', shape: (d) => [d.S, d.Ly, d.T] },
   attn_block: { dtype: 'I32', shape: (d) => [d.S, d.T] },
@@ -283,7 +284,7 @@ function assemble(
   const perStep = <A extends Row>(name: string, check?: (row: A, s: number) => void): StepTensor<A> => {
     const e = entries.get(name);
     const spec = PER_STEP[name]!;
-    if (!e) return new StepTensor<A>(name, spec.dtype, [0], null);
+    if (!e) return new StepTensor<A>(name, [spec.dtype].flat()[0]!, [0], null);
     const rowBytes = e.shape[0] ? (e.end - e.begin) / e.shape[0] : 0;
     return new StepTensor<A>(name, e.dtype, e.shape, rowsOf(e, rowBytes), check, {}, inMemory);
   };
@@ -420,7 +421,7 @@ export function writeTrace(t: TraceInput): Uint8Array {
   put('masked', 'U8', [S + 1, T], t.masked);
   put('commit_step', 'I32', [T], t.commitStep);
   put('topk_ids', 'I32', [S, G, K], t.topkIds);
-  put('topk_probs', 'F16', [S, G, K], half(t.topkProbs));
+  put('topk_probs', 'F32', [S, G, K], t.topkProbs && Float32Array.from(t.topkProbs));
   put('confidence', 'F32', [S, G], t.confidence ? Float32Array.from(t.confidence) : undefined);
   put('entropy', 'F16', [S, G], half(t.entropy));
   put('block', 'I32', [S, 2], t.block);

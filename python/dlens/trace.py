@@ -65,8 +65,8 @@ def build(state, prompt_length, vocab, *, mask_token_id=None, masked=None, topk_
         if topk_ids.shape != (S, G, K):
             raise ValueError(f'topk_ids has shape {topk_ids.shape}, expected {(S, G, K)}')
         tensors['topk_ids'] = topk_ids
-        tensors['topk_probs'] = np.asarray(topk_probs, dtype=np.float16)
-    # confidence in float32 (trace v2): 0.9999996 must not round to 1; entropy in float16
+        tensors['topk_probs'] = np.asarray(topk_probs, dtype=np.float32)
+    # confidence and top-k probabilities in float32 (trace v2): 0.9999996 must not round to 1; entropy in float16
     for name, x, shape, dt in (('confidence', confidence, (S, G), np.float32), ('entropy', entropy, (S, G), np.float16)):
         if x is not None:
             x = np.asarray(x, dtype=dt)

@@ -50,7 +50,7 @@ describe('KV-cache policies on real models', () => {
     expect(compared).toBeGreaterThanOrEqual(1);
   });
 
-  it('prefix and dual computes only the block between refreshes, and sparse evicts half the cache one step after each refresh', async () => {
+  it('prefix computes block and suffix between refreshes, dual only the block, and sparse evicts half the cache one step after each refresh', async () => {
     const d = tmp();
     const modes = ['none', 'prefix', 'dual', 'sparse'] as const;
     for (const cache of modes)
@@ -78,6 +78,12 @@ describe('KV-cache policies on real models', () => {
     ).toEqual(Array.from({ length: blockStart }, (_, i) => i));
     expect(cachedAt(t.dual, 9, 0).reduce((a, b) => a + b, 0)).toBe(T - 8);
     expect(cachedAt(t.none, 9, 0).reduce((a, b) => a + b, 0)).toBe(0);
+    // prefix recomputes the block and the masked suffix at every step (Fast-dLLM's model(x[:, start:], past)), so
+    // the suffix has predictions at step 9; dual reads the suffix from its cache and computes only the block
+    const { P, G } = t.prefix!.dims;
+    const lastRow = (tr: typeof t.none) => tr!.confidence.subarray(9 * G, 10 * G);
+    expect(Array.from(lastRow(t.prefix).subarray(blockStart + 8 - P)).every((c) => !Number.isNaN(c))).toBe(true);
+    expect(Array.from(lastRow(t.dual).subarray(blockStart + 8 - P)).every((c) => Number.isNaN(c))).toBe(true);
     // sparse (Sparse-dLLM, delay 1): the block's first step stores nothing, the second is a full pass that writes
     // prefix and suffix and keeps half of them, which is all the cache holds from then on
     expect(cachedAt(t.sparse, 8, 0).reduce((a, b) => a + b, 0)).toBe(0);

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { formatProb } from '../../renderer/src/lib/format.js';
 import { readTrace, writeTrace } from '../../engine/trace/trace.js';
 import { sampleTraceInput } from '../support/sample-trace.js';
+import { predictRows } from '../../engine/decode/row-stats.js';
 
 describe('confidence near 1 stays readable (issue 15, item 3)', () => {
   it('formats probabilities with the digits that tell them apart', () => {
@@ -24,5 +25,30 @@ describe('confidence near 1 stays readable (issue 15, item 3)', () => {
     expect(back.confidence[0]).toBe(Math.fround(0.9999996));
     expect(back.confidence[1]).toBe(Math.fround(0.99999994));
     expect(back.confidence[0]).not.toBe(1);
+  });
+
+  it('v2 traces keep top-k candidate probabilities in float32 too', () => {
+    const t = sampleTraceInput();
+    const probs = new Float32Array(t.dims.S * t.dims.G * t.dims.K).fill(0.1);
+    probs[0] = 0.9999996;
+    probs[1] = 3e-7;
+    const back = readTrace(writeTrace({ ...t, topkProbs: probs }));
+    const row = back.topkProbs.row(0)!;
+    expect(row[0]).toBe(Math.fround(0.9999996));
+    expect(row[1]).toBe(Math.fround(3e-7));
+  });
+});
+
+describe('the row statistics graph keeps the top probability apart from 1 (issue 15, item 3)', () => {
+  it('gives 1 / s for the top token, not exp(top - log Z) rounded to 1', async () => {
+    // logits 15 and seven 0s: p(top) = 1 / (1 + 7e^-15) = 1 - 2.1e-6. In float32, m + log s = 15 + 2.1e-6 is rounded
+    // to a multiple of 9.5e-7, so exp(top - (m + log s)) gives 0.9999981, off by 2.3e-7; closer to 1 it gives 1.
+    const V = 8;
+    const logits = new Float32Array(V).fill(0);
+    logits[3] = 15;
+    const [r] = await predictRows(logits, 0, 1, V, 2, 0, null);
+    expect(r!.token).toBe(3);
+    expect(r!.confidence).toBeLessThan(1);
+    expect(r!.confidence).toBeCloseTo(1 / (1 + 7 * Math.exp(-15)), 7);
   });
 });
