@@ -29,10 +29,10 @@ export const SPARSE_PARAMS: Record<string, ParamSpec> = {
  * Sparse-dLLM's delayed bidirectional sparse cache, as OpenMOSS/Sparse-dLLM's LLaDA generate loop does it: the
  * block's first `delay` + 1 steps are full passes and store nothing but the last; at step `delay` (one by default:
  * the attention of a block whose tokens are all still masked is not yet a stable guide) each layer scores prefix and
- * suffix by the attention they receive from the block's queries (head-averaged), max-pools the scores along positions
+ * suffix as CustomCache.filter_cache does — the mean block query's dot product with each key, averaged over heads
+ * (the graph's key_scores; its 1/√d scale changes no ranking) —, max-pools the scores along positions
  * (`kernel_size`), keeps the top floor(n x `keep_ratio`) and caches only those for the rest of the block. So the cache
- * never holds more than the kept share between steps. Deviation: the reference ranks by the dot product of the mean
- * block query with each key; the model contract exposes attention probabilities (`saliency`), which we rank by.
+ * never holds more than the kept share between steps. The saliency views still show attention received.
  */
 export function sparseCache(params: Params): CachePolicy {
   const p = {

@@ -24,9 +24,9 @@ export interface CachePolicy {
   /** Positions (outside the block) every layer caches after a full pass for block [bs, be) of T positions. */
   initial(T: number, bs: number, be: number): number[];
   /**
-   * Which of `candidates` each layer keeps after a full pass at `blockStep`, from the attention each candidate
-   * received from the block's queries in that pass (`score(layer)[i]` for `candidates[i]`). Absent: keep them all.
-   * An empty selection stores nothing (the next step must then be a full pass too).
+   * Which of `candidates` each layer keeps after a full pass at `blockStep`, from the block's queries' mean score
+   * q·k/√d of each candidate in that pass, head-averaged (`score(layer)[i]` for `candidates[i]`; the graph's
+   * key_scores). Absent: keep them all. An empty selection stores nothing (the next step must be a full pass too).
    */
   keep?(blockStep: number, candidates: number[], score: (layer: number) => Float32Array, layers: number): number[][];
 }

@@ -16,6 +16,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { GraphBuilder } from './onnx-graph.js';
+import { GRAPH_REVISION } from './transformer.js';
 import { LLADA } from './llada.js';
 import { QWEN } from './qwen.js';
 import type { ConvertDtype, QuantBlock } from './weights.js';
@@ -180,6 +181,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       architecture: archName,
       checkpoint: basename(resolve(hfDir)),
       sha256: await checkpointHash(ck),
+      graph_revision: GRAPH_REVISION,
       dtype,
       ...(o.quantBlock && (dtype === 'int8' || dtype === 'int4') ? { quant_block: o.quantBlock } : {}),
     };

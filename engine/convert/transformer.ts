@@ -5,7 +5,8 @@ import type { GraphBuilder } from './onnx-graph.js';
  * per layer RMSNorm → attention with rotary positions over cached plus current keys → residual, RMSNorm → SwiGLU →
  * residual; final RMSNorm and the output head. Outputs this call's keys and values per layer (per key/value head:
  * grouped-query attention is computed natively, not by repeating heads), the attention each key received from the
- * weighted queries (saliency), and the token statistics of every row (top-K ids and probabilities, entropy, log
+ * weighted queries (saliency) and their mean score q·k/√d before the softmax (key_scores, what Sparse-dLLM's cache
+ * ranks by), and the token statistics of every row (top-K ids and probabilities, entropy, log
  * partition; the mask token excluded) so that no [Q, V] logits need to leave onnxruntime; `logits` stay available
  * for sampling. Architectures (llada.ts, …) supply the weights by role; activations are float32, weights float32,
  * float16 or block-quantized.
@@ -13,6 +14,13 @@ import type { GraphBuilder } from './onnx-graph.js';
  * Activations stay [N, D] (N = B·Q) so every linear layer is one Gemm against the checkpoint's [out, in] weight
  * (transB = 1): weights are copied as they are, never transposed.
  */
+/**
+ * The revision of the graph this file builds, recorded in each converted model's card: bump it when outputs or their
+ * numerics change, and the bundled models are converted again on their next use (engine/model/bundled.ts).
+ * 2: key_scores output (Sparse-dLLM's selection), top_probs as exp(x − m) / s.
+ */
+export const GRAPH_REVISION = 2;
+
 export interface TransformerDims {
   layers: number;
   heads: number;
@@ -213,7 +221,8 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   let x = flat(embedded, D);
   const keys: string[] = [],
     values: string[] = [],
-    sal: string[] = [];
+    sal: string[] = [],
+    keyScores: string[] = [];
   for (let l = 0; l < Ly; l++) {
     const lw = w.layer(l);
     const h = rmsNorm(x, lw.attnNorm);
@@ -229,6 +238,13 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
       g.const([1 / Math.sqrt(Dh)], 'float', []),
     ]);
     scores = ungrouped(scores); // [B, H, Q, C+Q]
+    // Sparse-dLLM ranks cached keys by the block queries' scores before the softmax, averaged over heads.
+    keyScores.push(
+      g.op('ReduceMean', [g.op('Squeeze', [g.op('MatMul', [wq, scores]), g.const([2], 'int64')])], {
+        axes: [1],
+        keepdims: 0,
+      }),
+    ); // [B, C+Q]
     if (blockBias) scores = g.op('Add', [scores, blockBias]);
     const p = g.op('Softmax', [scores], { axis: -1 });
     sal.push(g.op('Squeeze', [g.op('MatMul', [wq, p]), g.const([2], 'int64')])); // [B, H, C+Q]
@@ -257,6 +273,7 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   g.output(stack(keys), 'keys', kvType, [Ly, 'B', Hkv, 'Q', Dh]);
   g.output(stack(values), 'values', kvType, [Ly, 'B', Hkv, 'Q', Dh]);
   g.output(stack(sal), 'saliency', 'float', [Ly, 'B', H, 'CQ']);
+  g.output(stack(keyScores), 'key_scores', 'float', [Ly, 'B', 'CQ']);
   tokenStatistics(g, logits, V, o);
 }
 

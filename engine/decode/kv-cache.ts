@@ -1,7 +1,6 @@
 import type { CachePolicy } from '../cache/types.js';
 import type { KvArray } from '../model/load.js';
 import type { Pass } from './forward-pass.js';
-import { attentionReceived } from './forward-pass.js';
 import type { Run } from './setup.js';
 
 /** The cache of the current block: per layer the cached positions, and their keys and values [Ly, 1, Hkv, C, Dh]. */
@@ -28,7 +27,7 @@ function gather<A extends KvArray>(src: A, Ly: number, H: number, N: number, Dh:
 
 /**
  * After a full pass at `blockStep` of block [bs, be): the positions the policy caches, each layer keeping what its
- * rule selects from the attention the candidates received. `written` marks the positions whose keys/values the
+ * rule selects from the block queries' scores of the candidates (key_scores). `written` marks the positions whose keys/values the
  * pass wrote (before any eviction: evictions show as positions that leave between steps). A policy that keeps
  * nothing gives no cache (the next step is a full pass again).
  */
@@ -43,10 +42,10 @@ function cacheAfterFullPass(
   const { T } = run,
     { num_layers: Ly, num_heads: H, head_dim: Dh } = run.model.card,
     Hkv = run.model.card.num_kv_heads ?? H;
+  // A full pass computes all T positions with no cache, so key_scores is [Ly, 1, T].
   // A shifted model's block pass also computes the position before the block (forwardPass): it is not cached.
   const candidates = policy.initial(T, bs - run.shift, be);
-  const received = attentionReceived(pass, H);
-  const score = (l: number) => Float32Array.from(candidates, (p) => received(l, p));
+  const score = (l: number) => Float32Array.from(candidates, (p) => pass.out.keyScores[l * T + p]!);
   const kept = policy.keep
     ? policy.keep(blockStep, candidates, score, Ly)
     : Array.from({ length: Ly }, () => candidates);

@@ -48,6 +48,10 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       `${run.model.card.name} maps tokens to logits only (no keys, values or attention): it runs with --cache none`,
     );
   const policy = makeCache(o.cache, o.cacheParams ?? {}, run.model.card.attention);
+  if (policy.keep && !run.model.hasKeyScores)
+    throw new DlensError(
+      `cache ${o.cache} ranks cached keys by the block queries' scores, and ${run.model.card.name}'s graph has no key_scores output (it was exported by an older dlens): convert the checkpoint again with dlens convert, or use --cache dual`,
+    );
   let carried = strategy.initState?.(params);
   for (let bs = P; bs < T;) {
     let be = Math.min(T, bs + o.blockLength);

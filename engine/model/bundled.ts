@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, ut
 import { join } from 'node:path';
 import { checkpointHash, convertCheckpoint } from '../convert/convert.js';
 import { openCheckpoint } from '../convert/checkpoint.js';
+import { GRAPH_REVISION } from '../convert/transformer.js';
 import { MODELS_DIR, REPO_ROOT } from './paths.js';
 
 /**
@@ -35,7 +36,7 @@ async function ensureConverted(src: string, dest: string) {
   // Every command passes here: hash the checkpoint (12 MB for dlens-tiny) only when a file of it is newer than the
   // converted model's card, i.e. when it may have changed since the conversion.
   const card = join(dest, 'dlens-model.json');
-  if (existsSync(card)) {
+  if (builtFrom(dest) !== undefined) {
     const built = statSync(card).mtimeMs;
     if (readdirSync(src).every((f) => f === 'recipe' || statSync(join(src, f)).mtimeMs <= built)) return;
   }
@@ -64,10 +65,14 @@ async function ensureConverted(src: string, dest: string) {
   rmSync(old, { recursive: true, force: true });
 }
 
-/** The checkpoint hash a converted model's card records, or undefined when there is none. */
+/**
+ * The checkpoint hash a converted model's card records, or undefined when there is none or the model was built by an
+ * older graph (GRAPH_REVISION): then it is converted again.
+ */
 function builtFrom(dir: string): string | undefined {
   try {
     const card = JSON.parse(readFileSync(join(dir, 'dlens-model.json'), 'utf8'));
+    if (card.training?.source?.graph_revision !== GRAPH_REVISION) return undefined;
     return card.training?.source?.sha256;
   } catch {
     return undefined;

@@ -15,6 +15,12 @@ export const CONTRACT_OUTPUTS = [
 ] as const;
 
 /**
+ * Outputs a graph may have beyond its version's, checked when present: `key_scores` [Ly, B, C+Q], the weighted
+ * queries' mean q·k/√d per key averaged over heads, which Sparse-dLLM's cache selection ranks by.
+ */
+export const OPTIONAL_OUTPUTS = [{ name: 'key_scores', type: 'float32', rank: 3 }] as const;
+
+/**
  * Contract v2: keys and values per key/value head, in the card's kv_dtype; token statistics beside the logits; with
  * block-causal attention, block ids of the queries and of the keys (cached first, then this call's).
  */

@@ -9,6 +9,7 @@ import {
   checkCardAgainstGraph,
   checkLogitsOnly,
   contractV2,
+  OPTIONAL_OUTPUTS,
   graphKind,
   type GraphKind,
   type ValueMeta,
@@ -59,6 +60,8 @@ export interface ForwardOutputs {
   keys: KvArray; // [Ly, B, Hkv, Q, Dh]
   values: KvArray;
   saliency: Float32Array; // [Ly, B, H, C+Q]
+  /** The weighted queries' mean q·k/√d per key, head-averaged [Ly, B, C+Q]; empty when the graph lacks it. */
+  keyScores: Float32Array;
   stats?: RowStatistics;
 }
 
@@ -67,6 +70,8 @@ export interface LoadedModel {
   card: ModelCard;
   /** 'full': the v1 contract (cache, saliency); 'logits-only': input_ids to logits, full passes only. */
   graph: GraphKind;
+  /** Whether the graph has the optional `key_scores` output (Sparse-dLLM's selection needs it). */
+  hasKeyScores: boolean;
   tokenizer: Tokenizer;
   encode(text: string): number[];
   decode(ids: number[]): string;
@@ -210,6 +215,9 @@ export async function loadModel(
     problems.push(
       `dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`,
     );
+  const hasKeyScores = session.outputNames.includes('key_scores');
+  if (hasKeyScores && graph === 'full')
+    problems.push(...checkContract([], meta(session, 'output'), { inputs: [], outputs: OPTIONAL_OUTPUTS }));
   if (problems.length) {
     await session.release();
     throw new DlensError(
@@ -220,11 +228,13 @@ export async function loadModel(
   const { num_layers: Ly, head_dim: Dh, vocab_size: V } = card;
   const Hkv = card.num_kv_heads ?? card.num_heads;
   const statsOutputs = ['keys', 'values', 'saliency', 'top_ids', 'top_probs', 'entropy', 'log_z'];
+  if (hasKeyScores) statsOutputs.push('key_scores');
   const inputNames = new Set(session.inputNames);
   return {
     dir,
     card,
     graph,
+    hasKeyScores,
     tokenizer,
     encode: (text) => tokenizer.encode(text).ids,
     // Ids past the tokenizer's (padding rows of the embedding, which an untrained row can still win) have no text.
@@ -248,7 +258,7 @@ export async function loadModel(
           feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(x.B * x.Q).fill(1n), [x.B, x.Q]);
         const logits = (await session.run(feeds)).logits!.data as Float32Array;
         const none = new Float32Array(0);
-        return { logits, keys: none, values: none, saliency: none };
+        return { logits, keys: none, values: none, saliency: none, keyScores: none };
       }
       const kvShape = [Ly, x.B, Hkv, x.C, Dh];
       // Callers with no cache pass an empty Float32Array; float16 keys travel as their bits.
@@ -274,6 +284,7 @@ export async function loadModel(
           keys: out.keys!.data as KvArray,
           values: out.values!.data as KvArray,
           saliency: out.saliency!.data as Float32Array,
+          keyScores: hasKeyScores ? (out.key_scores!.data as Float32Array) : new Float32Array(0),
           stats: {
             K: card.top_k!,
             topIds: out.top_ids!.data as BigInt64Array,
@@ -294,6 +305,7 @@ export async function loadModel(
         keys: out.keys!.data as Float32Array,
         values: out.values!.data as Float32Array,
         saliency: out.saliency!.data as Float32Array,
+        keyScores: hasKeyScores ? (out.key_scores!.data as Float32Array) : new Float32Array(0),
       };
     },
     release: () => session.release(),

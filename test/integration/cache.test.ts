@@ -132,5 +132,11 @@ describe('KV-cache policies on real models', () => {
     await expect(decode(blockCausal, ids, lowConfidence, {}, { ...base, cache: 'dual' })).rejects.toThrow(
       /block-causal.*use --cache prefix/,
     );
+    // A model exported before key_scores existed cannot rank as Sparse-dLLM does: refused, not approximated.
+    const older = { ...fixture, hasKeyScores: false };
+    await expect(decode(older, ids, lowConfidence, {}, { ...base, cache: 'sparse' })).rejects.toThrow(
+      /no key_scores output.*convert the checkpoint again/,
+    );
+    expect((await decode(older, ids, lowConfidence, {}, { ...base, cache: 'dual' })).complete).toBe(true);
   });
 });

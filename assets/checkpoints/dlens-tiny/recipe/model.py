@@ -77,9 +77,10 @@ class Block(nn.Module):
         p = torch.softmax(s, dim=-1)                                   # [B, H, Q, C+Q]
         w = qw / qw.sum(-1, keepdim=True).clamp_min(1e-9)              # [B, Q]
         sal = torch.einsum('bhqk,bq->bhk', p, w)                       # [B, H, C+Q]
+        key_scores = torch.einsum('bhqk,bq->bhk', s, w).mean(1)        # [B, C+Q], Sparse-dLLM's ranking
         a = torch.matmul(p, va)
         x = x + self.o(a.transpose(1, 2).reshape(B, Q, -1))
-        return self.mlp(x), k, v, sal
+        return self.mlp(x), k, v, sal, key_scores
 
 
 class DiffusionLM(nn.Module):
@@ -107,19 +108,21 @@ class DiffusionLM(nn.Module):
 
 
 class ContractModel(nn.Module):
-    """The ONNX contract (docs/model-contract.md): inputs and outputs exactly as the engine expects."""
+    """The ONNX contract (docs/model-contract.md): inputs and outputs exactly as the engine expects; with
+    key_scores=True also the optional key_scores output (what the export writes)."""
 
-    def __init__(self, m: DiffusionLM):
+    def __init__(self, m: DiffusionLM, key_scores=False):
         super().__init__()
-        self.m = m
+        self.m, self.key_scores = m, key_scores
 
     def forward(self, input_ids, position_ids, past_keys, past_values, query_weights):
         x = self.m.emb(input_ids)
-        ks, vs, sals = [], [], []
+        ks, vs, sals, scores = [], [], [], []
         for i, b in enumerate(self.m.blocks):
-            x, k, v, s = b.forward_cached(x, position_ids, past_keys[i], past_values[i], query_weights)
-            ks.append(k); vs.append(v); sals.append(s)
-        return self.m.head(x), torch.stack(ks), torch.stack(vs), torch.stack(sals)
+            x, k, v, s, sc = b.forward_cached(x, position_ids, past_keys[i], past_values[i], query_weights)
+            ks.append(k); vs.append(v); sals.append(s); scores.append(sc)
+        out = (self.m.head(x), torch.stack(ks), torch.stack(vs), torch.stack(sals))
+        return out + (torch.stack(scores),) if self.key_scores else out
 
 
 def export_onnx(m: DiffusionLM, path: str, fp16_weights: bool = True):
@@ -128,16 +131,17 @@ def export_onnx(m: DiffusionLM, path: str, fp16_weights: bool = True):
     import onnx
     from onnx import helper, TensorProto, numpy_helper
     c = m.c
-    cm = ContractModel(m).eval()
+    cm = ContractModel(m, key_scores=True).eval()
     B, Q, C = 1, 5, 3
     args = (torch.zeros(B, Q, dtype=torch.long), torch.arange(C, C + Q)[None],
             torch.zeros(c.layers, B, c.heads, C, c.head_dim), torch.zeros(c.layers, B, c.heads, C, c.head_dim),
             torch.ones(B, Q))
     names_in = ['input_ids', 'position_ids', 'past_keys', 'past_values', 'query_weights']
-    names_out = ['logits', 'keys', 'values', 'saliency']
+    names_out = ['logits', 'keys', 'values', 'saliency', 'key_scores']
     dyn = {'input_ids': {0: 'B', 1: 'Q'}, 'position_ids': {0: 'B', 1: 'Q'},
            'past_keys': {1: 'B', 3: 'C'}, 'past_values': {1: 'B', 3: 'C'}, 'query_weights': {0: 'B', 1: 'Q'},
-           'logits': {0: 'B', 1: 'Q'}, 'keys': {1: 'B', 3: 'Q'}, 'values': {1: 'B', 3: 'Q'}, 'saliency': {1: 'B', 3: 'CQ'}}
+           'logits': {0: 'B', 1: 'Q'}, 'keys': {1: 'B', 3: 'Q'}, 'values': {1: 'B', 3: 'Q'}, 'saliency': {1: 'B', 3: 'CQ'},
+           'key_scores': {1: 'B', 2: 'CQ'}}
     import inspect
     extra = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
