@@ -3,7 +3,9 @@
 Recording every position at every step needs, per row of V logits, the top K (ids, probabilities), the entropy and
 the log-partition; done in JavaScript this cost ~25 ns per logit, as much as 25 % of a decoding run. The graph does
 the same in a few ns. Run: /usr/bin/python3 assets/graphs/make_row_stats.py  (needs python3-onnx; the output is committed).
-Inputs: logits float32 [N, V] (masked-out ids set to a large negative number, not -inf: 0 * -inf is NaN), k int64 [1].
+Inputs: logits float32 [N, V], k int64 [1], bias float32 [V] (0, or -1e30 at ids that are never candidates: the mask
+token). The bias keeps ids out of the top K only: probabilities, entropy and log-partition are those of the model's
+softmax over the whole vocabulary, as the papers' decoders compute confidence.
 Outputs: top_ids int64 [N, K], top_probs float32 [N, K] (exp(x - max) / sum), entropy float32 [N], log_z float32 [N] (max + log sum exp).
 """
 import os
@@ -11,7 +13,8 @@ import onnx
 from onnx import helper as h, TensorProto as T
 
 nodes = [
-    h.make_node('TopK', ['logits', 'k'], ['top_vals', 'top_ids'], axis=-1, largest=1, sorted=1),
+    h.make_node('Add', ['logits', 'bias'], ['candidates']),
+    h.make_node('TopK', ['candidates', 'k'], ['top_vals', 'top_ids'], axis=-1, largest=1, sorted=1),
     h.make_node('ReduceMax', ['logits'], ['m'], axes=[1], keepdims=1),
     h.make_node('Sub', ['logits', 'm'], ['d']),
     h.make_node('Exp', ['d'], ['e']),
@@ -32,7 +35,8 @@ nodes = [
 ]
 graph = h.make_graph(
     nodes, 'row_stats',
-    [h.make_tensor_value_info('logits', T.FLOAT, ['N', 'V']), h.make_tensor_value_info('k', T.INT64, [1])],
+    [h.make_tensor_value_info('logits', T.FLOAT, ['N', 'V']), h.make_tensor_value_info('k', T.INT64, [1]),
+     h.make_tensor_value_info('bias', T.FLOAT, ['V'])],
     [h.make_tensor_value_info('top_ids', T.INT64, ['N', 'K']), h.make_tensor_value_info('top_probs', T.FLOAT, ['N', 'K']),
      h.make_tensor_value_info('entropy', T.FLOAT, ['N']), h.make_tensor_value_info('log_z', T.FLOAT, ['N'])],
     initializer=[h.make_tensor('axes', T.INT64, [1], [1])],

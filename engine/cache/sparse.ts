@@ -61,7 +61,9 @@ export function sparseCache(params: Params): CachePolicy {
 
 /**
  * Max-pool the scores along position order (window `kernel`, same length), keep the top floor(n x `ratio`) by pooled
- * score.
+ * score. Pooling makes plateaus (a local maximum spreads to its neighbours), so equal pooled scores at the cut are
+ * common: the lowest positions are kept, as torch.topk does on CUDA, where Sparse-dLLM runs (its CPU topk picks
+ * among equals in an unspecified order).
  */
 export function selectKept(positions: number[], scores: Float32Array, ratio: number, kernel: number): number[] {
   const n = positions.length;
@@ -78,9 +80,7 @@ export function selectKept(positions: number[], scores: Float32Array, ratio: num
     }
     return m;
   });
-  const ranked = order
-    .map(({ p }, j) => ({ p, s: pooled[j]!, r: raw[j]! }))
-    .sort((a, b) => b.s - a.s || b.r - a.r || a.p - b.p);
+  const ranked = order.map(({ p }, j) => ({ p, s: pooled[j]! })).sort((a, b) => b.s - a.s || a.p - b.p);
   return ranked
     .slice(0, keep)
     .map((x) => x.p)

@@ -17,7 +17,7 @@ import type { GraphBuilder } from './onnx-graph.js';
 /**
  * The revision of the graph this file builds, recorded in each converted model's card: bump it when outputs or their
  * numerics change, and the bundled models are converted again on their next use (engine/model/bundled.ts).
- * 2: key_scores output (Sparse-dLLM's selection), top_probs as exp(x − m) / s.
+ * 2: key_scores output (Sparse-dLLM's selection); top_probs as exp(x − m) / s over the whole vocabulary.
  */
 export const GRAPH_REVISION = 2;
 
@@ -278,21 +278,23 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
 }
 
 /**
- * Per row, with the mask token excluded: the top K ids and probabilities, the entropy and log Z (the log partition,
- * for the probability of a sampled token). Probabilities are exp(x − m) / s with m the row's maximum and s the sum of
- * exp(x − m): the top token's is 1 / s, which keeps values just below 1 (0.9999996) apart instead of rounding them to
- * 1 as exp(x − (m + log s)) does in float32.
+ * Per row: the top K ids (never the mask token) and their probabilities, the entropy and log Z (the log partition,
+ * for the probability of a sampled token). Probabilities are the model's softmax over the whole vocabulary, the mask
+ * token included, as the papers' decoders compute confidence (LLaDA's and Fast-dLLM's softmax(logits)): a model that
+ * puts 2e-5 on the mask token at one position and 2e-7 at another ranks them as the reference does. They are
+ * exp(x − m) / s with m the row's maximum and s the sum of exp(x − m): the top token's is 1 / s, which keeps values
+ * just below 1 (0.9999996) apart instead of rounding them to 1 as exp(x − (m + log s)) does in float32.
  */
 function tokenStatistics(g: GraphBuilder, logits: string, V: number, o: GraphOptions) {
   const last = g.const([-1], 'int64');
   const maskBias = new Array<number>(V).fill(0);
-  if (o.maskId >= 0 && o.maskId < V) maskBias[o.maskId] = -1e30; // not -Infinity: 0 · -Infinity is NaN below
-  const x = g.op('Add', [logits, g.const(maskBias, 'float', [V])]);
-  const m = g.op('ReduceMax', [x], { axes: [-1], keepdims: 1 });
-  const dx = g.op('Sub', [x, m]);
+  if (o.maskId >= 0 && o.maskId < V) maskBias[o.maskId] = -1e30;
+  const candidates = g.op('Add', [logits, g.const(maskBias, 'float', [V])]);
+  const m = g.op('ReduceMax', [logits], { axes: [-1], keepdims: 1 });
+  const dx = g.op('Sub', [logits, m]);
   const e = g.op('Exp', [dx]);
   const s = g.op('ReduceSum', [e, last], { keepdims: 1 });
-  const [topVals, topIds] = g.opN('TopK', [x, g.const([Math.min(o.topK, V)], 'int64')], 2, { axis: -1 });
+  const [topVals, topIds] = g.opN('TopK', [candidates, g.const([Math.min(o.topK, V)], 'int64')], 2, { axis: -1 });
   const topProbs = g.op('Div', [g.op('Exp', [g.op('Sub', [topVals!, m])]), s]);
   const logS = g.op('Log', [s]);
   // H = log s − Σ e·(x − m) / s

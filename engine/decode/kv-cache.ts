@@ -27,9 +27,9 @@ function gather<A extends KvArray>(src: A, Ly: number, H: number, N: number, Dh:
 
 /**
  * After a full pass at `blockStep` of block [bs, be): the positions the policy caches, each layer keeping what its
- * rule selects from the block queries' scores of the candidates (key_scores). `written` marks the positions whose keys/values the
- * pass wrote (before any eviction: evictions show as positions that leave between steps). A policy that keeps
- * nothing gives no cache (the next step is a full pass again).
+ * rule selects from the block queries' scores of the candidates (key_scores). `written` marks the positions whose
+ * keys/values the pass wrote (before any eviction: evictions show as positions that leave between steps). A policy
+ * that keeps nothing gives no cache (the next step is a full pass again).
  */
 function cacheAfterFullPass(
   run: Run,

@@ -15,8 +15,19 @@ import { gumbelArgmax } from './sample.js';
  */
 let session: Promise<ort.InferenceSession> | null = null;
 const GRAPH = join(REPO_ROOT, 'assets', 'graphs', 'row-stats.onnx');
-// Not -Infinity: the graph multiplies exp(d) by d, and 0 * -Infinity is NaN.
+// Not -Infinity: keeps the mask token out of the top K without NaN anywhere.
 const EXCLUDED = -1e30;
+
+/** The graph's `bias` input: 0, and EXCLUDED at the mask token (never a candidate, still in the softmax). */
+let bias: { V: number; maskId: number; t: ort.Tensor } | null = null;
+function candidateBias(V: number, maskId: number): ort.Tensor {
+  if (bias?.V !== V || bias.maskId !== maskId) {
+    const b = new Float32Array(V);
+    if (maskId >= 0 && maskId < V) b[maskId] = EXCLUDED;
+    bias = { V, maskId, t: new ort.Tensor('float32', b, [V]) };
+  }
+  return bias.t;
+}
 
 function rowStatsSession() {
   session ??= ort.InferenceSession.create(GRAPH, { graphOptimizationLevel: 'all', executionMode: 'sequential' });
@@ -25,8 +36,8 @@ function rowStatsSession() {
 
 /**
  * Predictions for rows [r0, r1) of a [*, V] logits buffer. The mask token never wins (committing it would leave the
- * position masked forever). With temperature > 0 the token of each row `sample` accepts is the argmax of
- * Gumbel-perturbed logits (LLaDA's add_gumbel_noise) and its confidence is its unperturbed probability; other rows
+ * position masked forever), but its probability stays in the softmax, as in the papers' decoders. With temperature
+ * > 0 the token of each row `sample` accepts is the argmax of Gumbel-perturbed logits (LLaDA's add_gumbel_noise) and its confidence is its unperturbed probability; other rows
  * (recorded only, never committed) keep the top-1, so recording does not change the random stream.
  */
 export async function predictRows(
@@ -43,12 +54,12 @@ export async function predictRows(
   const N = r1 - r0;
   if (N <= 0) return [];
   const rows = logits.subarray(r0 * V, r1 * V);
-  if (maskId >= 0 && maskId < V) for (let i = 0; i < N; i++) rows[i * V + maskId] = EXCLUDED;
   const k = Math.min(K, V);
   const s = await rowStatsSession();
   const out = await s.run({
     logits: new ort.Tensor('float32', rows, [N, V]),
     k: new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]),
+    bias: candidateBias(V, maskId),
   });
   const ids = out.top_ids!.data as BigInt64Array,
     probs = out.top_probs!.data as Float32Array;

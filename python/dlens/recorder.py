@@ -3,7 +3,8 @@
 Per step it keeps the sequence after the step and what the model predicted for the generated positions: the top-k
 tokens and their probabilities, the confidence of the chosen token and the entropy, computed where the logits live
 (the GPU) so that only [gen, k] numbers cross to the host. Statistics follow dlens's model contract v2: the mask token
-is left out of the distribution, probabilities are exp(x − m) / s, the entropy log s − Σ e·(x − m) / s.
+is never a candidate, probabilities are the model's softmax over the whole vocabulary (as the papers' decoders compute
+confidence), the entropy that of the whole distribution.
 """
 import signal
 import time
@@ -160,24 +161,19 @@ class Recorder:
             top = torch.topk(r, min(self.K + (mask is not None), V), dim=-1)
             tl = lp.gather(1, top.indices)
             if mask is not None:
-                # Model contract v2: the mask token is never a candidate. Renormalise without it (p' = p / (1 − pm))
-                # and correct the entropy: H' = (H + pm log pm) / (1 − pm) + log(1 − pm).
-                lpm = lp[:, mask]
-                p_m = lpm.exp()
-                keep_m = torch.log1p(-p_m.clamp(max=1 - 1e-7))
-                h = (h + torch.where(p_m > 0, p_m * lpm, torch.zeros_like(p_m))) / (1 - p_m).clamp_min(1e-7) + keep_m
-                not_m = top.indices != mask
-                order = torch.argsort((~not_m).to(torch.int8), dim=-1, stable=True)[:, :self.K]
-                ti, tl = top.indices.gather(1, order), tl.gather(1, order) - keep_m[:, None]
+                # Model contract v2: the mask token is never a candidate; probabilities stay the model's softmax over
+                # the whole vocabulary, as the papers' decoders compute confidence.
+                order = torch.argsort((top.indices == mask).to(torch.int8), dim=-1, stable=True)[:, :self.K]
+                ti, tl = top.indices.gather(1, order), tl.gather(1, order)
             else:
-                ti, keep_m = top.indices, torch.zeros_like(h)
+                ti = top.indices
             ids.append(ti.int())
             probs.append(tl.exp())
             ent.append(h)
-            # For the probability of a sampled token later, log p'(v) = logit_v − lse with lse = logsumexp + log(1 − pm);
-            # logsumexp is any logit minus its log-probability (no pass over the row).
+            # For the probability of a sampled token later, log p(v) = logit_v − logsumexp; logsumexp is any logit
+            # minus its log-probability (no pass over the row).
             i0 = top.indices[:, :1]
-            lse.append((r.gather(1, i0).float() - lp.gather(1, i0))[:, 0] + keep_m)
+            lse.append((r.gather(1, i0).float() - lp.gather(1, i0))[:, 0])
         if not rows.shape[0]:
             z = torch.zeros(0, device=lg.device)
             return dict(pos=pos, ids=torch.zeros(0, self.K, dtype=torch.int32, device=lg.device),

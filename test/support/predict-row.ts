@@ -15,8 +15,8 @@ export function predictRow(
   rng: Rng | null,
   maskId = -1,
 ): PositionPrediction {
-  // The mask token is never a prediction: committing it would leave the position masked forever.
-  if (maskId >= 0 && maskId < V) logits[offset + maskId] = -Infinity;
+  // The mask token is never a prediction (committing it would leave the position masked forever), but it stays in the
+  // softmax: probabilities are the model's, as the papers' decoders compute confidence.
   let max = -Infinity;
   for (let v = 0; v < V; v++) {
     const l = logits[offset + v]!;
@@ -36,7 +36,7 @@ export function predictRow(
       sum += e;
       sumLE += e * d;
     }
-    if (l > topVals[K - 1]!) {
+    if (v !== maskId && l > topVals[K - 1]!) {
       let j = K - 1;
       while (j > 0 && topVals[j - 1]! < l) {
         topVals[j] = topVals[j - 1]!;

@@ -250,6 +250,12 @@ def load_checkpoint(ckpt_dir: str) -> DiffusionLM:
     c = Config(vocab_size=cfg['vocab_size'], dim=cfg['d_model'], layers=cfg['n_layers'], heads=cfg['n_heads'],
                ffn=cfg['mlp_hidden_size'], max_positions=cfg['max_sequence_length'], rope_theta=cfg['rope_theta'])
     w = {k: torch.from_numpy(v.astype('float32')) for k, v in read_safetensors(os.path.join(ckpt_dir, 'model.safetensors')).items()}
+    return from_llada_tensors(c, w)
+
+
+def from_llada_tensors(c: Config, w) -> DiffusionLM:
+    """The training module from LLaDA-named float32 tensors (a checkpoint's, or the initialisers of the ONNX model
+    dlens convert made of it, which keep those names)."""
     m, t = DiffusionLM(c), 'model.transformer.'
     with torch.no_grad():
         m.emb.weight.copy_(w[t + 'wte.weight'])
