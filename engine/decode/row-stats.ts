@@ -37,8 +37,9 @@ function rowStatsSession() {
 /**
  * Predictions for rows [r0, r1) of a [*, V] logits buffer. The mask token never wins (committing it would leave the
  * position masked forever), but its probability stays in the softmax, as in the papers' decoders. With temperature
- * > 0 the token of each row `sample` accepts is the argmax of Gumbel-perturbed logits (LLaDA's add_gumbel_noise) and its confidence is its unperturbed probability; other rows
- * (recorded only, never committed) keep the top-1, so recording does not change the random stream.
+ * > 0 the token of each row `sample` accepts is the argmax of Gumbel-perturbed logits (LLaDA's add_gumbel_noise)
+ * and its confidence is its unperturbed probability; other rows (recorded only, never committed) keep the top-1, so
+ * recording does not change the random stream.
  */
 export async function predictRows(
   logits: Float32Array,
