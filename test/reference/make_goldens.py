@@ -101,6 +101,21 @@ def cuda_topk():
         torch.topk = original
 
 
+def probe_topk(device):
+    """How often torch.topk on `device` keeps, of 200 random max-pooled score vectors (Sparse-dLLM's plateaus), the
+    set cuda_topk keeps (equal values lowest index first)."""
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(0)
+    agree = 0
+    for trial in range(200):
+        n = 70 + trial % 20
+        pooled = F.max_pool1d(torch.randn(n, generator=g)[None, None], 3, 1, 1)[0, 0]
+        k = n // 2
+        lowest = set(sorted(range(n), key=lambda i: (-float(pooled[i]), i))[:k])
+        agree += set(torch.topk(pooled.to(device), k).indices.tolist()) == lowest
+    return agree
+
+
 def references(llada_dir, fast_dir, sparse_dir):
     install_stubs()
     llada = load_module('ref_llada_generate', os.path.join(llada_dir, 'generate.py'))
@@ -171,14 +186,20 @@ def summarize(calls, final, P, mask_id, dtype, rule):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--llada', required=True, help='checkout of ML-GSAI/LLaDA')
-    ap.add_argument('--fast-dllm', required=True, help='checkout of NVlabs/Fast-dLLM')
-    ap.add_argument('--sparse-dllm', required=True, help='checkout of OpenMOSS/Sparse-dLLM')
+    ap.add_argument('--llada', help='checkout of ML-GSAI/LLaDA')
+    ap.add_argument('--fast-dllm', help='checkout of NVlabs/Fast-dLLM')
+    ap.add_argument('--sparse-dllm', help='checkout of OpenMOSS/Sparse-dLLM')
     ap.add_argument('--model', default=os.path.join(ROOT, 'assets', 'models', 'dlens-tiny'))
     ap.add_argument('--out', default=os.path.join(ROOT, 'test', 'fixtures', 'reference-goldens.json'))
     ap.add_argument('--device', default='cpu', help='cpu (the committed goldens: the numerics closest to dlens on a CPU) or cuda')
     ap.add_argument('--prompts', help='the output of `npx tsx test/reference/prompts.ts MODEL` (default: run it)')
+    ap.add_argument('--probe-topk', action='store_true', help='only report how torch.topk orders ties on --device')
     a = ap.parse_args()
+    if a.probe_topk:
+        print(f'torch.topk on {a.device} kept the lowest-index set in {probe_topk(a.device)} of 200 pooled vectors')
+        return
+    if not (a.llada and a.fast_dllm and a.sparse_dllm):
+        ap.error('--llada, --fast-dllm and --sparse-dllm are required (checkouts of the three repositories)')
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     m, card = load_from_onnx(a.model)
     model = TinyLLaDA(m, block_len=BLOCK, keep_ratio=0.5, kernel_size=3, device=a.device).eval()
