@@ -4,6 +4,7 @@
  * recording (same run with recording off), and suite accuracy. Writes bench/results/caches.{json,md}.
  *   npm run bench                   full table (about 45 minutes on 2 cores)
  *   npm run bench -- --quick        gen length 256 only, fewer accuracy instances
+ *   npm run bench -- --quick --accuracy-n 20   gen length 256 only, 20 accuracy instances per suite
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,8 @@ const accuracyOnly = process.argv.includes('--accuracy-only');
 const MODES = CACHE_MODES;
 const GENS = quick ? [256] : [256, 512, 1024];
 const ACC_SUITES = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'];
-const ACC_N = quick ? 3 : 20;
+const accN = process.argv.indexOf('--accuracy-n');
+const ACC_N = accN > 0 ? Number(process.argv[accN + 1]) : quick ? 3 : 20;
 const SEED = DEFAULTS.taskSeed;
 const ctx = { split: 'eval' as const, corpus: fileCorpus() };
 

@@ -65,7 +65,7 @@ def test_watch_records_every_step_and_the_commit_order(tmp_path):
     # the most confident (rightmost) positions first, two per step
     assert t['commit_step'][3:].tolist() == [4, 4, 3, 3, 2, 2, 1, 1]
     assert (t['topk_ids'][0, :, 0] == (np.arange(3, 11) % 8) + 1).all()
-    assert np.allclose(t['confidence'][0], t['topk_probs'][0, :, 0].astype(np.float32), atol=1e-3)  # probs: float16
+    assert np.allclose(t['confidence'][0], t['topk_probs'][0, :, 0], atol=1e-6)  # both float32
     assert m['output'] == ''.join(f'<{i}>' for i in x[0, 3:].tolist())
 
 
@@ -223,3 +223,32 @@ def test_saliency_from_the_attention_calls_of_the_forward(tmp_path, monkeypatch)
     sal = t['saliency'].astype(np.float32)
     assert sal.shape == (8, 3, 11) and mf['num_layers'] == 3 and len(calls) == 24
     assert (sal[:, :, 0] > 0.99).all()  # position 0 receives the attention
+
+
+class MaskHeavy(torch.nn.Module):
+    """Puts the most logit on the mask token everywhere, and a clear favourite among the rest."""
+
+    def forward(self, input_ids):
+        B, L = input_ids.shape
+        logits = torch.zeros(B, L, V)
+        logits[..., MASK] = 3.0
+        logits[..., 2] = 2.0
+        return types.SimpleNamespace(logits=logits)
+
+
+def test_the_mask_token_is_never_a_candidate_but_stays_in_the_softmax(tmp_path):
+    # As LLaDA's and Fast-dLLM's decoders rank: confidence is softmax(logits) over the whole vocabulary.
+    out = tmp_path / 'mask.dlens'
+    model = MaskHeavy()
+    x = start()
+    with dlens.Recorder(out, mask_token_id=MASK, prompt_length=3, top_k=3) as rec:
+        with dlens.watch(model, rec):
+            model(x)
+        x[0, 3:] = 2
+        rec.finish(x)
+    _, t = dlens.read(out)
+    assert (t['topk_ids'][0] != MASK).all() and (t['topk_ids'][0, :, 0] == 2).all()
+    full = torch.softmax(torch.tensor([0.0] * V).index_fill(0, torch.tensor([MASK]), 3.0).index_fill(
+        0, torch.tensor([2]), 2.0), -1)
+    assert np.allclose(t['confidence'][0], float(full[2]), rtol=1e-6)  # 0.22, not the renormalised 0.45
+

@@ -51,4 +51,16 @@ describe('the row statistics graph keeps the top probability apart from 1 (issue
     expect(r!.confidence).toBeLessThan(1);
     expect(r!.confidence).toBeCloseTo(1 / (1 + 7 * Math.exp(-15)), 7);
   });
+
+  it('keeps the mask token out of the candidates but in the softmax, as the papers\' decoders rank', async () => {
+    // logits: mask (id 1) 3, token 2 at 2, the rest 0 over 8 ids: p(2) = e^2 / (e^3 + e^2 + 6) = 0.2345…
+    const V = 8,
+      logits = new Float32Array(V);
+    logits[1] = 3;
+    logits[2] = 2;
+    const [r] = await predictRows(logits, 0, 1, V, 3, 0, null, 1);
+    expect(Array.from(r!.topIds)).not.toContain(1);
+    expect(r!.token).toBe(2);
+    expect(r!.confidence).toBeCloseTo(Math.exp(2) / (Math.exp(3) + Math.exp(2) + 6), 6);
+  });
 });
