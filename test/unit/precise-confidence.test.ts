@@ -52,7 +52,7 @@ describe('the row statistics graph keeps the top probability apart from 1 (issue
     expect(r!.confidence).toBeCloseTo(1 / (1 + 7 * Math.exp(-15)), 7);
   });
 
-  it('keeps the mask token out of the candidates but in the softmax, as the papers\' decoders rank', async () => {
+  it("keeps the mask token out of the candidates but in the softmax, as the papers' decoders rank", async () => {
     // logits: mask (id 1) 3, token 2 at 2, the rest 0 over 8 ids: p(2) = e^2 / (e^3 + e^2 + 6) = 0.2345…
     const V = 8,
       logits = new Float32Array(V);
