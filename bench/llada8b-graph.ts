@@ -72,6 +72,7 @@ LLADA.build(
     blockCausal: false,
     topK: GRAPH_TOP_K,
     maskId: config.mask_token_id,
+    maskInSoftmax: true,
   },
 );
 writeFileSync(join(out, 'model.onnx'), g.finish({}));

@@ -33,9 +33,10 @@ const USAGES: Record<string, string> = {
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
   convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--kv-dtype fp32|fp16] [--top-k N]
-              [--block-size N] [--quant-block 16|32|64|128] [--name NAME] [--json]
+              [--block-size N] [--quant-block 16|32|64|128] [--confidence full|without-mask] [--name NAME] [--json]
                (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2,
-                llada-moe; --block-size: block-causal attention, for BD3LM checkpoints; --quant-block: int8/int4 block)`,
+                llada-moe; --block-size: block-causal attention, for BD3LM checkpoints; --quant-block: int8/int4 block;
+                --confidence: softmax over the whole vocabulary as the papers' code (default), or without the mask token)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   import: `dlens import FILE --from llada-sample-process|parallelbench|lmdeploy-step-map --out TRACE.dlens
                [--tokenizer PATH] [--index N] [--prompt TEXT]   (another tool's record as a trace; dllm histories and
@@ -596,6 +597,7 @@ async function cmdConvert(argv: string[]) {
       'top-k': { type: 'string' },
       'block-size': { type: 'string' },
       'quant-block': { type: 'string' },
+      confidence: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -610,6 +612,9 @@ async function cmdConvert(argv: string[]) {
   const kvDtype = (values['kv-dtype'] as string | undefined) ?? 'fp32';
   if (kvDtype !== 'fp32' && kvDtype !== 'fp16')
     throw new DlensError(`--kv-dtype must be fp32 or fp16, got "${kvDtype}"`);
+  const confidence = (values.confidence as string | undefined) ?? 'full';
+  if (confidence !== 'full' && confidence !== 'without-mask')
+    throw new DlensError(`--confidence must be full or without-mask, got "${confidence}"`);
   const quantBlock = intOpt(values['quant-block'] as string | undefined, '--quant-block', 1);
   if (quantBlock !== undefined && !(QUANT_BLOCKS as readonly number[]).includes(quantBlock))
     throw new DlensError(`--quant-block must be ${QUANT_BLOCKS.join(', ')} (MatMulNBits blocks), got ${quantBlock}`);
@@ -624,6 +629,7 @@ async function cmdConvert(argv: string[]) {
     topK: intOpt(values['top-k'] as string | undefined, '--top-k', 1),
     blockSize: intOpt(values['block-size'] as string | undefined, '--block-size', 1),
     quantBlock: quantBlock as QuantBlock | undefined,
+    confidence,
     name: values.name as string | undefined,
     onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,
   });

@@ -38,6 +38,12 @@ export interface ConvertOptions {
   quantBlock?: QuantBlock;
   /** Top candidates per position the graph reports (the most a trace can record). */
   topK?: number;
+  /**
+   * 'full' (default): probabilities are the softmax over the whole vocabulary, as the papers' decoders compute
+   * confidence; 'without-mask': renormalised without the mask token (for a model whose mask token can win, compared
+   * with a reference that set the mask logit to −inf).
+   */
+  confidence?: 'full' | 'without-mask';
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -163,6 +169,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
     blockCausal: blockSize !== undefined,
     topK: o.topK ?? GRAPH_TOP_K,
     maskId: mask,
+    maskInSoftmax: o.confidence !== 'without-mask',
   };
 
   const tmp = `${dest}.tmp-${process.pid}`;
@@ -202,6 +209,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       head_dim: dims.headDim,
       kv_dtype: graphOptions.kvDtype,
       top_k: graphOptions.topK,
+      ...(graphOptions.maskInSoftmax ? {} : { confidence: 'without-mask' }),
       max_positions: ids.maxPositions ?? 4096,
       prompt_template: promptTemplate(tokConfig),
       license:

@@ -45,8 +45,10 @@ export interface GraphOptions {
   blockCausal: boolean;
   /** Top candidates per row in the graph's statistics. */
   topK: number;
-  /** Never a prediction: excluded from the statistics. */
+  /** Never a prediction: never among the top ids. */
   maskId: number;
+  /** Whether the mask token stays in the softmax (the papers' decoders) or the rest is renormalised without it. */
+  maskInSoftmax: boolean;
 }
 
 /** A linear layer's weight: a dense [out, in] tensor, or block-quantized for MatMulNBits (quantize.ts). */
@@ -290,8 +292,9 @@ function tokenStatistics(g: GraphBuilder, logits: string, V: number, o: GraphOpt
   const maskBias = new Array<number>(V).fill(0);
   if (o.maskId >= 0 && o.maskId < V) maskBias[o.maskId] = -1e30;
   const candidates = g.op('Add', [logits, g.const(maskBias, 'float', [V])]);
-  const m = g.op('ReduceMax', [logits], { axes: [-1], keepdims: 1 });
-  const dx = g.op('Sub', [logits, m]);
+  const base = o.maskInSoftmax ? logits : candidates;
+  const m = g.op('ReduceMax', [base], { axes: [-1], keepdims: 1 });
+  const dx = g.op('Sub', [base, m]);
   const e = g.op('Exp', [dx]);
   const s = g.op('ReduceSum', [e, last], { keepdims: 1 });
   const [topVals, topIds] = g.opN('TopK', [candidates, g.const([Math.min(o.topK, V)], 'int64')], 2, { axis: -1 });
