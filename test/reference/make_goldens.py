@@ -117,6 +117,12 @@ def probe_topk(device):
 
 
 def references(llada_dir, fast_dir, sparse_dir):
+    for repo, f in ((llada_dir, 'generate.py'), (fast_dir, 'llada/generate.py'),
+                    (sparse_dir, 'opencompass/models/sparse_dllm/llada_generate.py')):
+        if not os.path.isfile(os.path.join(repo, f)):
+            print(f'make_goldens.py: {repo} has no {f}: give checkouts of ML-GSAI/LLaDA, NVlabs/Fast-dLLM and '
+                  'OpenMOSS/Sparse-dLLM', file=sys.stderr)
+            sys.exit(2)
     install_stubs()
     llada = load_module('ref_llada_generate', os.path.join(llada_dir, 'generate.py'))
     # Fast-dLLM's generate.py imports its model class (relative or, in older copies, absolute); the decoders never use it.
