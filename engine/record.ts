@@ -53,6 +53,14 @@ export interface RecordSummary {
   task?: { suite: string; id: string; score: number | null };
 }
 
+/** Labels of the per-step values the loops record (the stall detector reads `forced`: docs/diagnostics.md). */
+const STEP_VALUE_LABELS: Record<string, string> = {
+  cache_bytes: 'KV cache bytes held after the step',
+  forced: "nothing passed the strategy's threshold: it committed its fallback (1)",
+  accepted_steps: 'FreeDave: drafted steps the verification accepted',
+  drafted_steps: 'FreeDave: steps drafted',
+};
+
 export function buildTraceBytes(
   model: LoadedModel,
   req: Required<Pick<RecordRequest, 'strategy' | 'cache' | 'genLength' | 'blockLength' | 'seed' | 'topK'>> & {
@@ -81,7 +89,7 @@ export function buildTraceBytes(
   const strat = getStrategy(req.strategy);
   for (const [k, vals] of rec.stepValues) {
     extraTensors.set(`extra.${k}`, { dtype: 'F32', shape: [S], data: Float32Array.from(vals) });
-    extras[`extra.${k}`] = { label: k === 'cache_bytes' ? 'KV cache bytes held after the step' : k, kind: 'series' };
+    extras[`extra.${k}`] = { label: STEP_VALUE_LABELS[k] ?? k, kind: 'series' };
   }
   for (const [k, parts] of rec.series) {
     extraTensors.set(`extra.${k}`, { dtype: 'F32', shape: [S, G], data: concat(parts, G, Float32Array) });

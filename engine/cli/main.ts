@@ -7,7 +7,7 @@ import { checkDevice, DEVICES } from '../model/devices.js';
 import { record } from '../record.js';
 import { readTrace, openTrace, TraceError, LAZY_ABOVE } from '../trace/trace.js';
 import { fileSource } from '../trace/file-source.js';
-import { traceMetrics, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
+import { traceMetrics, divergence, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
 import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES, getSuite } from '../tasks/suites.js';
@@ -29,6 +29,7 @@ const USAGES: Record<string, string> = {
                (continue a trace from the state it had at STEP: counterfactual branching)`,
   learn: "dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)",
   info: 'dlens info FILE [--region answer|padding|all] [--json]',
+  diff: 'dlens diff A.dlens B.dlens [--json]   (where two decodes of the same prompt part: step, positions, candidates)',
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
@@ -332,6 +333,18 @@ async function cmdLearn(argv: string[]) {
     );
 }
 
+/** A trace file the person named, read whole; a malformed one is refused with what is wrong. */
+function readTraceFile(f: string) {
+  fileArg(f, '');
+  try {
+    return readTrace(new Uint8Array(readFileSync(f)));
+  } catch (e) {
+    if (e instanceof TraceError)
+      throw new DlensError(`${f}: ${e.message}. The file is left untouched; re-record it or open another trace.`);
+    throw e;
+  }
+}
+
 async function cmdInfo(argv: string[]) {
   const { values, positionals } = parse(
     'info',
@@ -344,15 +357,7 @@ async function cmdInfo(argv: string[]) {
     throw new DlensError(`--region must be one of ${REGIONS.join(', ')} (docs/metrics.md), got "${region}"`);
   if (positionals.length !== 1) throw new DlensError(`dlens info takes one trace file\n${usageOf('info')}`);
   const f = positionals[0]!;
-  fileArg(f, '');
-  let trace;
-  try {
-    trace = readTrace(new Uint8Array(readFileSync(f)));
-  } catch (e) {
-    if (e instanceof TraceError)
-      throw new DlensError(`${f}: ${e.message}. The file is left untouched; re-record it or open another trace.`);
-    throw e;
-  }
+  const trace = readTraceFile(f);
   const { vocab, ...manifest } = trace.manifest;
   const sum = traceMetrics(trace);
   if (values.json) {
@@ -403,6 +408,70 @@ async function cmdInfo(argv: string[]) {
   console.log(
     `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${r.tokens_per_step.toFixed(2)}  tokens/forward ${r.tpf.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
   );
+  const o = sum.order,
+    num = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
+  console.log(
+    `decoding order (1 = left to right): Kendall τ ${num(o.overall.answer.kendall)}, Spearman ρ ${num(o.overall.answer.spearman)} over answer tokens; all positions τ ${num(o.overall.all.kendall)} ρ ${num(o.overall.all.spearman)}; mean per block τ ${num(o.meanBlock.kendall)} ρ ${num(o.meanBlock.spearman)} (${o.blocks.length} blocks)`,
+  );
+  console.log('failure detectors (docs/diagnostics.md):');
+  for (const d of sum.detectors) {
+    const head = `  ${d.label.padEnd(17)}`;
+    if (d.notApplicable) console.log(`${head}not applicable: ${d.notApplicable}`);
+    else if (!d.findings.length) console.log(`${head}none`);
+    else {
+      const f0 = d.findings[0]!;
+      console.log(
+        `${head}${d.findings.length} finding${d.findings.length > 1 ? 's' : ''}; first at step ${f0.step}: ${f0.detail}`,
+      );
+    }
+  }
+}
+
+async function cmdDiff(argv: string[]) {
+  const { values, positionals } = parse('diff', argv, { json: { type: 'boolean' } }, 'some');
+  if (positionals.length !== 2) throw new DlensError(`dlens diff takes two trace files\n${usageOf('diff')}`);
+  const [fa, fb] = positionals as [string, string];
+  const a = readTraceFile(fa),
+    b = readTraceFile(fb);
+  const d = divergence(a, b);
+  if (d.incomparable) throw new DlensError(`${fa} and ${fb} cannot be compared: ${d.incomparable}`);
+  if (values.json) {
+    console.log(JSON.stringify({ a: fa, b: fb, ...d }));
+    return;
+  }
+  const who = (f: string, t: typeof a) =>
+    `${f} (${t.manifest.strategy.name}, cache ${t.manifest.cache.mode}, seed ${t.manifest.seed}, ${t.dims.S} steps)`;
+  console.log(`A  ${who(fa, a)}\nB  ${who(fb, b)}`);
+  console.log(`aligned step by step over ${d.steps} steps and ${d.positions} generated positions`);
+  const cands = (c: { text: string; p: number }[]) =>
+    c.length ? c.map((x) => `${JSON.stringify(x.text)} ${x.p.toFixed(3)}`).join(', ') : '(not predicted)';
+  const show = (what: string, pt: NonNullable<typeof d.states>) => {
+    console.log(
+      `${what} part at step ${pt.step}, at ${pt.count} position(s)${pt.count > 4 ? ' (the first 4; --json lists 16)' : ''}:`,
+    );
+    for (const x of pt.positions.slice(0, 4)) {
+      const st = (s: typeof x.a) => (s.masked ? 'masked' : JSON.stringify(s.text));
+      console.log(`  position ${x.position}: A ${st(x.a)}, B ${st(x.b)}`);
+      console.log(`    A candidates ${cands(x.a.candidates)}\n    B candidates ${cands(x.b.candidates)}`);
+    }
+  };
+  if (d.states) show('states', d.states);
+  else console.log('states are equal at every shared step');
+  if (d.decisions) show('decisions (a committed token the other decode does not end with)', d.decisions);
+  else if (d.states) console.log('decisions agree: every committed token is the one the other decode ends with');
+  if (d.predictions) show('top-1 predictions', d.predictions);
+  else
+    console.log(
+      a.holds.has('topk_ids') && b.holds.has('topk_ids')
+        ? 'top-1 predictions agree wherever both computed them'
+        : 'predictions: one trace records none',
+    );
+  console.log(
+    d.finalDiffers.length
+      ? `final tokens differ at ${d.finalDiffers.length} position(s): ${d.finalDiffers.slice(0, 20).join(', ')}${d.finalDiffers.length > 20 ? ', ...' : ''}`
+      : 'final tokens are equal',
+  );
+  console.log(`A output ${JSON.stringify(a.manifest.output)}\nB output ${JSON.stringify(b.manifest.output)}`);
 }
 
 async function cmdImport(argv: string[]) {
@@ -652,6 +721,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   models: cmdModels,
   record: cmdRecord,
   info: cmdInfo,
+  diff: cmdDiff,
   tasks: cmdTasks,
   import: cmdImport,
   bench: cmdBench,

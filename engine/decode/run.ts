@@ -78,7 +78,9 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       carried = decision.state ?? carried;
       applyCommits(run, decision.commit, bs, be, strategy.name);
       if (o.eot) fillAfterEos(run);
-      const values = o.cache === 'none' ? undefined : { cache_bytes: cacheBytes(cache) };
+      const values: Record<string, number> = {};
+      if (o.cache !== 'none') values.cache_bytes = cacheBytes(cache);
+      if (decision.forced !== undefined) values.forced = decision.forced ? 1 : 0;
       const refresh = pass.full && cache !== null;
       rec.step({
         state,

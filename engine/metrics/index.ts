@@ -3,8 +3,16 @@ import { summary } from '../trace/trace.js';
 import { positionTimings, delaySummary } from './delay.js';
 import { volatilityBands, bandsWithin, bandSummary } from './volatility.js';
 import { positionRegions, REGIONS, type Region } from './regions.js';
+import { decodingOrder } from './order.js';
+import { detectFailures } from './detectors/index.js';
 
 export { positionTimings, delaySummary, volatilityBands, bandsWithin, bandSummary, positionRegions };
+export { decodingOrder, commitOrder, confidenceAtCommit, blockSpans } from './order.js';
+export type { DecodingOrder, OrderCorrelation } from './order.js';
+export { detectFailures, DETECTORS } from './detectors/index.js';
+export type { DetectorReport, DetectorId, Finding } from './detectors/index.js';
+export { divergence } from './divergence.js';
+export type { Divergence, Parting } from './divergence.js';
 export { REGIONS, REGION_LABEL, classifyPositions, answerTokens, endIds } from './regions.js';
 export type { Region, Regions } from './regions.js';
 export type { PositionTiming, DelaySummary } from './delay.js';
@@ -35,5 +43,7 @@ export function traceMetrics(trace: Trace, timings = positionTimings(trace), ban
     tpf: nfe ? trace.dims.G / nfe : 0,
     regions: Object.fromEntries(REGIONS.map((r) => [r, byRegion(r)])) as Record<Region, ReturnType<typeof byRegion>>,
     accuracy: trace.manifest.task?.score ?? null,
+    order: decodingOrder(trace),
+    detectors: detectFailures(trace),
   };
 }

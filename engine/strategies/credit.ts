@@ -63,6 +63,6 @@ export const creditDecoding: Strategy<{ threshold: number; alpha: number; decay:
     const pass = fused.filter((x) => x.conf > p.threshold);
     const commit = (pass.length ? pass : fused.slice(0, 1)).map(({ position, token }) => ({ position, token }));
     for (const c of commit) credits.delete(c.position);
-    return { commit, series: { credit: s }, state: credits };
+    return { commit, series: { credit: s }, state: credits, forced: !pass.length };
   },
 };

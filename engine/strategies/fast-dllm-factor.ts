@@ -35,6 +35,8 @@ export const fastDllmFactor: Strategy<{ factor: number; rule: string }> = {
     let n = 1;
     while (n < r.length && r[n]!.pred.confidence >= 1 - factor / (n + 2)) n++;
     if (rule === 'reference' && n === r.length - 1) n++;
-    return { commit: r.slice(0, n).map(commitOf) };
+    // n = 1 is always committed; it passed the rule only if (1 + 1)(1 - c_1) <= f
+    const forced = n === 1 && r.length > 0 && r[0]!.pred.confidence < 1 - factor / 2;
+    return { commit: r.slice(0, n).map(commitOf), forced };
   },
 };

@@ -18,6 +18,6 @@ export const fastDllmThreshold: Strategy<{ threshold: number }> = {
   decide(view, { threshold }) {
     const r = byConfidence(view);
     const pass = r.filter((x) => x.pred.confidence >= threshold);
-    return { commit: (pass.length ? pass : r.slice(0, 1)).map(commitOf) };
+    return { commit: (pass.length ? pass : r.slice(0, 1)).map(commitOf), forced: !pass.length };
   },
 };

@@ -82,6 +82,7 @@ export const learn2pd: Strategy<{ filter: string; threshold: number }, L2State> 
       commit: (pass.length ? pass : r.slice(0, 1)).map(commitOf),
       series: { filter_score: s },
       state: { filter, last: next },
+      forced: !pass.length,
     };
   },
 };

@@ -41,13 +41,13 @@ export const localLeap: Strategy<{ anchor_threshold: number; local_threshold: nu
     const r = byConfidence(view);
     const anchors = r.filter((x) => x.pred.confidence >= anchor_threshold);
     const a = series(view);
-    if (!anchors.length) return { commit: r.slice(0, 1).map(commitOf), series: { anchor: a } };
+    if (!anchors.length) return { commit: r.slice(0, 1).map(commitOf), series: { anchor: a }, forced: true };
     const near = (p: number) => anchors.some((x) => Math.abs(x.p - p) <= radius);
     const local = r.filter(
       (x) => x.pred.confidence < anchor_threshold && x.pred.confidence >= local_threshold && near(x.p),
     );
     for (const x of anchors) a[x.p - view.promptLength] = 1;
     for (const x of local) a[x.p - view.promptLength] = 0.5;
-    return { commit: [...anchors, ...local].map(commitOf), series: { anchor: a } };
+    return { commit: [...anchors, ...local].map(commitOf), series: { anchor: a }, forced: false };
   },
 };

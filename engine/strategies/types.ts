@@ -36,6 +36,11 @@ export interface Decision<S = unknown> {
   series?: Record<string, Float32Array>;
   /** What the strategy carries to its next step (credits, histories); the loop hands it back unchanged. */
   state?: S;
+  /**
+   * Rules that commit what passes a criterion (a threshold) and fall back to the most confident position when
+   * nothing does: whether this step fell back. Recorded as extra.forced; the stall detector reads it.
+   */
+  forced?: boolean;
 }
 
 /**

@@ -1,0 +1,173 @@
+import { describe, it, expect } from 'vitest';
+import { kendallTauB, spearmanRho } from '../../engine/metrics/rank.js';
+import { decodingOrder, detectFailures, divergence, type DetectorId } from '../../engine/metrics/index.js';
+import { handTrace, V, type HandDecode } from '../support/hand-trace.js';
+
+const findings = (d: HandDecode, id: DetectorId) => detectFailures(handTrace(d)).find((r) => r.id === id)!;
+const { a, b, c, comma, eos } = V;
+
+describe('rank correlations (as scipy.stats)', () => {
+  it('gives tau-b and rho with ties as scipy does', () => {
+    // scipy.stats.kendalltau([1,2,3,3],[2,1,3,3]) = 0.6; spearmanr = 0.7778
+    expect(kendallTauB([1, 2, 3, 3], [2, 1, 3, 3])).toBeCloseTo(0.6, 10);
+    expect(spearmanRho([1, 2, 3, 3], [2, 1, 3, 3])).toBeCloseTo(7 / 9, 10);
+    expect(kendallTauB([1, 2, 3], [3, 2, 1])).toBe(-1);
+    expect(kendallTauB([1, 1, 1], [1, 2, 3])).toBeNaN();
+  });
+});
+
+describe('decoding order', () => {
+  it('is 1 left to right, -1 right to left, per block and overall', () => {
+    const ltr = decodingOrder(handTrace({ tokens: [a, b, c, a], commits: [0, 1, 2, 3] }));
+    expect(ltr.overall.answer.kendall).toBe(1);
+    expect(ltr.overall.all.spearman).toBeCloseTo(1, 12);
+    const rtl = decodingOrder(handTrace({ tokens: [a, b, c, a], commits: [3, 2, 1, 0] }));
+    expect(rtl.overall.answer.kendall).toBe(-1);
+    // two blocks of two, each decoded right to left: overall still mostly left to right
+    const blocks = decodingOrder(
+      handTrace({ tokens: [a, b, c, a], commits: [1, 0, 3, 2], block: (s) => (s < 2 ? [1, 3] : [3, 5]) }),
+    );
+    expect(blocks.blocks.map((x) => x.kendall)).toEqual([-1, -1]);
+    expect(blocks.meanBlock.kendall).toBe(-1);
+    expect(blocks.overall.all.kendall).toBeCloseTo(1 / 3, 10);
+  });
+  it('counts the answer without the EOS padding (ParallelBench ignore_pad)', () => {
+    const o = decodingOrder(handTrace({ tokens: [a, b, eos, eos], commits: [2, 3, 0, 1] }));
+    expect(o.overall.answer).toMatchObject({ kendall: 1, positions: 2 });
+    expect(o.overall.all.kendall).toBeLessThan(0);
+  });
+});
+
+describe('EOS flood', () => {
+  it('flags an empty answer', () => {
+    const r = findings({ tokens: [eos, eos, eos], commits: [0, 1, 2] }, 'eos-flood');
+    expect(r.findings[0]).toMatchObject({ step: 0, positions: [1] });
+  });
+  it('flags EOS committed across a span ahead of the text, not EOS committed after it', () => {
+    const early = findings(
+      { tokens: [a, b, c, a, eos, eos, eos, eos], commits: [1, 2, 3, 4, 0, 0, 0, 0] },
+      'eos-flood',
+    );
+    expect(early.findings.map((f) => [f.step, f.positions])).toEqual([[0, [5, 6, 7, 8]]]);
+    const late = findings({ tokens: [a, b, c, a, eos, eos, eos, eos], commits: [0, 1, 2, 3, 4, 4, 4, 4] }, 'eos-flood');
+    expect(late.findings).toEqual([]);
+  });
+  it('flags EOS dominating the predictions where the answer has text', () => {
+    const r = findings(
+      {
+        tokens: [a, b, eos, eos],
+        commits: [0, 1, 2, 3],
+        top1: (s, g) => (s === 1 ? eos : s <= g ? [a, b, eos, eos][g]! : -1),
+      },
+      'eos-flood',
+    );
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ step: 1, positions: [2] });
+  });
+});
+
+describe('repetition', () => {
+  it('flags a token four times in a row and an n-gram three times, not less', () => {
+    expect(findings({ tokens: [b, a, a, a, a], commits: [0, 1, 2, 3, 4] }, 'repetition').findings[0]).toMatchObject({
+      step: 4,
+      positions: [2, 3, 4, 5],
+    });
+    expect(
+      findings({ tokens: [a, b, a, b, a, b], commits: [5, 4, 3, 2, 1, 0] }, 'repetition').findings[0],
+    ).toMatchObject({
+      step: 5,
+      positions: [1, 2, 3, 4, 5, 6],
+    });
+    expect(findings({ tokens: [a, a, a, b, a, b], commits: [0, 1, 2, 3, 4, 5] }, 'repetition').findings).toEqual([]);
+  });
+  it('looks at the answer only, not the EOS padding', () => {
+    expect(
+      findings({ tokens: [a, b, eos, eos, eos, eos, eos], commits: [0, 1, 2, 3, 4, 5, 6] }, 'repetition').findings,
+    ).toEqual([]);
+  });
+});
+
+describe('premature commit', () => {
+  it('flags a token that was not top-1 the step before its commit', () => {
+    const r = findings(
+      { tokens: [a, b], commits: [0, 2], top1: (s, g) => (g === 1 && s === 1 ? c : s <= [0, 2][g]! ? [a, b][g]! : -1) },
+      'premature-commit',
+    );
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ step: 2, positions: [2] });
+  });
+  it('flags a token the last prediction after it contradicts', () => {
+    const r = findings(
+      { tokens: [a, b], commits: [0, 1], S: 3, top1: (s, g) => (g === 0 && s === 2 ? c : s <= g ? [a, b][g]! : -1) },
+      'premature-commit',
+    );
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ step: 2, positions: [1] });
+  });
+  it('finds nothing when predictions stand, and cannot judge a trace without predictions', () => {
+    expect(findings({ tokens: [a, b], commits: [0, 1] }, 'premature-commit').findings).toEqual([]);
+    expect(findings({ tokens: [a, b], commits: [0, 1], noTopk: true }, 'premature-commit').notApplicable).toMatch(
+      /no top-k/,
+    );
+  });
+});
+
+describe('stall', () => {
+  it('flags three forced steps in a row, not two', () => {
+    const d = { tokens: [a, b, c, a], commits: [0, 1, 2, 3] };
+    expect(findings({ ...d, forced: [1, 1, 1, 0] }, 'stall').findings[0]).toMatchObject({
+      step: 0,
+      positions: [1, 2, 3],
+    });
+    expect(findings({ ...d, forced: [1, 1, 0, 1] }, 'stall').findings).toEqual([]);
+    expect(findings(d, 'stall').notApplicable).toMatch(/schedule/);
+  });
+});
+
+describe('lock-in', () => {
+  // position 3 (g 2) is a comma committed first; at the next step neighbour g 3 switches from b to its final c
+  const tokens = [a, b, comma, c, a];
+  const commits = [2, 3, 0, 1, 4];
+  it('flags punctuation committed ahead of its text that a neighbour then follows', () => {
+    const top1 = (s: number, g: number) => (s > commits[g]! ? -1 : g === 3 && s === 0 ? b : tokens[g]!);
+    const r = findings({ tokens, commits, top1 }, 'lock-in');
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ step: 0, positions: [3, 4] });
+  });
+  it('does not flag it when no neighbour changes its prediction', () => {
+    expect(findings({ tokens, commits }, 'lock-in').findings).toEqual([]);
+  });
+});
+
+describe('divergence', () => {
+  const base = { tokens: [a, b, c], commits: [0, 1, 2] };
+  it('finds the step where states, decisions and predictions part, with both sides there', () => {
+    const other = handTrace({ tokens: [a, c, c], commits: [0, 1, 2], top1: (s, g) => (s <= g ? [a, c, c][g]! : -1) });
+    const d = divergence(handTrace(base), other);
+    expect(d.states).toMatchObject({ step: 2, count: 1 });
+    expect(d.decisions?.step).toBe(2);
+    expect(d.predictions?.step).toBe(0);
+    expect(d.predictions?.positions[0]).toMatchObject({
+      position: 2,
+      a: { candidates: [{ text: 'b' }] },
+      b: { candidates: [{ text: 'c' }] },
+    });
+    expect(d.finalDiffers).toEqual([2]);
+    expect(d.first).toBe(0);
+  });
+  it('tells a different pace from different content', () => {
+    const faster = handTrace({ tokens: [a, b, c], commits: [0, 0, 1] });
+    const d = divergence(handTrace(base), faster);
+    expect(d.states?.step).toBe(1);
+    expect(d.decisions).toBeNull();
+    expect(d.finalDiffers).toEqual([]);
+  });
+  it('refuses traces of different prompts', () => {
+    expect(divergence(handTrace(base), handTrace({ ...base, P: 2 })).incomparable).toMatch(/different prompts/);
+  });
+  it('works without predictions (imports that record none)', () => {
+    const d = divergence(handTrace({ ...base, noTopk: true }), handTrace(base));
+    expect(d.predictions).toBeNull();
+    expect(d.states).toBeNull();
+  });
+});
