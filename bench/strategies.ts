@@ -60,7 +60,8 @@ const strategies = [
 ];
 let done = 0;
 const cells: BenchCell[] = await runBench(
-  { suites: [...DET, ...MULTI], strategies, caches: ['none'], limit, blockLength: 32 },
+  // speed alone: recording for the diagnostics would add its per-step cost (npm run bench:diagnostics has them)
+  { suites: [...DET, ...MULTI], strategies, caches: ['none'], limit, blockLength: 32, diagnose: false },
   (d, t, label) => {
     if (d - done >= 20 || d === t) {
       done = d;

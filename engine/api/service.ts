@@ -373,6 +373,8 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
           genLength: job.genLength,
           blockLength: Math.min(DEFAULTS.blockLength, job.genLength),
           steps: job.genLength,
+          // each instance's trace, in the traces folder the page may read: the Bench view opens them
+          tracesDir: join(opts.tracesDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`),
         });
         return cells;
       } finally {

@@ -32,7 +32,9 @@ const USAGES: Record<string, string> = {
   diff: 'dlens diff A.dlens B.dlens [--json]   (where two decodes of the same prompt part: step, positions, candidates)',
   bench: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
-               (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest)`,
+              [--traces DIR] [--no-diagnose]
+               (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest; every decode is
+                recorded for the failure detectors and decoding order unless --no-diagnose; --traces DIR keeps them)`,
   convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--kv-dtype fp32|fp16] [--top-k N]
               [--block-size N] [--quant-block 16|32|64|128] [--confidence full|without-mask] [--name NAME] [--json]
                (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2,
@@ -545,7 +547,11 @@ async function cmdBench(argv: string[]) {
     out: { type: 'string' },
     format: { type: 'string' },
     device: { type: 'string' },
+    traces: { type: 'string' },
+    'no-diagnose': { type: 'boolean' },
   });
+  if (values.traces && values['no-diagnose'])
+    throw new DlensError('--traces keeps the traces the diagnostics record: leave out --no-diagnose');
   const format = (values.format as string | undefined) ?? (values.json ? 'json' : 'md');
   if (!['md', 'csv', 'latex', 'json'].includes(format))
     throw new DlensError(`--format must be md, csv, latex or json; got "${format}"`);
@@ -567,6 +573,8 @@ async function cmdBench(argv: string[]) {
       genLength,
       blockLength: intOpt(values['block-length'] as string, '--block-length', 1) ?? DEFAULTS.blockLength,
       steps: intOpt(values.steps as string, '--steps', 1),
+      diagnose: !values['no-diagnose'],
+      tracesDir: pathOpt(values.traces as string | undefined, '--traces'),
     },
     tty
       ? (d, t, label) => {

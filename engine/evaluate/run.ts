@@ -11,6 +11,15 @@ import type { CacheMode } from '../cache/types.js';
 import { DEFAULTS } from '../api/defaults.js';
 import type { Device } from '../model/devices.js';
 import { answerTokens } from '../metrics/regions.js';
+import { buildTraceBytes } from '../record.js';
+import { readTrace } from '../trace/trace.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { DETECTORS, type DetectorId } from '../metrics/detectors/index.js';
+import { diagnoseInstance, detectorShares, definedMean, type InstanceDiagnosis } from './diagnose.js';
+import { mkdirSync } from 'node:fs';
+import { aupTable } from '../metrics/aup.js';
+export { aup, aupTable } from '../metrics/aup.js';
+import { join } from 'node:path';
 
 export interface BenchRequest {
   model?: string;
@@ -26,6 +35,13 @@ export interface BenchRequest {
   blockLength: number;
   /** Total steps; left out: one token per step (the generation length). */
   steps?: number;
+  /**
+   * Record every decode and run the failure detectors and decoding-order measures on it (default). Recording adds
+   * its cost to the wall time; --no-diagnose measures speed alone.
+   */
+  diagnose?: boolean;
+  /** Keep each instance's trace here (SUITE-STRATEGY-CACHE-INDEX.dlens); the app's bench view opens them. */
+  tracesDir?: string;
 }
 export interface BenchCell {
   suite: string;
@@ -44,6 +60,13 @@ export interface BenchCell {
   speedup: number;
   /** Decoded outputs in instance order (not printed; lets a bench compare strategies answer by answer). */
   outputs?: string[];
+  /** Per detector, the share of instances it flagged (null: it cannot judge this strategy's decodes). */
+  detectors?: Record<DetectorId, number | null>;
+  /** Mean decoding-order Kendall tau over the answer's tokens, and per block (instances where it is defined). */
+  kendall?: number | null;
+  kendall_block?: number | null;
+  /** Per instance: score, TPF, flags, decoding order, trace file. */
+  instances?: InstanceDiagnosis[];
 }
 
 /**
@@ -114,7 +137,9 @@ export async function runBench(
           gen = 0,
           answer = 0;
         const outputs: string[] = [];
-        for (const { task: t, ids } of instances) {
+        const diagnosed: InstanceDiagnosis[] = [];
+        const diagnose = req.diagnose ?? true;
+        for (const [index, { task: t, ids }] of instances.entries()) {
           const r = await decode(model, ids, strat, params, {
             genLength,
             blockLength: Math.min(req.blockLength, genLength),
@@ -123,12 +148,50 @@ export async function runBench(
             seed: 0,
             topK: 5,
             cache,
-            record: false,
+            record: diagnose,
             eot: spec.eot,
           });
           const out = decodeOutput(model, r.state, ids.length);
           outputs.push(out);
-          score += suiteDef.score(out, t);
+          const instanceScore = suiteDef.score(out, t);
+          score += instanceScore;
+          if (diagnose) {
+            const bytes = buildTraceBytes(
+              model,
+              {
+                strategy: spec.name,
+                cache,
+                genLength,
+                blockLength: Math.min(req.blockLength, genLength),
+                seed: 0,
+                topK: 5,
+                prompt: t.prompt,
+                params: { ...params, ...(spec.eot ? { eot: true } : {}) },
+                task: t,
+                score: instanceScore,
+              },
+              ids,
+              r,
+              out,
+            );
+            let file: string | undefined;
+            if (req.tracesDir) {
+              mkdirSync(req.tracesDir, { recursive: true });
+              file = join(req.tracesDir, traceName(suite, strategy, cache, index));
+              writeFileAtomic(file, bytes);
+            }
+            diagnosed.push(
+              diagnoseInstance(readTrace(bytes), {
+                index,
+                task_id: t.id,
+                score: instanceScore,
+                steps: r.steps,
+                nfe: r.nfe,
+                tpf: genLength / r.nfe,
+                ...(file ? { trace: file } : {}),
+              }),
+            );
+          }
           steps += r.steps;
           nfe += r.nfe;
           wall += r.wallMs;
@@ -150,6 +213,14 @@ export async function runBench(
           tokens_per_s: gen / (wall / 1000),
           speedup: 1,
           outputs,
+          ...(diagnose
+            ? {
+                detectors: detectorShares(diagnosed),
+                kendall: definedMean(diagnosed.map((x) => x.kendall)).mean,
+                kendall_block: definedMean(diagnosed.map((x) => x.kendall_block)).mean,
+                instances: diagnosed,
+              }
+            : {}),
         });
       }
   }
@@ -163,53 +234,9 @@ export async function runBench(
   return cells;
 }
 
-/**
- * AUP, Accuracy Under Parallelism (hao-ai-lab's parallel-decoder leaderboard): the area under a strategy's
- * accuracy-TPF curve with each accuracy weighted by W(y) = min(1, exp(-alpha (1 - y / yMax))), so speed bought with
- * accuracy counts for little. Our reading of it for one operating point per strategy: the curve runs from the
- * one-token-per-forward baseline (TPF 1, the baseline's accuracy) to the strategy's point, trapezoid rule; yMax is the
- * best accuracy in the table. The leaderboard's code could not be read here, so this is stated, not copied.
- */
-export function aup(points: { tpf: number; accuracy: number }[], yMax: number, alpha = 3): number {
-  const w = (y: number) => (yMax > 0 ? Math.min(1, Math.exp(-alpha * (1 - y / yMax))) : 0);
-  const pts = [...points].sort((a, b) => a.tpf - b.tpf);
-  let area = 0;
-  for (let i = 1; i < pts.length; i++) {
-    const a = pts[i - 1]!,
-      b = pts[i]!;
-    area += ((b.tpf - a.tpf) * (a.accuracy * w(a.accuracy) + b.accuracy * w(b.accuracy))) / 2;
-  }
-  return area;
-}
-
-/** Per strategy (and cache) over the suites: mean accuracy, mean TPF, and AUP against the first strategy at TPF 1. */
-export function aupTable(cells: BenchCell[]) {
-  const keys = [...new Set(cells.map((c) => `${c.strategy}|${c.cache}`))];
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const rows = keys.map((k) => {
-    const cs = cells.filter((c) => `${c.strategy}|${c.cache}` === k);
-    return {
-      strategy: cs[0]!.strategy,
-      cache: cs[0]!.cache,
-      accuracy: mean(cs.map((c) => c.accuracy)),
-      tpf: mean(cs.map((c) => c.tpf)),
-      tpf_answer: mean(cs.map((c) => c.tpf_answer)),
-      steps: mean(cs.map((c) => c.steps)),
-    };
-  });
-  const yMax = Math.max(...rows.map((r) => r.accuracy));
-  const base = rows[0]!;
-  return rows.map((r) => ({
-    ...r,
-    aup: aup(
-      [
-        { tpf: 1, accuracy: base.accuracy },
-        { tpf: r.tpf, accuracy: r.accuracy },
-      ],
-      yMax,
-    ),
-  }));
-}
+/** An instance trace's file name: what the strategy spec and cache say, made safe for any file system. */
+export const traceName = (suite: string, strategy: string, cache: string, index: number) =>
+  `${[suite, strategy, cache, String(index)].join('-').replace(/[^\w.=@-]+/g, '_')}.dlens`;
 
 /**
  * TPF two ways (docs/metrics.md): over all generated positions (gen length / NFE: Fast-dLLM's and ParallelBench's
@@ -263,13 +290,55 @@ const AUP_HEAD = [
   'AUP (alpha 3, on TPF all)',
 ];
 
+/**
+ * Failure detectors and decoding order per strategy and cache over all suites (instances pooled): the share of
+ * instances each detector flags (docs/diagnostics.md; "n/a" where it cannot judge the strategy's decodes) and the
+ * mean decoding-order Kendall tau. Empty when the bench ran without diagnostics.
+ */
+export function diagnosticsTable(cells: BenchCell[]) {
+  const keys = [...new Set(cells.filter((c) => c.instances).map((c) => `${c.strategy}|${c.cache}`))];
+  return keys.map((k) => {
+    const cs = cells.filter((c) => `${c.strategy}|${c.cache}` === k);
+    const xs = cs.flatMap((c) => c.instances ?? []);
+    return {
+      strategy: cs[0]!.strategy,
+      cache: cs[0]!.cache,
+      n: xs.length,
+      detectors: detectorShares(xs),
+      kendall: definedMean(xs.map((x) => x.kendall)),
+      kendall_block: definedMean(xs.map((x) => x.kendall_block)),
+    };
+  });
+}
+const pct = (x: number | null) => (x === null ? 'n/a' : (x * 100).toFixed(1));
+const tau = (m: { mean: number | null; n: number }) => (m.mean === null ? 'n/a' : `${m.mean.toFixed(2)} (${m.n})`);
+const DIAG_HEAD = [
+  'strategy',
+  'cache',
+  'instances',
+  ...DETECTORS.map((d) => `${d.label} %`),
+  'Kendall tau (answer; n defined)',
+  'Kendall tau per block',
+];
+const diagRow = (r: ReturnType<typeof diagnosticsTable>[number]) => [
+  r.strategy,
+  r.cache,
+  String(r.n),
+  ...DETECTORS.map((d) => pct(r.detectors[d.id])),
+  tau(r.kendall),
+  tau(r.kendall_block),
+];
+
 export function benchCsv(cells: BenchCell[]): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   return (
     [HEAD, ...cells.map(rowOf)].map((r) => r.map(q).join(',')).join('\n') +
     '\n\n' +
     [AUP_HEAD, ...aupTable(cells).map(aupRow)].map((r) => r.map(q).join(',')).join('\n') +
-    '\n'
+    '\n' +
+    (cells.some((c) => c.instances)
+      ? '\n' + [DIAG_HEAD, ...diagnosticsTable(cells).map(diagRow)].map((r) => r.map(q).join(',')).join('\n') + '\n'
+      : '')
   );
 }
 
@@ -297,7 +366,16 @@ export function benchLatex(
     table(HEAD, cells.map(rowOf), caption) +
     '\n\n' +
     table(AUP_HEAD, aupTable(cells).map(aupRow), 'Accuracy under parallelism (AUP, alpha = 3) per strategy.') +
-    '\n'
+    '\n' +
+    (cells.some((c) => c.instances)
+      ? '\n' +
+        table(
+          DIAG_HEAD,
+          diagnosticsTable(cells).map(diagRow),
+          'Share of instances each failure detector flags, and the decoding order (Kendall tau; 1 = left to right).',
+        ) +
+        '\n'
+      : '')
   );
 }
 
@@ -311,5 +389,13 @@ export function benchMarkdown(cells: BenchCell[]): string {
     `| ${AUP_HEAD.join(' | ')} |`,
     `|${AUP_HEAD.map(() => '---').join('|')}|`,
     ...t.map((r) => `| ${aupRow(r).join(' | ')} |`),
+    ...(cells.some((c) => c.instances)
+      ? [
+          '',
+          `| ${DIAG_HEAD.join(' | ')} |`,
+          `|${DIAG_HEAD.map(() => '---').join('|')}|`,
+          ...diagnosticsTable(cells).map((r) => `| ${diagRow(r).join(' | ')} |`),
+        ]
+      : []),
   ].join('\n');
 }

@@ -6,6 +6,8 @@ import { VIEWS, viewDef } from './views/registry.js';
 import { EmptyState } from './views/EmptyState.js';
 import { ExportMenu, runExport } from './views/Export.js';
 import { StepBar } from './views/StepBar.js';
+import { DetectorBadges } from './views/Diagnostics.js';
+import { openTracePath } from './lib/open-path.js';
 import type { MenuAction } from './host/types.js';
 
 export function App() {
@@ -32,19 +34,7 @@ export function App() {
       else store.getState().openBytes(new Uint8Array(await f.arrayBuffer()), f.name);
     }
   };
-  const openPath = async (path: string) => {
-    performance.mark('dlens:open-start'); // bench:ui measures opening a large trace from here to its first frame
-    try {
-      const name = path.split(/[\\/]/).pop() ?? path;
-      const size = await host.api.traceSize(path);
-      if (size > LAZY_ABOVE)
-        await store.getState().openSource({ size, read: (o, n) => host.api.readTraceRange(path, o, n) }, name, path);
-      else store.getState().openBytes(await host.api.readTrace(path), name, path);
-      requestAnimationFrame(() => requestAnimationFrame(() => performance.measure('dlens:open', 'dlens:open-start')));
-    } catch (e) {
-      store.getState().setError(`Could not open ${path}: ${(e as Error).message}`);
-    }
-  };
+  const openPath = (path: string) => openTracePath(store, host, path);
 
   // `dlens serve FILE...` puts the files in the URL: open them once.
   useEffect(() => {
@@ -168,6 +158,7 @@ export function App() {
             </span>
           ))}
           <span className="grow" />
+          <DetectorBadges />
           <TraceSummary />
         </div>
       )}

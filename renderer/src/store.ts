@@ -14,6 +14,8 @@ export type { ViewId };
 export interface Figure {
   name: string;
   svg(size: FigureSize): string;
+  /** The figure's own table for CSV/LaTeX (the Bench view's); without one, the traces' metrics table is exported. */
+  table?: () => { header: string[]; rows: (string | number)[][] };
 }
 
 /** The record form's settings; they outlive the view, so coming back to Record finds the last ones. */

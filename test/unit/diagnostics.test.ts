@@ -43,12 +43,11 @@ describe('EOS flood', () => {
     const r = findings({ tokens: [eos, eos, eos], commits: [0, 1, 2] }, 'eos-flood');
     expect(r.findings[0]).toMatchObject({ step: 0, positions: [1] });
   });
-  it('flags EOS committed across a span ahead of the text, not EOS committed after it', () => {
-    const early = findings(
-      { tokens: [a, b, c, a, eos, eos, eos, eos], commits: [1, 2, 3, 4, 0, 0, 0, 0] },
-      'eos-flood',
-    );
+  it('flags EOS committed unsure across a span ahead of the text, not EOS committed sure or after it', () => {
+    const decode = { tokens: [a, b, c, a, eos, eos, eos, eos], commits: [1, 2, 3, 4, 0, 0, 0, 0] };
+    const early = findings({ ...decode, confidence: (s, g) => (g === 5 ? 0.6 : 1) }, 'eos-flood');
     expect(early.findings.map((f) => [f.step, f.positions])).toEqual([[0, [5, 6, 7, 8]]]);
+    expect(findings({ ...decode, confidence: () => 1 }, 'eos-flood').findings).toEqual([]);
     const late = findings({ tokens: [a, b, c, a, eos, eos, eos, eos], commits: [0, 1, 2, 3, 4, 4, 4, 4] }, 'eos-flood');
     expect(late.findings).toEqual([]);
   });

@@ -33,6 +33,17 @@ export function metricsTable(
     ['oracle steps (Learn2PD)', (lt) => r(lt).delay.oracleSteps],
     ['steps with a volatility band', (lt) => r(lt).volatility.steps_with_band],
     ['mean volatility band width', (lt) => f(r(lt).volatility.mean_band_width, 1)],
+    ['decoding order, Kendall τ (answer)', (lt) => f(lt.metrics.order.overall.answer.kendall)],
+    ['decoding order, Spearman ρ (answer)', (lt) => f(lt.metrics.order.overall.answer.spearman)],
+    ['decoding order, mean Kendall τ per block', (lt) => f(lt.metrics.order.meanBlock.kendall)],
+    [
+      'failure detectors flagged',
+      (lt) =>
+        lt.metrics.detectors
+          .filter((d) => d.findings.length)
+          .map((d) => `${d.label} (${d.findings.length})`)
+          .join('; ') || 'none',
+    ],
     ['peak cache (MB)', (lt) => f((lt.trace.manifest.peak_cache_bytes ?? 0) / 1e6)],
     ['accuracy', (lt) => (lt.metrics.accuracy === null ? '' : f(lt.metrics.accuracy, 3))],
     ['complete', (lt) => (lt.trace.manifest.complete ? 'yes' : `no (${lt.trace.manifest.incomplete_reason ?? ''})`)],
@@ -88,7 +99,7 @@ type Orient = 'bottom' | 'left' | 'right';
  * An axis as SVG text from a d3 scale's ticks and format (what d3.axis draws, without needing a document), so
  * figures build anywhere: in the page, in tests, in a headless export.
  */
-function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, transform: string, count = 8): string {
+export function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, transform: string, count = 8): string {
   const ticks = scale.ticks(count),
     fmt = scale.tickFormat(count);
   const [r0, r1] = scale.range() as [number, number];
@@ -105,7 +116,7 @@ function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, transfor
     .join('');
   return `<g transform="${transform}" font-size="10" font-family="sans-serif" fill="none"><path d="${domain}" stroke="currentColor"/>${marks}</g>`;
 }
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * The heatmap as a standalone SVG: the cells as an embedded PNG (a million cells as vector rectangles would not

@@ -3,6 +3,8 @@ import { metricsTable } from '../lib/exporters.js';
 import { wordDiff } from '../lib/word-diff.js';
 import { RegionSwitch } from './RegionSwitch.js';
 import { blockAt, isMaskedAt, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
+import { divergence, type Divergence } from '../../../engine/metrics/index.js';
+import { useMemo } from 'react';
 
 /** 2-4 traces side by side on one step cursor, their outputs diffed against the first, their metrics in one table. */
 export function Compare() {
@@ -13,6 +15,11 @@ export function Compare() {
   const shown = traces.filter((t) => ids.includes(t.id));
   const region = useApp((s) => s.region);
   const table = metricsTable(shown, region);
+  // Each trace against the first, aligned step by step (engine/metrics/divergence.ts).
+  const parts = useMemo(
+    () => shown.slice(1).map((lt) => ({ lt, d: divergence(shown[0]!.trace, lt.trace) })),
+    [shown.map((t) => t.id).join()],
+  );
   return (
     <div className="compare">
       <div className="controls">
@@ -30,9 +37,18 @@ export function Compare() {
           Open at least two traces (same prompt, different strategy or cache) and tick them here.
         </div>
       )}
+      {parts.map(({ lt, d }) => (
+        <Parting key={lt.id} name={lt.name} d={d} first={shown[0]!.name} />
+      ))}
       <div className="columns" style={{ gridTemplateColumns: `repeat(${Math.max(1, shown.length)}, 1fr)` }}>
         {shown.map((lt, i) => (
-          <Column key={lt.id} lt={lt} step={step} base={i === 0 ? null : shown[0]!} />
+          <Column
+            key={lt.id}
+            lt={lt}
+            step={step}
+            base={i === 0 ? null : shown[0]!}
+            marked={markedAt(parts, step, i === 0 ? null : lt.id)}
+          />
         ))}
       </div>
       {shown.length > 0 && (
@@ -59,7 +75,58 @@ export function Compare() {
   );
 }
 
-function Column({ lt, step, base }: { lt: LoadedTrace; step: number; base: LoadedTrace | null }) {
+/** Positions where the decodes part at the cursor step: marked in the columns (all of them for the first trace). */
+function markedAt(parts: { lt: LoadedTrace; d: Divergence }[], step: number, id: string | null): Set<number> {
+  const out = new Set<number>();
+  for (const { lt, d } of parts) {
+    if (id !== null && lt.id !== id) continue;
+    for (const pt of [d.decisions, d.states, d.predictions])
+      if (pt && pt.step === step) for (const x of pt.positions) out.add(x.position);
+  }
+  return out;
+}
+
+/** Where a trace parts from the first: each parting's step with a jump to it. */
+function Parting({ name, d, first }: { name: string; d: Divergence; first: string }) {
+  const store = useStoreApi();
+  if (d.incomparable)
+    return (
+      <div className="divergence dim" data-testid="divergence">
+        {name} and {first}: {d.incomparable}; they are shown side by side but not aligned.
+      </div>
+    );
+  const go = (what: string, pt: Divergence['states']) =>
+    pt ? (
+      <span>
+        {what} at{' '}
+        <button className="link" onClick={() => store.getState().setStep(pt.step)}>
+          step {pt.step}
+        </button>{' '}
+        ({pt.count} position{pt.count > 1 ? 's' : ''})
+      </span>
+    ) : (
+      <span className="dim">{what}: never</span>
+    );
+  return (
+    <div className="divergence" data-testid="divergence">
+      <b>{name}</b> against <b>{first}</b>: {go('states part', d.states)} · {go('decisions part', d.decisions)} ·{' '}
+      {go('top-1 predictions part', d.predictions)} · final tokens differ at {d.finalDiffers.length} position
+      {d.finalDiffers.length === 1 ? '' : 's'}
+    </div>
+  );
+}
+
+function Column({
+  lt,
+  step,
+  base,
+  marked,
+}: {
+  lt: LoadedTrace;
+  step: number;
+  base: LoadedTrace | null;
+  marked: Set<number>;
+}) {
   const t = lt.trace,
     { P, T, S } = t.dims;
   const s = Math.min(step, S);
@@ -70,7 +137,10 @@ function Column({ lt, step, base }: { lt: LoadedTrace; step: number; base: Loade
     const id = state[p]!,
       m = isMaskedAt(t, s, p);
     toks.push(
-      <span key={p} className={`tok ${m ? 'masked' : ''} ${s < S && p >= bs && p < be ? 'block' : ''}`}>
+      <span
+        key={p}
+        className={`tok ${m ? 'masked' : ''} ${s < S && p >= bs && p < be ? 'block' : ''} ${marked.has(p) ? 'parts' : ''}`}
+      >
         {m ? '▒' : tokenText(t, id)}
       </span>,
     );

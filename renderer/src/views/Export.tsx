@@ -35,6 +35,15 @@ export async function svgToPng(svg: string, width: number, height: number, scale
 const base = (s: AppState) => (active(s)?.name ?? 'dlens').replace(/\.dlens$/, '');
 
 export async function runExport(action: string, s: AppState, host: Host): Promise<string | null> {
+  const own = s.figure?.table;
+  if (own && (action === 'export-csv' || action === 'export-latex')) {
+    const name = s.figure!.name;
+    return action === 'export-csv'
+      ? host.saveFile(`${name}.csv`, toCsv(own()))
+      : host.saveFile(`${name}.tex`, toLatex(own(), 'Accuracy and tokens per forward per strategy (dlens bench).'));
+  }
+  if (s.figure && !active(s) && (action === 'export-svg' || action === 'export-png'))
+    return exportFigure(action, s, host);
   const lt = active(s);
   if (!lt) throw new Error('Open a trace first: there is nothing to export.');
   const traces = s.view === 'compare' ? s.traces.filter((t) => s.compareIds.includes(t.id)) : [lt];
@@ -48,12 +57,20 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
   if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics-${s.region}.csv`, toCsv(table));
   const caption = `Decoding metrics recorded with dlens; per-position metrics over ${REGION_LABEL[s.region]}.`;
   if (action === 'export-latex') return host.saveFile(`${base(s)}-metrics-${s.region}.tex`, toLatex(table, caption));
+  return exportFigure(action, s, host);
+}
+
+async function exportFigure(action: string, s: AppState, host: Host): Promise<string | null> {
   const fig = s.figure;
-  if (!fig) throw new Error('This view has no figure to export; switch to Heatmaps, Token timeline or Volatility.');
+  if (!fig)
+    throw new Error(
+      'This view has no figure to export; switch to Heatmaps, Token timeline, Volatility, Diagnostics or Bench.',
+    );
   const svg = fig.svg(size);
-  if (action === 'export-svg') return host.saveFile(`${base(s)}-${fig.name}.svg`, svg);
+  const stem = active(s) && !fig.table ? `${base(s)}-${fig.name}` : fig.name;
+  if (action === 'export-svg') return host.saveFile(`${stem}.svg`, svg);
   if (action === 'export-png')
-    return host.saveFile(`${base(s)}-${fig.name}.png`, await svgToPng(svg, size.width, size.height, size.scale));
+    return host.saveFile(`${stem}.png`, await svgToPng(svg, size.width, size.height, size.scale));
   throw new Error(`unknown export "${action}"`);
 }
 
@@ -63,7 +80,7 @@ export function ExportMenu() {
   const [open, setOpen] = useState(false);
   const [dims, setDims] = useState(size);
   const [msg, setMsg] = useState<string | null>(null);
-  if (!state.traces.length) return null;
+  if (!state.traces.length && !state.figure) return null;
   const go = async (a: string) => {
     size = dims;
     try {

@@ -5,6 +5,8 @@ import { Timeline } from './Timeline.js';
 import { Volatility } from './Volatility.js';
 import { Compare } from './Compare.js';
 import { RecordView } from './Record.js';
+import { Diagnostics } from './Diagnostics.js';
+import { Bench } from './Bench.js';
 
 /**
  * The app's views, in tab order: one entry per view (Perfetto's plugin idea, in small). To add a view, write its
@@ -24,7 +26,9 @@ export const VIEWS = [
   { id: 'heatmaps', label: 'Heatmaps', component: Heatmaps, figure: true, needsTrace: true },
   { id: 'timeline', label: 'Token timeline', component: Timeline, figure: true, needsTrace: true },
   { id: 'volatility', label: 'Volatility', component: Volatility, figure: true, needsTrace: true },
+  { id: 'diagnostics', label: 'Diagnostics', component: Diagnostics, figure: true, needsTrace: true },
   { id: 'compare', label: 'Compare', component: Compare, figure: false, needsTrace: true },
+  { id: 'bench', label: 'Bench', component: Bench, figure: true, needsTrace: false },
   { id: 'record', label: 'Record', component: RecordView, figure: false, needsTrace: false },
 ] as const satisfies readonly ViewDef[];
 

@@ -1,0 +1,23 @@
+import type { StoreApi } from 'zustand/vanilla';
+import type { AppState } from '../store.js';
+import type { Host } from '../host/types.js';
+import { LAZY_ABOVE } from './traceModel.js';
+
+/**
+ * Opens a trace the engine can reach by its path (a recent file, one in the traces folder, one the command line
+ * named): whole when small, through range reads when large. A refusal (a path the page may not read) shows as the
+ * app's error, with the engine's reason.
+ */
+export async function openTracePath(store: StoreApi<AppState>, host: Host, path: string) {
+  performance.mark('dlens:open-start'); // bench:ui measures opening a large trace from here to its first frame
+  try {
+    const name = path.split(/[\\/]/).pop() ?? path;
+    const size = await host.api.traceSize(path);
+    if (size > LAZY_ABOVE)
+      await store.getState().openSource({ size, read: (o, n) => host.api.readTraceRange(path, o, n) }, name, path);
+    else store.getState().openBytes(await host.api.readTrace(path), name, path);
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.measure('dlens:open', 'dlens:open-start')));
+  } catch (e) {
+    store.getState().setError(`Could not open ${path}: ${(e as Error).message}`);
+  }
+}

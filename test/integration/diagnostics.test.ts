@@ -1,0 +1,112 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { record } from '../../engine/record.js';
+import { readTrace } from '../../engine/trace/trace.js';
+import { taskAt } from '../../engine/tasks/generate.js';
+import { fileCorpus } from '../../engine/tasks/corpus.js';
+import { DEFAULTS } from '../../engine/api/defaults.js';
+import { detectFailures, decodingOrder, type DetectorId } from '../../engine/metrics/index.js';
+import { dlens, tmp } from '../helpers.js';
+
+/**
+ * Each failure detector on a real dlens-tiny decode that shows it (found with npm run bench:diagnostics, which keeps
+ * every instance's trace), and `dlens diff` / `dlens info` / `dlens bench` printing what they compute.
+ */
+const dir = tmp();
+async function decodeTo(name: string, req: Parameters<typeof record>[0]) {
+  const out = join(dir, `${name}.dlens`);
+  await record({ genLength: 32, blockLength: 32, ...req, out });
+  return { out, trace: readTrace(new Uint8Array(readFileSync(out))) };
+}
+const task = (ref: string) => {
+  const [suite, i] = ref.split(':') as [string, string];
+  return taskAt(suite, Number(i), DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
+};
+const flagged = (t: ReturnType<typeof readTrace>, id: DetectorId) =>
+  detectFailures(t).find((r) => r.id === id)!.findings;
+
+describe('failure detectors on real decodes', () => {
+  it('EOS flood: EOS dominates the predictions over answer text (pick:5, low-confidence)', async () => {
+    const { trace } = await decodeTo('eos', { task: task('pick:5') });
+    expect(flagged(trace, 'eos-flood')[0]!.detail).toMatch(/EOS is the top-1 at \d+ of \d+ masked positions/);
+  });
+  it('repetition: a sort of six 5s loses one and loops "5 " (low-confidence)', async () => {
+    const { trace } = await decodeTo('rep', { prompt: 'Sort: 5 5 5 5 5 5' });
+    expect(trace.manifest.output).toBe('5 5 5 5 5');
+    expect(flagged(trace, 'repetition')[0]!.detail).toMatch(/2-gram "5" " " repeated 4 times/);
+  });
+  it('premature commit: a digit the model predicts otherwise once the rest is in (add:0, low-confidence)', async () => {
+    const { trace } = await decodeTo('prem', { task: task('add:0') });
+    expect(flagged(trace, 'premature-commit').length).toBeGreaterThan(0);
+  });
+  it('stall and lock-in: forced one-token steps and a space the neighbours follow (pick:1, fast-dllm-threshold)', async () => {
+    const { trace } = await decodeTo('stall', { task: task('pick:1'), strategy: 'fast-dllm-threshold' });
+    expect(flagged(trace, 'stall')[0]!.detail).toMatch(/no position passed the threshold; \d+ forced commits/);
+    expect(flagged(trace, 'lock-in')[0]!.detail).toMatch(/" " committed at position \d+/);
+    // a schedule-driven strategy records no fallback: the stall detector says it cannot judge it
+    const lc = await decodeTo('stall-lc', { task: task('pick:1') });
+    expect(detectFailures(lc.trace).find((r) => r.id === 'stall')!.notApplicable).toMatch(/schedule/);
+  });
+  it('a clean decode has no flags but premature commits (copy:0)', async () => {
+    const { trace } = await decodeTo('clean', { task: task('copy:0'), strategy: 'fast-dllm-threshold' });
+    const hits = detectFailures(trace).filter((r) => r.findings.length && r.id !== 'premature-commit');
+    expect(hits).toEqual([]);
+  });
+});
+
+describe('decoding order and divergence from the command line', () => {
+  it('dlens info prints the order and the detectors; dlens diff finds where two decodes part', async () => {
+    const a = await decodeTo('a', { task: task('pick:1') });
+    const b = await decodeTo('b', { task: task('pick:1'), strategy: 'fast-dllm-threshold' });
+    const o = decodingOrder(a.trace);
+    expect(o.overall.answer.kendall).toBeGreaterThan(-1);
+    const info = dlens(['info', a.out]);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/decoding order \(1 = left to right\): Kendall τ -?\d\.\d\d/);
+    expect(info.stdout).toMatch(/Stall\s+not applicable/);
+    const diff = dlens(['diff', a.out, b.out, '--json']);
+    expect(diff.code).toBe(0);
+    const d = JSON.parse(diff.stdout);
+    expect(d.states.step).toBe(1); // the threshold decoder commits several positions at its first step
+    expect(d.states.positions[0].b.candidates.length).toBe(5);
+    const text = dlens(['diff', a.out, b.out]);
+    expect(text.stdout).toMatch(/states part at step 1/);
+  });
+  it('dlens diff refuses traces of different prompts and a missing file, with exit 2', async () => {
+    const a = await decodeTo('p1', { prompt: 'Sort: 3 1 2' });
+    const b = await decodeTo('p2', { prompt: 'Copy: cat dog' });
+    const r = dlens(['diff', a.out, b.out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot be compared: the traces decode different prompts/);
+    expect(dlens(['diff', a.out]).stderr).toMatch(/takes two trace files/);
+    expect(dlens(['diff', a.out, join(dir, 'none.dlens')]).stderr).toMatch(/does not exist/);
+  });
+  it('dlens bench reports detector shares and Kendall tau, and keeps instance traces with --traces', () => {
+    const keep = join(dir, 'bench');
+    const r = dlens([
+      'bench',
+      '--suite',
+      'pick',
+      '--strategies',
+      'low-confidence,fast-dllm-threshold',
+      '--limit',
+      '2',
+      '--traces',
+      keep,
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const { cells } = JSON.parse(r.stdout);
+    const th = cells.find((c: { strategy: string }) => c.strategy === 'fast-dllm-threshold');
+    expect(th.detectors.stall).toBe(0.5); // pick:1 stalls, pick:0 does not
+    expect(cells[0].detectors.stall).toBeNull(); // low-confidence: not applicable
+    expect(th.instances[1].flagged).toContain('stall');
+    expect(readTrace(new Uint8Array(readFileSync(th.instances[1].trace))).manifest.task?.id).toBe(
+      th.instances[1].task_id,
+    );
+    const md = dlens(['bench', '--suite', 'pick', '--limit', '1']);
+    expect(md.stdout).toMatch(/\| Stall % \|/);
+  });
+});
