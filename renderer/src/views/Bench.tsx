@@ -179,7 +179,16 @@ export function Bench() {
           </tbody>
         </table>
       )}
-      {point && <Instances point={point} open={(p) => openTracePath(store, host, p)} />}
+      {point && (
+        <Instances
+          point={point}
+          open={async (p) => {
+            await openTracePath(store, host, p);
+            // opened: show it (a refusal leaves the Bench view, with the reason in the error line)
+            if (store.getState().traces.some((t) => t.path === p)) store.getState().setView('replay');
+          }}
+        />
+      )}
     </div>
   );
 }

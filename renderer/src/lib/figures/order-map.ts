@@ -36,9 +36,10 @@ export function orderMapSvg(lt: LoadedTrace, size: FigureSize, title: string): s
     const faint = lt.regions.has('padding', P + g) ? ' fill-opacity="0.3"' : '';
     marks += `<rect x="${x(s).toFixed(2)}" y="${y(P + g).toFixed(2)}" width="${cw.toFixed(2)}" height="${ch.toFixed(2)}" fill="${fill}"${faint}><title>position ${P + g}, step ${s}, confidence ${Number.isNaN(c) ? 'not recorded' : c.toFixed(3)}</title></rect>`;
   }
+  // top of the legend is confidence 1: stops ascend in offset (SVG clamps a descending offset to the previous one)
   const stops = d3
-    .range(0, 1.01, 0.1)
-    .map((v) => `<stop offset="${(1 - v) * 100}%" stop-color="${color(v)}"/>`)
+    .range(0, 11)
+    .map((i) => `<stop offset="${i * 10}%" stop-color="${color(1 - i / 10)}"/>`)
     .join('');
   const lh = Math.min(160, h);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">

@@ -1,0 +1,125 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { record } from '../../engine/record.js';
+import { taskAt } from '../../engine/tasks/generate.js';
+import { fileCorpus } from '../../engine/tasks/corpus.js';
+import { DEFAULTS } from '../../engine/api/defaults.js';
+import { ROOT, tmp, startServe, CHROMIUM, dlens } from '../helpers.js';
+
+// The diagnostics in real Chromium: detector badges, the Diagnostics view, where Compare's traces part, the Bench
+// view. Real dlens-tiny decodes of pick:1, which stalls under Fast-dLLM's threshold. Screenshots: test-results.
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+
+describe('diagnostics in the app', () => {
+  let server: Awaited<ReturnType<typeof startServe>>, browser: Browser, page: Page;
+  const dir = tmp();
+  const lc = join(dir, 'pick1-lowconf.dlens'),
+    th = join(dir, 'pick1-threshold.dlens'),
+    benchJson = join(dir, 'bench.json');
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const task = taskAt('pick', 1, DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
+    await record({ task, genLength: 32, blockLength: 32, out: lc });
+    await record({ task, genLength: 32, blockLength: 32, strategy: 'fast-dllm-threshold', out: th });
+    server = await startServe({ DLENS_HOME: join(dir, 'home') });
+    // the bench keeps its instance traces in the served traces folder, where the page may open them
+    const r = dlens([
+      'bench',
+      '--suite',
+      'pick,copy',
+      '--strategies',
+      'low-confidence,fast-dllm-threshold',
+      '--limit',
+      '2',
+      '--traces',
+      join(server.traces_dir, 'bench'),
+      '--format',
+      'json',
+      '--out',
+      benchJson,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    browser = await chromium.launch(CHROMIUM);
+    page = await (
+      await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } })
+    ).newPage();
+    page.on('pageerror', (e) => {
+      throw e;
+    });
+    await page.goto(server.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+
+  it('shows detector badges that move the cursor to the finding', async () => {
+    await page.getByTestId('open-input').setInputFiles(th);
+    const badges = page.getByTestId('detector-badges');
+    await badges.waitFor();
+    expect(await badges.textContent()).toMatch(/Stall 1/);
+    await badges.getByRole('button', { name: /Stall/ }).click();
+    expect(await page.getByTestId('step-label').textContent()).toMatch(/^step 1 \//);
+  });
+
+  it('lists findings, the decoding order and its map in the Diagnostics view', async () => {
+    await page.getByRole('tab', { name: 'Diagnostics' }).click();
+    const stall = page.locator('[data-detector="stall"]');
+    expect(await stall.textContent()).toMatch(/no position passed the threshold/);
+    await page.keyboard.press('End');
+    await stall
+      .getByRole('button', { name: /^step \d+$/ })
+      .first()
+      .click();
+    expect(await page.getByTestId('step-label').textContent()).toMatch(/^step 1 \//);
+    expect(await page.getByTestId('order-stats').textContent()).toMatch(/Kendall τ \(answer\)-?\d\.\d\d/);
+    // one mark per committed position: 32 generated positions
+    expect(await page.locator('.figure svg rect[fill]:has(title)').count()).toBe(32);
+    await page.screenshot({ path: join(SHOTS, '10-diagnostics.png') });
+  });
+
+  it('marks where two decodes part in Compare and jumps there', async () => {
+    await page.getByTestId('open-input').setInputFiles(lc);
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    const part = page.getByTestId('divergence');
+    await part.waitFor();
+    expect(await part.textContent()).toMatch(/states part at step 1 \(\d+ positions\)/);
+    await part.getByRole('button', { name: 'step 1' }).first().click();
+    expect(await page.getByTestId('step-label').textContent()).toMatch(/^step 1 \//);
+    expect(await page.locator('.tok.parts').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('compare-table').textContent()).toMatch(/decoding order, Kendall τ/);
+    await page.screenshot({ path: join(SHOTS, '11-compare-divergence.png') });
+  });
+
+  it('plots a bench, lists a strategy’s instances and opens one; exports the table', async () => {
+    await page.getByRole('tab', { name: 'Bench' }).click();
+    await page.getByTestId('bench-input').setInputFiles(benchJson);
+    const fig = page.getByTestId('bench-figure');
+    await expect.poll(() => fig.locator('circle[data-key]').count()).toBe(2);
+    expect(await fig.locator('polygon').count()).toBe(1); // the area of the one strategy beyond the baseline
+    expect(await page.getByTestId('bench-table').textContent()).toMatch(/fast-dllm-threshold/);
+    await fig.locator('circle[data-key="fast-dllm-threshold|none"]').click();
+    const inst = page.getByTestId('bench-instances');
+    await inst.waitFor();
+    expect(await inst.locator('tbody tr').count()).toBe(4); // 2 suites x 2 instances
+    expect(await inst.textContent()).toMatch(/Stall/);
+    await page.screenshot({ path: join(SHOTS, '12-bench.png') });
+    await page.getByTestId('bench-suite').selectOption('pick');
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+    const [dl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('menuitem', { name: 'Metrics as CSV' }).click(),
+    ]);
+    const p = join(dir, dl.suggestedFilename());
+    await dl.saveAs(p);
+    expect(dl.suggestedFilename()).toBe('bench-aup-pick.csv');
+    expect(readFileSync(p, 'utf8').split('\n')[0]).toBe('strategy,cache,accuracy %,TPF (all),TPF (answer),steps,AUP');
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+    await inst.getByRole('button', { name: 'open' }).first().click();
+    await expect.poll(() => page.locator('.tracechip').count()).toBe(3);
+    expect(await page.getByTestId('trace-summary').textContent()).toMatch(/fast-dllm-threshold/);
+  });
+});
