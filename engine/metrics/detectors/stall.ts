@@ -16,7 +16,7 @@ export const stall: Detector = {
   notApplicable: (cx) =>
     cx.trace.extras.has('extra.forced')
       ? null
-      : `strategy ${cx.trace.manifest.strategy.name} commits on a schedule, not by a threshold (no extra.forced recorded)`,
+      : `no extra.forced recorded: strategy ${cx.trace.manifest.strategy.name} commits on a schedule, not by a threshold, or the trace's source does not record its fallbacks`,
   detect(cx) {
     const forced = cx.trace.extras.get('extra.forced')!.data as ArrayLike<number>;
     const out: Finding[] = [];
