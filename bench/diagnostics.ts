@@ -10,24 +10,13 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../engine/model/load.js';
 import { runBench, benchMarkdown, aupTable, diagnosticsTable } from '../engine/evaluate/run.js';
 import { DEFAULTS } from '../engine/api/defaults.js';
+import { strategySet } from './strategy-set.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
 const suites = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup', 'shuffle', 'pick'];
 const out = join(REPO_ROOT, 'bench', 'results');
 const filter = join(out, 'learn2pd-filter.json');
-const strategies = [
-  'low-confidence',
-  'low-confidence@tps=4',
-  'fast-dllm-threshold',
-  'fast-dllm-threshold@threshold=0.5',
-  'fast-dllm-factor',
-  'localleap',
-  'adablock',
-  'credit',
-  `learn2pd@filter=${filter}`,
-  'ccd',
-  'freedave',
-];
+const strategies = strategySet(filter, { eot: false });
 let done = 0;
 const cells = await runBench(
   {

@@ -16,6 +16,7 @@ import { fileCorpus } from '../engine/tasks/corpus.js';
 import { traceExamples, trainFilter } from '../engine/learn/filter.js';
 import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/evaluate/run.js';
 import { DEFAULTS } from '../engine/api/defaults.js';
+import { strategySet } from './strategy-set.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
 const DET = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup'],
@@ -44,20 +45,7 @@ const filterPath = join(out, 'learn2pd-filter.json');
 writeFileSync(filterPath, JSON.stringify(filter, null, 1));
 log(`learn2pd filter: ${filter.examples} examples, train accuracy ${(filter.train_accuracy * 100).toFixed(1)}%`);
 
-const strategies = [
-  'low-confidence',
-  'low-confidence@tps=4',
-  'fast-dllm-threshold',
-  'fast-dllm-threshold@threshold=0.5',
-  'fast-dllm-factor',
-  'localleap',
-  'adablock',
-  'credit',
-  `learn2pd@filter=${filterPath}`,
-  `learn2pd@filter=${filterPath},eot=true`,
-  'ccd',
-  'freedave',
-];
+const strategies = strategySet(filterPath, { eot: true });
 let done = 0;
 const cells: BenchCell[] = await runBench(
   // speed alone: recording for the diagnostics would add its per-step cost (npm run bench:diagnostics has them)

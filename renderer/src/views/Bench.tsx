@@ -6,6 +6,8 @@ import { aupSvg, benchPoints } from '../lib/figures/aup-plot.js';
 import { parseBenchJson, type BenchFileCell } from '../lib/bench-file.js';
 import { openTracePath } from '../lib/open-path.js';
 import type { FigureSize } from '../lib/exporters.js';
+import { useElementSize } from '../lib/use-element-size.js';
+import { DataTable } from './DataTable.js';
 
 /**
  * A benchmark in the app: load a `dlens bench --format json` result (or bench:diagnostics') or run one; accuracy
@@ -22,15 +24,7 @@ export function Bench() {
   const [running, setRunning] = useState(false);
   const [job, setJob] = useState({ suites: 'copy,sort', strategies: 'low-confidence,fast-dllm-threshold', limit: 4 });
   const fileInput = useRef<HTMLInputElement>(null);
-  const wrap = useRef<HTMLDivElement>(null);
-  const [size, setSize] = useState({ width: 900, height: 420 });
-  useEffect(() => {
-    const ro = new ResizeObserver(([e]) =>
-      setSize({ width: Math.max(420, e!.contentRect.width), height: Math.max(300, e!.contentRect.height) }),
-    );
-    ro.observe(wrap.current!);
-    return () => ro.disconnect();
-  }, []);
+  const [wrap, size] = useElementSize<HTMLDivElement>({ width: 900, height: 420 }, { width: 420, height: 300 });
   const points = useMemo(() => (cells ? benchPoints(cells, suite) : []), [cells, suite]);
   const title = `${source}: accuracy against tokens per forward (${suite === 'all' ? 'mean over suites' : suite})`;
   const table = useMemo(() => {
@@ -159,26 +153,7 @@ export function Bench() {
         }}
         dangerouslySetInnerHTML={{ __html: cells ? aupSvg(points, size, title, selected) : '' }}
       />
-      {cells && (
-        <table className="metrics" data-testid="bench-table">
-          <thead>
-            <tr>
-              {table.header.map((h) => (
-                <th key={h}>{h}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {table.rows.map((r, i) => (
-              <tr key={i}>
-                {r.map((v, j) => (
-                  <td key={j}>{String(v)}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {cells && <DataTable table={table} testId="bench-table" />}
       {point && (
         <Instances
           point={point}

@@ -2,6 +2,7 @@ import { useApp, useStoreApi } from '../context.js';
 import { metricsTable } from '../lib/exporters.js';
 import { wordDiff } from '../lib/word-diff.js';
 import { RegionSwitch } from './RegionSwitch.js';
+import { DataTable } from './DataTable.js';
 import { blockAt, isMaskedAt, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
 import { divergence, type Divergence } from '../../../engine/metrics/index.js';
 import { useMemo } from 'react';
@@ -51,26 +52,7 @@ export function Compare() {
           />
         ))}
       </div>
-      {shown.length > 0 && (
-        <table className="metrics" data-testid="compare-table">
-          <thead>
-            <tr>
-              {table.header.map((h, i) => (
-                <th key={i}>{h}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {table.rows.map((r, i) => (
-              <tr key={i}>
-                {r.map((v, j) => (
-                  <td key={j}>{String(v)}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {shown.length > 0 && <DataTable table={table} testId="compare-table" />}
     </div>
   );
 }

@@ -1,10 +1,16 @@
 import { useCallback } from 'react';
 import { useApp, useStoreApi } from '../context.js';
-import { active } from '../store.js';
+import { active, type AppState } from '../store.js';
 import type { FigureSize } from '../lib/exporters.js';
 import { orderMapSvg } from '../lib/figures/order-map.js';
 import { SvgFigure, Stat } from './SvgFigure.js';
 import type { Finding } from '../../../engine/metrics/index.js';
+
+/** The cursor to a finding's step, the pointer's highlight on its first position. */
+const jumpTo = (s: AppState, f: Finding) => {
+  s.setStep(f.step);
+  s.setHover(f.positions[0] ?? null);
+};
 
 const num = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
 
@@ -17,10 +23,7 @@ export function Diagnostics() {
   const store = useStoreApi();
   const build = useCallback((size: FigureSize) => orderMapSvg(lt, size, `${lt.name}: decoding order`), [lt]);
   const { order, detectors } = lt.metrics;
-  const jump = (f: Finding) => {
-    store.getState().setStep(f.step);
-    store.getState().setHover(f.positions[0] ?? null);
-  };
+  const jump = (f: Finding) => jumpTo(store.getState(), f);
   return (
     <div className="timeline diagnostics">
       <div className="stats" data-testid="order-stats">
@@ -75,10 +78,7 @@ export function DetectorBadges() {
           key={d.id}
           className="badge hit"
           title={`${d.definition}. First: step ${d.findings[0]!.step}, ${d.findings[0]!.detail}. Click to go there; the Diagnostics view lists all.`}
-          onClick={() => {
-            store.getState().setStep(d.findings[0]!.step);
-            store.getState().setHover(d.findings[0]!.positions[0] ?? null);
-          }}
+          onClick={() => jumpTo(store.getState(), d.findings[0]!)}
         >
           {d.label} {d.findings.length}
         </button>

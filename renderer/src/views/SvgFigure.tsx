@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo } from 'react';
+import { useElementSize } from '../lib/use-element-size.js';
 import { useApp, useStoreApi } from '../context.js';
 import type { FigureSize } from '../lib/exporters.js';
 import { FIGURE_MARGIN } from '../lib/margins.js';
@@ -22,15 +23,7 @@ export function SvgFigure({
 }) {
   const step = useApp((s) => s.step);
   const store = useStoreApi();
-  const wrap = useRef<HTMLDivElement>(null);
-  const [size, setSize] = useState({ width: 900, height: 500 });
-  useEffect(() => {
-    const ro = new ResizeObserver(([e]) =>
-      setSize({ width: Math.max(300, e!.contentRect.width), height: Math.max(240, e!.contentRect.height) }),
-    );
-    ro.observe(wrap.current!);
-    return () => ro.disconnect();
-  }, []);
+  const [wrap, size] = useElementSize<HTMLDivElement>({ width: 900, height: 500 }, { width: 300, height: 240 });
   useEffect(() => {
     store.getState().setFigure({ name, svg: build });
     return () => store.getState().setFigure(null);
