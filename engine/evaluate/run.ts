@@ -16,7 +16,7 @@ import { readTrace } from '../trace/trace.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DETECTORS, type DetectorId } from '../metrics/detectors/index.js';
 import { diagnoseInstance, detectorShares, definedMean, type InstanceDiagnosis } from './diagnose.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { aupTable } from '../metrics/aup.js';
 export { aup, aupTable } from '../metrics/aup.js';
 import { join } from 'node:path';
@@ -104,6 +104,8 @@ export async function runBench(
   req: BenchRequest,
   onProgress?: (done: number, total: number, label: string) => void,
 ): Promise<BenchCell[]> {
+  if (req.tracesDir && existsSync(req.tracesDir) && !statSync(req.tracesDir).isDirectory())
+    throw new DlensError(`${req.tracesDir} is a file; the instance traces need a folder (--traces DIR)`);
   const model = await loadModel(req.model, { device: req.device });
   for (const s of req.suites) getSuite(s);
   for (const s of req.strategies) getStrategy(parseSpec(s).name);
