@@ -136,3 +136,16 @@ describe('heatmap and figure helpers on a real trace', () => {
     expect(d.filter((x) => x.op !== 'same').map((x) => `${x.op}:${x.text}`)).toEqual(['del:cat', 'add:dog']);
   });
 });
+
+describe('bench files the Bench view loads', () => {
+  it('refuses what is not a bench result, saying what to load', async () => {
+    const { parseBenchJson } = await import('../../renderer/src/lib/bench-file.js');
+    expect(() => parseBenchJson('not json')).toThrow(/not JSON; load what `dlens bench --format json/);
+    expect(() => parseBenchJson('{"rows": []}')).toThrow(/has no "cells"/);
+    expect(() => parseBenchJson('{"cells": [{"suite": "pick"}]}')).toThrow(/^cells\.0\.strategy/);
+    const cells = parseBenchJson(
+      '{"cells": [{"suite":"pick","strategy":"s","cache":"none","n":1,"accuracy":1,"tpf":2,"tpf_answer":1,"steps":3}]}',
+    );
+    expect(cells[0]!.tpf).toBe(2);
+  });
+});
