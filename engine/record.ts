@@ -32,6 +32,8 @@ export interface RecordRequest {
   record?: boolean;
   /** Learn2PD's End-of-Text Prediction, for any strategy. */
   eot?: boolean;
+  /** Record the logit lens when the model has one (default true). */
+  lens?: boolean;
   /** Where the model runs (onnxruntime execution provider); cpu by default. */
   device?: Device;
   /** Counterfactual branch: start from this state of another trace. */
@@ -160,6 +162,9 @@ export function buildTraceBytes(
     stepMs: Float32Array.from(rec.stepMs),
     saliency: concat(rec.saliency, Ly * T, Float32Array),
     cached: concat(rec.cached, Ly * T, Uint8Array),
+    ...(rec.lensIds.length
+      ? { lensIds: concat(rec.lensIds, Ly * G, Int32Array), lensProbs: concat(rec.lensProbs, Ly * G, Float32Array) }
+      : {}),
     attnBlock,
     extras: extraTensors,
   });
@@ -201,6 +206,7 @@ export async function record(
     signal: opts.signal,
     onStep: opts.onStep,
     eot: req.eot,
+    lens: req.lens,
     initialState: req.initialState,
   });
   const output = decodeOutput(model, r.state, promptIds.length);

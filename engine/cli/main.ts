@@ -24,7 +24,8 @@ const USAGES: Record<string, string> = {
   models: 'dlens models [--json]',
   record: `dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
                [--set key=value]... [--set cache.key=value]... [--cache ${CACHE_MODES.join('|')}] [--gen-length N] [--block-length N]
-               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--device ${DEVICES.join('|')}] [--out FILE] [--json]
+               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--no-lens] [--device ${DEVICES.join('|')}] [--out FILE] [--json]
+               (--no-lens: leave out the logit lens of a model that has it, and its cost)
   dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
                (continue a trace from the state it had at STEP: counterfactual branching)`,
   learn: "dlens learn --traces DIR --out FILE      (train Learn2PD's filter on recorded traces)",
@@ -36,10 +37,12 @@ const USAGES: Record<string, string> = {
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest; every decode is
                 recorded for the failure detectors and decoding order unless --no-diagnose; --traces DIR keeps them)`,
   convert: `dlens convert HF_DIR --out MODEL_DIR [--dtype fp32|fp16|int8|int4] [--kv-dtype fp32|fp16] [--top-k N]
-              [--block-size N] [--quant-block 16|32|64|128] [--confidence full|without-mask] [--name NAME] [--json]
+              [--block-size N] [--quant-block 16|32|64|128] [--confidence full|without-mask] [--lens] [--name NAME]
+              [--json]
                (a Hugging Face checkpoint folder to a dlens model; architectures: llada, dream, a2d-qwen3, a2d-qwen2,
                 llada-moe; --block-size: block-causal attention, for BD3LM checkpoints; --quant-block: int8/int4 block;
-                --confidence: softmax over the whole vocabulary as the papers' code (default), or without the mask token)`,
+                --confidence: softmax over the whole vocabulary as the papers' code (default), or without the mask token;
+                --lens: the logit lens, each layer's top-1 recorded at every step, at one output head per layer)`,
   tasks: 'dlens tasks generate --suite NAME --n N --seed S [--split eval|train]',
   import: `dlens import FILE --from llada-sample-process|parallelbench|lmdeploy-step-map --out TRACE.dlens
                [--tokenizer PATH] [--index N] [--prompt TEXT]   (another tool's record as a trace; dllm histories and
@@ -152,6 +155,7 @@ async function cmdRecord(argv: string[]) {
     out: { type: 'string' },
     json: { type: 'boolean' },
     eot: { type: 'boolean' },
+    'no-lens': { type: 'boolean' },
     device: { type: 'string' },
     from: { type: 'string' },
     at: { type: 'string' },
@@ -222,6 +226,7 @@ async function cmdRecord(argv: string[]) {
           }
         : {}),
       eot: values.eot === true,
+      lens: values['no-lens'] !== true,
       model: (values.model as string | undefined) ?? branch?.model,
       ...(branch ? {} : { prompt }),
       task,
@@ -675,6 +680,7 @@ async function cmdConvert(argv: string[]) {
       'block-size': { type: 'string' },
       'quant-block': { type: 'string' },
       confidence: { type: 'string' },
+      lens: { type: 'boolean' },
       name: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -707,6 +713,7 @@ async function cmdConvert(argv: string[]) {
     blockSize: intOpt(values['block-size'] as string | undefined, '--block-size', 1),
     quantBlock: quantBlock as QuantBlock | undefined,
     confidence,
+    lens: values.lens === true,
     name: values.name as string | undefined,
     onProgress: tty ? (d, t, what) => process.stderr.write(`\r[${d}/${t}] ${what.slice(0, 60).padEnd(60)}`) : undefined,
   });

@@ -44,6 +44,8 @@ export interface ConvertOptions {
    * with a reference that set the mask logit to −inf).
    */
   confidence?: 'full' | 'without-mask';
+  /** The logit lens outputs (each layer's top-1 through the final norm and head): one more head per layer. */
+  lens?: boolean;
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -170,6 +172,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
     topK: o.topK ?? GRAPH_TOP_K,
     maskId: mask,
     maskInSoftmax: o.confidence !== 'without-mask',
+    lens: o.lens === true,
   };
 
   const tmp = `${dest}.tmp-${process.pid}`;
@@ -191,6 +194,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       graph_revision: GRAPH_REVISION,
       dtype,
       ...(o.quantBlock && (dtype === 'int8' || dtype === 'int4') ? { quant_block: o.quantBlock } : {}),
+      ...(graphOptions.lens ? { lens: true } : {}),
     };
     writeFileSync(join(tmp, 'model.onnx'), g.finish({ 'dlens.source': JSON.stringify(source) }));
     copyFileSync(tokPath, join(tmp, 'tokenizer.json'));

@@ -8,8 +8,9 @@ import type { GraphBuilder } from './onnx-graph.js';
  * weighted queries (saliency) and their mean score q·k/√d before the softmax (key_scores, what Sparse-dLLM's cache
  * ranks by), and the token statistics of every row (top-K ids and probabilities, entropy, log
  * partition; the mask token excluded) so that no [Q, V] logits need to leave onnxruntime; `logits` stay available
- * for sampling. Architectures (llada.ts, …) supply the weights by role; activations are float32, weights float32,
- * float16 or block-quantized.
+ * for sampling. With `lens`, also each layer's logit lens (its residual stream through the final norm and the output
+ * head: top-1 and probability per row). Architectures (llada.ts, …) supply the weights by role; activations are
+ * float32, weights float32, float16 or block-quantized.
  *
  * Activations stay [N, D] (N = B·Q) so every linear layer is one Gemm against the checkpoint's [out, in] weight
  * (transB = 1): weights are copied as they are, never transposed.
@@ -18,8 +19,9 @@ import type { GraphBuilder } from './onnx-graph.js';
  * The revision of the graph this file builds, recorded in each converted model's card: bump it when outputs or their
  * numerics change, and the bundled models are converted again on their next use (engine/model/bundled.ts).
  * 2: key_scores output (Sparse-dLLM's selection); top_probs as exp(x − m) / s over the whole vocabulary.
+ * 3: optional logit-lens outputs lens_ids, lens_probs (`--lens`); the bundled models have them.
  */
-export const GRAPH_REVISION = 2;
+export const GRAPH_REVISION = 3;
 
 export interface TransformerDims {
   layers: number;
@@ -49,6 +51,12 @@ export interface GraphOptions {
   maskId: number;
   /** Whether the mask token stays in the softmax (the papers' decoders) or the rest is renormalised without it. */
   maskInSoftmax: boolean;
+  /**
+   * The logit lens: after every layer, the residual stream through the final norm and the output head, reduced to
+   * each row's top-1 (never the mask token) and its probability (lens_ids, lens_probs [Ly, B, Q]). It costs one
+   * output head per layer, so it is optional.
+   */
+  lens?: boolean;
 }
 
 /** A linear layer's weight: a dense [out, in] tensor, or block-quantized for MatMulNBits (quantize.ts). */
@@ -221,6 +229,18 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     ? g.op('Cast', [g.op('Gather', [halfTable, ids], { axis: 0 })], { to: 1 })
     : g.op('Gather', [w.embed, ids], { axis: 0 });
   let x = flat(embedded, D);
+  // Rows of a [N, V] head output as [B, Q, V], shifted back by one for a model that predicts from the row before.
+  const asRows = (logits2d: string) => {
+    const rows = g.op('Reshape', [logits2d, g.op('Concat', [shapeBQ, g.const([V], 'int64')], { axis: 0 })]);
+    if (!d.shiftLogits) return rows;
+    const row = (a: number, b: number) =>
+      g.op('Slice', [rows, g.const([a], 'int64'), g.const([b], 'int64'), g.const([1], 'int64')]);
+    return g.op('Concat', [row(0, 1), row(0, -1)], { axis: 1 });
+  };
+  const readOut = (h: string) => asRows(linear(rmsNorm(h, w.finalNorm), w.head));
+  const bias = maskBias(g, V, o);
+  const lensIds: string[] = [],
+    lensProbs: string[] = [];
   const keys: string[] = [],
     values: string[] = [],
     sal: string[] = [],
@@ -257,14 +277,14 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     x = g.op('Add', [x, 'experts' in lw.ffn ? moe(f, lw.ffn) : swiglu(f, lw.ffn)]);
     keys.push(toKv(k));
     values.push(toKv(v));
+    // The last layer's lens is the model's own prediction: read from the logits below, not computed twice.
+    if (o.lens && l < Ly - 1) {
+      const top = topOne(g, readOut(x), bias, o);
+      lensIds.push(top.id);
+      lensProbs.push(top.prob);
+    }
   }
-  const logits2d = linear(rmsNorm(x, w.finalNorm), w.head);
-  let logits = g.op('Reshape', [logits2d, g.op('Concat', [shapeBQ, g.const([V], 'int64')], { axis: 0 })]);
-  if (d.shiftLogits) {
-    const row = (a: number, b: number) =>
-      g.op('Slice', [logits, g.const([a], 'int64'), g.const([b], 'int64'), g.const([1], 'int64')]);
-    logits = g.op('Concat', [row(0, 1), row(0, -1)], { axis: 1 });
-  }
+  const logits = readOut(x);
   const stack = (xs: string[]) =>
     g.op(
       'Concat',
@@ -276,7 +296,34 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   g.output(stack(values), 'values', kvType, [Ly, 'B', Hkv, 'Q', Dh]);
   g.output(stack(sal), 'saliency', 'float', [Ly, 'B', H, 'CQ']);
   g.output(stack(keyScores), 'key_scores', 'float', [Ly, 'B', 'CQ']);
-  tokenStatistics(g, logits, V, o);
+  if (o.lens) {
+    const top = topOne(g, logits, bias, o);
+    g.output(stack([...lensIds, top.id]), 'lens_ids', 'int64', [Ly, 'B', 'Q']);
+    g.output(stack([...lensProbs, top.prob]), 'lens_probs', 'float', [Ly, 'B', 'Q']);
+  }
+  tokenStatistics(g, logits, V, bias, o);
+}
+
+/** The mask token's logit pushed to −1e30: never a candidate. */
+function maskBias(g: GraphBuilder, V: number, o: GraphOptions) {
+  const bias = new Array<number>(V).fill(0);
+  if (o.maskId >= 0 && o.maskId < V) bias[o.maskId] = -1e30;
+  return g.const(bias, 'float', [V], 'mask_bias');
+}
+
+/**
+ * A logit lens row: the top-1 token other than the mask token and its probability under the same softmax as
+ * top_probs (the whole vocabulary unless the card says without-mask), as [B, Q] each.
+ */
+function topOne(g: GraphBuilder, logits: string, bias: string, o: GraphOptions) {
+  const last = g.const([-1], 'int64');
+  const candidates = g.op('Add', [logits, bias]);
+  const base = o.maskInSoftmax ? logits : candidates;
+  const m = g.op('ReduceMax', [base], { axes: [-1], keepdims: 1 });
+  const s = g.op('ReduceSum', [g.op('Exp', [g.op('Sub', [base, m])]), last], { keepdims: 1 });
+  const [topVal, topId] = g.opN('TopK', [candidates, g.const([1], 'int64')], 2, { axis: -1 });
+  const prob = g.op('Div', [g.op('Exp', [g.op('Sub', [topVal!, m])]), s]);
+  return { id: g.op('Squeeze', [topId!, last]), prob: g.op('Squeeze', [prob, last]) };
 }
 
 /**
@@ -287,11 +334,9 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
  * exp(x − m) / s with m the row's maximum and s the sum of exp(x − m): the top token's is 1 / s, which keeps values
  * just below 1 (0.9999996) apart instead of rounding them to 1 as exp(x − (m + log s)) does in float32.
  */
-function tokenStatistics(g: GraphBuilder, logits: string, V: number, o: GraphOptions) {
+function tokenStatistics(g: GraphBuilder, logits: string, V: number, bias: string, o: GraphOptions) {
   const last = g.const([-1], 'int64');
-  const maskBias = new Array<number>(V).fill(0);
-  if (o.maskId >= 0 && o.maskId < V) maskBias[o.maskId] = -1e30;
-  const candidates = g.op('Add', [logits, g.const(maskBias, 'float', [V])]);
+  const candidates = g.op('Add', [logits, bias]);
   const base = o.maskInSoftmax ? logits : candidates;
   const m = g.op('ReduceMax', [base], { axes: [-1], keepdims: 1 });
   const dx = g.op('Sub', [base, m]);

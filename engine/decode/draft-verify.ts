@@ -2,7 +2,8 @@ import { DlensError } from '../errors.js';
 import type { Params, Strategy } from '../strategies/types.js';
 import { numTransferTokens } from './schedule.js';
 import { predictFromPass } from './row-stats.js';
-import { passBlocks } from './forward-pass.js';
+import { passBlocks, recordedLens, wantsLens } from './forward-pass.js';
+import type { LensStep } from './recorder.js';
 import type { PositionPrediction } from './predict.js';
 import { endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './setup.js';
 
@@ -10,8 +11,14 @@ type Commit = { position: number; token: number };
 const same = (a: Commit[], b: Commit[]) =>
   a.length === b.length && a.every((x, i) => x.position === b[i]!.position && x.token === b[i]!.token);
 
+/** One state's predictions of every generated position, and its logit lens when the run records one. */
+interface Verified {
+  preds: PositionPrediction[];
+  lens: LensStep | null;
+}
+
 /** One batched full pass over B states; per state, the predictions of every generated position. */
-async function verifyPass(run: Run, states: Int32Array[]): Promise<PositionPrediction[][]> {
+async function verifyPass(run: Run, states: Int32Array[]): Promise<Verified[]> {
   const { T, P, o } = run,
     B = states.length;
   const ids = new BigInt64Array(B * T),
@@ -33,12 +40,24 @@ async function verifyPass(run: Run, states: Int32Array[]): Promise<PositionPredi
     C: 0,
     queryWeights: new Float32Array(B * T),
     ...passBlocks(run, [], 0, T, B),
+    needLens: wantsLens(run),
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;
-  const res: PositionPrediction[][] = [];
-  for (let b = 0; b < B; b++)
-    res.push(await predictFromPass(out, b * T + P, b * T + T, run.model.card.vocab_size, o.topK, 0, null, run.MASK));
+  const res: Verified[] = [];
+  for (let b = 0; b < B; b++) {
+    const preds = await predictFromPass(
+      out,
+      b * T + P,
+      b * T + T,
+      run.model.card.vocab_size,
+      o.topK,
+      0,
+      null,
+      run.MASK,
+    );
+    res.push({ preds, lens: recordedLens(run, out, preds, 0, T, b, B) });
+  }
   return res;
 }
 
@@ -73,7 +92,7 @@ export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Para
       ).commit,
     };
   };
-  let preds = (await verifyPass(run, [state]))[0]!;
+  let current = (await verifyPass(run, [state]))[0]!;
   for (let bs = P; bs < T; bs += o.blockLength) {
     const be = Math.min(T, bs + o.blockLength);
     const sched = numTransferTokens(maskedIn(state, bs, be, MASK).length, run.stepsPerBlock);
@@ -83,7 +102,7 @@ export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Para
       // Draft up to D baseline steps from the current predictions, then verify them all in one pass.
       const drafts: { commits: Commit[]; state: Int32Array }[] = [];
       for (let j = 0, s = state; j < D && k + j < sched.length; j++) {
-        const { masked, commits } = decideAt(s, preds, bs, be, k + j, sched[k + j]!);
+        const { masked, commits } = decideAt(s, current.preds, bs, be, k + j, sched[k + j]!);
         if (!masked.length) break;
         s = s.slice();
         for (const c of commits) s[c.position] = c.token;
@@ -96,24 +115,28 @@ export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Para
       let m = 1;
       while (
         m < drafts.length &&
-        same(decideAt(drafts[m - 1]!.state, verified[m - 1]!, bs, be, k + m, sched[k + m]!).commits, drafts[m]!.commits)
+        same(
+          decideAt(drafts[m - 1]!.state, verified[m - 1]!.preds, bs, be, k + m, sched[k + m]!).commits,
+          drafts[m]!.commits,
+        )
       )
         m++;
-      const before = preds;
+      const before = current;
       for (let j = 0; j < m; j++)
         for (const c of drafts[j]!.commits) {
           state[c.position] = c.token;
           commitStep[c.position] = run.step + 1;
         }
-      preds = verified[m - 1]!;
+      current = verified[m - 1]!;
       k += m;
       run.rec.step({
         state,
         block: [bs, be],
         ms: performance.now() - t0,
-        predictions: before,
+        predictions: before.preds,
         saliency: null,
         cached: null,
+        lens: before.lens,
         values: { accepted_steps: m, drafted_steps: drafts.length },
       });
       endStep(run, Math.ceil(o.steps / D));

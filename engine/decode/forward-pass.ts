@@ -1,5 +1,6 @@
 import type { ForwardOutputs } from '../model/load.js';
 import type { PositionPrediction } from './predict.js';
+import type { LensStep } from './recorder.js';
 import { predictFromPass } from './row-stats.js';
 import type { KvCache } from './kv-cache.js';
 import type { Run } from './setup.js';
@@ -67,6 +68,7 @@ export async function forwardPass(
     // (only prefix caching applies to it).
     ...passBlocks(run, cache?.positions[0] ?? [], q0, Q),
     needLogits: run.o.temperature > 0,
+    needLens: wantsLens(run),
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;
@@ -135,4 +137,37 @@ export function recordedSaliency(run: Run, pass: Pass, cache: KvCache | null): F
     for (let j = 0; j < pass.C + pass.Q; j++)
       sal[l * T + (j < pass.C ? cache!.positions[l]![j]! : pass.q0 + j - pass.C)] = received(l, j);
   return sal;
+}
+
+/** Whether this run fetches the logit lens: when it records, the model has it and the caller did not turn it off. */
+export const wantsLens = (run: Run) => run.o.record && run.o.lens !== false && run.model.hasLens;
+
+/**
+ * The recorded logit lens of batch row b of a pass whose rows are positions [q0, q0 + Q): at the generated
+ * positions that have a prediction (the same positions as the top-k), per layer. Null when the pass has no lens.
+ */
+export function recordedLens(
+  run: Run,
+  out: ForwardOutputs,
+  predictions: readonly (PositionPrediction | null)[],
+  q0: number,
+  Q: number,
+  b = 0,
+  B = 1,
+): LensStep | null {
+  if (!out.lens) return null;
+  const { P, G } = run,
+    Ly = run.model.card.num_layers;
+  const ids = new Int32Array(Ly * G).fill(-1),
+    probs = new Float32Array(Ly * G).fill(NaN);
+  for (let g = 0; g < G; g++) {
+    const r = P + g - q0;
+    if (!predictions[g] || r < 0 || r >= Q) continue;
+    for (let l = 0; l < Ly; l++) {
+      const i = (l * B + b) * Q + r;
+      ids[l * G + g] = Number(out.lens.ids[i]!);
+      probs[l * G + g] = out.lens.probs[i]!;
+    }
+  }
+  return { ids, probs };
 }

@@ -14,6 +14,9 @@ export class Recorder {
   readonly stepMs: number[] = [];
   readonly saliency: Float32Array[] = [];
   readonly cached: Uint8Array[] = [];
+  /** The logit lens per step, [Ly, G] each; empty unless a step brought one (a model converted with --lens). */
+  readonly lensIds: Int32Array[] = [];
+  readonly lensProbs: Float32Array[] = [];
   readonly series = new Map<string, Float32Array[]>();
   /** One number per step (cache bytes held, say), written as extra.NAME of shape [S]. */
   readonly stepValues = new Map<string, number[]>();
@@ -44,6 +47,7 @@ export class Recorder {
     predictions: (PositionPrediction | null)[];
     saliency: Float32Array | null;
     cached: Uint8Array | null;
+    lens?: LensStep | null;
     series?: Record<string, Float32Array>;
     values?: Record<string, number>;
     refresh?: boolean;
@@ -77,6 +81,11 @@ export class Recorder {
     this.entropy.push(ent);
     this.saliency.push(args.saliency ?? new Float32Array(this.Ly * this.T).fill(NaN));
     this.cached.push(args.cached ?? new Uint8Array(this.Ly * this.T));
+    if (args.lens) {
+      // Steps before the first lens (none in practice: a run fetches it at every step or never) stay empty.
+      while (this.lensIds.length < this.stepMs.length - 1) this.pushLens(null);
+      this.pushLens(args.lens);
+    } else if (this.lensIds.length) this.pushLens(null);
     for (const [k, v] of Object.entries(args.series ?? {})) {
       if (!this.series.has(k))
         this.series.set(
@@ -88,6 +97,19 @@ export class Recorder {
     for (const arr of this.series.values())
       if (arr.length < this.stepMs.length) arr.push(new Float32Array(G).fill(NaN));
   }
+
+  private pushLens(lens: LensStep | null) {
+    const n = this.Ly * this.G;
+    this.lensIds.push(lens?.ids ?? new Int32Array(n).fill(-1));
+    this.lensProbs.push(lens?.probs ?? new Float32Array(n).fill(NaN));
+    if (lens) for (const id of lens.ids) if (id >= 0) this.tokenIds.add(id);
+  }
+}
+
+/** One step's logit lens over the generated positions: per layer, the top-1 id (−1: not computed) and probability. */
+export interface LensStep {
+  ids: Int32Array; // [Ly, G]
+  probs: Float32Array; // [Ly, G]
 }
 
 export function concat<T extends Int32Array | Float32Array | Uint8Array>(

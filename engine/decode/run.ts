@@ -4,7 +4,7 @@ import { makeCache } from '../cache/index.js';
 import type { CachePolicy } from '../cache/types.js';
 import { DlensError } from '../errors.js';
 import { numTransferTokens } from './schedule.js';
-import { forwardPass, predictPositions, recordedSaliency } from './forward-pass.js';
+import { forwardPass, predictPositions, recordedLens, recordedSaliency } from './forward-pass.js';
 import { cacheBytes, cacheForStep, type KvCache } from './kv-cache.js';
 import {
   applyCommits,
@@ -89,6 +89,7 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
         predictions,
         saliency,
         cached: held.mask,
+        lens: recordedLens(run, pass.out, predictions, pass.q0, pass.Q),
         series: decision.series,
         values,
         refresh,

@@ -22,6 +22,8 @@ export interface DecodeOptions {
   initialState?: Int32Array;
   /** Learn2PD's End-of-Text Prediction: once EOS is committed, every later position becomes EOS at that step. */
   eot?: boolean;
+  /** Record the logit lens when the model has it (default); false skips its cost (docs/diagnostics.md). */
+  lens?: boolean;
 }
 
 export interface DecodeResult {

@@ -152,6 +152,8 @@ export async function runBench(
             cache,
             record: diagnose,
             eot: spec.eot,
+            // The detectors do not read the logit lens; its head per layer would only slow the bench.
+            lens: false,
           });
           const out = decodeOutput(model, r.state, ids.length);
           outputs.push(out);

@@ -14,8 +14,11 @@ import { MODELS_DIR, REPO_ROOT } from './paths.js';
  */
 export const CHECKPOINTS_DIR = join(REPO_ROOT, 'assets', 'checkpoints');
 
-/** How a bundled checkpoint is converted: fp16 storage computing in fp32, as dlens-tiny was trained to be run. */
-const BUNDLED_OPTIONS = { dtype: 'fp16' } as const;
+/**
+ * How a bundled checkpoint is converted: fp16 storage computing in fp32, as dlens-tiny was trained to be run; with
+ * the logit lens, so a first trace can show what each layer believed (its cost: docs/diagnostics.md).
+ */
+const BUNDLED_OPTIONS = { dtype: 'fp16', lens: true } as const;
 
 let ready: Promise<void> | undefined;
 

@@ -16,9 +16,23 @@ export const CONTRACT_OUTPUTS = [
 
 /**
  * Outputs a graph may have beyond its version's, checked when present: `key_scores` [Ly, B, C+Q], the weighted
- * queries' mean q·k/√d per key averaged over heads, which Sparse-dLLM's cache selection ranks by.
+ * queries' mean q·k/√d per key averaged over heads, which Sparse-dLLM's cache selection ranks by; the logit lens
+ * `lens_ids`, `lens_probs` [Ly, B, Q], each layer's top-1 through the final norm and head (they come together).
  */
-export const OPTIONAL_OUTPUTS = [{ name: 'key_scores', type: 'float32', rank: 3 }] as const;
+export const OPTIONAL_OUTPUTS = [
+  { name: 'key_scores', type: 'float32', rank: 3 },
+  { name: 'lens_ids', type: 'int64', rank: 3 },
+  { name: 'lens_probs', type: 'float32', rank: 3 },
+] as const;
+
+/** The optional outputs a graph has, checked like the required ones; the lens outputs must come as a pair. */
+export function checkOptionalOutputs(outputs: readonly ValueMeta[]): string[] {
+  const present = OPTIONAL_OUTPUTS.filter((o) => outputs.some((x) => x.name === o.name));
+  const problems = checkContract([], outputs, { inputs: [], outputs: present });
+  const lens = present.filter((o) => o.name.startsWith('lens_')).length;
+  if (lens === 1) problems.push('the logit lens needs both outputs "lens_ids" and "lens_probs"; the graph has one');
+  return problems;
+}
 
 /**
  * Contract v2: keys and values per key/value head, in the card's kv_dtype; token statistics beside the logits; with
@@ -109,6 +123,7 @@ export function checkCardAgainstGraph(
     same('num_heads', card.num_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');
   else same('num_kv_heads', card.num_kv_heads, dim(inputs, 'past_keys', 2), 'past_keys dimension 2');
   if (card.top_k !== undefined) same('top_k', card.top_k, dim(outputs, 'top_ids', 2), 'top_ids dimension 2');
+  same('num_layers', card.num_layers, dim(outputs, 'lens_ids', 0), 'lens_ids dimension 0');
   same('head_dim', card.head_dim, dim(inputs, 'past_keys', 4), 'past_keys dimension 4');
   same('vocab_size', card.vocab_size, dim(outputs, 'logits', 2), 'logits dimension 2');
   return problems;

@@ -9,7 +9,7 @@ import {
   checkCardAgainstGraph,
   checkLogitsOnly,
   contractV2,
-  OPTIONAL_OUTPUTS,
+  checkOptionalOutputs,
   graphKind,
   type GraphKind,
   type ValueMeta,
@@ -43,6 +43,14 @@ export interface ForwardInputs {
   keyBlocks?: BigInt64Array;
   /** A v2 graph's logits are fetched only when asked (sampling at temperature > 0): its statistics suffice else. */
   needLogits?: boolean;
+  /** Fetch the logit lens (a graph that has it): onnxruntime computes only the outputs fetched. */
+  needLens?: boolean;
+}
+
+/** Each layer's top-1 through the final norm and head, and its probability: [Ly, B, Q] each. */
+export interface LensOutputs {
+  ids: BigInt64Array;
+  probs: Float32Array;
 }
 
 /** A v2 graph's token statistics per row (mask excluded): K = the card's top_k. */
@@ -63,6 +71,8 @@ export interface ForwardOutputs {
   /** The weighted queries' mean q·k/√d per key, head-averaged [Ly, B, C+Q]; empty when the graph lacks it. */
   keyScores: Float32Array;
   stats?: RowStatistics;
+  /** Present when asked for (needLens) and the graph has the logit lens. */
+  lens?: LensOutputs;
 }
 
 export interface LoadedModel {
@@ -72,6 +82,8 @@ export interface LoadedModel {
   graph: GraphKind;
   /** Whether the graph has the optional `key_scores` output (Sparse-dLLM's selection needs it). */
   hasKeyScores: boolean;
+  /** Whether the graph has the logit lens outputs (lens_ids, lens_probs: `dlens convert --lens`). */
+  hasLens: boolean;
   tokenizer: Tokenizer;
   encode(text: string): number[];
   decode(ids: number[]): string;
@@ -216,8 +228,8 @@ export async function loadModel(
       `dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`,
     );
   const hasKeyScores = session.outputNames.includes('key_scores');
-  if (hasKeyScores && graph === 'full')
-    problems.push(...checkContract([], meta(session, 'output'), { inputs: [], outputs: OPTIONAL_OUTPUTS }));
+  const hasLens = graph === 'full' && session.outputNames.includes('lens_ids');
+  if (graph === 'full') problems.push(...checkOptionalOutputs(meta(session, 'output')));
   if (problems.length) {
     await session.release();
     throw new DlensError(
@@ -235,6 +247,7 @@ export async function loadModel(
     card,
     graph,
     hasKeyScores,
+    hasLens,
     tokenizer,
     encode: (text) => tokenizer.encode(text).ids,
     // Ids past the tokenizer's (padding rows of the embedding, which an untrained row can still win) have no text.
@@ -278,7 +291,11 @@ export async function loadModel(
       if (v2) {
         // Only what is fetched crosses into JavaScript: [Q, V] logits (500 MB for 1,000 positions of LLaDA) stay in
         // onnxruntime unless sampling needs them.
-        const out = await session.run(feeds, x.needLogits ? [...statsOutputs, 'logits'] : statsOutputs);
+        const fetch = [...statsOutputs];
+        if (x.needLogits) fetch.push('logits');
+        const lens = x.needLens && hasLens;
+        if (lens) fetch.push('lens_ids', 'lens_probs');
+        const out = await session.run(feeds, fetch);
         return {
           logits: x.needLogits ? (out.logits!.data as Float32Array) : new Float32Array(0),
           keys: out.keys!.data as KvArray,
@@ -292,6 +309,9 @@ export async function loadModel(
             entropy: out.entropy!.data as Float32Array,
             logZ: out.log_z!.data as Float32Array,
           },
+          ...(lens
+            ? { lens: { ids: out.lens_ids!.data as BigInt64Array, probs: out.lens_probs!.data as Float32Array } }
+            : {}),
         };
       }
       const out = await session.run(feeds);

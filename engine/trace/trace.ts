@@ -50,6 +50,9 @@ export interface Trace {
   topkProbs: StepTensor<Float32Array>; // [S, G, K]  (F16 in v1 files, decoded)
   saliency: StepTensor<Float32Array>; // [S, Ly, T]
   cached: StepTensor<Uint8Array>; // [S, Ly, T]
+  /** The logit lens: per step, layer and generated position, that layer's top-1 (−1: not computed) and probability. */
+  lensIds: StepTensor<Int32Array>; // [S, Ly, G]
+  lensProbs: StepTensor<Float32Array>; // [S, Ly, G]  (F16, decoded)
   extras: Map<string, RawTensor>;
 }
 
@@ -73,6 +76,8 @@ const PER_STEP: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims'
   saliency: { dtype: 'F16', shape: (d) => [d.S, d.Ly, d.T] },
   cached: { dtype: 'U8', shape: (d) => [d.S, d.Ly, d.T] },
   attn_block: { dtype: 'I32', shape: (d) => [d.S, d.T] },
+  lens_ids: { dtype: 'I32', shape: (d) => [d.S, d.Ly, d.G] },
+  lens_probs: { dtype: 'F16', shape: (d) => [d.S, d.Ly, d.G] },
 };
 /** Version 1 required every tensor; version 2 requires only `state`. */
 const V1_REQUIRED = [
@@ -128,6 +133,7 @@ export function readTrace(bytes: Uint8Array): Trace {
     // In memory, check every step now: a malformed trace is refused when it opens, as v1 readers did.
     trace.topkIds.full();
     trace.attnBlock.full();
+    trace.lensIds.full();
     return trace;
   } catch (e) {
     throw asTraceError(e);
@@ -204,7 +210,7 @@ function assemble(
     throw new TraceError(
       `manifest gen_length ${manifest.gen_length} does not match ${G} generated positions in "state"`,
     );
-  const layered = entries.get('saliency') ?? entries.get('cached');
+  const layered = entries.get('saliency') ?? entries.get('cached') ?? entries.get('lens_ids');
   const dims = { S, T, G, P, K: entries.get('topk_ids')?.shape[2] ?? 0, Ly: layered?.shape[1] ?? 0 };
   for (const [name, spec] of Object.entries({ ...EAGER, ...PER_STEP })) {
     const t = entries.get(name);
@@ -312,6 +318,8 @@ function assemble(
     topkProbs: perStep<Float32Array>('topk_probs'),
     saliency: perStep<Float32Array>('saliency'),
     cached: perStep<Uint8Array>('cached'),
+    lensIds: perStep<Int32Array>('lens_ids', rowCheck('lens_ids', -1)),
+    lensProbs: perStep<Float32Array>('lens_probs'),
     extras,
   };
   checkManifestAgainstTensors(trace);
@@ -358,6 +366,9 @@ function checkManifestAgainstTensors(t: Trace) {
   if (t.saliency.present && t.cached.present && t.cached.shape[1] !== d.Ly)
     throw new TraceError(`tensor "cached" holds ${t.cached.shape[1]} layers but "saliency" holds ${d.Ly}`);
   if (t.topkIds.present) same('top_k', m.top_k, d.K, 'tensor "topk_ids" holds');
+  if (t.lensIds.present !== t.lensProbs.present)
+    throw new TraceError('tensors "lens_ids" and "lens_probs" come together (the logit lens), with the same shape');
+  if (t.lensIds.present) same('num_layers', m.num_layers, d.Ly, 'tensor "lens_ids" holds');
   if (t.topkProbs.present !== t.topkIds.present || (t.topkProbs.present && t.topkProbs.shape[2] !== d.K))
     throw new TraceError('tensors "topk_ids" and "topk_probs" come together, with the same shape');
   const card = m.model.card;
@@ -407,6 +418,8 @@ export interface TraceInput {
   cached?: Uint8Array;
   edits?: Int32Array;
   attnBlock?: Int32Array;
+  lensIds?: Int32Array;
+  lensProbs?: ArrayLike<number>;
   extras?: Map<string, RawTensor>;
 }
 
@@ -430,6 +443,8 @@ export function writeTrace(t: TraceInput): Uint8Array {
   put('cached', 'U8', [S, Ly, T], t.cached);
   put('edits', 'I32', [t.edits ? t.edits.length / 4 : 0, 4], t.edits);
   put('attn_block', 'I32', [S, T], t.attnBlock);
+  put('lens_ids', 'I32', [S, Ly, G], t.lensIds);
+  put('lens_probs', 'F16', [S, Ly, G], half(t.lensProbs));
   for (const [k, v] of t.extras ?? []) {
     if (!k.startsWith('extra.')) throw new Error(`extra tensor name "${k}" must start with "extra."`);
     m.set(k, v);

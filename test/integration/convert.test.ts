@@ -399,3 +399,84 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
     }
   });
 });
+
+/**
+ * `dlens convert --lens`: each layer's top-1 through the final norm and the output head, against the float64 reference
+ * of the architecture computing the same lens — LLaDA (dlens-tiny's checkpoint) and Dream, whose shifted rows the
+ * lens must follow too. Decodes of a lens model record it; a model without it records none.
+ */
+describe('dlens convert --lens: the logit lens', () => {
+  const dir = tmp('dlens-convert-lens-');
+  const forward = (m: LoadedModel, ids: readonly number[], needLens: boolean) =>
+    m.forward({
+      inputIds: BigInt64Array.from(ids.map(BigInt)),
+      positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
+      B: 1,
+      Q: ids.length,
+      pastKeys: new Float32Array(0),
+      pastValues: new Float32Array(0),
+      C: 0,
+      queryWeights: new Float32Array(ids.length).fill(1),
+      needLens,
+    });
+
+  it.each([
+    ['llada', (d: string) => tinyCheckpoint(d), [2, 70, 80, 90, 3, 1, 1, 1, 1, 100, 1, 1, 300, 1]],
+    ['dream', (d: string) => randomQwenCheckpoint(d, 'dream'), [2, 70, 80, 90, 3, 1, 1, 1, 1, 100, 1, 1]],
+  ] as const)('%s: every layer’s top-1 and probability are the reference’s', async (kind, make, ids) => {
+    const hf = join(dir, kind),
+      out = join(dir, `${kind}-lens`);
+    make(hf);
+    const r = dlens(['convert', hf, '--out', out, '--lens', '--json']);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8')).training.source.lens).toBe(true);
+    const m = await loadModel(out);
+    try {
+      expect(m.hasLens).toBe(true);
+      const { num_layers: Ly, mask_token_id: mask } = m.card;
+      const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids), String(mask)]).stdout)
+        .lens as [number, number][][];
+      const got = await forward(m, ids, true);
+      expect(ref.length).toBe(Ly);
+      const Q = ids.length;
+      for (let l = 0; l < Ly; l++)
+        for (let q = 0; q < Q; q++) {
+          const [id, p] = ref[l]![q]!;
+          expect(Number(got.lens!.ids[l * Q + q])).toBe(id);
+          expect(Math.abs(got.lens!.probs[l * Q + q]! - p)).toBeLessThan(1e-4);
+        }
+      // The last layer's lens is the model's own top-1.
+      const K = m.card.top_k!;
+      for (let q = 0; q < Q; q++) expect(got.lens!.ids[(Ly - 1) * Q + q]).toBe(got.stats!.topIds[q * K]);
+      // Not asked for, not fetched.
+      expect((await forward(m, ids, false)).lens).toBeUndefined();
+    } finally {
+      await m.release();
+    }
+  });
+
+  it('records the lens at every step of a decode with a lens model, and none without one', () => {
+    const traces = [
+      ['lens', join(dir, 'llada-lens')],
+      ['plain', join(dir, 'llada-plain')],
+    ] as const;
+    const r0 = dlens(['convert', join(dir, 'llada'), '--out', traces[1][1], '--json']);
+    expect(r0.code).toBe(0);
+    for (const [name, model] of traces) {
+      const out = join(dir, `${name}.dlens`);
+      const r = dlens(['record', '--model', model, '--task', 'sort:2', '--out', out]);
+      expect(r.code).toBe(0);
+      const t = readTrace(new Uint8Array(readFileSync(out)));
+      if (name === 'plain') {
+        expect(t.lensIds.present).toBe(false);
+        continue;
+      }
+      const { S, G, Ly, K } = t.dims;
+      expect(t.lensIds.shape).toEqual([S, Ly, G]);
+      const lens = t.lensIds.full()!,
+        top = t.topkIds.full()!;
+      for (let s = 0; s < S; s++)
+        for (let g = 0; g < G; g++) expect(lens[(s * Ly + Ly - 1) * G + g]).toBe(top[(s * G + g) * K]);
+    }
+  });
+});

@@ -3,9 +3,12 @@
 `dlens convert` knows, written from their definitions: LLaDA (ML-GSAI/LLaDA's modeling_llada.py, block_type llama),
 Dream (DreamLM/Dream's modeling_dream.py: Qwen2 with q/k/v biases, logits shifted by one row) and dllm's A2D Qwen3
 (transformers' Qwen3 with per-head q/k RMSNorm, bidirectional). An independent reference for the graphs the converter
-builds. Prints JSON {"logits": [[...]], "keys0": [...]} for the token ids given as JSON.
+builds. Prints JSON {"logits": [[...]], "keys0": [...]} for the token ids given as JSON; with a mask id, also the
+logit lens {"lens": [[[top-1 id, probability] per row] per layer]}: each layer's residual stream through the final
+norm and the output head, its top-1 other than the mask token, its probability under the softmax over the whole
+vocabulary.
 
-    python3 test/support/hf_reference.py CHECKPOINT_DIR '[ids...]'
+    python3 test/support/hf_reference.py CHECKPOINT_DIR '[ids...]' [MASK_ID]
 """
 import json
 import struct
@@ -62,7 +65,7 @@ def layout(c, w):
     return dims, w("model.embed_tokens.weight"), layer, w("model.norm.weight"), head
 
 
-def forward(d, ids):
+def forward(d, ids, mask=None):
     c = json.load(open(f"{d}/config.json"))
     dims, embed, layer, final_norm, head = layout(c, load(d))
     D, H, Hkv, Dh, L, eps, T = dims["D"], dims["H"], dims["Hkv"], dims["Dh"], dims["L"], dims["eps"], len(ids)
@@ -89,6 +92,19 @@ def forward(d, ids):
         g = layer(l, r)
         return x if g is None else rms(x, g)
 
+    def read_out(x):
+        logits = rms(x, final_norm) @ head.T
+        return np.concatenate([logits[:1], logits[:-1]], 0) if dims["shift"] else logits
+
+    def top_one(logits):
+        p = np.exp(logits - logits.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        cand = logits.copy()
+        cand[:, mask] = -np.inf
+        top = cand.argmax(-1)
+        return [[int(t), float(p[r, t])] for r, t in enumerate(top)]
+
+    lens = []
     x = embed[ids]
     keys0 = None
     for l in range(L):
@@ -106,12 +122,15 @@ def forward(d, ids):
         f = rms(x, layer(l, "ff_norm"))
         g = f @ layer(l, "gate").T
         x = x + ((g / (1 + np.exp(-g))) * (f @ layer(l, "up").T)) @ layer(l, "down").T
-    logits = rms(x, final_norm) @ head.T
-    if dims["shift"]:
-        logits = np.concatenate([logits[:1], logits[:-1]], 0)
-    return logits, keys0
+        if mask is not None:
+            lens.append(top_one(read_out(x)))
+    return read_out(x), keys0, lens
 
 
 if __name__ == "__main__":
-    logits, keys0 = forward(sys.argv[1], json.loads(sys.argv[2]))
-    print(json.dumps({"logits": logits.tolist(), "keys0": keys0.reshape(-1).tolist()}))
+    mask = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    logits, keys0, lens = forward(sys.argv[1], json.loads(sys.argv[2]), mask)
+    out = {"logits": logits.tolist(), "keys0": keys0.reshape(-1).tolist()}
+    if mask is not None:
+        out["lens"] = lens
+    print(json.dumps(out))

@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { encodeSafetensors, decodeSafetensors, FormatError } from '../../engine/trace/safetensors.js';
-import { readTrace, TraceError, evictions } from '../../engine/trace/trace.js';
+import { readTrace, TraceError, evictions, writeTrace } from '../../engine/trace/trace.js';
 import { toHalf, fromHalf } from '../../engine/trace/f16.js';
 import { Rng } from '../../engine/util/rng.js';
-import { sampleTrace } from '../support/sample-trace.js';
+import { sampleTrace, sampleTraceInput } from '../support/sample-trace.js';
 
 describe('safetensors codec', () => {
   it('round-trips tensors and metadata with an 8-byte aligned data section', () => {
@@ -82,6 +82,31 @@ describe('trace reader', () => {
   it('refuses a manifest that breaks the schema or disagrees with the tensors', () => {
     expect(() => readTrace(sampleTrace({ format: 'other' as never }))).toThrow(/manifest is invalid at "format"/);
     expect(() => readTrace(sampleTrace({ steps: 5 }))).toThrow(/5 steps but "state" holds 3/);
+  });
+
+  it('reads the logit lens and refuses one that is half there, of the wrong shape or outside the vocabulary', () => {
+    const base = sampleTraceInput();
+    const { S, Ly, G } = base.dims;
+    const n = S * Ly * G;
+    const ids = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -1 : i % 10));
+    const probs = Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? NaN : 0.25));
+    const t = readTrace(writeTrace({ ...base, lensIds: ids, lensProbs: probs }));
+    expect(t.lensIds.shape).toEqual([S, Ly, G]);
+    expect(Array.from(t.lensIds.row(0)!)).toEqual(Array.from(ids.subarray(0, Ly * G)));
+    expect(t.lensProbs.row(0)![1]).toBeCloseTo(0.25, 3);
+    expect(() => readTrace(writeTrace({ ...base, lensIds: ids }))).toThrow(/"lens_ids" and "lens_probs" come together/);
+    const bad = ids.slice();
+    bad[4] = 10;
+    expect(() => readTrace(writeTrace({ ...base, lensIds: bad, lensProbs: probs }))).toThrow(
+      /lens_ids holds token id 10 at step 1/,
+    );
+    // Two layers of lens beside one layer of saliency.
+    const { metadata, tensors } = decodeSafetensors(writeTrace({ ...base, lensIds: ids, lensProbs: probs }));
+    tensors.set('lens_ids', { dtype: 'I32', shape: [S, 2, G], data: new Int32Array(2 * n) });
+    tensors.set('lens_probs', { dtype: 'F16', shape: [S, 2, G], data: new Uint16Array(2 * n) });
+    expect(() => readTrace(encodeSafetensors(tensors, metadata))).toThrow(
+      /"lens_ids" has shape \[3,2,4\], expected \[3,1,4\]/,
+    );
   });
 
   it('never throws anything but TraceError on corrupted bytes (seeded fuzz)', () => {
