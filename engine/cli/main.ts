@@ -7,7 +7,7 @@ import { checkDevice, DEVICES } from '../model/devices.js';
 import { record } from '../record.js';
 import { readTrace, openTrace, TraceError, LAZY_ABOVE } from '../trace/trace.js';
 import { fileSource } from '../trace/file-source.js';
-import { traceMetrics, divergence, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
+import { traceMetrics, divergence, lensSummary, REGIONS, REGION_LABEL, type Region } from '../metrics/index.js';
 import { taskAt, parseTaskRef, generateTasks } from '../tasks/generate.js';
 import { fileCorpus } from '../tasks/corpus.js';
 import { SUITES, getSuite } from '../tasks/suites.js';
@@ -366,7 +366,7 @@ async function cmdInfo(argv: string[]) {
   const f = positionals[0]!;
   const trace = readTraceFile(f);
   const { vocab, ...manifest } = trace.manifest;
-  const sum = traceMetrics(trace);
+  const sum = { ...traceMetrics(trace), lens: lensSummary(trace) ?? null };
   if (values.json) {
     console.log(
       JSON.stringify({
@@ -416,9 +416,16 @@ async function cmdInfo(argv: string[]) {
     `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${r.tokens_per_step.toFixed(2)}  tokens/forward ${r.tpf.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
   );
   const o = sum.order,
-    num = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
+    num = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(2)),
+    pct = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(0)}%`);
   console.log(
     `decoding order (1 = left to right): Kendall τ ${num(o.overall.answer.kendall)}, Spearman ρ ${num(o.overall.answer.spearman)} over answer tokens; all positions τ ${num(o.overall.all.kendall)} ρ ${num(o.overall.all.spearman)}; mean per block τ ${num(o.meanBlock.kendall)} ρ ${num(o.meanBlock.spearman)} (${o.blocks.length} blocks)`,
+  );
+  const lens = sum.lens;
+  console.log(
+    lens
+      ? `logit lens (${lens.layers} layers): at their commit step, answer tokens first came out on top at layer ${num(lens.meanFirstLayer)} on average (median ${lens.medianFirstLayer}); from layer 1: ${pct(lens.fromFirstLayer)}; in no layer: ${pct(lens.never)} (${lens.commits} commits)`
+      : 'logit lens: not recorded (a model converted with dlens convert --lens records it; the bundled dlens-tiny has it)',
   );
   console.log('failure detectors (docs/diagnostics.md):');
   for (const d of sum.detectors) {

@@ -19,7 +19,7 @@ import type { GraphBuilder } from './onnx-graph.js';
  * The revision of the graph this file builds, recorded in each converted model's card: bump it when outputs or their
  * numerics change, and the bundled models are converted again on their next use (engine/model/bundled.ts).
  * 2: key_scores output (Sparse-dLLM's selection); top_probs as exp(x − m) / s over the whole vocabulary.
- * 3: optional logit-lens outputs lens_ids, lens_probs (`--lens`); the bundled models have them.
+ * 3: optional logit lens (`--lens`: input lens_rows, outputs lens_ids, lens_probs); the bundled models have it.
  */
 export const GRAPH_REVISION = 3;
 
@@ -53,8 +53,9 @@ export interface GraphOptions {
   maskInSoftmax: boolean;
   /**
    * The logit lens: after every layer, the residual stream through the final norm and the output head, reduced to
-   * each row's top-1 (never the mask token) and its probability (lens_ids, lens_probs [Ly, B, Q]). It costs one
-   * output head per layer, so it is optional.
+   * each row's top-1 (never the mask token) and its probability (lens_ids, lens_probs [Ly, R]) for the rows the
+   * caller names (lens_rows [R], flat indices into the B·Q rows; R ≥ 1). It costs one output head per layer for
+   * each row named: a caller that does not want it names one row.
    */
   lens?: boolean;
 }
@@ -237,8 +238,16 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
       g.op('Slice', [rows, g.const([a], 'int64'), g.const([b], 'int64'), g.const([1], 'int64')]);
     return g.op('Concat', [row(0, 1), row(0, -1)], { axis: 1 });
   };
-  const readOut = (h: string) => asRows(linear(rmsNorm(h, w.finalNorm), w.head));
   const bias = maskBias(g, V, o);
+  // The logit lens reads out only the rows asked for. A shifted model predicts row j from hidden row
+  // j − 1 (row 0 from itself), so the rows read are shifted the same way within each sequence.
+  const lensRows = o.lens ? g.input('lens_rows', 'int64', ['R']) : '';
+  let lensSource = lensRows;
+  if (o.lens && d.shiftLogits) {
+    const Q = g.op('Gather', [shapeBQ, g.const([1], 'int64', [])], { axis: 0 });
+    const notFirst = g.op('Greater', [g.op('Mod', [lensRows, Q]), g.const([0], 'int64', [])]);
+    lensSource = g.op('Sub', [lensRows, g.op('Cast', [notFirst], { to: 7 })]);
+  }
   const lensIds: string[] = [],
     lensProbs: string[] = [];
   const keys: string[] = [],
@@ -279,12 +288,13 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
     values.push(toKv(v));
     // The last layer's lens is the model's own prediction: read from the logits below, not computed twice.
     if (o.lens && l < Ly - 1) {
-      const top = topOne(g, readOut(x), bias, o);
+      const rows = g.op('Gather', [x, lensSource], { axis: 0 }); // [R, D]
+      const top = topOne(g, linear(rmsNorm(rows, w.finalNorm), w.head), bias, o);
       lensIds.push(top.id);
       lensProbs.push(top.prob);
     }
   }
-  const logits = readOut(x);
+  const logits = asRows(linear(rmsNorm(x, w.finalNorm), w.head));
   const stack = (xs: string[]) =>
     g.op(
       'Concat',
@@ -297,9 +307,10 @@ export function buildTransformer(g: GraphBuilder, d: TransformerDims, w: Transfo
   g.output(stack(sal), 'saliency', 'float', [Ly, 'B', H, 'CQ']);
   g.output(stack(keyScores), 'key_scores', 'float', [Ly, 'B', 'CQ']);
   if (o.lens) {
-    const top = topOne(g, logits, bias, o);
-    g.output(stack([...lensIds, top.id]), 'lens_ids', 'int64', [Ly, 'B', 'Q']);
-    g.output(stack([...lensProbs, top.prob]), 'lens_probs', 'float', [Ly, 'B', 'Q']);
+    // The logits' rows are positions already (shifted above): gather them as asked.
+    const top = topOne(g, g.op('Gather', [flat(logits, V), lensRows], { axis: 0 }), bias, o);
+    g.output(stack([...lensIds, top.id]), 'lens_ids', 'int64', [Ly, 'R']);
+    g.output(stack([...lensProbs, top.prob]), 'lens_probs', 'float', [Ly, 'R']);
   }
   tokenStatistics(g, logits, V, bias, o);
 }
@@ -312,8 +323,8 @@ function maskBias(g: GraphBuilder, V: number, o: GraphOptions) {
 }
 
 /**
- * A logit lens row: the top-1 token other than the mask token and its probability under the same softmax as
- * top_probs (the whole vocabulary unless the card says without-mask), as [B, Q] each.
+ * The logit lens of [R, V] rows: the top-1 token other than the mask token and its probability under the same
+ * softmax as top_probs (the whole vocabulary unless the card says without-mask), as [R] each.
  */
 function topOne(g: GraphBuilder, logits: string, bias: string, o: GraphOptions) {
   const last = g.const([-1], 'int64');

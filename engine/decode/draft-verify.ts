@@ -2,7 +2,7 @@ import { DlensError } from '../errors.js';
 import type { Params, Strategy } from '../strategies/types.js';
 import { numTransferTokens } from './schedule.js';
 import { predictFromPass } from './row-stats.js';
-import { passBlocks, recordedLens, wantsLens } from './forward-pass.js';
+import { lensRowsOf, passBlocks, recordedLens, wantsLens } from './forward-pass.js';
 import type { LensStep } from './recorder.js';
 import type { PositionPrediction } from './predict.js';
 import { endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './setup.js';
@@ -40,7 +40,7 @@ async function verifyPass(run: Run, states: Int32Array[]): Promise<Verified[]> {
     C: 0,
     queryWeights: new Float32Array(B * T),
     ...passBlocks(run, [], 0, T, B),
-    needLens: wantsLens(run),
+    ...(wantsLens(run) ? { lensRows: lensRowsOf(P, 0, T, B) } : {}),
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;

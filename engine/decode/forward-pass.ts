@@ -68,7 +68,7 @@ export async function forwardPass(
     // (only prefix caching applies to it).
     ...passBlocks(run, cache?.positions[0] ?? [], q0, Q),
     needLogits: run.o.temperature > 0,
-    needLens: wantsLens(run),
+    ...(wantsLens(run) ? { lensRows: lensRowsOf(run.P, q0, Q) } : {}),
   });
   run.forwardMs += performance.now() - t;
   run.nfe++;
@@ -143,8 +143,21 @@ export function recordedSaliency(run: Run, pass: Pass, cache: KvCache | null): F
 export const wantsLens = (run: Run) => run.o.record && run.o.lens !== false && run.model.hasLens;
 
 /**
- * The recorded logit lens of batch row b of a pass whose rows are positions [q0, q0 + Q): at the generated
- * positions that have a prediction (the same positions as the top-k), per layer. Null when the pass has no lens.
+ * The rows a pass reads the logit lens out of: every generated position it computes (rows [P − q0, Q) of each
+ * sequence), sequence after sequence, as flat indices into the B·Q rows.
+ */
+export function lensRowsOf(P: number, q0: number, Q: number, B = 1): BigInt64Array {
+  const first = Math.max(0, P - q0),
+    n = Math.max(0, Q - first);
+  const rows = new BigInt64Array(B * n);
+  for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) rows[b * n + i] = BigInt(b * Q + first + i);
+  return rows;
+}
+
+/**
+ * The recorded logit lens of sequence b of a pass whose rows are positions [q0, q0 + Q) and whose lens was read at
+ * lensRowsOf(P, q0, Q, B): at the generated positions that have a prediction (the same positions as the top-k), per
+ * layer. Null when the pass has no lens.
  */
 export function recordedLens(
   run: Run,
@@ -158,13 +171,16 @@ export function recordedLens(
   if (!out.lens) return null;
   const { P, G } = run,
     Ly = run.model.card.num_layers;
+  const first = Math.max(0, P - q0),
+    n = Math.max(0, Q - first),
+    R = B * n;
   const ids = new Int32Array(Ly * G).fill(-1),
     probs = new Float32Array(Ly * G).fill(NaN);
   for (let g = 0; g < G; g++) {
-    const r = P + g - q0;
-    if (!predictions[g] || r < 0 || r >= Q) continue;
+    const q = P + g - q0;
+    if (!predictions[g] || q < first || q >= Q) continue;
     for (let l = 0; l < Ly; l++) {
-      const i = (l * B + b) * Q + r;
+      const i = l * R + b * n + q - first;
       ids[l * G + g] = Number(out.lens.ids[i]!);
       probs[l * G + g] = out.lens.probs[i]!;
     }

@@ -12,6 +12,8 @@ export type { DecodingOrder, OrderCorrelation } from './order.js';
 export { detectFailures, DETECTORS } from './detectors/index.js';
 export type { DetectorReport, DetectorId, Finding } from './detectors/index.js';
 export { divergence } from './divergence.js';
+export { firstCorrectLayerRow, finalTokens, lensSummary } from './lens.js';
+export type { LensSummary } from './lens.js';
 export type { Divergence, Parting } from './divergence.js';
 export { REGIONS, REGION_LABEL, classifyPositions, answerTokens, endIds } from './regions.js';
 export type { Region, Regions } from './regions.js';

@@ -15,22 +15,30 @@ export const CONTRACT_OUTPUTS = [
 ] as const;
 
 /**
- * Outputs a graph may have beyond its version's, checked when present: `key_scores` [Ly, B, C+Q], the weighted
- * queries' mean q·k/√d per key averaged over heads, which Sparse-dLLM's cache selection ranks by; the logit lens
- * `lens_ids`, `lens_probs` [Ly, B, Q], each layer's top-1 through the final norm and head (they come together).
+ * What a graph may have beyond its version's, checked when present: the output `key_scores` [Ly, B, C+Q], the weighted
+ * queries' mean q·k/√d per key averaged over heads, which Sparse-dLLM's cache selection ranks by; and the logit lens,
+ * which comes whole: input `lens_rows` [R] (flat indices into the B·Q rows to read out, R ≥ 1) and
+ * outputs `lens_ids`, `lens_probs` [Ly, R], each layer's top-1 through the final norm and head.
  */
-export const OPTIONAL_OUTPUTS = [
-  { name: 'key_scores', type: 'float32', rank: 3 },
-  { name: 'lens_ids', type: 'int64', rank: 3 },
-  { name: 'lens_probs', type: 'float32', rank: 3 },
-] as const;
+export const OPTIONAL_OUTPUTS = [{ name: 'key_scores', type: 'float32', rank: 3 }] as const;
+export const LENS_IO = {
+  inputs: [{ name: 'lens_rows', type: 'int64', rank: 1 }],
+  outputs: [
+    { name: 'lens_ids', type: 'int64', rank: 2 },
+    { name: 'lens_probs', type: 'float32', rank: 2 },
+  ],
+} as const;
 
-/** The optional outputs a graph has, checked like the required ones; the lens outputs must come as a pair. */
-export function checkOptionalOutputs(outputs: readonly ValueMeta[]): string[] {
+/** Whether a graph has the logit lens (any part of it: checkOptionalIo refuses a part without the rest). */
+export const hasLensIo = (inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]) =>
+  [...inputs, ...outputs].some((x) => ['lens_rows', 'lens_ids', 'lens_probs'].includes(x.name));
+
+/** The optional inputs and outputs a graph has, checked like the required ones; the lens must come whole. */
+export function checkOptionalIo(inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
   const present = OPTIONAL_OUTPUTS.filter((o) => outputs.some((x) => x.name === o.name));
   const problems = checkContract([], outputs, { inputs: [], outputs: present });
-  const lens = present.filter((o) => o.name.startsWith('lens_')).length;
-  if (lens === 1) problems.push('the logit lens needs both outputs "lens_ids" and "lens_probs"; the graph has one');
+  if (hasLensIo(inputs, outputs))
+    problems.push(...checkContract(inputs, outputs, LENS_IO).map((p) => `the logit lens: ${p}`));
   return problems;
 }
 

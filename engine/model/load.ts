@@ -9,7 +9,8 @@ import {
   checkCardAgainstGraph,
   checkLogitsOnly,
   contractV2,
-  checkOptionalOutputs,
+  checkOptionalIo,
+  hasLensIo,
   graphKind,
   type GraphKind,
   type ValueMeta,
@@ -43,11 +44,14 @@ export interface ForwardInputs {
   keyBlocks?: BigInt64Array;
   /** A v2 graph's logits are fetched only when asked (sampling at temperature > 0): its statistics suffice else. */
   needLogits?: boolean;
-  /** Fetch the logit lens (a graph that has it): onnxruntime computes only the outputs fetched. */
-  needLens?: boolean;
+  /**
+   * The rows (flat indices into the B·Q rows) whose logit lens to read out, in a graph that has it; none (the
+   * default) fetches nothing and costs one row's heads.
+   */
+  lensRows?: BigInt64Array;
 }
 
-/** Each layer's top-1 through the final norm and head, and its probability: [Ly, B, Q] each. */
+/** Each layer's top-1 through the final norm and head, and its probability, for the rows asked: [Ly, R] each. */
 export interface LensOutputs {
   ids: BigInt64Array;
   probs: Float32Array;
@@ -71,7 +75,7 @@ export interface ForwardOutputs {
   /** The weighted queries' mean q·k/√d per key, head-averaged [Ly, B, C+Q]; empty when the graph lacks it. */
   keyScores: Float32Array;
   stats?: RowStatistics;
-  /** Present when asked for (needLens) and the graph has the logit lens. */
+  /** Present when rows were asked for (lensRows) and the graph has the logit lens. */
   lens?: LensOutputs;
 }
 
@@ -228,8 +232,8 @@ export async function loadModel(
       `dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`,
     );
   const hasKeyScores = session.outputNames.includes('key_scores');
-  const hasLens = graph === 'full' && session.outputNames.includes('lens_ids');
-  if (graph === 'full') problems.push(...checkOptionalOutputs(meta(session, 'output')));
+  const hasLens = graph === 'full' && hasLensIo(meta(session, 'input'), meta(session, 'output'));
+  if (graph === 'full') problems.push(...checkOptionalIo(meta(session, 'input'), meta(session, 'output')));
   if (problems.length) {
     await session.release();
     throw new DlensError(
@@ -293,7 +297,12 @@ export async function loadModel(
         // onnxruntime unless sampling needs them.
         const fetch = [...statsOutputs];
         if (x.needLogits) fetch.push('logits');
-        const lens = x.needLens && hasLens;
+        const lens = hasLens && !!x.lensRows?.length;
+        if (hasLens) {
+          // Not wanted: one row (onnxruntime's CPU kernels stop the process on zero rows), computed and left there.
+          const rows = lens ? x.lensRows! : new BigInt64Array(1);
+          feeds.lens_rows = new ort.Tensor('int64', rows, [rows.length]);
+        }
         if (lens) fetch.push('lens_ids', 'lens_probs');
         const out = await session.run(feeds, fetch);
         return {

@@ -129,7 +129,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
         );
         // Rows read later (a view asked for a step) redraw the views that wait for them.
         const t = lt.trace;
-        for (const x of [t.topkIds, t.topkProbs, t.saliency, t.cached, t.attnBlock])
+        for (const x of [t.topkIds, t.topkProbs, t.saliency, t.cached, t.attnBlock, t.lensIds, t.lensProbs])
           x.onLoad.listener = () => set({ rowsRead: get().rowsRead + 1 });
         return get().addTrace(lt);
       } catch (e) {

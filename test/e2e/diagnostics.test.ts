@@ -17,6 +17,7 @@ describe('diagnostics in the app', () => {
   const dir = tmp();
   const lc = join(dir, 'pick1-lowconf.dlens'),
     th = join(dir, 'pick1-threshold.dlens'),
+    noLens = join(dir, 'pick1-no-lens.dlens'),
     benchJson = join(dir, 'bench.json');
 
   beforeAll(async () => {
@@ -24,6 +25,7 @@ describe('diagnostics in the app', () => {
     const task = taskAt('pick', 1, DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
     await record({ task, genLength: 32, blockLength: 32, out: lc });
     await record({ task, genLength: 32, blockLength: 32, strategy: 'fast-dllm-threshold', out: th });
+    await record({ task, genLength: 32, blockLength: 32, lens: false, out: noLens });
     server = await startServe({ DLENS_HOME: join(dir, 'home') });
     // the bench keeps its instance traces in the served traces folder, where the page may open them
     const r = dlens([
@@ -79,6 +81,32 @@ describe('diagnostics in the app', () => {
     // one mark per committed position: 32 generated positions
     expect(await page.locator('.figure svg rect[fill]:has(title)').count()).toBe(32);
     await page.screenshot({ path: join(SHOTS, '10-diagnostics.png') });
+  });
+
+  it('shows what each layer believed at the cursor step and, across steps, the first layer that got it', async () => {
+    await page.getByRole('tab', { name: 'Logit lens' }).click();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+    expect(await page.getByTestId('step-label').textContent()).toMatch(/^step 3 \//);
+    const fig = page.locator('.lens .figure svg');
+    // dlens-tiny's 6 layers x 32 generated positions, every position computed at every step (cache none)
+    await expect.poll(() => fig.locator('rect[fill]:has(title)').count()).toBe(6 * 32);
+    expect(await fig.locator('title').first().textContent()).toMatch(/^position \d+, layer \d: ".*" p=0\.\d{3}/);
+    // the last layer is the model's own prediction: at the final step's last layer every outlined cell is a hit
+    expect(await fig.locator('rect.lens-final').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('lens-stats').textContent()).toMatch(/masked at step 3\d+; final token on top/);
+    expect(await page.getByTestId('lens-heatmap').locator('canvas').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, '13-logit-lens.png') });
+    // the same measure in the Heatmaps view, exportable there
+    await page.getByRole('tab', { name: 'Heatmaps' }).click();
+    await page.getByTestId('metric').selectOption('lens_first');
+    expect(await page.getByTestId('legend').textContent()).toMatch(/1\.0.*7\.0/);
+    // a trace recorded without it says how to get it
+    await page.getByTestId('open-input').setInputFiles(noLens);
+    await page.getByRole('tab', { name: 'Logit lens' }).click();
+    expect(await page.getByTestId('lens-absent').textContent()).toMatch(/dlens convert --lens/);
+    await page.getByRole('button', { name: 'close pick1-no-lens.dlens' }).click();
+    await expect.poll(() => page.locator('.tracechip').count()).toBe(1);
   });
 
   it('marks where two decodes part in Compare and jumps there', async () => {

@@ -407,7 +407,7 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
  */
 describe('dlens convert --lens: the logit lens', () => {
   const dir = tmp('dlens-convert-lens-');
-  const forward = (m: LoadedModel, ids: readonly number[], needLens: boolean) =>
+  const forward = (m: LoadedModel, ids: readonly number[], lensRows: number[]) =>
     m.forward({
       inputIds: BigInt64Array.from(ids.map(BigInt)),
       positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
@@ -417,7 +417,7 @@ describe('dlens convert --lens: the logit lens', () => {
       pastValues: new Float32Array(0),
       C: 0,
       queryWeights: new Float32Array(ids.length).fill(1),
-      needLens,
+      lensRows: BigInt64Array.from(lensRows.map(BigInt)),
     });
 
   it.each([
@@ -436,9 +436,10 @@ describe('dlens convert --lens: the logit lens', () => {
       const { num_layers: Ly, mask_token_id: mask } = m.card;
       const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids), String(mask)]).stdout)
         .lens as [number, number][][];
-      const got = await forward(m, ids, true);
-      expect(ref.length).toBe(Ly);
       const Q = ids.length;
+      const all = ids.map((_, q) => q);
+      const got = await forward(m, ids, all);
+      expect(ref.length).toBe(Ly);
       for (let l = 0; l < Ly; l++)
         for (let q = 0; q < Q; q++) {
           const [id, p] = ref[l]![q]!;
@@ -448,8 +449,13 @@ describe('dlens convert --lens: the logit lens', () => {
       // The last layer's lens is the model's own top-1.
       const K = m.card.top_k!;
       for (let q = 0; q < Q; q++) expect(got.lens!.ids[(Ly - 1) * Q + q]).toBe(got.stats!.topIds[q * K]);
-      // Not asked for, not fetched.
-      expect((await forward(m, ids, false)).lens).toBeUndefined();
+      // Some rows, in the order asked (a shifted model reads each from the row before it, row 0 from itself).
+      const some = [Q - 1, 0, 5];
+      const part = await forward(m, ids, some);
+      for (let l = 0; l < Ly; l++)
+        some.forEach((q, i) => expect(Number(part.lens!.ids[l * some.length + i])).toBe(ref[l]![q]![0]));
+      // None asked for, none computed or fetched.
+      expect((await forward(m, ids, [])).lens).toBeUndefined();
     } finally {
       await m.release();
     }

@@ -110,3 +110,53 @@ describe('decoding order and divergence from the command line', () => {
     expect(md.stdout).toMatch(/\| Stall % \|/);
   });
 });
+
+describe('diagnostics on a converted checkpoint', () => {
+  it('a Dream-architecture checkpoint converted with --lens: info, diff and the lens over its decodes', async () => {
+    // Random weights in Dream's layout (shifted rows, q/k/v biases): the output is noise, but every diagnostic must
+    // read its traces as it reads dlens-tiny's.
+    const { randomQwenCheckpoint } = await import('../support/random-checkpoint.js');
+    const hf = join(dir, 'dream-hf'),
+      model = join(dir, 'dream-lens');
+    randomQwenCheckpoint(hf, 'dream');
+    expect(dlens(['convert', hf, '--out', model, '--lens']).code).toBe(0);
+    // Four tokens per step against a threshold decoder (which, unsure of everything here, commits one per step).
+    const runs = [
+      ['low-confidence', '--steps', '16'],
+      ['fast-dllm-threshold', '--steps', '64'],
+    ];
+    const traces = runs.map(([strategy]) => join(dir, `dream-${strategy}.dlens`));
+    for (const [i, [strategy, ...rest]] of runs.entries()) {
+      const r = dlens([
+        'record',
+        '--model',
+        model,
+        '--prompt',
+        'hi',
+        '--strategy',
+        strategy!,
+        ...rest,
+        '--out',
+        traces[i]!,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const info = JSON.parse(dlens(['info', traces[0]!, '--json']).stdout).summary;
+    expect(info.detectors.map((d: { id: string }) => d.id)).toEqual([
+      'eos-flood',
+      'repetition',
+      'premature-commit',
+      'stall',
+      'lock-in',
+    ]);
+    expect(Number.isFinite(info.order.overall.all.kendall)).toBe(true);
+    expect(info.lens.layers).toBe(2);
+    expect(info.lens.commits).toBeGreaterThan(0);
+    const t = readTrace(new Uint8Array(readFileSync(traces[1]!)));
+    expect(t.lensIds.shape).toEqual([t.dims.S, 2, t.dims.G]);
+    expect(detectFailures(t).find((d) => d.id === 'stall')!.notApplicable).toBeNull();
+    const diff = dlens(['diff', ...traces, '--json']);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(JSON.parse(diff.stdout).states).toMatchObject({ step: expect.any(Number) });
+  });
+});

@@ -22,6 +22,8 @@ export interface HandDecode {
   /** Leave the top-k predictions out (a trace imported from a tool that records none). */
   noTopk?: boolean;
   strategy?: string;
+  /** A logit lens of this many layers: layer l's top-1 at step s for generated position g (−1: not computed). */
+  lens?: { layers: number; top1: (s: number, l: number, g: number) => number };
 }
 
 /** A decode written as a .dlens trace and read back: what a detector or the divergence sees. */
@@ -55,10 +57,18 @@ export function handTrace(d: HandDecode): Trace {
     extras.set('extra.forced', { dtype: 'F32', shape: [S], data: Float32Array.from(d.forced) });
     m.extras = { 'extra.forced': { label: 'forced', kind: 'series' } };
   }
+  const Ly = d.lens?.layers ?? 1;
+  const lensIds = d.lens
+    ? Int32Array.from({ length: S * Ly * G }, (_, i) =>
+        d.lens!.top1(Math.floor(i / (Ly * G)), Math.floor(i / G) % Ly, i % G),
+      )
+    : undefined;
   return readTrace(
     writeTrace({
       manifest: m,
-      dims: { S, T, G, K: 1, Ly: 1, P },
+      dims: { S, T, G, K: 1, Ly, P },
+      lensIds,
+      lensProbs: lensIds && Float32Array.from(lensIds, (id) => (id < 0 ? NaN : 0.5)),
       state,
       commitStep: Int32Array.from({ length: T }, (_, p) => (p < P ? -1 : d.commits[p - P]! + 1)),
       topkIds: d.noTopk ? undefined : topkIds,

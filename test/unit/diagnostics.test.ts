@@ -1,6 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { kendallTauB, spearmanRho } from '../../engine/metrics/rank.js';
-import { decodingOrder, detectFailures, divergence, type DetectorId } from '../../engine/metrics/index.js';
+import {
+  decodingOrder,
+  detectFailures,
+  divergence,
+  firstCorrectLayerRow,
+  lensSummary,
+  type DetectorId,
+} from '../../engine/metrics/index.js';
 import { handTrace, V, type HandDecode } from '../support/hand-trace.js';
 
 const findings = (d: HandDecode, id: DetectorId) => detectFailures(handTrace(d)).find((r) => r.id === id)!;
@@ -168,5 +175,35 @@ describe('divergence', () => {
     const d = divergence(handTrace({ ...base, noTopk: true }), handTrace(base));
     expect(d.predictions).toBeNull();
     expect(d.states).toBeNull();
+  });
+});
+
+describe('logit lens', () => {
+  it('finds the first layer whose top-1 is the final token, none past the last, nothing where not computed', () => {
+    // 3 layers x 4 positions; finals a b c a
+    const row = Int32Array.from([
+      ...[V.a, V.c, -1, V.b], // layer 1
+      ...[V.a, V.b, -1, V.b], // layer 2
+      ...[V.b, V.b, -1, V.b], // layer 3
+    ]);
+    expect(Array.from(firstCorrectLayerRow(row, [V.a, V.b, V.c, V.a], 3, 4))).toEqual([1, 2, NaN, 4]);
+  });
+
+  it('summarises, at each answer token’s commit step, how deep the model had to go', () => {
+    // a b c committed at steps 0, 1, 2; the final token appears at layer 3, 2 and 1 of the commit step's lens
+    const t = handTrace({
+      tokens: [V.a, V.b, V.c],
+      commits: [0, 1, 2],
+      lens: { layers: 3, top1: (s, l, g) => (l >= 2 - s && g === s ? [V.a, V.b, V.c][g]! : V.comma) },
+    });
+    expect(lensSummary(t)).toEqual({
+      layers: 3,
+      commits: 3,
+      meanFirstLayer: 2,
+      medianFirstLayer: 2,
+      fromFirstLayer: 1 / 3,
+      never: 0,
+    });
+    expect(lensSummary(handTrace({ tokens: [V.a], commits: [0] }))).toBeUndefined();
   });
 });

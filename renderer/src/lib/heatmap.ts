@@ -1,5 +1,6 @@
 import type { LoadedTrace } from './traceModel.js';
 import type { StepTensor, Row } from '../../../engine/trace/step-tensor.js';
+import { finalTokens, firstCorrectLayerRow } from '../../../engine/metrics/index.js';
 
 /**
  * Heatmap data, steps on x and positions on y, stored step-major (data[s * rows + r]) so a column is contiguous.
@@ -39,6 +40,8 @@ export function metricOptions(lt: LoadedTrace): MetricOption[] {
     base.push({ id: 'correct', label: 'Top-1 equals final token', layered: false });
   }
   base.push({ id: 'decided', label: 'Decided, undecided, edited', layered: false });
+  if (has('lens_ids'))
+    base.push({ id: 'lens_first', label: 'Logit lens: first layer with the final token on top', layered: false });
   if (has('saliency')) base.push({ id: 'saliency', label: 'Attention received (saliency)', layered: true });
   if (has('cached') && t.manifest.cache.mode !== 'none')
     base.push({ id: 'cache', label: 'Cache residency / evictions', layered: true });
@@ -93,6 +96,26 @@ function stepMatrix(lt: LoadedTrace, metric: string, layer: number): StepMatrix 
           else if (prev && prev[g]! >= 0) data[s * G + g] = prev[g] !== top ? 1 : 0;
         }
         prev = tops;
+      },
+    };
+  }
+  if (metric === 'lens_first') {
+    const data = new Float32Array(S * G).fill(NaN);
+    const final = finalTokens(t);
+    return {
+      tensor: t.lensIds,
+      matrix: {
+        metric,
+        label: `first layer with the final token on top (${Ly + 1} = none)`,
+        cols: S,
+        rows: G,
+        rowStart: P,
+        data,
+        domain: [1, Ly + 1],
+        kind: 'sequential',
+      },
+      fill(s, row) {
+        data.set(firstCorrectLayerRow(row as Int32Array, final, Ly, G), s * G);
       },
     };
   }

@@ -137,7 +137,7 @@ export function Heatmaps() {
   );
 }
 
-function Legend({
+export function Legend({
   kind,
   domain,
   categories,

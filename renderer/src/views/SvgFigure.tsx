@@ -10,7 +10,8 @@ const LEFT = FIGURE_MARGIN.left,
 
 /**
  * A vector figure (token timeline, volatility) sized to its panel, registered for export, with the shared step
- * cursor drawn over it and a click moving the cursor.
+ * cursor drawn over it and a click moving the cursor. Without `steps` the figure's x axis is not steps (the logit
+ * lens at one step): no cursor, and a click does nothing.
  */
 export function SvgFigure({
   name,
@@ -18,7 +19,7 @@ export function SvgFigure({
   build,
 }: {
   name: string;
-  steps: number;
+  steps?: number;
   build: (size: FigureSize) => string;
 }) {
   const step = useApp((s) => s.step);
@@ -30,18 +31,19 @@ export function SvgFigure({
   }, [name, build]);
   const svg = useMemo(() => build(size), [build, size]);
   const plot = size.width - LEFT - RIGHT;
-  const cx = LEFT + (plot * step) / Math.max(1, steps);
+  const cx = steps === undefined ? 0 : LEFT + (plot * step) / Math.max(1, steps);
   return (
     <div
       className="figure"
       ref={wrap}
       onClick={(e) => {
+        if (steps === undefined) return;
         const r = e.currentTarget.getBoundingClientRect();
         store.getState().setStep(((e.clientX - r.left - LEFT) / plot) * steps);
       }}
     >
       <div dangerouslySetInnerHTML={{ __html: svg }} />
-      <div className="cursor" style={{ left: cx }} />
+      {steps !== undefined && <div className="cursor" style={{ left: cx }} />}
     </div>
   );
 }

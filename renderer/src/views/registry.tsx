@@ -6,6 +6,7 @@ import { Volatility } from './Volatility.js';
 import { Compare } from './Compare.js';
 import { RecordView } from './Record.js';
 import { Diagnostics } from './Diagnostics.js';
+import { Lens } from './Lens.js';
 import { Bench } from './Bench.js';
 
 /**
@@ -27,6 +28,7 @@ export const VIEWS = [
   { id: 'timeline', label: 'Token timeline', component: Timeline, figure: true, needsTrace: true },
   { id: 'volatility', label: 'Volatility', component: Volatility, figure: true, needsTrace: true },
   { id: 'diagnostics', label: 'Diagnostics', component: Diagnostics, figure: true, needsTrace: true },
+  { id: 'lens', label: 'Logit lens', component: Lens, figure: true, needsTrace: true },
   { id: 'compare', label: 'Compare', component: Compare, figure: false, needsTrace: true },
   { id: 'bench', label: 'Bench', component: Bench, figure: true, needsTrace: false },
   { id: 'record', label: 'Record', component: RecordView, figure: false, needsTrace: false },
