@@ -179,6 +179,80 @@ export const pick: Suite = {
   },
 };
 
+/** The number after the last "answer" of an output, or null. */
+const finalAnswer = (output: string) => /answer (\d+)\s*$/.exec(norm(output))?.[1] ?? null;
+
+export const arith: Suite = {
+  name: 'arith',
+  kind: 'exact',
+  genLength: 64,
+  description:
+    'Multi-step arithmetic with the intermediate results written out ("37 + 48 = 85; 85 * 3 = 255; answer 255"): each step needs the result before it. Scored on the final answer.',
+  generate(rng, i) {
+    const steps = rng.int(2, 3);
+    let acc = rng.int(10, 99),
+      expr = String(acc),
+      multiplied = false;
+    const lines: string[] = [];
+    for (let k = 0; k < steps; k++) {
+      // A product only of a number below 100 by one digit from 2 to 5, so the numbers stay three digits at most.
+      const op = rng.pick(multiplied || acc >= 100 ? ['+', '-'] : ['+', '-', '*']);
+      const b = op === '*' ? rng.int(2, 5) : op === '+' ? rng.int(10, 99) : rng.int(1, Math.min(acc, 99));
+      const r = op === '*' ? acc * b : op === '+' ? acc + b : acc - b;
+      if (op === '*') multiplied = true;
+      lines.push(`${acc} ${op} ${b} = ${r}`);
+      expr = k === 0 ? `${expr} ${op} ${b}` : `(${expr}) ${op} ${b}`;
+      acc = r;
+    }
+    return make('arith', i, `Compute: ${expr}`, `${lines.join('; ')}; answer ${acc}`, { answer: String(acc) });
+  },
+  score: (output, inst) => (finalAnswer(output) === inst.checker.answer ? 1 : 0),
+};
+
+export const carry: Suite = {
+  name: 'carry',
+  kind: 'exact',
+  genLength: 32,
+  description:
+    'Add two numbers whose carries chain across many digits (459999 + 540001): a high digit is known only once the carry below it is.',
+  generate(rng, i) {
+    const n = rng.int(4, 9);
+    const chain = rng.int(3, n); // digits the carry runs through, from the lowest
+    const a: number[] = [],
+      b: number[] = [];
+    for (let d = 0; d < n; d++) {
+      // The lowest digit pair makes a carry; the next chain − 1 pairs sum to 9 and pass it on; the rest are free.
+      const x = rng.int(d === 0 || d === n - 1 ? 1 : 0, 9);
+      const y = d === 0 ? rng.int(10 - x, 9) : d < chain ? 9 - x : rng.int(d === n - 1 ? 1 : 0, 9);
+      a.push(x);
+      b.push(y);
+    }
+    const num = (ds: number[]) => BigInt([...ds].reverse().join(''));
+    const [x, y] = [num(a), num(b)];
+    return make('carry', i, `Sum: ${x} + ${y}`, String(x + y));
+  },
+  score: exact,
+};
+
+export const choose: Suite = {
+  name: 'choose',
+  kind: 'valid',
+  genLength: 32,
+  description:
+    'Choose K distinct words of a list, any K in any order (ParallelBench-style: the training answers are uniform over the valid ones, so the model is unsure which; positions decoded in parallel can pick the same word).',
+  generate(rng, i) {
+    const xs = distinctNouns(rng, rng.int(4, 9));
+    const k = rng.int(2, Math.min(5, xs.length - 1));
+    const ref = rng.shuffle([...xs]).slice(0, k);
+    return make('choose', i, `Choose ${k}: ${xs.join(' ')}`, ref.join(' '), { k, items: xs });
+  },
+  score(output, inst) {
+    const { k, items: pool } = inst.checker as { k: number; items: string[] };
+    const got = items(output);
+    return got.length === k && new Set(got).size === k && got.every((x) => pool.includes(x)) ? 1 : 0;
+  },
+};
+
 /** Word-overlap F1: free text has no single right answer, so report how close it stays to the source. */
 export function wordF1(output: string, reference: string): number {
   const a = items(output.toLowerCase().replace(/[^a-z0-9 ]/g, ' '));
@@ -254,7 +328,21 @@ export const fortune: Suite = {
   score: (o, inst) => wordF1(o, inst.reference),
 };
 
-export const SUITES: readonly Suite[] = [copy, reverse, sort, add, count, lookup, shuffle, pick, define, fortune];
+export const SUITES: readonly Suite[] = [
+  copy,
+  reverse,
+  sort,
+  add,
+  count,
+  lookup,
+  shuffle,
+  pick,
+  define,
+  fortune,
+  arith,
+  carry,
+  choose,
+];
 export function getSuite(name: string): Suite {
   const s = SUITES.find((x) => x.name === name);
   if (!s) throw new DlensError(`unknown suite "${name}": choose one of ${SUITES.map((x) => x.name).join(', ')}`);

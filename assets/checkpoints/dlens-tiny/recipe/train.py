@@ -16,7 +16,8 @@ GEN_WEIGHTS = [0.55, 0.27, 0.08, 0.05, 0.03, 0.02]  # runs 1-10: [0.50, 0.25, 0.
 # Long generation buckets stay, rarer, so the model still ends answers with EOS at gen 256-1024.
 # Runs 1-10 used these suite weights; runs 11-16 reweighted by what was still wrong (--weights, recipe/README.md).
 SUITE_WEIGHTS = {'copy': 1, 'reverse': 1.2, 'sort': 1.3, 'add': 1.5, 'count': 1.3, 'lookup': 2.5,
-                 'shuffle': 1.2, 'pick': 1.6, 'define': 1.2, 'fortune': 0.6, 'lookup_short': 2.0}
+                 'shuffle': 1.2, 'pick': 1.6, 'define': 1.2, 'fortune': 0.6, 'lookup_short': 2.0,
+                 'arith': 1.0, 'carry': 1.0, 'choose': 1.0}  # v2's suites (issue 19): weights set per run
 
 
 def load_jsonl(paths):
@@ -143,6 +144,12 @@ def score(row, out):
     s = row['suite']
     if s == 'shuffle':
         return float(sorted(out.split()) == sorted(row['checker']['items']))
+    if s == 'arith':  # the final answer (engine/tasks/suites.ts)
+        words = out.split()
+        return float(len(words) >= 2 and words[-2] == 'answer' and words[-1] == row['checker']['answer'])
+    if s == 'choose':
+        c = row['checker']; xs = out.split()
+        return float(len(xs) == c['k'] and len(set(xs)) == len(xs) and all(x in c['items'] for x in xs))
     if s == 'pick':
         c = row['checker']; xs = out.split()
         if len(xs) != c['k'] or not all(v.isdigit() for v in xs):
@@ -184,21 +191,28 @@ def main():
     ap.add_argument('--data', required=True); ap.add_argument('--eval', required=True)
     ap.add_argument('--out', required=True); ap.add_argument('--seconds', type=float, default=420)
     ap.add_argument('--init'); ap.add_argument('--tokenizer')
+    ap.add_argument('--init-checkpoint', help='start from a LLaDA-format checkpoint folder (the bundled dlens-tiny) and its tokenizer')
     ap.add_argument('--eval-n', type=int, default=200); ap.add_argument('--lr', type=float, default=1.5e-3); ap.add_argument('--tokens', type=int, default=32768)
     ap.add_argument('--long-lookup', type=float, default=0.5, help='share of lookup batches at full length (rest: 2-40 pairs)')
     ap.add_argument('--lookup-share', type=float, default=0.3, help='share of batches that are lookup batches')
     ap.add_argument('--weights', default='', help='suite weights over the defaults, e.g. sort=3.2,pick=4')
+    ap.add_argument('--gen-weights', default='', help='generation-length bucket weights, e.g. 32=0.35,64=0.5 (v2: the long arith answers need gen 64)')
     a = ap.parse_args()
     for kv in filter(None, a.weights.split(',')):
         k, v = kv.split('=')
         assert k in SUITE_WEIGHTS, f'--weights: unknown suite {k}'
         SUITE_WEIGHTS[k] = float(v)
+    for kv in filter(None, a.gen_weights.split(',')):
+        k, v = kv.split('=')
+        GEN_WEIGHTS[GEN_BUCKETS.index(int(k))] = float(v)
     t0 = time.time()
     torch.manual_seed(0); rng = random.Random(0)
     dev = 'cuda'
     os.makedirs(a.out, exist_ok=True)
     rows = load_jsonl(sorted(glob.glob(os.path.join(a.data, 'train-*.jsonl'))))
     rows += short_lookups(rows, random.Random(2))
+    if a.init_checkpoint:
+        a.tokenizer = os.path.join(a.init_checkpoint, 'tokenizer.json')
     if a.tokenizer:
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(a.tokenizer)
@@ -215,6 +229,9 @@ def main():
     print(json.dumps({'examples': len(rows), 'prep_s': round(time.time() - t0, 1), 'vocab': cfg.vocab_size,
                       'lookup_prompt_tokens': [int(np.percentile([len(p) for p, _ in pools['lookup']], q)) for q in (0, 50, 100)]}), flush=True)
     model = DiffusionLM(cfg).to(dev)
+    if a.init_checkpoint:
+        from model import load_checkpoint
+        model = load_checkpoint(a.init_checkpoint).to(dev).train()
     if a.init:
         model.load_state_dict({k: v.float() for k, v in torch.load(a.init, map_location=dev).items()})
     nparams = sum(p.numel() for p in model.parameters())
@@ -246,7 +263,7 @@ def main():
         tokens += b[0].size
         losses.append(loss.item() if step % 50 == 0 else None)
         if step % 2000 == 0 and step:
-            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('sort', 'count', 'pick', 'shuffle')], dev, cfg.max_positions, 40)
+            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('sort', 'add', 'pick', 'arith', 'carry', 'choose')], dev, cfg.max_positions, 40)
             print(json.dumps({'step': step, 'quick_eval': quick}), flush=True)
         if step % 250 == 0:
             print(json.dumps({'step': step, 'loss': round(loss.item(), 4), 'lr': round(lr, 6), 'tokens': tokens,
@@ -264,7 +281,7 @@ def main():
     facts = {'params': nparams, 'config': cfg.to_dict(), 'steps': step, 'tokens_seen': tokens,
              'train_seconds': round(train_s, 1), 'tokens_per_s': round(tokens / train_s),
              'final_loss': round(float(np.mean(final_losses)), 4), 'lr': a.lr, 'token_budget_per_batch': a.tokens,
-             'init': a.init, 'examples': len(rows), 'suite_weights': SUITE_WEIGHTS, 'lookup_share': a.lookup_share, 'gpu': torch.cuda.get_device_name(0), 'eval_gpu_bf16': res}
+             'init': a.init or a.init_checkpoint, 'examples': len(rows), 'suite_weights': SUITE_WEIGHTS, 'lookup_share': a.lookup_share, 'gpu': torch.cuda.get_device_name(0), 'eval_gpu_bf16': res}
     json.dump(facts, open(os.path.join(a.out, 'train_facts.json'), 'w'), indent=1)
     print(json.dumps(facts), flush=True)
 
