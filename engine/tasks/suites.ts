@@ -196,7 +196,8 @@ export const arith: Suite = {
     const lines: string[] = [];
     for (let k = 0; k < steps; k++) {
       // A product only of a number below 100 by one digit from 2 to 5, so the numbers stay three digits at most.
-      const op = rng.pick(multiplied || acc >= 100 ? ['+', '-'] : ['+', '-', '*']);
+      // Nothing is subtracted from 0: every result stays a natural number.
+      const op = rng.pick(['+', ...(acc >= 1 ? ['-'] : []), ...(multiplied || acc >= 100 ? [] : ['*'])]);
       const b = op === '*' ? rng.int(2, 5) : op === '+' ? rng.int(10, 99) : rng.int(1, Math.min(acc, 99));
       const r = op === '*' ? acc * b : op === '+' ? acc + b : acc - b;
       if (op === '*') multiplied = true;
