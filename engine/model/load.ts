@@ -86,7 +86,7 @@ export interface LoadedModel {
   graph: GraphKind;
   /** Whether the graph has the optional `key_scores` output (Sparse-dLLM's selection needs it). */
   hasKeyScores: boolean;
-  /** Whether the graph has the logit lens outputs (lens_ids, lens_probs: `dlens convert --lens`). */
+  /** Whether the graph has the logit lens (input lens_rows, outputs lens_ids, lens_probs: `dlens convert --lens`). */
   hasLens: boolean;
   tokenizer: Tokenizer;
   encode(text: string): number[];
@@ -232,7 +232,8 @@ export async function loadModel(
       `dlens-model.json says mask_token_id ${card.mask_token_id}, but that id is not a special token of tokenizer.json (${[...special].slice(0, 8).join(', ')}…)`,
     );
   const hasKeyScores = session.outputNames.includes('key_scores');
-  const hasLens = graph === 'full' && hasLensIo(meta(session, 'input'), meta(session, 'output'));
+  // (Only dlens convert writes the lens, into v2 graphs; a v1 graph is run with v1's feeds.)
+  const hasLens = graph === 'full' && v2 && hasLensIo(meta(session, 'input'), meta(session, 'output'));
   if (graph === 'full') problems.push(...checkOptionalIo(meta(session, 'input'), meta(session, 'output')));
   if (problems.length) {
     await session.release();
