@@ -34,7 +34,7 @@ describe('the dependent-token suites (issue 19)', () => {
       let carry = 0,
         chain = 0;
       for (let d = 0; d < da.length; d++) {
-        carry = (da[d]! + (db[d] ?? 0) + carry) >= 10 ? 1 : 0;
+        carry = da[d]! + (db[d] ?? 0) + carry >= 10 ? 1 : 0;
         if (!carry) break;
         chain++;
       }
