@@ -15,7 +15,14 @@ import { buildTraceBytes } from '../record.js';
 import { readTrace } from '../trace/trace.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DETECTORS, type DetectorId } from '../metrics/detectors/index.js';
-import { diagnoseInstance, detectorShares, definedMean, type InstanceDiagnosis } from './diagnose.js';
+import {
+  diagnoseInstance,
+  detectorShares,
+  definedMean,
+  signShares,
+  DETECTOR_SIGNS,
+  type InstanceDiagnosis,
+} from './diagnose.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { aupTable } from '../metrics/aup.js';
 export { aup, aupTable } from '../metrics/aup.js';
@@ -62,6 +69,8 @@ export interface BenchCell {
   outputs?: string[];
   /** Per detector, the share of instances it flagged (null: it cannot judge this strategy's decodes). */
   detectors?: Record<DetectorId, number | null>;
+  /** The same per sign of a detector with several (DETECTOR_SIGNS: premature commit's two), keyed "detector:sign". */
+  detector_signs?: Record<string, number | null>;
   /** Mean decoding-order Kendall tau over the answer's tokens, and per block (instances where it is defined). */
   kendall?: number | null;
   kendall_block?: number | null;
@@ -220,6 +229,7 @@ export async function runBench(
           ...(diagnose
             ? {
                 detectors: detectorShares(diagnosed),
+                detector_signs: signShares(diagnosed),
                 kendall: definedMean(diagnosed.map((x) => x.kendall)).mean,
                 kendall_block: definedMean(diagnosed.map((x) => x.kendall_block)).mean,
                 instances: diagnosed,
@@ -309,6 +319,7 @@ export function diagnosticsTable(cells: BenchCell[]) {
       cache: cs[0]!.cache,
       n: xs.length,
       detectors: detectorShares(xs),
+      signs: signShares(xs),
       kendall: definedMean(xs.map((x) => x.kendall)),
       kendall_block: definedMean(xs.map((x) => x.kendall_block)),
     };
@@ -321,6 +332,7 @@ const DIAG_HEAD = [
   'cache',
   'instances',
   ...DETECTORS.map((d) => `${d.label} %`),
+  ...DETECTOR_SIGNS.map((s) => `${s.label} %`),
   'Kendall tau (answer; n defined)',
   'Kendall tau per block',
 ];
@@ -329,6 +341,7 @@ const diagRow = (r: ReturnType<typeof diagnosticsTable>[number]) => [
   r.cache,
   String(r.n),
   ...DETECTORS.map((d) => pct(r.detectors[d.id])),
+  ...DETECTOR_SIGNS.map((s) => pct(r.signs[s.key] ?? null)),
   tau(r.kendall),
   tau(r.kendall_block),
 ];

@@ -103,11 +103,23 @@ describe('decoding order and divergence from the command line', () => {
     expect(th.detectors.stall).toBe(0.5); // pick:1 stalls, pick:0 does not
     expect(cells[0].detectors.stall).toBeNull(); // low-confidence: not applicable
     expect(th.instances[1].flagged).toContain('stall');
+    // premature commit's two signs, counted apart: each at most the detector's share, together at least it
+    const pc = th.detectors['premature-commit'],
+      [before, later] = ['not-top1-before', 'contradicted'].map((s) => th.detector_signs[`premature-commit:${s}`]);
+    expect(Math.max(before, later)).toBeLessThanOrEqual(pc);
+    expect(before + later).toBeGreaterThanOrEqual(pc);
+    for (const x of th.instances)
+      expect(x.flagged.includes('premature-commit')).toBe(
+        x.flagged_signs.some((s: string) => s.startsWith('premature-commit:')),
+      );
     expect(readTrace(new Uint8Array(readFileSync(th.instances[1].trace))).manifest.task?.id).toBe(
       th.instances[1].task_id,
     );
     const md = dlens(['bench', '--suite', 'pick', '--limit', '1']);
     expect(md.stdout).toMatch(/\| Stall % \|/);
+    expect(md.stdout).toMatch(
+      /\| Premature commit: not top-1 the step before % \| Premature commit: contradicted later % \|/,
+    );
   });
 });
 

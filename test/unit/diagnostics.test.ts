@@ -100,7 +100,7 @@ describe('premature commit', () => {
       'premature-commit',
     );
     expect(r.findings).toHaveLength(1);
-    expect(r.findings[0]).toMatchObject({ step: 2, positions: [2] });
+    expect(r.findings[0]).toMatchObject({ step: 2, positions: [2], sign: 'not-top1-before' });
   });
   it('flags a token the last prediction after it contradicts', () => {
     const r = findings(
@@ -108,7 +108,7 @@ describe('premature commit', () => {
       'premature-commit',
     );
     expect(r.findings).toHaveLength(1);
-    expect(r.findings[0]).toMatchObject({ step: 2, positions: [1] });
+    expect(r.findings[0]).toMatchObject({ step: 2, positions: [1], sign: 'contradicted' });
   });
   it('finds nothing when predictions stand, and cannot judge a trace without predictions', () => {
     expect(findings({ tokens: [a, b], commits: [0, 1] }, 'premature-commit').findings).toEqual([]);

@@ -13,6 +13,10 @@ export const prematureCommit: Detector = {
   label: 'Premature commit',
   definition:
     'a committed token that was not the top-1 at the step before its commit, or that the last prediction after it contradicts',
+  signs: [
+    { id: 'not-top1-before', label: 'not top-1 the step before' },
+    { id: 'contradicted', label: 'contradicted later' },
+  ],
   notApplicable: (cx) => (cx.top1 ? null : 'the trace records no top-k predictions'),
   detect(cx) {
     const { trace } = cx;
@@ -29,6 +33,7 @@ export const prematureCommit: Detector = {
           step: c,
           positions: [p],
           detail: `${tokenOf(cx, tok)} committed at position ${p}; the step before, the top-1 there was ${tokenOf(cx, before)}`,
+          sign: 'not-top1-before',
         });
       let last = -1,
         at = -1;
@@ -39,6 +44,7 @@ export const prematureCommit: Detector = {
           step: at,
           positions: [p],
           detail: `${tokenOf(cx, tok)} committed at step ${c}; at step ${at} the model predicts ${tokenOf(cx, last)} there`,
+          sign: 'contradicted',
         });
     }
     return out;

@@ -11,6 +11,8 @@ export interface Finding {
   /** Absolute positions involved, the first one the place to look. */
   positions: number[];
   detail: string;
+  /** For a detector with several signs (Detector.signs), the one this finding shows. */
+  sign?: string;
 }
 
 /** What every detector reads, derived once per trace. */
@@ -38,6 +40,8 @@ export interface Detector {
   id: DetectorId;
   label: string;
   definition: string;
+  /** Signs that flag separately (each finding names its own), so a bench can count them apart. */
+  signs?: readonly { id: string; label: string }[];
   /** A reason the detector cannot judge this trace, or null. */
   notApplicable(cx: DetectContext): string | null;
   detect(cx: DetectContext): Finding[];
