@@ -3,6 +3,7 @@ import type { LoadedTrace } from '../traceModel.js';
 import { tokenText } from '../traceModel.js';
 import { axisSvg, esc, type FigureSize } from '../exporters.js';
 import { FIGURE_MARGIN as M } from '../margins.js';
+import { unitLegendSvg } from './unit-legend.js';
 import { finalTokens } from '../../../../engine/metrics/index.js';
 import { isMaskedAt } from '../../../../engine/trace/trace.js';
 
@@ -67,11 +68,6 @@ export function lensLayersSvg(lt: LoadedTrace, step: number, rows: LensRows, siz
     .scaleLinear()
     .domain([P, P + G])
     .range([0, w]);
-  const stops = d3
-    .range(0, 11)
-    .map((i) => `<stop offset="${i * 10}%" stop-color="${color(1 - i / 10)}"/>`)
-    .join('');
-  const lh = Math.min(160, h);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
@@ -80,6 +76,6 @@ ${axisSvg(y, 'left', `translate(${M.left},${M.top})`, Math.min(Ly, 8))}
 ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h + 20})`)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">position (final token above; bold: still masked at step ${step})</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">layer</text>
-<g transform="translate(${M.left + w + 10},${M.top})"><defs><linearGradient id="ll" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${lh}" fill="url(#ll)"/>${axisSvg(d3.scaleLinear().domain([0, 1]).range([lh, 0]), 'right', 'translate(12,0)', 5)}<text x="0" y="${lh + 16}" font-family="sans-serif" font-size="9">top-1</text><text x="0" y="${lh + 28}" font-family="sans-serif" font-size="9">probability</text></g>
+<g transform="translate(${M.left + w + 10},${M.top})">${unitLegendSvg('ll', color, h, ['top-1', 'probability'])}</g>
 </svg>`;
 }

@@ -2,6 +2,7 @@ import * as d3 from 'd3';
 import type { LoadedTrace } from '../traceModel.js';
 import { axisSvg, esc, type FigureSize } from '../exporters.js';
 import { FIGURE_MARGIN as M } from '../margins.js';
+import { unitLegendSvg } from './unit-legend.js';
 import { confidenceAtCommit } from '../../../../engine/metrics/index.js';
 
 /**
@@ -36,12 +37,6 @@ export function orderMapSvg(lt: LoadedTrace, size: FigureSize, title: string): s
     const faint = lt.regions.has('padding', P + g) ? ' fill-opacity="0.3"' : '';
     marks += `<rect x="${x(s).toFixed(2)}" y="${y(P + g).toFixed(2)}" width="${cw.toFixed(2)}" height="${ch.toFixed(2)}" fill="${fill}"${faint}><title>position ${P + g}, step ${s}, confidence ${Number.isNaN(c) ? 'not recorded' : c.toFixed(3)}</title></rect>`;
   }
-  // top of the legend is confidence 1: stops ascend in offset (SVG clamps a descending offset to the previous one)
-  const stops = d3
-    .range(0, 11)
-    .map((i) => `<stop offset="${i * 10}%" stop-color="${color(1 - i / 10)}"/>`)
-    .join('');
-  const lh = Math.min(160, h);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
@@ -50,6 +45,6 @@ ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
 ${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">commit step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
-<g transform="translate(${M.left + w + 10},${M.top})"><defs><linearGradient id="om" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${lh}" fill="url(#om)"/>${axisSvg(d3.scaleLinear().domain([0, 1]).range([lh, 0]), 'right', 'translate(12,0)', 5)}<text x="0" y="${lh + 16}" font-family="sans-serif" font-size="9">confidence</text><text x="0" y="${lh + 28}" font-family="sans-serif" font-size="9">at commit</text></g>
+<g transform="translate(${M.left + w + 10},${M.top})">${unitLegendSvg('om', color, h, ['confidence', 'at commit'])}</g>
 </svg>`;
 }
