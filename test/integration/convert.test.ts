@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { dlens, python, tmp } from '../helpers.js';
 import { tinyCheckpoint } from '../support/tiny-checkpoint.js';
 import { randomQwenCheckpoint } from '../support/random-checkpoint.js';
-import { loadModel, type KvArray, type LoadedModel } from '../../engine/model/load.js';
+import { loadModel, type ForwardInputs, type KvArray, type LoadedModel } from '../../engine/model/load.js';
 import { record } from '../../engine/record.js';
 import { readTrace } from '../../engine/trace/trace.js';
 import { CACHE_MODES } from '../../engine/cache/modes.js';
@@ -263,6 +263,21 @@ describe('dlens convert: a LLaDA checkpoint', () => {
   });
 });
 
+/** One full pass over `ids` (no cache, every query weighted), with what else the test asks of the graph. */
+function fullPass(m: LoadedModel, ids: readonly number[], extra: Partial<ForwardInputs> = {}) {
+  return m.forward({
+    inputIds: BigInt64Array.from(ids.map(BigInt)),
+    positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
+    B: 1,
+    Q: ids.length,
+    pastKeys: new Float32Array(0),
+    pastValues: new Float32Array(0),
+    C: 0,
+    queryWeights: new Float32Array(ids.length).fill(1),
+    ...extra,
+  });
+}
+
 function patchConfig(dir: string, change: Record<string, unknown>) {
   const p = join(dir, 'config.json');
   writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), ...change }));
@@ -277,18 +292,7 @@ function writeIndex(dir: string, weightMap: Record<string, string>) {
 describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random checkpoints', () => {
   const dir = tmp('dlens-convert-qwen-');
   const ids = [2, 70, 80, 90, 3, 1, 1, 1, 1, 100, 1, 1];
-  const run = (m: LoadedModel) =>
-    m.forward({
-      inputIds: BigInt64Array.from(ids.map(BigInt)),
-      positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
-      B: 1,
-      Q: ids.length,
-      pastKeys: new Float32Array(0),
-      pastValues: new Float32Array(0),
-      C: 0,
-      queryWeights: new Float32Array(ids.length).fill(1),
-      needLogits: true,
-    });
+  const run = (m: LoadedModel) => fullPass(m, ids, { needLogits: true });
 
   it.each([
     ['dream', 'dream', { shifted_logits: true, mask_token_id: 1 }],
@@ -408,17 +412,7 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
 describe('dlens convert --lens: the logit lens', () => {
   const dir = tmp('dlens-convert-lens-');
   const forward = (m: LoadedModel, ids: readonly number[], lensRows: number[]) =>
-    m.forward({
-      inputIds: BigInt64Array.from(ids.map(BigInt)),
-      positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
-      B: 1,
-      Q: ids.length,
-      pastKeys: new Float32Array(0),
-      pastValues: new Float32Array(0),
-      C: 0,
-      queryWeights: new Float32Array(ids.length).fill(1),
-      lensRows: BigInt64Array.from(lensRows.map(BigInt)),
-    });
+    fullPass(m, ids, { lensRows: BigInt64Array.from(lensRows.map(BigInt)) });
 
   it.each([
     ['llada', (d: string) => tinyCheckpoint(d), [2, 70, 80, 90, 3, 1, 1, 1, 1, 100, 1, 1, 300, 1]],

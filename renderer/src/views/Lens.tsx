@@ -52,7 +52,8 @@ function LensViews() {
   // At the cursor: the still-masked positions, how many of them the last layer already gets right, and how deep.
   const atStep = useMemo(() => {
     if (!ids) return null;
-    const first = firstCorrectLayerRow(ids, finalTokens(t), Ly, G);
+    const final = finalTokens(t);
+    const first = firstCorrectLayerRow(ids, final, Ly, G);
     let masked = 0,
       right = 0,
       sum = 0,
@@ -60,7 +61,7 @@ function LensViews() {
     for (let g = 0; g < G; g++) {
       if (!isMaskedAt(t, s, P + g) || Number.isNaN(first[g]!)) continue;
       masked++;
-      if (ids[(Ly - 1) * G + g] === finalTokens(t)[g]) right++;
+      if (ids[(Ly - 1) * G + g] === final[g]) right++;
       if (first[g]! <= Ly) {
         sum += first[g]!;
         n++;
