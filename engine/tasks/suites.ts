@@ -189,17 +189,17 @@ export const arith: Suite = {
   description:
     'Multi-step arithmetic with the intermediate results written out ("37 + 48 = 85; 85 * 3 = 255; answer 255"): each step needs the result before it. Scored on the final answer.',
   generate(rng, i) {
-    const steps = rng.int(2, 3);
+    // Two steps of + and *, as in "(37 + 48) * 3": the 6M-parameter dlens-tiny did not learn subtraction or a third
+    // step in the GPU time its recipe had (assets/checkpoints/dlens-tiny/recipe/README.md, runs 21-24).
     let acc = rng.int(10, 99),
       expr = String(acc),
       multiplied = false;
     const lines: string[] = [];
-    for (let k = 0; k < steps; k++) {
+    for (let k = 0; k < 2; k++) {
       // A product only of a number below 100 by one digit from 2 to 5, so the numbers stay three digits at most.
-      // Nothing is subtracted from 0: every result stays a natural number.
-      const op = rng.pick(['+', ...(acc >= 1 ? ['-'] : []), ...(multiplied || acc >= 100 ? [] : ['*'])]);
-      const b = op === '*' ? rng.int(2, 5) : op === '+' ? rng.int(10, 99) : rng.int(1, Math.min(acc, 99));
-      const r = op === '*' ? acc * b : op === '+' ? acc + b : acc - b;
+      const op = rng.pick(['+', ...(multiplied || acc >= 100 ? [] : ['*'])]);
+      const b = op === '*' ? rng.int(2, 5) : rng.int(10, 99);
+      const r = op === '*' ? acc * b : acc + b;
       if (op === '*') multiplied = true;
       lines.push(`${acc} ${op} ${b} = ${r}`);
       expr = k === 0 ? `${expr} ${op} ${b}` : `(${expr}) ${op} ${b}`;

@@ -12,13 +12,13 @@ describe('the dependent-token suites (issue 19)', () => {
       const answer = /^answer (\d+)$/.exec(parts.pop()!)![1];
       let prev: number | null = null;
       for (const p of parts) {
-        const [, a, op, b, r] = /^(\d+) ([-+*]) (\d+) = (\d+)$/.exec(p)!.map(String);
+        const [, a, op, b, r] = /^(\d+) ([+*]) (\d+) = (\d+)$/.exec(p)!.map(String);
         const [x, y] = [Number(a), Number(b)];
-        expect(Number(r)).toBe(op === '+' ? x + y : op === '-' ? x - y : x * y);
+        expect(Number(r)).toBe(op === '+' ? x + y : x * y);
         if (prev !== null) expect(x).toBe(prev);
         prev = Number(r);
       }
-      expect(parts.length).toBeGreaterThanOrEqual(2);
+      expect(parts.length).toBe(2);
       expect(String(prev)).toBe(answer);
       expect(getSuite('arith').score(t.reference, t)).toBe(1);
       expect(getSuite('arith').score(t.reference.replace(/answer \d+$/, 'answer 99999'), t)).toBe(0);

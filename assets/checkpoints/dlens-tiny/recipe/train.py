@@ -46,16 +46,16 @@ def short_lookups(rows, rng, max_pairs=40):
 
 
 def short_ariths(rows):
-    """Curriculum (v2): each arith instance's first step alone ("Compute: 22 + 41" -> "22 + 41 = 63; answer 63"), so
-    the operations are learned in arith's own format before chains of them; three runs on chains alone left arith
-    at 0-3.5 %."""
+    """Curriculum (v2): each step of an arith instance alone ("Compute: 22 + 41" -> "22 + 41 = 63; answer 63"), so
+    the operations are learned in arith's own format, on the operand sizes of both steps, before chains of them;
+    three runs on chains alone left arith at 0-3.5 %. (Runs 24 and before: the first step only.)"""
     out = []
     for r in rows:
         if r['suite'] != 'arith':
             continue
-        first = r['reference'].split('; ')[0]
-        expr, result = first.split(' = ')
-        out.append({'suite': 'arith_short', 'prompt': f'Compute: {expr}', 'reference': f'{first}; answer {result}'})
+        for step in r['reference'].split('; ')[:-1]:
+            expr, result = step.split(' = ')
+            out.append({'suite': 'arith_short', 'prompt': f'Compute: {expr}', 'reference': f'{step}; answer {result}'})
     return out
 
 
