@@ -10,7 +10,19 @@ import { loadModel, type LoadedModel } from '../../engine/model/load.js';
 import { taskAt } from '../../engine/tasks/generate.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
 
-export const SUITES = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup', 'shuffle', 'pick'];
+export const SUITES = [
+  'copy',
+  'reverse',
+  'sort',
+  'add',
+  'count',
+  'lookup',
+  'shuffle',
+  'pick',
+  'arith',
+  'carry',
+  'choose',
+];
 export const PER_SUITE = 3;
 
 export interface ReferencePrompt {

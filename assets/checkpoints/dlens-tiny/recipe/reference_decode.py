@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Python reference decode (LLaDA low-confidence remasking, greedy), independent of the TypeScript engine.
 
-Loads the training checkpoint (fp16 weights, the same values the ONNX graph holds) into the PyTorch model,
-decodes a few prompts one token per step and writes the committed (position, token) of every step:
-  python3 reference_decode.py CKPT.pt TOKEN_IDS.json OUT.json
+Loads the checkpoint (fp16 weights, the same values the ONNX graph holds) into the PyTorch model, decodes a few
+prompts one token per step and writes the committed (position, token) of every step:
+  python3 reference_decode.py CKPT TOKEN_IDS.json OUT.json
+CKPT: a LLaDA-format checkpoint folder (assets/checkpoints/dlens-tiny) or a training ckpt.pt.
 TOKEN_IDS.json: [{"prompt": str, "ids": [prompt token ids]}, ...] (tokenised by the engine's tokenizer),
 so that this script needs only torch. test/integration/golden.test.ts checks the engine against OUT.json.
 """
-import json, sys
+import json, os, sys
 import torch
-from model import Config, DiffusionLM, ContractModel
+from model import Config, DiffusionLM, ContractModel, load_checkpoint
 
 MASK, EOS = 1, 0
 
@@ -49,10 +50,13 @@ def decode(cm, cfg, ids, gen, block, steps):
 
 def main():
     ckpt, ids_path, out_path = sys.argv[1:4]
-    sd = torch.load(ckpt, map_location='cpu')
-    cfg = Config(vocab_size=sd['emb.weight'].shape[0])
-    m = DiffusionLM(cfg)
-    m.load_state_dict({k: v.float() for k, v in sd.items()})
+    if os.path.isdir(ckpt):
+        m = load_checkpoint(ckpt)
+    else:
+        sd = torch.load(ckpt, map_location='cpu')
+        m = DiffusionLM(Config(vocab_size=sd['emb.weight'].shape[0]))
+        m.load_state_dict({k: v.float() for k, v in sd.items()})
+    cfg = m.c
     cm = ContractModel(m.eval())
     cases = json.load(open(ids_path))
     res = []
