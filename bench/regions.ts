@@ -1,7 +1,8 @@
 /**
- * Answer tokens against EOS padding (issue 17): three traces of dlens-tiny with the defaults (low-confidence, one
- * token per step, gen 64, block 32) — the README's first command (`--task sort:2`), "Define: lantern" and
- * `--task shuffle:3` — and their mean delay, oracle steps and TPF over all positions, the answer and the padding.
+ * Answer tokens against EOS padding (issue 17): four traces of dlens-tiny with the defaults (low-confidence, one
+ * token per step, gen 64, block 32) — the README's first command (`--task arith:9`), `--task sort:2`, "Define:
+ * lantern" and `--task shuffle:3` — and their mean delay, oracle steps and TPF over all positions, the answer and
+ * the padding.
  *   npm run bench:regions      (seconds)
  * Writes bench/results/regions.md.
  */
@@ -18,7 +19,8 @@ import { DEFAULTS } from '../engine/api/defaults.js';
 const dir = mkdtempSync(join(tmpdir(), 'dlens-regions-'));
 const task = (suite: string, i: number) => taskAt(suite, i, DEFAULTS.taskSeed, { split: 'eval' });
 const runs = [
-  { label: '`--task sort:2` (README)', req: { task: task('sort', 2) } },
+  { label: '`--task arith:9` (README)', req: { task: task('arith', 9) } },
+  { label: '`--task sort:2`', req: { task: task('sort', 2) } },
   { label: '"Define: lantern"', req: { prompt: 'Define: lantern' } },
   { label: '`--task shuffle:3`', req: { task: task('shuffle', 3) } },
 ];

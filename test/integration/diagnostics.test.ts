@@ -36,9 +36,11 @@ describe('failure detectors on real decodes', () => {
     expect(trace.manifest.output).toBe('5 5 5 5 5');
     expect(flagged(trace, 'repetition')[0]!.detail).toMatch(/2-gram "5" " " repeated 4 times/);
   });
-  it('premature commit: a digit the model predicts otherwise once the rest is in (add:0, low-confidence)', async () => {
-    const { trace } = await decodeTo('prem', { task: task('add:0') });
-    expect(flagged(trace, 'premature-commit').length).toBeGreaterThan(0);
+  it('premature commit: a wrong digit committed where the step before had the right one (arith:6, low-confidence)', async () => {
+    const { trace } = await decodeTo('prem', { task: task('arith:6'), genLength: 64 });
+    expect(trace.manifest.output).toContain('96 * 5 = 430'); // 480
+    const f = flagged(trace, 'premature-commit').filter((x) => x.sign === 'not-top1-before');
+    expect(f[0]!.detail).toMatch(/"3" committed at position \d+; the step before, the top-1 there was "8"/);
   });
   it('stall and lock-in: forced one-token steps and a space the neighbours follow (pick:1, fast-dllm-threshold)', async () => {
     const { trace } = await decodeTo('stall', { task: task('pick:1'), strategy: 'fast-dllm-threshold' });
