@@ -1,7 +1,8 @@
 /**
  * Failure detectors and decoding order per strategy (issue 16): every strategy of bench:strategies on dlens-tiny over
- * the deterministic and multi-answer suites; each decode is recorded and diagnosed (docs/diagnostics.md).
- *   npm run bench:diagnostics [-- --limit=N]      (about 10 minutes on 2 cores at the default 12 per suite)
+ * the deterministic, multi-answer and dependent-token suites; each decode is recorded and diagnosed
+ * (docs/diagnostics.md).
+ *   npm run bench:diagnostics [-- --limit=N]      (about 15 minutes on 2 cores at the default 12 per suite)
  * Writes bench/results/diagnostics.{md,json}; the instance traces go to bench/tmp/diagnostics (the app's Bench view
  * opens them from the JSON). Learn2PD uses the filter bench:strategies trained (bench/results/learn2pd-filter.json).
  */
@@ -13,7 +14,7 @@ import { DEFAULTS } from '../engine/api/defaults.js';
 import { strategySet } from './strategy-set.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
-const suites = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup', 'shuffle', 'pick'];
+const suites = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup', 'shuffle', 'pick', 'arith', 'carry', 'choose'];
 const out = join(REPO_ROOT, 'bench', 'results');
 const filter = join(out, 'learn2pd-filter.json');
 const strategies = strategySet(filter, { eot: false });
@@ -35,7 +36,7 @@ const cells = await runBench(
   },
 );
 for (const c of cells) c.strategy = c.strategy.replace(`filter=${filter}`, 'filter=learned');
-const header = `Failure detectors and decoding order, dlens-tiny, ${limit} eval instances per suite (seed ${DEFAULTS.taskSeed}) of ${suites.join(', ')}; each suite at its own gen length (32; sort 64), block 32, greedy, cache none; every decode recorded (wall times include recording); ${new Date().toISOString()}`;
+const header = `Failure detectors and decoding order, dlens-tiny, ${limit} eval instances per suite (seed ${DEFAULTS.taskSeed}) of ${suites.join(', ')}; each suite at its own gen length (32; sort and arith 64), block 32, greedy, cache none; every decode recorded (wall times include recording); ${new Date().toISOString()}`;
 const md = [
   header,
   '',
