@@ -1,8 +1,9 @@
 /**
  * Strategy benchmark (issue 5): every strategy on dlens-tiny over the deterministic suites, the multi-answer ones and
- * the suites whose tokens depend on each other (issue 19: arith, carry, choose), side by side in one run: accuracy, steps, NFE, TPF, wall time, tokens/s, speedup, AUP; plus the claims the issue
- * asks about, computed from the same table. Learn2PD's filter is first trained on traces of other instances.
- *   npm run bench:strategies            (about 25 minutes on 2 cores)
+ * the suites whose tokens depend on each other (issue 19: arith, carry, choose), side by side in one run: accuracy,
+ * steps, NFE, TPF, wall time, tokens/s, speedup, AUP (also per dependent-token suite); plus the claims the issues ask
+ * about, computed from the same table. Learn2PD's filter is first trained on traces of other instances.
+ *   npm run bench:strategies            (about 8 minutes on 2 cores)
  * Writes bench/results/strategies.{md,csv,tex,json} and bench/results/learn2pd-filter.json.
  */
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
