@@ -22,6 +22,8 @@ export interface HandDecode {
   /** Leave the top-k predictions out (a trace imported from a tool that records none). */
   noTopk?: boolean;
   strategy?: string;
+  /** The task's reference answer, as a benchmark's trace records it. */
+  reference?: string;
   /** A logit lens of this many layers: layer l's top-1 at step s for generated position g (−1: not computed). */
   lens?: { layers: number; top1: (s: number, l: number, g: number) => number };
 }
@@ -53,6 +55,7 @@ export function handTrace(d: HandDecode): Trace {
     eos_token_id: V.eos,
     strategy: { name: d.strategy ?? 'low-confidence', params: {} },
   });
+  if (d.reference !== undefined) m.task = { suite: 'hand', id: 'hand-0', reference: d.reference, score: null };
   if (d.forced) {
     extras.set('extra.forced', { dtype: 'F32', shape: [S], data: Float32Array.from(d.forced) });
     m.extras = { 'extra.forced': { label: 'forced', kind: 'series' } };

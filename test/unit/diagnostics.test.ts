@@ -86,6 +86,11 @@ describe('repetition', () => {
     });
     expect(findings({ tokens: [a, a, a, b, a, b], commits: [0, 1, 2, 3, 4, 5] }, 'repetition').findings).toEqual([]);
   });
+  it("leaves out a loop the task's reference holds too (a sum's run of zeros is the right answer)", () => {
+    const loop = { tokens: [b, a, a, a, a], commits: [0, 1, 2, 3, 4] };
+    expect(findings({ ...loop, reference: 'baaaa' }, 'repetition').findings).toEqual([]);
+    expect(findings({ ...loop, reference: 'baaa' }, 'repetition').findings).toHaveLength(1);
+  });
   it('looks at the answer only, not the EOS padding', () => {
     expect(
       findings({ tokens: [a, b, eos, eos, eos, eos, eos], commits: [0, 1, 2, 3, 4, 5, 6] }, 'repetition').findings,

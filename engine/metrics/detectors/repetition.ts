@@ -6,7 +6,8 @@ export const REPEAT = { single: 4, ngram: 3, maxN: 8 };
 
 /**
  * Repetition (Sparse-dLLM #3): an n-gram loop in the output's answer tokens. The longest loop at each place is
- * reported once; the step is the one that committed the loop's last token.
+ * reported once; the step is the one that committed the loop's last token. A loop the task's reference answer holds
+ * too is the right answer, not a failure (a sum's run of zeros: 459999 + 540001 = 1000000).
  */
 export const repetition: Detector = {
   id: 'repetition',
@@ -18,6 +19,7 @@ export const repetition: Detector = {
     const pos: number[] = [];
     for (let p = P; p < T; p++) if (cx.regions.has('answer', p)) pos.push(p);
     const tok = pos.map((p) => cx.final[p]!);
+    const { vocab, task } = cx.trace.manifest;
     const out: Finding[] = [];
     for (let i = 0; i < tok.length;) {
       let best = { n: 0, reps: 0 };
@@ -32,6 +34,10 @@ export const repetition: Detector = {
         continue;
       }
       const span = pos.slice(i, i + best.n * best.reps);
+      if (task?.reference.includes(span.map((p) => vocab[String(cx.final[p])] ?? '').join(''))) {
+        i += best.n * best.reps;
+        continue;
+      }
       const last = Math.max(...span.map((p) => cx.trace.commitStep[p]! - 1));
       const gram = tok
         .slice(i, i + best.n)
