@@ -187,7 +187,7 @@ export const arith: Suite = {
   kind: 'exact',
   genLength: 64,
   description:
-    'Multi-step arithmetic with the intermediate results written out ("37 + 48 = 85; 85 * 3 = 255; answer 255"): each step needs the result before it. Scored on the final answer.',
+    'Two steps of + and * with the intermediate result written out ("37 + 48 = 85; 85 * 3 = 255; answer 255"): each step needs the result before it. Scored on the final answer.',
   generate(rng, i) {
     // Two steps of + and *, as in "(37 + 48) * 3": the 6M-parameter dlens-tiny did not learn subtraction or a third
     // step in the GPU time its recipe had (assets/checkpoints/dlens-tiny/recipe/README.md, runs 21-24).
