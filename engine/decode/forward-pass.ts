@@ -142,13 +142,18 @@ export function recordedSaliency(run: Run, pass: Pass, cache: KvCache | null): F
 /** Whether this run fetches the logit lens: when it records, the model has it and the caller did not turn it off. */
 export const wantsLens = (run: Run) => run.o.record && run.o.lens !== false && run.model.hasLens;
 
+/** Of a pass whose rows are positions [q0, q0 + Q), the generated ones: rows [first, first + n) of each sequence. */
+const generatedRows = (P: number, q0: number, Q: number) => {
+  const first = Math.max(0, P - q0);
+  return { first, n: Math.max(0, Q - first) };
+};
+
 /**
- * The rows a pass reads the logit lens out of: every generated position it computes (rows [P − q0, Q) of each
- * sequence), sequence after sequence, as flat indices into the B·Q rows.
+ * The rows a pass reads the logit lens out of: every generated position it computes, sequence after sequence, as
+ * flat indices into the B·Q rows.
  */
 export function lensRowsOf(P: number, q0: number, Q: number, B = 1): BigInt64Array {
-  const first = Math.max(0, P - q0),
-    n = Math.max(0, Q - first);
+  const { first, n } = generatedRows(P, q0, Q);
   const rows = new BigInt64Array(B * n);
   for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) rows[b * n + i] = BigInt(b * Q + first + i);
   return rows;
@@ -171,8 +176,7 @@ export function recordedLens(
   if (!out.lens) return null;
   const { P, G } = run,
     Ly = run.model.card.num_layers;
-  const first = Math.max(0, P - q0),
-    n = Math.max(0, Q - first),
+  const { first, n } = generatedRows(P, q0, Q),
     R = B * n;
   const ids = new Int32Array(Ly * G).fill(-1),
     probs = new Float32Array(Ly * G).fill(NaN);

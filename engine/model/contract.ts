@@ -31,7 +31,7 @@ export const LENS_IO = {
 
 /** Whether a graph has the logit lens (any part of it: checkOptionalIo refuses a part without the rest). */
 export const hasLensIo = (inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]) =>
-  [...inputs, ...outputs].some((x) => ['lens_rows', 'lens_ids', 'lens_probs'].includes(x.name));
+  [...inputs, ...outputs].some((x) => [...LENS_IO.inputs, ...LENS_IO.outputs].some((io) => io.name === x.name));
 
 /** The optional inputs and outputs a graph has, checked like the required ones; the lens must come whole. */
 export function checkOptionalIo(inputs: readonly ValueMeta[], outputs: readonly ValueMeta[]): string[] {
