@@ -1,7 +1,8 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
-import { buildMatrix, loadMatrix, metricOptions, missingTensors, type Matrix } from '../lib/heatmap.js';
+import { metricOptions, missingTensors } from '../lib/heatmap.js';
+import { useMatrix } from '../lib/use-matrix.js';
 import { COLORMAPS, CATEGORICAL, cssColor } from '../lib/colormaps.js';
 import { heatmapSvg } from '../lib/exporters.js';
 import { HeatmapCanvas, type HeatmapHandle } from './HeatmapCanvas.js';
@@ -19,26 +20,7 @@ export function Heatmaps() {
   const opt = options.find((o) => o.id === metric) ?? options[0]!;
   const { Ly } = lt.trace.dims;
   const effLayer = opt.id === 'cache' ? Math.max(0, layer) : layer;
-  const built = useMemo(
-    () => buildMatrix(lt, opt.id, opt.layered ? effLayer : -1),
-    [lt, opt.id, effLayer, opt.layered],
-  );
-  // A large trace opened lazily reads a per-step metric's rows now, in chunks, showing how far it got.
-  const [loaded, setLoaded] = useState<{ key: Matrix; m: Matrix } | null>(null);
-  const [progress, setProgress] = useState(0);
-  useEffect(() => {
-    if (!built.pending) return;
-    let live = true;
-    setProgress(0);
-    loadMatrix(lt, opt.id, opt.layered ? effLayer : -1, (d) => live && setProgress(d)).then(
-      (m) => live && setLoaded({ key: built, m }),
-      (e: Error) => live && store.getState().setError(e.message),
-    );
-    return () => {
-      live = false;
-    };
-  }, [built]);
-  const matrix = built.pending && loaded?.key === built ? loaded.m : built;
+  const { matrix, progress } = useMatrix(lt, opt.id, opt.layered ? effLayer : -1);
   const missing = missingTensors(lt);
   const h = useRef<HeatmapHandle | null>(null);
   const empty = opt.id === 'saliency' && !!lt.trace.manifest.no_saliency_reason;

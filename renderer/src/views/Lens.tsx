@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
 import type { FigureSize } from '../lib/exporters.js';
 import { lensLayersSvg } from '../lib/figures/lens-layers.js';
-import { buildMatrix, loadMatrix, type Matrix } from '../lib/heatmap.js';
+import { useMatrix } from '../lib/use-matrix.js';
 import { HeatmapCanvas } from './HeatmapCanvas.js';
 import { Legend } from './Heatmaps.js';
 import { SvgFigure, Stat } from './SvgFigure.js';
@@ -70,7 +70,7 @@ function LensViews() {
     return { masked, right, meanFirst: n ? sum / n : NaN };
   }, [t, s, ids]);
   const summary = useMemo(() => lensSummary(t), [t, t.lensIds.full()]);
-  const matrix = useLensMatrix();
+  const { matrix } = useMatrix(lt, 'lens_first');
   return (
     <div className="timeline lens">
       <div className="stats" data-testid="lens-stats">
@@ -106,20 +106,4 @@ function LensViews() {
       </div>
     </div>
   );
-}
-
-/** The first-layer-on-top heatmap, its rows read in chunks when the trace was opened lazily. */
-function useLensMatrix(): Matrix {
-  const lt = useApp(active)!;
-  const built = useMemo(() => buildMatrix(lt, 'lens_first'), [lt]);
-  const [loaded, setLoaded] = useState<Matrix | null>(null);
-  useEffect(() => {
-    if (!built.pending) return;
-    let live = true;
-    loadMatrix(lt, 'lens_first').then((m) => live && setLoaded(m));
-    return () => {
-      live = false;
-    };
-  }, [built]);
-  return built.pending && loaded ? loaded : built;
 }
