@@ -32,7 +32,7 @@ for (const c of g.configs) {
 const md = [
   "# dlens against the papers' decoding code",
   '',
-  `dlens-tiny, ${g.prompts.length} prompts (${[...new Set(g.prompts.map((p) => p.task.split(':')[0]))].join(', ')}), greedy, gen ${g.gen_length}, block ${g.block_length}, steps ${g.steps}. Reference run on ${g.device}: ${goldens ?? 'test/fixtures/reference-goldens.json'} (test/reference/make_goldens.py). Command: \`npm run bench:fidelity${goldens ? ` -- --goldens ${goldens}` : ''}\`.`,
+  `dlens-tiny, ${g.prompts.length} prompts (${[...new Set(g.prompts.map((p) => p.task.split(':')[0]))].join(', ')}), greedy, gen ${g.gen_length}, block ${g.block_length}, steps ${g.steps}. Reference run on ${g.device}: ${goldens ?? 'test/fixtures/reference-goldens.json'} (test/reference/make_goldens.py). Command: \`npm run bench:fidelity${goldens || arg('--out') ? ' --' : ''}${goldens ? ` --goldens ${goldens}` : ''}${arg('--out') ? ` --out ${arg('--out')}` : ''}\`.`,
   '',
   summaryTable(rows),
   '',

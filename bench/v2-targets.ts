@@ -6,6 +6,7 @@
  * - on the baseline's arith traces, the mean confidence of the still-masked positions rising over the steps instead of
  *   sitting at 1.0;
  * - a volatility band (docs/metrics.md) on at least half of the baseline's arith traces.
+ * It also reports where the baseline's arith answers go wrong, step by step (the model card's known weakness).
  *   npm run bench:v2 -- [--model=DIR] [--limit=40] [--label=TEXT]
  * Writes bench/results/v2-targets.md (a model other than the bundled one: bench/results/v2-targets-LABEL.md).
  */
@@ -17,6 +18,8 @@ import { readTrace, type Trace } from '../engine/trace/trace.js';
 import { runBench, type BenchCell } from '../engine/evaluate/run.js';
 import { aupTable } from '../engine/metrics/aup.js';
 import { traceMetrics } from '../engine/metrics/index.js';
+import { taskAt } from '../engine/tasks/generate.js';
+import { DEFAULTS } from '../engine/api/defaults.js';
 
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const model = arg('model'),
@@ -85,6 +88,20 @@ const rising = series.filter((x) => quarter(x, 3) > quarter(x, 0)).length / seri
 const atOne = mean(series.map((x) => x.filter((v) => v >= 0.999).length / x.length));
 const banded = traces.filter((t) => traceMetrics(t).regions.answer.volatility.steps_with_band > 0).length;
 
+// Where the baseline's arith answers go wrong: each written step ("48 + 48 = 96") against the reference's, by operator.
+const steps = { first: [0, 0], '+': [0, 0], '*': [0, 0] } as Record<string, [number, number]>;
+const arithOutputs = cell('arith', 'low-confidence').outputs!;
+for (const [i, out] of arithOutputs.entries()) {
+  const ref = taskAt('arith', i, DEFAULTS.taskSeed, { split: 'eval' }).reference.split('; ');
+  const got = out.split(';').map((x) => x.trim());
+  for (const k of [0, 1]) {
+    const key = k === 0 ? 'first' : ref[k]!.includes('*') ? '*' : '+';
+    steps[key]![1]++;
+    if (got[k] === ref[k]) steps[key]![0]++;
+  }
+}
+const of = (key: string) => `${steps[key]![0]} of ${steps[key]![1]}`;
+
 const ok = (b: boolean) => (b ? 'met' : '**not met**');
 const md = [
   `Issue 19's targets (npm run bench:v2): model ${model ?? 'dlens-tiny (bundled)'}; ${limit} held-out instances per suite (seed 424242), each suite at its own gen length, block 32, cache none, greedy; ${new Date().toISOString()}`,
@@ -102,6 +119,8 @@ const md = [
     (r) =>
       `| ${r.strategy} | ${SUITES.map((s) => (cell(s, r.strategy).accuracy * 100).toFixed(1)).join(' | ')} | ${r.tpf.toFixed(2)} | ${r.aup.toFixed(2)} |`,
   ),
+  '',
+  `The baseline's arith answers step by step, each written step against the reference's: first steps right ${of('first')}; second steps right: sums ${of('+')}, products ${of('*')}.`,
 ].join('\n');
 const file = join(REPO_ROOT, 'bench', 'results', label === 'bundled' ? 'v2-targets.md' : `v2-targets-${label}.md`);
 writeFileSync(file, md + '\n');
