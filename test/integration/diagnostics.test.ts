@@ -36,18 +36,18 @@ describe('failure detectors on real decodes', () => {
     expect(trace.manifest.output).toBe('5 5 5 5 5');
     expect(flagged(trace, 'repetition')[0]!.detail).toMatch(/2-gram "5" " " repeated 4 times/);
   });
-  it('premature commit: a wrong digit committed where the step before had the right one (arith:6, low-confidence)', async () => {
-    const { trace } = await decodeTo('prem', { task: task('arith:6'), genLength: 64 });
-    expect(trace.manifest.output).toContain('96 * 5 = 430'); // 480
+  it('premature commit: a wrong digit committed where the step before had the right one (arith:10, low-confidence)', async () => {
+    const { trace } = await decodeTo('prem', { task: task('arith:10'), genLength: 64 });
+    expect(trace.manifest.output).toContain('261 + 49 = 300'); // 310
     const f = flagged(trace, 'premature-commit').filter((x) => x.sign === 'not-top1-before');
-    expect(f[0]!.detail).toMatch(/"3" committed at position \d+; the step before, the top-1 there was "8"/);
+    expect(f[0]!.detail).toMatch(/"0" committed at position \d+; the step before, the top-1 there was "1"/);
   });
-  it('stall and lock-in: forced one-token steps and a space the neighbours follow (pick:1, fast-dllm-threshold)', async () => {
-    const { trace } = await decodeTo('stall', { task: task('pick:1'), strategy: 'fast-dllm-threshold' });
+  it('stall and lock-in: forced one-token steps and a space the neighbours follow (pick:2, fast-dllm-threshold)', async () => {
+    const { trace } = await decodeTo('stall', { task: task('pick:2'), strategy: 'fast-dllm-threshold' });
     expect(flagged(trace, 'stall')[0]!.detail).toMatch(/no position passed the threshold; \d+ forced commits/);
     expect(flagged(trace, 'lock-in')[0]!.detail).toMatch(/" " committed at position \d+/);
     // a schedule-driven strategy records no fallback: the stall detector says it cannot judge it
-    const lc = await decodeTo('stall-lc', { task: task('pick:1') });
+    const lc = await decodeTo('stall-lc', { task: task('pick:2') });
     expect(detectFailures(lc.trace).find((r) => r.id === 'stall')!.notApplicable).toMatch(/schedule/);
   });
   it('a clean decode has no flags but premature commits (copy:0)', async () => {
