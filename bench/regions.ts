@@ -1,6 +1,6 @@
 /**
  * Answer tokens against EOS padding (issue 17): four traces of dlens-tiny with the defaults (low-confidence, one
- * token per step, gen 64, block 32) — the README's first command (`--task arith:9`), `--task sort:2`, "Define:
+ * token per step, gen 64, block 32) — the README's first command (its `--task`), `--task sort:2`, "Define:
  * lantern" and `--task shuffle:3` — and their mean delay, oracle steps and TPF over all positions, the answer and
  * the padding.
  *   npm run bench:regions      (seconds)
@@ -15,11 +15,12 @@ import { taskAt } from '../engine/tasks/generate.js';
 import { traceMetrics } from '../engine/metrics/index.js';
 import { REPO_ROOT } from '../engine/model/load.js';
 import { DEFAULTS } from '../engine/api/defaults.js';
+import { README_DEMO, readmeDemoTask } from '../scripts/readme-demo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dlens-regions-'));
 const task = (suite: string, i: number) => taskAt(suite, i, DEFAULTS.taskSeed, { split: 'eval' });
 const runs = [
-  { label: '`--task arith:9` (README)', req: { task: task('arith', 9) } },
+  { label: `\`--task ${README_DEMO.ref}\` (README)`, req: { task: readmeDemoTask() } },
   { label: '`--task sort:2`', req: { task: task('sort', 2) } },
   { label: '"Define: lantern"', req: { prompt: 'Define: lantern' } },
   { label: '`--task shuffle:3`', req: { task: task('shuffle', 3) } },

@@ -1,5 +1,5 @@
 /**
- * The README's screenshots: the README's own first command (dlens-tiny, `--task arith:9`), opened in `dlens serve`
+ * The README's screenshots: the README's own first command (dlens-tiny, its `--task`), opened in `dlens serve`
  * in Debian's Chromium, Replay and Heatmaps views. `npm run screenshot` rewrites docs/images/*.png.
  */
 import { join } from 'node:path';
@@ -7,13 +7,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
 import { record } from '../engine/record.js';
-import { taskAt } from '../engine/tasks/generate.js';
-import { DEFAULTS } from '../engine/api/defaults.js';
+import { readmeDemoTask } from './readme-demo.js';
 import { startServe, CHROMIUM, ROOT } from '../test/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dlens-shot-'));
 const trace = join(dir, 'demo.dlens');
-await record({ task: taskAt('arith', 9, DEFAULTS.taskSeed, { split: 'eval' }), out: trace });
+await record({ task: readmeDemoTask(), out: trace });
 const server = await startServe({ DLENS_HOME: join(dir, 'home') }, [trace]);
 const browser = await chromium.launch(CHROMIUM);
 try {
