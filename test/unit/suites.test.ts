@@ -25,10 +25,12 @@ describe('the dependent-token suites (issue 19)', () => {
     }
   });
 
-  it('carry: the sum is right and its carry runs through at least three digits from the lowest', () => {
+  it('carry: 5-15 digits, the sum is right and its carry runs through at least three digits from the lowest', () => {
+    const lengths = new Set<number>();
     for (const t of instances('carry')) {
       const [, a, b] = /^Sum: (\d+) \+ (\d+)$/.exec(t.prompt)!;
       expect(t.reference).toBe(String(BigInt(a!) + BigInt(b!)));
+      lengths.add(Math.max(a!.length, b!.length));
       const da = [...a!].reverse().map(Number),
         db = [...b!].reverse().map(Number);
       let carry = 0,
@@ -40,6 +42,8 @@ describe('the dependent-token suites (issue 19)', () => {
       }
       expect(chain).toBeGreaterThanOrEqual(3);
     }
+    expect(Math.min(...lengths)).toBe(5);
+    expect(Math.max(...lengths)).toBe(15);
   });
 
   it('choose: any K distinct words of the list are right; a repeat, a stranger or another count is not', () => {
