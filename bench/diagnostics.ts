@@ -12,9 +12,10 @@ import { REPO_ROOT } from '../engine/model/load.js';
 import { runBench, benchMarkdown, aupTable, diagnosticsTable } from '../engine/evaluate/run.js';
 import { DEFAULTS } from '../engine/api/defaults.js';
 import { strategySet } from './strategy-set.js';
+import { CHECKED_SUITES } from '../engine/tasks/suites.js';
 
 const limit = Number(process.argv.find((a) => a.startsWith('--limit='))?.slice(8) ?? 12);
-const suites = ['copy', 'reverse', 'sort', 'add', 'count', 'lookup', 'shuffle', 'pick', 'arith', 'carry', 'choose'];
+const suites = CHECKED_SUITES;
 const out = join(REPO_ROOT, 'bench', 'results');
 const filter = join(out, 'learn2pd-filter.json');
 const strategies = strategySet(filter, { eot: false });

@@ -346,6 +346,9 @@ export const SUITES: readonly Suite[] = [
   carry,
   choose,
 ];
+/** The suites whose answers are checked right or wrong (every one but the word-F1 text suites), in SUITES' order. */
+export const CHECKED_SUITES = SUITES.filter((s) => s.kind !== 'text').map((s) => s.name);
+
 export function getSuite(name: string): Suite {
   const s = SUITES.find((x) => x.name === name);
   if (!s) throw new DlensError(`unknown suite "${name}": choose one of ${SUITES.map((x) => x.name).join(', ')}`);

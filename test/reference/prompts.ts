@@ -1,7 +1,8 @@
 /**
  * The prompts of the comparison with the papers' decoding code (docs/fidelity.md): three instances of each task suite
- * that needs no corpus, in dlens-tiny's prompt template. make_goldens.py runs this file for the ids it decodes; the
- * test recomputes them and checks they are still the goldens' (a tokenizer or suite change must remake the goldens).
+ * checked right or wrong (the text suites need a corpus), in dlens-tiny's prompt template. make_goldens.py runs this
+ * file for the ids it decodes; the test recomputes them and checks they are still the goldens' (a tokenizer or suite
+ * change must remake the goldens).
  *
  *     npx tsx test/reference/prompts.ts MODEL_DIR   → JSON [{task, prompt, ids}]
  */
@@ -9,20 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { loadModel, type LoadedModel } from '../../engine/model/load.js';
 import { taskAt } from '../../engine/tasks/generate.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
+import { CHECKED_SUITES } from '../../engine/tasks/suites.js';
 
-export const SUITES = [
-  'copy',
-  'reverse',
-  'sort',
-  'add',
-  'count',
-  'lookup',
-  'shuffle',
-  'pick',
-  'arith',
-  'carry',
-  'choose',
-];
 export const PER_SUITE = 3;
 
 export interface ReferencePrompt {
@@ -32,7 +21,7 @@ export interface ReferencePrompt {
 }
 
 export function referencePrompts(model: LoadedModel): ReferencePrompt[] {
-  return SUITES.flatMap((suite) =>
+  return CHECKED_SUITES.flatMap((suite) =>
     Array.from({ length: PER_SUITE }, (_, i) => {
       const { prompt } = taskAt(suite, i, DEFAULTS.taskSeed, { split: 'eval' });
       return {
