@@ -15,7 +15,9 @@ const arg = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const goldens = arg('--goldens');
+const goldens = arg('--goldens'),
+  out = arg('--out') ?? 'fidelity';
+const flags = process.argv.slice(2).join(' '); // as given, for the header's command
 const model = await loadModel('dlens-tiny');
 const g = readGoldens(goldens);
 const rows: { config: string; runs: RunComparison[] }[] = [];
@@ -32,13 +34,13 @@ for (const c of g.configs) {
 const md = [
   "# dlens against the papers' decoding code",
   '',
-  `dlens-tiny, ${g.prompts.length} prompts (${[...new Set(g.prompts.map((p) => p.task.split(':')[0]))].join(', ')}), greedy, gen ${g.gen_length}, block ${g.block_length}, steps ${g.steps}. Reference run on ${g.device}: ${goldens ?? 'test/fixtures/reference-goldens.json'} (test/reference/make_goldens.py). Command: \`npm run bench:fidelity${goldens || arg('--out') ? ' --' : ''}${goldens ? ` --goldens ${goldens}` : ''}${arg('--out') ? ` --out ${arg('--out')}` : ''}\`.`,
+  `dlens-tiny, ${g.prompts.length} prompts (${[...new Set(g.prompts.map((p) => p.task.split(':')[0]))].join(', ')}), greedy, gen ${g.gen_length}, block ${g.block_length}, steps ${g.steps}. Reference run on ${g.device}: ${goldens ?? 'test/fixtures/reference-goldens.json'} (test/reference/make_goldens.py). Command: \`npm run bench:fidelity${flags ? ` -- ${flags}` : ''}\`.`,
   '',
   summaryTable(rows),
   '',
   ...(notes.length ? ['Differences:', '', ...notes] : ["No differences beyond the reference's own ties."]),
   '',
 ].join('\n');
-writeFileSync(join(REPO_ROOT, 'bench', 'results', `${arg('--out') ?? 'fidelity'}.md`), md);
+writeFileSync(join(REPO_ROOT, 'bench', 'results', `${out}.md`), md);
 process.stdout.write(md);
 await model.release();

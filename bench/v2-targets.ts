@@ -18,8 +18,6 @@ import { readTrace, type Trace } from '../engine/trace/trace.js';
 import { runBench, type BenchCell } from '../engine/evaluate/run.js';
 import { aupTable } from '../engine/metrics/aup.js';
 import { traceMetrics } from '../engine/metrics/index.js';
-import { taskAt } from '../engine/tasks/generate.js';
-import { DEFAULTS } from '../engine/api/defaults.js';
 
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const model = arg('model'),
@@ -90,10 +88,9 @@ const banded = traces.filter((t) => traceMetrics(t).regions.answer.volatility.st
 
 // Where the baseline's arith answers go wrong: each written step ("48 + 48 = 96") against the reference's, by operator.
 const steps = { first: [0, 0], '+': [0, 0], '*': [0, 0] } as Record<string, [number, number]>;
-const arithOutputs = cell('arith', 'low-confidence').outputs!;
-for (const [i, out] of arithOutputs.entries()) {
-  const ref = taskAt('arith', i, DEFAULTS.taskSeed, { split: 'eval' }).reference.split('; ');
-  const got = out.split(';').map((x) => x.trim());
+for (const { manifest } of traces) {
+  const ref = manifest.task!.reference.split('; ');
+  const got = manifest.output.split(';').map((x) => x.trim());
   for (const k of [0, 1]) {
     const key = k === 0 ? 'first' : ref[k]!.includes('*') ? '*' : '+';
     steps[key]![1]++;
