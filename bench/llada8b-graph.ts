@@ -57,9 +57,9 @@ for (let l = 0; l < 32; l++) {
   );
 }
 const tensors = new Map<string, TensorEntry>(
-  shapes.map(([name, shape]) => [name, { name, dtype: 'BF16', shape, shard: 'none', offset: 0, length: 0 }]),
+  shapes.map(([name, shape]) => [name, { name, dtype: 'BF16', shape, shard: 'none', path: '', offset: 0, length: 0 }]),
 );
-const ck: Checkpoint = { dir: out, config, tensors, shards: [] };
+const ck: Checkpoint = { dir: out, config, tensors, shards: [], shardPaths: [], configPath: '' };
 mkdirSync(out, { recursive: true });
 const g = new GraphBuilder(join(out, 'model.onnx.data'), 'model.onnx.data');
 LLADA.build(

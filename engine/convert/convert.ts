@@ -2,25 +2,27 @@ import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   createReadStream,
-  existsSync,
+  lstatSync,
   mkdirSync,
-  readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
-import { openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { ModelCardSchema } from '../model/card.js';
+import { openRegularFile, optionalFileIn, readJsonObject, readRegularFile } from '../util/safe-read.js';
+import { JSON_LIMITS, openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { renderChatTemplate } from './chat-template.js';
+import { configFields } from './config-fields.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { GRAPH_REVISION } from './transformer.js';
 import { LLADA } from './llada.js';
 import { QWEN } from './qwen.js';
 import type { ConvertDtype, QuantBlock } from './weights.js';
-
 /** Candidates per position a converted graph reports: more than a trace records by default (5). */
 export const GRAPH_TOP_K = 8;
 
@@ -61,25 +63,31 @@ export interface ConvertResult {
 
 /** sha256 over config.json and every shard, streamed (an 8B checkpoint is 16 GB): the checkpoint's identity. */
 export async function checkpointHash(ck: Checkpoint): Promise<string> {
-  const h = createHash('sha256').update(readFileSync(join(ck.dir, 'config.json')));
-  for (const s of ck.shards)
-    for await (const chunk of createReadStream(join(ck.dir, s), { highWaterMark: 8 << 20 })) h.update(chunk as Buffer);
+  const h = createHash('sha256').update(readRegularFile(ck.configPath, '', JSON_LIMITS.config.maxBytes));
+  for (const path of ck.shardPaths) {
+    const { fd } = openRegularFile(path, 'shard');
+    for await (const chunk of createReadStream('', { fd, highWaterMark: 8 << 20 })) h.update(chunk as Buffer);
+  }
   return h.digest('hex');
 }
 
 /** The prompt template: the chat template rendered around a user message "{prompt}", else the bare prompt. */
 function promptTemplate(tokConfig: Record<string, unknown>): string {
   const tpl = tokConfig.chat_template;
-  if (typeof tpl !== 'string') return '{prompt}';
+  if (tpl === undefined || tpl === null) return '{prompt}';
+  if (typeof tpl !== 'string')
+    throw new DlensError(
+      'tokenizer_config.json: chat_template is not a string (dlens reads one template; a list of named ones is not supported)',
+    );
   const special = (k: string) => {
     const v = tokConfig[k];
     return typeof v === 'string'
       ? v
-      : v && typeof v === 'object'
-        ? String((v as { content?: unknown }).content ?? '')
+      : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string'
+        ? (v as { content: string }).content
         : '';
   };
-  const text = new Template(tpl).render({
+  const text = renderChatTemplate(tpl, {
     messages: [{ role: 'user', content: '{prompt}' }],
     add_generation_prompt: true,
     bos_token: special('bos_token'),
@@ -94,8 +102,13 @@ function promptTemplate(tokConfig: Record<string, unknown>): string {
 
 /** An id the tokenizer marks special, by its text (the mask token when the config does not say it). */
 function specialId(tokJson: Record<string, unknown>, texts: string[]): number | undefined {
-  const added = (tokJson.added_tokens as { id: number; content: string }[] | undefined) ?? [];
-  return added.find((a) => texts.includes(a.content))?.id;
+  const added = Array.isArray(tokJson.added_tokens) ? (tokJson.added_tokens as unknown[]) : [];
+  for (const a of added) {
+    const { id, content } = (a ?? {}) as { id?: unknown; content?: unknown };
+    if (typeof content === 'string' && texts.includes(content) && Number.isSafeInteger(id) && (id as number) >= 0)
+      return id as number;
+  }
+  return undefined;
 }
 
 /**
@@ -103,16 +116,17 @@ function specialId(tokJson: Record<string, unknown>, texts: string[]): number | 
  * training and eval records (dlens-tiny's recipe and scores). Everything structural comes from config.json.
  */
 function authorCard(hfDir: string): { license?: string; description?: string; training?: object; eval?: object } {
-  const p = join(hfDir, 'dlens-card.json');
-  if (!existsSync(p)) return {};
-  let v: unknown;
+  const p = optionalFileIn(hfDir, 'dlens-card.json');
+  if (!p) return {};
+  let v: Record<string, unknown>;
   try {
-    v = JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    throw new DlensError(`${p} is not valid JSON; fix it or remove it (it only adds license, training and eval notes)`);
+    v = readJsonObject(p, '', JSON_LIMITS.card);
+  } catch (e) {
+    throw new DlensError(
+      `${(e as Error).message}; fix it or remove it (it only adds license, training and eval notes)`,
+    );
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DlensError(`${p} is not a JSON object`);
-  const { license, description, training, eval: ev } = v as Record<string, unknown>;
+  const { license, description, training, eval: ev } = v;
   const obj = (x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? (x as object) : undefined);
   return {
     ...(typeof license === 'string' ? { license } : {}),
@@ -121,6 +135,45 @@ function authorCard(hfDir: string): { license?: string; description?: string; tr
     ...(obj(ev) ? { eval: obj(ev) } : {}),
   };
 }
+
+/** The checkpoint's tokenizer.json, parsed and loaded once to check that it is one. */
+function readTokenizer(hfDir: string): { path: string; json: Record<string, unknown> } {
+  const path = optionalFileIn(hfDir, 'tokenizer.json');
+  if (!path)
+    throw new DlensError(`${join(hfDir, 'tokenizer.json')} is missing; dlens needs the checkpoint's tokenizer.json`);
+  const json = readJsonObject(path, '', JSON_LIMITS.tokenizer);
+  try {
+    new Tokenizer(json, {});
+  } catch {
+    throw new DlensError(`${path} is not a readable Hugging Face tokenizer`);
+  }
+  return { path, json };
+}
+
+/** Folders `${dest}.tmp-PID` that a killed conversion left (their process is gone) are removed before the next. */
+function removeStaleTempFolders(dest: string) {
+  const prefix = `${basename(dest)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dest));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.startsWith(prefix) ? n.slice(prefix.length) : NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(dirname(dest), n), { recursive: true, force: true });
+  }
+}
+
+const processAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 /**
  * `dlens convert`: a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json) to a dlens model
@@ -131,7 +184,8 @@ function authorCard(hfDir: string): { license?: string; description?: string; tr
 export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = o.dtype ?? 'fp32';
   const dest = resolve(out);
-  if (existsSync(dest))
+  // lstat, not exists: a dangling link or a pipe at `out` is something there too, and is never replaced.
+  if (lstatSync(dest, { throwIfNoEntry: false }))
     throw new DlensError(`${out} already exists; give a new folder for the converted model (or remove it)`);
   const ck = openCheckpoint(hfDir);
   const arch = ARCHITECTURES.find((a) => a.matches(ck.config));
@@ -139,17 +193,9 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
     throw new DlensError(
       `config.json describes ${JSON.stringify(ck.config.architectures ?? ck.config.model_type ?? 'an unknown model')}; dlens converts ${ARCHITECTURES.map((a) => a.name).join(', ')} checkpoints`,
     );
-  const tokPath = join(hfDir, 'tokenizer.json');
-  if (!existsSync(tokPath)) throw new DlensError(`${tokPath} is missing; dlens needs the checkpoint's tokenizer.json`);
-  let tokJson: Record<string, unknown>;
-  try {
-    tokJson = JSON.parse(readFileSync(tokPath, 'utf8'));
-    new Tokenizer(tokJson, {});
-  } catch {
-    throw new DlensError(`${tokPath} is not a readable Hugging Face tokenizer`);
-  }
-  const tcPath = join(hfDir, 'tokenizer_config.json');
-  const tokConfig = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
+  const { path: tokPath, json: tokJson } = readTokenizer(hfDir);
+  const tcPath = optionalFileIn(hfDir, 'tokenizer_config.json');
+  const tokConfig = tcPath ? readJsonObject(tcPath, '', JSON_LIMITS.tokenizerConfig) : {};
   const author = authorCard(hfDir);
   const dims = arch.dims(ck.config);
   const archName = 'flavor' in arch ? arch.flavor(ck.config) : arch.name;
@@ -161,7 +207,19 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   const eos = ids.eos ?? specialId(tokJson, ['<|eot_id|>', '<|endoftext|>', '</s>']);
   if (eos === undefined) throw new DlensError('neither config.json nor tokenizer.json names an end-of-text token');
 
-  const blockSize = o.blockSize ?? (typeof ck.config.block_size === 'number' ? ck.config.block_size : undefined);
+  const maxPositions = ids.maxPositions ?? 4096;
+  for (const [k, v] of [
+    ['mask_token_id', mask],
+    ['eos_token_id', eos],
+    ['pad_token_id', ids.pad],
+  ] as const)
+    if (v !== undefined && v >= dims.vocab)
+      throw new DlensError(`${k} ${v} is outside the model's vocabulary of ${dims.vocab} (config.json's vocab_size)`);
+  const blockSize =
+    o.blockSize ??
+    (ck.config.block_size === undefined || ck.config.block_size === null
+      ? undefined
+      : configFields(ck.config).int('block_size', { max: maxPositions }));
   if (blockSize === undefined && /bd3lm/i.test(String(ck.config._name_or_path ?? basename(resolve(hfDir)))))
     throw new DlensError(
       "this looks like a block-causal (BD3LM) checkpoint, and config.json does not say its block size: pass --block-size N (in the app: the block size box; the size it was trained with; dllm's BD3LM models use 32)",
@@ -176,8 +234,9 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
   };
 
   const tmp = `${dest}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(dirname(dest), { recursive: true });
+  removeStaleTempFolders(dest);
+  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   let peakRss = process.memoryUsage().rss;
   try {
@@ -214,7 +273,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       kv_dtype: graphOptions.kvDtype,
       top_k: graphOptions.topK,
       ...(graphOptions.maskInSoftmax ? {} : { confidence: 'without-mask' }),
-      max_positions: ids.maxPositions ?? 4096,
+      max_positions: maxPositions,
       prompt_template: promptTemplate(tokConfig),
       license:
         author.license ?? (typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint'),
@@ -223,6 +282,15 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       eval: author.eval ?? {},
       ...extras,
     };
+    // The card is checked by the loader's own schema before the folder is renamed into place: convert never writes a
+    // model that `dlens record` would refuse.
+    const checked = ModelCardSchema.safeParse(card);
+    if (!checked.success) {
+      const i = checked.error.issues[0]!;
+      throw new DlensError(
+        `the converted model's card would be invalid: "${i.path.join('.')}" ${i.message}; check config.json's fields for it`,
+      );
+    }
     writeFileSync(join(tmp, 'dlens-model.json'), JSON.stringify(card, null, 1));
     const weightBytes = statSync(join(tmp, 'model.onnx.data')).size;
     renameSync(tmp, dest);

@@ -1,6 +1,7 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { configIds, weightTaker, type WeightFormat } from './weights.js';
+import { checkHeads, configFields } from './config-fields.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type GraphOptions, type TransformerDims } from './transformer.js';
 
@@ -17,12 +18,7 @@ export const LLADA = {
     config.model_type === 'llada',
 
   dims(config: Record<string, unknown>): TransformerDims {
-    const num = (k: string, fallback?: number) => {
-      const v = config[k] ?? fallback;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw new DlensError(`config.json: ${k} is missing or not a number; is this a LLaDA checkpoint?`);
-      return v;
-    };
+    const f = configFields(config, '; is this a LLaDA checkpoint?');
     if ((config.block_type ?? 'llama') !== 'llama')
       throw new DlensError(`config.json: block_type ${String(config.block_type)}; dlens converts LLaDA's llama blocks`);
     if (config.rope === false || config.alibi === true)
@@ -31,17 +27,19 @@ export const LLADA = {
       );
     if (config.include_bias === true)
       throw new DlensError('config.json: include_bias true; dlens converts LLaDA checkpoints without linear biases');
-    const heads = num('n_heads'),
-      dModel = num('d_model');
+    const heads = f.int('n_heads', { max: 4096 }),
+      dModel = f.int('d_model');
+    const kvHeads = f.int('n_kv_heads', { fallback: heads, max: 4096 });
+    checkHeads({ model: 'd_model', heads: 'n_heads', kv: 'n_kv_heads' }, dModel, heads, kvHeads);
     return {
-      layers: num('n_layers'),
+      layers: f.int('n_layers', { max: 4096 }),
       heads,
-      kvHeads: (config.n_kv_heads as number | null | undefined) ?? heads,
+      kvHeads,
       headDim: dModel / heads,
       dModel,
-      vocab: (config.embedding_size as number | null | undefined) ?? num('vocab_size'),
-      ropeTheta: num('rope_theta', 10000),
-      normEps: num('rms_norm_eps', 1e-5),
+      vocab: f.int('embedding_size', { fallback: f.int('vocab_size') }),
+      ropeTheta: f.positive('rope_theta', 10000),
+      normEps: f.positive('rms_norm_eps', 1e-5),
     };
   },
 

@@ -1,6 +1,7 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { configIds, weightTaker, type WeightFormat } from './weights.js';
+import { configFields } from './config-fields.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type GraphOptions, type MoEWeights, type TransformerDims } from './transformer.js';
 
@@ -47,19 +48,12 @@ const FLAVORS: { match: (c: Record<string, unknown>) => boolean; flavor: Flavor 
 
 const flavorOf = (config: Record<string, unknown>) => FLAVORS.find((f) => f.match(config))!.flavor;
 
-const num = (config: Record<string, unknown>, k: string, fallback?: number) => {
-  const v = config[k] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new DlensError(`config.json: ${k} is missing or not a number`);
-  return v;
-};
-
 export const QWEN = {
   name: 'dream, a2d-qwen3, a2d-qwen2, llada-moe',
   matches: (config: Record<string, unknown>) => FLAVORS.some((f) => f.match(config)),
 
   dims(config: Record<string, unknown>): TransformerDims {
-    const get = (k: string, fallback?: number) => num(config, k, fallback);
+    const c = configFields(config);
     const f = flavorOf(config);
     if (config.rope_scaling)
       throw new DlensError(
@@ -73,21 +67,28 @@ export const QWEN = {
       throw new DlensError(
         `config.json: partial_rotary_factor ${String(config.partial_rotary_factor)}; dlens rotates whole heads only`,
       );
-    const heads = get('num_attention_heads'),
-      dModel = get('hidden_size');
+    const heads = c.int('num_attention_heads', { max: 4096 }),
+      dModel = c.int('hidden_size');
+    const kvHeads = c.int('num_key_value_heads', { fallback: heads, max: 4096 });
+    if (heads % kvHeads !== 0)
+      throw new DlensError(
+        `config.json: num_attention_heads (${heads}) is not a multiple of num_key_value_heads (${kvHeads})`,
+      );
+    if (config.head_dim === undefined && dModel % heads !== 0)
+      throw new DlensError(`config.json: hidden_size (${dModel}) is not a multiple of num_attention_heads (${heads})`);
     return {
-      layers: get('num_hidden_layers'),
+      layers: c.int('num_hidden_layers', { max: 4096 }),
       heads,
-      kvHeads: get('num_key_value_heads', heads),
-      headDim: get('head_dim', dModel / heads),
+      kvHeads,
+      headDim: c.int('head_dim', { fallback: dModel / heads }),
       dModel,
-      vocab: get('vocab_size'),
+      vocab: c.int('vocab_size'),
       // transformers 5 saves rope_theta inside rope_parameters
-      ropeTheta: get(
+      ropeTheta: c.positive(
         'rope_theta',
         (config.rope_parameters as { rope_theta?: number } | undefined)?.rope_theta ?? 10000,
       ),
-      normEps: get('rms_norm_eps', 1e-6),
+      normEps: c.positive('rms_norm_eps', 1e-6),
       shiftLogits: f.shift,
     };
   },
@@ -111,14 +112,15 @@ export const QWEN = {
       down: take.linear(`${p}.down_proj.weight`, [D, size]),
     });
     const moe = (l: number): MoEWeights => {
+      const c = configFields(ck.config);
       const b = `model.layers.${l}`,
-        E = num(ck.config, 'num_experts'),
-        size = num(ck.config, 'expert_intermediate_size'),
+        E = c.int('num_experts', { max: 4096 }),
+        size = c.int('expert_intermediate_size'),
         shared = ck.config.shared_expert_intermediate_size;
       return {
         router: take.linear(`${b}.mlp.gate.weight`, [E, D]),
         ...(ck.config.moe_router_enable_expert_bias === true ? { expertBias: take(`${b}.mlp.expert_bias`, [E]) } : {}),
-        topK: num(ck.config, 'num_experts_per_tok'),
+        topK: c.int('num_experts_per_tok', { max: E }),
         experts: Array.from({ length: E }, (_, e) => swiglu(`${b}.mlp.experts.${e}`, size)),
         ...(typeof shared === 'number' && shared > 0 ? { shared: swiglu(`${b}.shared_expert`, shared) } : {}),
       };

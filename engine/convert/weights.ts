@@ -1,6 +1,7 @@
 import { DlensError } from '../errors.js';
 import { readTensorF32, type Checkpoint } from './checkpoint.js';
 import type { GraphBuilder } from './onnx-graph.js';
+import { configFields, configTokenId } from './config-fields.js';
 import type { LinearWeight } from './transformer.js';
 
 export type ConvertDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
@@ -72,8 +73,16 @@ export function weightTaker(g: GraphBuilder, ck: Checkpoint, format: WeightForma
   return Object.assign(dense, { linear, head });
 }
 
-/** Token ids and the position limit where a config names them. */
+/** Token ids and the position limit where a config names them (each checked: config-fields.ts). */
 export function configIds(config: Record<string, unknown>, maxPositionsKey: string) {
-  const n = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
-  return { mask: n('mask_token_id'), eos: n('eos_token_id'), pad: n('pad_token_id'), maxPositions: n(maxPositionsKey) };
+  const maxPositions =
+    config[maxPositionsKey] === undefined || config[maxPositionsKey] === null
+      ? undefined
+      : configFields(config).int(maxPositionsKey, { max: 1 << 24 });
+  return {
+    mask: configTokenId(config, 'mask_token_id'),
+    eos: configTokenId(config, 'eos_token_id'),
+    pad: configTokenId(config, 'pad_token_id'),
+    maxPositions,
+  };
 }

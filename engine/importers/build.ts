@@ -1,6 +1,35 @@
+import { DlensError } from '../errors.js';
 import { writeTrace, deriveCommitSteps, type TraceInput } from '../trace/trace.js';
 import type { ManifestInput } from '../trace/manifest.js';
 import { APP } from '../version.js';
+
+/** Records read at most this large, decompressed included (a 2 MB gzip bomb must not become gigabytes). */
+export const MAX_RECORD_BYTES = 256 << 20;
+/**
+ * Steps × positions an imported trace may hold: 16M cells (a 4,096-position decode of 4,096 steps), 96 MB of
+ * states and masks. Checked before anything is allocated: a step_map of [0, 100000000] asks for 100M steps.
+ */
+export const MAX_CELLS = 1 << 24;
+
+export function checkCells(steps: number, positions: number, at: string) {
+  if (steps * positions > MAX_CELLS)
+    throw new DlensError(
+      `${at}: ${steps} steps × ${positions} positions is more than dlens imports (${MAX_CELLS} cells); is the record right?`,
+    );
+}
+
+/** The largest of many numbers (Math.max(...xs) overflows the stack at a few hundred thousand). */
+export function maxOf(xs: readonly number[], init = -Infinity): number {
+  let m = init;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
+export function minOf(xs: readonly number[], init = Infinity): number {
+  let m = init;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+}
 
 /** What an importer recovered from another tool's record: at least the states. */
 export interface Imported {

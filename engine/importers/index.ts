@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DlensError } from '../errors.js';
-import { importedTrace } from './build.js';
+import { TraceError } from '../trace/trace.js';
+import { importedTrace, MAX_RECORD_BYTES } from './build.js';
+import { readRegularFile } from '../util/safe-read.js';
 import { parseLladaSampleProcess } from './llada-sample-process.js';
 import { parseParallelBench } from './parallelbench.js';
 import { parseLmdeploy } from './lmdeploy.js';
@@ -32,7 +33,7 @@ export function importRecord(file: string, o: ImportOptions): Uint8Array {
       `--from must be one of ${IMPORT_FORMATS.join(', ')} (or, in Python, ${Object.keys(PYTHON_FORMATS).join(', ')}); got "${o.from}"`,
     );
   const tok = o.tokenizer ? loadTokenizer(o.tokenizer) : undefined;
-  const bytes = new Uint8Array(readFileSync(file));
+  const bytes = new Uint8Array(readRegularFile(file, '', MAX_RECORD_BYTES));
   const name = basename(file);
   const rec =
     o.from === 'llada-sample-process'
@@ -41,5 +42,10 @@ export function importRecord(file: string, o: ImportOptions): Uint8Array {
         ? parseParallelBench(bytes, name, tok, o.index ?? 0)
         : parseLmdeploy(new TextDecoder().decode(bytes), name, tok, o.index ?? 0);
   if (o.prompt !== undefined) rec.prompt = o.prompt;
-  return importedTrace(rec);
+  try {
+    return importedTrace(rec);
+  } catch (e) {
+    if (e instanceof TraceError) throw new DlensError(`${name}: the record does not make a valid trace (${e.message})`);
+    throw e;
+  }
 }

@@ -1,5 +1,5 @@
 import { DlensError } from '../errors.js';
-import type { Imported } from './build.js';
+import { checkCells, type Imported } from './build.js';
 
 /**
  * LLaDA's visualisation (ML-GSAI/LLaDA visualization/generate.py) appends one line per step to sample_process.txt:
@@ -17,7 +17,7 @@ export function parseLladaSampleProcess(text: string, file: string, prompt = '')
     const m = /^(\d+), ?(.*)$/s.exec(line);
     if (!m)
       throw new DlensError(
-        `${file}, line ${i + 1}: expected "STEP, *token&*token&…" as LLaDA's visualization/generate.py writes it, got ${JSON.stringify(line.slice(0, 60))}`,
+        `${file}, line ${i + 1}: expected "STEP, *token&*token&…" as LLaDA's visualization/generate.py writes it`,
       );
     const step = Number(m[1]);
     if (step !== rows.length + 1)
@@ -34,6 +34,7 @@ export function parseLladaSampleProcess(text: string, file: string, prompt = '')
       throw new DlensError(
         `${file}, line ${i + 1}: ${toks.length} tokens, but line 1 has ${rows[0]!.length}: every step writes the whole generated span`,
       );
+    checkCells(rows.length + 2, toks.length, `${file}, line ${i + 1}`);
     rows.push(toks);
   });
   if (!rows.length) throw new DlensError(`${file} holds no steps (no "1, *…&" line)`);

@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
+import { readJsonObject } from '../util/safe-read.js';
 
 /** A model's tokenizer.json, for importers that get text (ParallelBench's history) or bare ids (lmdeploy). */
 export interface ImportTokenizer {
@@ -18,19 +19,25 @@ export function loadTokenizer(path: string): ImportTokenizer {
   const file = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? join(path, 'tokenizer.json') : path;
   let spec: Record<string, unknown>;
   try {
-    spec = JSON.parse(readFileSync(file, 'utf8'));
+    spec = readJsonObject(file, '--tokenizer', { maxBytes: 256 << 20, maxDepth: 64 });
   } catch (e) {
-    throw new DlensError(`--tokenizer ${file} cannot be read as tokenizer.json: ${(e as Error).message}`);
+    throw new DlensError(`${(e as Error).message}; give the model's tokenizer.json (or its folder)`);
   }
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(spec, {});
-  } catch (e) {
-    throw new DlensError(`--tokenizer ${file} is not a Hugging Face tokenizer.json: ${(e as Error).message}`);
+  } catch {
+    throw new DlensError(
+      `--tokenizer ${file} is JSON but not a Hugging Face tokenizer.json; give the model's tokenizer.json (or its folder)`,
+    );
   }
-  const added = (spec.added_tokens as { id: number; content: string; special?: boolean }[] | undefined) ?? [];
-  const vocab = (spec.model as { vocab?: Record<string, number> } | undefined)?.vocab ?? {};
-  const vocabSize = [...Object.values(vocab), ...added.map((a) => a.id)].reduce((m, x) => Math.max(m, x + 1), 0);
+  const added = (Array.isArray(spec.added_tokens) ? spec.added_tokens : []).filter(
+    (a): a is { id: number; content: string; special?: boolean } =>
+      !!a && Number.isSafeInteger(a.id) && a.id >= 0 && typeof a.content === 'string',
+  );
+  const vocab = (spec.model as { vocab?: unknown } | undefined)?.vocab;
+  const ids = vocab && typeof vocab === 'object' ? Object.values(vocab).filter((x) => Number.isSafeInteger(x)) : [];
+  const vocabSize = [...(ids as number[]), ...added.map((a) => a.id)].reduce((m, x) => Math.max(m, x + 1), 0);
   const special = added.filter((a) => a.special);
   const mask = special.find((a) => /mask/i.test(a.content));
   const eos = special.find((a) =>

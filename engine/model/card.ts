@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+export const PROMPT_TEMPLATE_MAX = 64 * 1024;
+/** dlens-model.json is read at most this large and nested this deep (docs/security.md). */
+export const CARD_LIMITS = { maxBytes: 4 << 20, maxDepth: 32 };
+
 /** dlens-model.json (docs/model-contract.md). */
 export const ModelCardSchema = z
   .object({
@@ -14,7 +18,11 @@ export const ModelCardSchema = z
     num_heads: z.number().int().positive(),
     head_dim: z.number().int().positive(),
     max_positions: z.number().int().positive(),
-    prompt_template: z.string().refine((s) => s.includes('{prompt}'), 'must contain {prompt}'),
+    // At most 64 KiB: a rendered chat template is a few hundred characters, and every prompt is built from it.
+    prompt_template: z
+      .string()
+      .max(PROMPT_TEMPLATE_MAX, `must be at most ${PROMPT_TEMPLATE_MAX} characters`)
+      .refine((s) => s.includes('{prompt}'), 'must contain {prompt}'),
     license: z.string(),
     training: z.record(z.string(), z.unknown()),
     eval: z.record(z.string(), z.unknown()),
@@ -38,6 +46,8 @@ export const ModelCardSchema = z
     if (c.format === 'dlens-model/2') need(c.top_k !== undefined, 'top_k', 'is required by dlens-model/2');
     if (c.format === 'dlens-model/2' && c.attention === 'block-causal')
       need(c.block_size !== undefined, 'block_size', 'is required for block-causal attention');
+    for (const k of ['mask_token_id', 'eos_token_id', 'pad_token_id'] as const)
+      need(c[k] < c.vocab_size, k, `must be a token id below vocab_size (${c.vocab_size})`);
     const kv = c.num_kv_heads ?? c.num_heads;
     need(c.num_heads % kv === 0, 'num_kv_heads', `must divide num_heads (${c.num_heads})`);
   });

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, delimiter } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
-import { ModelCardSchema, type ModelCard } from './card.js';
+import { CARD_LIMITS, ModelCardSchema, type ModelCard } from './card.js';
+import { openRegularFile, readJsonFile, readJsonObject } from '../util/safe-read.js';
 import {
   checkContract,
   checkCardAgainstGraph,
@@ -139,15 +140,15 @@ export function listModelDirs(): string[] {
 export function readCard(dir: string): ModelCard {
   const p = join(dir, 'dlens-model.json');
   if (!existsSync(dir)) throw new DlensError(`model folder ${dir} does not exist`);
-  if (!existsSync(p))
+  if (!lstatSync(p, { throwIfNoEntry: false }))
     throw new DlensError(
       `${dir} is not a dlens model folder: dlens-model.json is missing (a model folder holds model.onnx, tokenizer.json and dlens-model.json)`,
     );
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    throw new DlensError(`${p} is not valid JSON; fix the model card or re-export the model`);
+    json = readJsonFile(p, '', CARD_LIMITS);
+  } catch (e) {
+    throw new DlensError(`${(e as Error).message}; fix the model card or re-export the model`);
   }
   const r = ModelCardSchema.safeParse(json);
   if (!r.success) {
@@ -159,6 +160,22 @@ export function readCard(dir: string): ModelCard {
   return r.data;
 }
 
+/** The files onnxruntime and the tokenizer open, checked first: a named pipe among them would block forever. */
+function checkModelFiles(dir: string) {
+  for (const f of ['model.onnx', 'tokenizer.json', 'model.onnx.data']) {
+    const p = join(dir, f);
+    if (f === 'model.onnx.data' && !lstatSync(p, { throwIfNoEntry: false })) continue;
+    if (!existsSync(p))
+      throw new DlensError(
+        `model folder ${dir} lacks ${f}; a model folder holds model.onnx, tokenizer.json and dlens-model.json`,
+      );
+    closeSync(openRegularFile(p, '').fd);
+  }
+}
+
+/** A tokenizer.json is read whole: at most this large (Gemma's, among the largest, is 34 MB). */
+const TOKENIZER_MAX = 256 << 20;
+
 export async function loadModel(
   nameOrDir?: string,
   opts: { threads?: number; device?: Device } = {},
@@ -167,23 +184,20 @@ export async function loadModel(
   await ensureBundledModels();
   const dir = resolveModelDir(nameOrDir);
   const card = readCard(dir);
-  for (const f of ['model.onnx', 'tokenizer.json']) {
-    if (!existsSync(join(dir, f)))
-      throw new DlensError(
-        `model folder ${dir} lacks ${f}; a model folder holds model.onnx, tokenizer.json and dlens-model.json`,
-      );
-  }
+  checkModelFiles(dir);
   let tokJson: Record<string, unknown>;
   try {
-    tokJson = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
-  } catch {
-    throw new DlensError(`${join(dir, 'tokenizer.json')} is not valid JSON; copy the model's tokenizer.json again`);
+    tokJson = readJsonObject(join(dir, 'tokenizer.json'), '', { maxBytes: TOKENIZER_MAX, maxDepth: 64 });
+  } catch (e) {
+    throw new DlensError(`${(e as Error).message}; copy the model's tokenizer.json again`);
   }
   let tokenizer: Tokenizer;
   try {
     tokenizer = new Tokenizer(tokJson, {});
   } catch (e) {
-    throw new DlensError(`${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer: ${(e as Error).message}`);
+    throw new DlensError(
+      `${join(dir, 'tokenizer.json')} is not a Hugging Face tokenizer (${(e as Error).name}); copy the model's tokenizer.json again`,
+    );
   }
   const model = tokJson.model as { vocab?: Record<string, number> } | undefined;
   const added = (tokJson.added_tokens as { id: number }[] | undefined) ?? [];

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import trace as tracefile
 from .tokens import Vocab
+from .safetensors_io import write_target
 
 
 def _np(x):
@@ -36,8 +37,23 @@ class Recorder:
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
                  batch_index=0, rows='block'):
-        if top_k < 1 or top_k > 64:
+        def whole(name, v, lo=0):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f'{name} must be a whole number >= {lo}, got {v!r}')
+            return int(v)
+        whole('prompt_length', prompt_length)
+        whole('batch_index', batch_index)
+        whole('top_k', top_k, 1)
+        if top_k > 64:
             raise ValueError(f'top_k must be 1..64, got {top_k}')
+        if block_length is not None:
+            whole('block_length', block_length, 1)
+        for name, v in (('mask_token_id', mask_token_id), ('eos_token_id', eos_token_id)):
+            if v is not None:
+                whole(name, v)
+        # The path is checked now, not after the decode: a folder, a device or a named pipe at it is refused (the
+        # rules of the command line's --out), before any GPU time is spent.
+        write_target(path)
         self.path = path
         self.mask_token_id = mask_token_id
         self.P = int(prompt_length)
@@ -105,6 +121,10 @@ class Recorder:
     def _push_state(self, x, masked):
         import torch
         row = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
+        if row.dim() not in (1, 2):
+            raise ValueError(f'the sequence must be [positions] or [batch, positions], got shape {tuple(row.shape)}')
+        if row.dim() == 2 and self.b >= row.shape[0]:
+            raise ValueError(f'batch_index {self.b} is outside the batch of {row.shape[0]} rows')
         row = (row[self.b] if row.dim() == 2 else row).detach().clone()
         self.T = row.shape[0]
         if self.P > self.T:
@@ -125,6 +145,8 @@ class Recorder:
         import torch
         self.nfe += 1
         lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
+        if lg.dim() == 3 and self.b >= lg.shape[0]:
+            raise ValueError(f'batch_index {self.b} is outside the logits\' batch of {lg.shape[0]} rows')
         lg = (lg[self.b] if lg.dim() == 3 else lg).detach()
         V = lg.shape[-1]
         self.vocab_size = V

@@ -7,6 +7,8 @@ BPE pieces are mapped back to bytes (GPT-2's table), sentencepiece pieces have '
 import json
 import os
 
+from .safetensors_io import read_regular
+
 
 def _byte_decoder():
     # GPT-2's reversible map of bytes to printable characters, inverted.
@@ -43,9 +45,15 @@ class Vocab:
         if os.path.isdir(path):
             path = os.path.join(path, 'tokenizer.json')
         try:
-            spec = json.load(open(path, encoding='utf-8'))
+            spec = json.loads(read_regular(path).decode('utf-8'))  # a named pipe is refused, never waited on
+        except UnicodeDecodeError:
+            raise ValueError(f'cannot read the tokenizer {path}: it is not UTF-8 text') from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f'cannot read the tokenizer {path}: not valid JSON (at character {e.pos})') from None
         except (OSError, ValueError) as e:
             raise ValueError(f'cannot read the tokenizer {path}: {e}') from None
+        if not isinstance(spec, dict):
+            raise ValueError(f'cannot read the tokenizer {path}: it is not a JSON object')
         model = spec.get('model') or {}
         vocab = model.get('vocab')
         if isinstance(vocab, dict):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from . import __version__
-from .safetensors_io import encode, write_atomic, load
+from .safetensors_io import TraceError, encode, load, parse_json_checked, write_atomic
 
 
 def commit_steps(state, masked, prompt_length):
@@ -140,9 +140,170 @@ def save(path, data):
     return write_atomic(path, data)
 
 
+MAX_MANIFEST_CHARS = 48 * 1024 * 1024
+MAX_MANIFEST_DEPTH = 32
+
+# Tensors a trace may hold: dtype(s) and shape from (S, T, G, K, Ly), -1 any (docs/trace-format.md; the same table as
+# engine/trace/trace.ts's EAGER and PER_STEP).
+TENSORS = {
+    'state': (('I32',), lambda S, T, G, K, L: [S + 1, T]),
+    'masked': (('U8',), lambda S, T, G, K, L: [S + 1, T]),
+    'commit_step': (('I32',), lambda S, T, G, K, L: [T]),
+    'confidence': (('F32', 'F16'), lambda S, T, G, K, L: [S, G]),
+    'entropy': (('F16',), lambda S, T, G, K, L: [S, G]),
+    'block': (('I32',), lambda S, T, G, K, L: [S, 2]),
+    'step_ms': (('F32',), lambda S, T, G, K, L: [S]),
+    'edits': (('I32',), lambda S, T, G, K, L: [-1, 4]),
+    'topk_ids': (('I32',), lambda S, T, G, K, L: [S, G, K]),
+    'topk_probs': (('F32', 'F16'), lambda S, T, G, K, L: [S, G, K]),
+    'saliency': (('F16',), lambda S, T, G, K, L: [S, L, T]),
+    'cached': (('U8',), lambda S, T, G, K, L: [S, L, T]),
+    'attn_block': (('I32',), lambda S, T, G, K, L: [S, T]),
+    'lens_ids': (('I32',), lambda S, T, G, K, L: [S, L, G]),
+    'lens_probs': (('F16',), lambda S, T, G, K, L: [S, L, G]),
+}
+V1_REQUIRED = ('state', 'commit_step', 'topk_ids', 'topk_probs', 'confidence', 'entropy', 'block', 'step_ms',
+               'saliency', 'cached')
+DTYPE_CODE = {np.dtype(np.int32): 'I32', np.dtype(np.uint8): 'U8', np.dtype(np.float32): 'F32',
+              np.dtype(np.float16): 'F16'}
+
+
+def _count(x):
+    if type(x) is float and x.is_integer():
+        x = int(x)
+    return type(x) is int and 0 <= x <= 2 ** 53 - 1
+
+
+def _manifest(path, meta):
+    raw = meta.get('dlens')
+    if raw is None:
+        raise TraceError(f'{path} is a safetensors file without a dlens manifest: not a .dlens trace')
+    if len(raw) > MAX_MANIFEST_CHARS:
+        raise TraceError(f'{path}: the manifest is {len(raw)} characters long; dlens reads up to {MAX_MANIFEST_CHARS}')
+    m = parse_json_checked(raw, MAX_MANIFEST_DEPTH, f'{path}: the manifest')
+    if not isinstance(m, dict):
+        raise TraceError(f'{path}: the manifest is not a JSON object')
+    if m.get('format') not in ('dlens-trace/1', 'dlens-trace/2'):
+        raise TraceError(f'{path}: the manifest\'s format is not dlens-trace/1 or dlens-trace/2')
+    for k in ('prompt_length', 'gen_length', 'steps'):
+        if not _count(m.get(k)):
+            raise TraceError(f'{path}: the manifest\'s "{k}" must be a whole number >= 0')
+    for k in ('created', 'app', 'prompt'):
+        if not isinstance(m.get(k), str):
+            raise TraceError(f'{path}: the manifest\'s "{k}" must be a string')
+    model = m.get('model')
+    if not isinstance(model, dict) or not isinstance(model.get('name'), str) or not isinstance(model.get('card'), dict):
+        raise TraceError(f'{path}: the manifest\'s "model" must hold a name and a card')
+    for k in ('mask_token_id', 'eos_token_id'):
+        if k in m and not _count(m[k]):
+            raise TraceError(f'{path}: the manifest\'s "{k}" must be a token id')
+    return m
+
+
+def check(path, m, t):
+    """The trace-level rules of dlens's reader: tensors known, with the dtypes and shapes the manifest implies, token
+    ids inside the vocabulary, commit steps inside the steps."""
+    st = t.get('state')
+    if st is None or st.ndim != 2:
+        raise TraceError(f'{path}: tensor "state" is missing or not 2-dimensional')
+    if m['format'] == 'dlens-trace/1':
+        for name in V1_REQUIRED:
+            if name not in t:
+                raise TraceError(f'{path}: required tensor "{name}" is missing (format v1)')
+    S, T = st.shape[0] - 1, st.shape[1]
+    P = int(m['prompt_length'])
+    G = T - P
+    if S < 0:
+        raise TraceError(f'{path}: tensor "state" has no rows')
+    if G < 0:
+        raise TraceError(f'{path}: prompt_length {P} exceeds the {T} positions of "state"')
+    if S != m['steps']:
+        raise TraceError(f'{path}: the manifest says {m["steps"]} steps but "state" holds {S}')
+    if G != m['gen_length']:
+        raise TraceError(f'{path}: the manifest\'s gen_length {m["gen_length"]} is not the {G} generated positions')
+    layered = t.get('saliency', t.get('cached', t.get('lens_ids')))
+    K = t['topk_ids'].shape[2] if 'topk_ids' in t and t['topk_ids'].ndim == 3 else 0
+    L = layered.shape[1] if layered is not None and layered.ndim >= 2 else 0
+    for name, a in t.items():
+        if name.startswith('extra.'):
+            continue
+        if name not in TENSORS:
+            raise TraceError(f'{path}: tensor "{name[:80]}" is not part of the trace format (extensions are extra.*)')
+        dtypes, shape = TENSORS[name]
+        if DTYPE_CODE.get(a.dtype.newbyteorder('=')) not in dtypes:
+            raise TraceError(f'{path}: tensor "{name}" has the wrong dtype (expected {" or ".join(dtypes)})')
+        want = shape(S, T, G, K, L)
+        if a.ndim != len(want) or any(w != -1 and v != w for v, w in zip(a.shape, want)):
+            raise TraceError(f'{path}: tensor "{name}" has shape {list(a.shape)}, expected {want}')
+    V = m['model']['card'].get('vocab_size')
+    V = V if _count(V) else None
+    if V is not None and st.size and (st.min() < 0 or st.max() >= V):
+        raise TraceError(f'{path}: "state" holds a token id outside the model\'s vocabulary')
+    if 'masked' not in t and m.get('mask_token_id') is None:
+        raise TraceError(f'{path}: the trace names no mask_token_id and holds no "masked" tensor')
+    c = t.get('commit_step')
+    if c is not None and c.size and (c.min() < -1 or c.max() > S):
+        raise TraceError(f'{path}: commit_step holds a step outside -1..{S}')
+    for name in ('topk_ids', 'lens_ids'):
+        a = t.get(name)
+        if a is not None and a.size and (a.min() < -1 or (V is not None and a.max() >= V)):
+            raise TraceError(f'{path}: {name} holds a token id outside the model\'s vocabulary (-1 marks none)')
+    ab = t.get('attn_block')
+    if ab is not None and ab.size and ab.min() < 0:
+        raise TraceError(f'{path}: attn_block holds a negative block index')
+    _agree(path, m, t, S, T, P, K, L, V)
+
+
+def _agree(path, m, t, S, T, P, K, L, V):
+    """The manifest and the tensors tell one story (engine/trace/trace.ts: checkManifestAgainstTensors)."""
+    def same(field, has, what):
+        if field in m and m[field] != has:
+            raise TraceError(f'{path}: the manifest\'s {field} is {m[field]} but {what} {has}')
+    if 'saliency' in t or 'cached' in t:
+        same('num_layers', L, 'the layered tensors hold')
+    if 'saliency' in t and 'cached' in t and t['cached'].shape[1] != L:
+        raise TraceError(f'{path}: tensor "cached" holds another number of layers than "saliency"')
+    if 'topk_ids' in t:
+        same('top_k', K, 'tensor "topk_ids" holds')
+    if ('lens_ids' in t) != ('lens_probs' in t):
+        raise TraceError(f'{path}: tensors "lens_ids" and "lens_probs" come together (the logit lens)')
+    if 'lens_ids' in t:
+        same('num_layers', L, 'tensor "lens_ids" holds')
+    if ('topk_ids' in t) != ('topk_probs' in t) or ('topk_probs' in t and t['topk_probs'].shape[2] != K):
+        raise TraceError(f'{path}: tensors "topk_ids" and "topk_probs" come together, with the same shape')
+    mask, card = m.get('mask_token_id'), m['model']['card']
+    if mask is not None and V is not None and mask >= V:
+        raise TraceError(f'{path}: the manifest\'s mask_token_id is outside the model\'s vocabulary')
+    if mask is not None and type(card.get('mask_token_id')) in (int, float) and card['mask_token_id'] != mask:
+        raise TraceError(f'{path}: the manifest\'s mask_token_id is not the model card\'s')
+    extras = m.get('extras', {})
+    if not isinstance(extras, dict):
+        raise TraceError(f'{path}: the manifest\'s extras must be an object')
+    for name in extras:
+        if name not in t:
+            raise TraceError(f'{path}: the manifest\'s extras name a tensor the file does not hold')
+    b = t.get('block')
+    if b is not None and len(b) and not ((P <= b[:, 0]) & (b[:, 0] <= b[:, 1]) & (b[:, 1] <= T)).all():
+        raise TraceError(f'{path}: a step\'s block lies outside the generated positions {P}..{T}')
+    st = t['state']
+    if 'masked' in t:
+        masked = t['masked']
+        if masked.size and masked.max() > 1:
+            raise TraceError(f'{path}: masked holds a value other than 0 or 1')
+    else:
+        masked = (st == mask).astype(np.uint8)
+    ed = t.get('edits')
+    for s, p, a, z in (ed if ed is not None else []):
+        if not (0 <= s < S and 0 <= p < T):
+            raise TraceError(f'{path}: an edit names a step or position outside the trace')
+        if st[s, p] != a or st[s + 1, p] != z or masked[s, p]:
+            raise TraceError(f'{path}: an edit disagrees with "state": a committed token must change there')
+
+
 def read(path):
-    """(manifest, tensors) of a trace: what Python users load to analyse one."""
+    """(manifest, tensors) of a trace: what Python users load to analyse one. Raises dlens.TraceError (a ValueError)
+    with a message for a file that is not a well-formed trace, after the checks dlens's own reader makes."""
     meta, tensors = load(path)
-    if 'dlens' not in meta:
-        raise ValueError(f'{path} is a safetensors file without a dlens manifest: not a .dlens trace')
-    return json.loads(meta['dlens']), tensors
+    m = _manifest(path, meta)
+    check(path, m, tensors)
+    return m, tensors

@@ -225,7 +225,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     [
       'a missing shard',
       (d: string) => writeIndex(d, { 'model.transformer.wte.weight': 'model-00002-of-00002.safetensors' }),
-      'shard model-00002-of-00002.safetensors named in',
+      'names "model-00002-of-00002.safetensors", which does not exist in',
     ],
     [
       'a tensor of the wrong shape',
@@ -235,7 +235,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     [
       'an unreadable tokenizer',
       (d: string) => writeFileSync(join(d, 'tokenizer.json'), '{"model": 3'),
-      'tokenizer.json is not a readable Hugging Face tokenizer',
+      'tokenizer.json is refused: it is not valid JSON',
     ],
     ['no config.json', (d: string) => rmSync(join(d, 'config.json')), 'config.json is missing'],
     [

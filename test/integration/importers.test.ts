@@ -108,7 +108,7 @@ describe("dlens import: other tools' records come back as the decode they record
       [],
       /step_map has 1 entries but token_ids 32/,
     ],
-    ['jsonl', 'lmdeploy-step-map', '{"token_ids": [1]}\n{oops', [], /line 2: not JSON/],
+    ['jsonl', 'lmdeploy-step-map', '{"token_ids": [1]}\n{oops', [], /line 2: it is not valid JSON/],
     ['python format', 'dllm-histories', 'x', [], /torch objects: import them in Python.*from_dllm_histories/],
     [
       'unknown format',
