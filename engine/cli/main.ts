@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { DEFAULTS } from '../api/defaults.js';
 import { QUANT_BLOCKS, type QuantBlock } from '../convert/weights.js';
 import { importRecord } from '../importers/index.js';
+import { kindOf } from '../util/safe-read.js';
 
 /** Each command's usage, printed by `dlens COMMAND --help` and after a mistake in that command. */
 const USAGES: Record<string, string> = {
@@ -75,9 +76,7 @@ function pathOpt(v: string | undefined, flag: string): string | undefined {
 function fileArg(f: string, flag: string) {
   if (!existsSync(f)) throw new DlensError(`${flag}${flag ? ' ' : ''}${f} does not exist`);
   if (!statSync(f).isFile())
-    throw new DlensError(
-      `${flag}${flag ? ' ' : ''}${f} is ${statSync(f).isDirectory() ? 'a folder' : 'not a regular file'}; give a file`,
-    );
+    throw new DlensError(`${flag}${flag ? ' ' : ''}${f} is ${kindOf(statSync(f))}; give a file`);
 }
 
 /**

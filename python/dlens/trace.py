@@ -174,6 +174,58 @@ def _count(x):
     return type(x) is int and 0 <= x <= 2 ** 53 - 1
 
 
+def _int(x):
+    return (type(x) is int or (type(x) is float and x.is_integer())) and abs(x) <= 2 ** 53 - 1
+
+
+def _number(x):
+    return type(x) in (int, float) and x == x and abs(x) != float('inf')
+
+
+def _obj(x, **fields):
+    return isinstance(x, dict) and all(k not in x or ok(x[k]) for k, ok in fields.items())
+
+
+def _str(limit=None):
+    return lambda x: isinstance(x, str) and (limit is None or len(x) <= limit)
+
+
+CACHE_MODES = ('none', 'prefix', 'dual', 'sparse', 'unknown')
+# The manifest's optional fields and what each must be (engine/trace/manifest.ts's schema).
+OPTIONAL_FIELDS = (
+    ('source', lambda x: _obj(x, tool=_str(200), tool_version=_str(200), format=_str(200), file=_str(4096)) and
+     x.get('kind') in ('engine', 'python', 'import'), 'an object with kind engine, python or import'),
+    ('strategy', lambda x: _obj(x) and isinstance(x.get('name'), str) and isinstance(x.get('params'), dict),
+     'an object with a name and params'),
+    ('cache', lambda x: _obj(x) and x.get('mode') in CACHE_MODES and isinstance(x.get('params'), dict),
+     'an object with a known mode and params'),
+    ('seed', lambda x: x is None or _int(x), 'a whole number or null'),
+    ('output', _str(), 'a string'),
+    ('nfe', _count, 'a whole number >= 0'),
+    ('wall_ms', lambda x: _number(x) and x >= 0, 'a number >= 0'),
+    ('task', lambda x: x is None or (_obj(x) and all(isinstance(x.get(k), str) for k in ('suite', 'id', 'reference'))
+                                     and 'score' in x and (x['score'] is None or _number(x['score']))),
+     'null or an object with suite, id, reference and score'),
+    ('vocab', lambda x: isinstance(x, dict) and all(isinstance(v, str) for v in x.values()), 'an object of strings'),
+    ('extras', lambda x: isinstance(x, dict) and all(
+        isinstance(v, dict) and isinstance(v.get('label'), str) and isinstance(v.get('kind'), str)
+        for v in x.values()), 'an object of {label, kind}'),
+    ('attention', lambda x: x in ('bidirectional', 'block-causal'), 'bidirectional or block-causal'),
+    ('complete', lambda x: type(x) is bool, 'true or false'),
+    ('incomplete_reason', _str(), 'a string'),
+    ('top_k', lambda x: _count(x) and x > 0, 'a whole number > 0'),
+    ('block_length', lambda x: _count(x) and x > 0, 'a whole number > 0'),
+    ('mask_token_id', _count, 'a token id'),
+    ('eos_token_id', _count, 'a token id'),
+    ('num_layers', _count, 'a whole number >= 0'),
+    ('branch', lambda x: isinstance(x, dict) and isinstance(x.get('from'), str) and _count(x.get('at')) and
+     isinstance(x.get('strategy'), str), 'an object with from, at and strategy'),
+    ('refresh_steps', lambda x: isinstance(x, list) and all(_int(v) for v in x), 'a list of whole numbers'),
+    ('no_saliency_reason', _str(500), 'a string of at most 500 characters'),
+    ('peak_cache_bytes', lambda x: _number(x) and x >= 0, 'a number >= 0'),
+)
+
+
 def _manifest(path, meta):
     raw = meta.get('dlens')
     if raw is None:
@@ -194,9 +246,9 @@ def _manifest(path, meta):
     model = m.get('model')
     if not isinstance(model, dict) or not isinstance(model.get('name'), str) or not isinstance(model.get('card'), dict):
         raise TraceError(f'{path}: the manifest\'s "model" must hold a name and a card')
-    for k in ('mask_token_id', 'eos_token_id'):
-        if k in m and not _count(m[k]):
-            raise TraceError(f'{path}: the manifest\'s "{k}" must be a token id')
+    for k, ok, what in OPTIONAL_FIELDS:
+        if k in m and not ok(m[k]):
+            raise TraceError(f'{path}: the manifest\'s "{k}" must be {what}')
     return m
 
 
