@@ -9,7 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../engine/model/load.js';
-import { runBench, benchMarkdown, aupTable, diagnosticsTable } from '../engine/evaluate/run.js';
+import { runBench, aupTable } from '../engine/evaluate/run.js';
+import { benchMarkdown, diagnosticsTable } from '../engine/evaluate/tables.js';
 import { DEFAULTS } from '../engine/api/defaults.js';
 import { strategySet } from './strategy-set.js';
 import { CHECKED_SUITES } from '../engine/tasks/suites.js';

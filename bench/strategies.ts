@@ -15,7 +15,8 @@ import { taskAt } from '../engine/tasks/generate.js';
 import { getSuite } from '../engine/tasks/suites.js';
 import { fileCorpus } from '../engine/tasks/corpus.js';
 import { traceExamples, trainFilter } from '../engine/learn/filter.js';
-import { runBench, benchMarkdown, benchCsv, benchLatex, aupTable, type BenchCell } from '../engine/evaluate/run.js';
+import { runBench, aupTable, type BenchCell } from '../engine/evaluate/run.js';
+import { benchMarkdown, benchCsv, benchLatex } from '../engine/evaluate/tables.js';
 import { DEFAULTS } from '../engine/api/defaults.js';
 import { strategySet } from './strategy-set.js';
 

@@ -5,7 +5,8 @@ import { loadModel, type LoadedModel } from './model/load.js';
 import { getStrategy, resolveParams } from './strategies/index.js';
 import { decode, type DecodeResult } from './decode/run.js';
 import { concat } from './decode/recorder.js';
-import { writeTrace, type Manifest } from './trace/trace.js';
+import { type Manifest } from './trace/trace.js';
+import { writeTrace } from './trace/write.js';
 import type { TaskInstance } from './tasks/types.js';
 import { getSuite } from './tasks/suites.js';
 import type { CacheMode } from './cache/types.js';
@@ -140,7 +141,7 @@ export function buildTraceBytes(
   const commitStep = r.commitStep.slice();
   for (let i = 0; i < P; i++) commitStep[i] = -1;
   // Block-causal models (BD3LM): each position's attention block, the prompt padded to whole blocks on the left as
-  // the decode lays it out (engine/decode/setup.ts); the same at every step.
+  // the decode lays it out (engine/decode/run-state.ts); the same at every step.
   const b = model.card.attention === 'block-causal' ? model.card.block_size : undefined;
   let attnBlock: Int32Array | undefined;
   if (b) {

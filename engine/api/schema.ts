@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ApiMethod } from './types.js';
+import type { ApiMethod } from './methods.js';
 import { CACHE_MODES } from '../cache/modes.js';
 
 /**

@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { readTrace } from '../trace/trace.js';
 import { runBench } from '../evaluate/run.js';
 import { convertCheckpoint } from '../convert/convert.js';
+import { readRegularFileAsync, statRegularAsync } from '../util/safe-read.js';
 import { DlensError } from '../errors.js';
 import type { EngineApi, EngineEvent, RecentFile, RecordJob } from './types.js';
 import { DEFAULTS } from './defaults.js';
@@ -35,45 +36,6 @@ export interface ServiceHost {
   /** A file or folder the person chose (open dialog, command line, the OS's "open with"): the page may read it. */
   allow(path: string): void;
   close(): Promise<void>;
-}
-
-async function statRegular(path: string) {
-  let fh;
-  try {
-    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DlensError(code === 'ENOENT' ? `trace ${path} does not exist` : `cannot open trace ${path} (${code})`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new DlensError(`trace ${path} is not a regular file; dlens reads only files`);
-    return st;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Reads a regular file without blocking: a FIFO, a device or a folder is refused, never opened for reading. */
-async function readRegularFile(path: string, what: string, maxBytes = 4 * 1024 ** 3): Promise<Uint8Array> {
-  let fh;
-  try {
-    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DlensError(
-      code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot open ${what} ${path} (${code})`,
-    );
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new DlensError(`${what} ${path} is not a regular file; dlens reads only files`);
-    if (st.size > maxBytes)
-      throw new DlensError(`${what} ${path} is ${st.size} bytes, more than dlens reads (${maxBytes})`);
-    return new Uint8Array(await fh.readFile());
-  } finally {
-    await fh.close();
-  }
 }
 
 export function defaultServiceOptions(): ServiceOptions {
@@ -285,14 +247,14 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     },
     async readTrace(path) {
       const p = readablePath(path);
-      const bytes = await readRegularFile(p, 'trace');
+      const bytes = await readRegularFileAsync(p, 'trace');
       readTrace(bytes); // refuse a malformed file here, with the reader's message
       addRecent(real(p));
       return bytes;
     },
     async traceSize(path) {
       const p = readablePath(path);
-      const st = await statRegular(p);
+      const st = await statRegularAsync(p);
       addRecent(real(p));
       return st.size;
     },

@@ -108,22 +108,4 @@ export interface EngineApi {
   onEvent(listener: (e: EngineEvent) => void): () => void;
 }
 
-/** The method names that cross the process boundary, for hosts that dispatch by name. */
-export const API_METHODS = [
-  'models',
-  'strategies',
-  'caches',
-  'suites',
-  'taskPrompt',
-  'startRecording',
-  'cancelRecording',
-  'readTrace',
-  'traceSize',
-  'readTraceRange',
-  'traces',
-  'saveTrace',
-  'recent',
-  'bench',
-  'importCheckpoint',
-] as const;
-export type ApiMethod = (typeof API_METHODS)[number];
+export { API_METHODS, type ApiMethod } from './methods.js';

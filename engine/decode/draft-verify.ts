@@ -5,7 +5,7 @@ import { predictFromPass } from './row-stats.js';
 import { lensRowsOf, passBlocks, recordedLens, wantsLens } from './forward-pass.js';
 import type { LensStep } from './recorder.js';
 import type { PositionPrediction } from './predict.js';
-import { endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './setup.js';
+import { applyCommits, endStep, finishRun, maskedIn, stepView, type DecodeResult, type Run } from './run-state.js';
 
 type Commit = { position: number; token: number };
 const same = (a: Commit[], b: Commit[]) =>
@@ -67,31 +67,13 @@ async function verifyPass(run: Run, states: Int32Array[]): Promise<Verified[]> {
  * predictions of drafted state j, makes exactly the drafted commits — so the accepted path is the baseline's path.
  */
 export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Params): Promise<DecodeResult> {
-  const { o, P, T, MASK, state, commitStep } = run;
+  const { o, P, T, MASK, state } = run;
   if (o.cache !== 'none')
     throw new DlensError(`strategy ${strategy.name} verifies whole states with full passes; use --cache none`);
   if (o.temperature > 0)
     throw new DlensError(`strategy ${strategy.name} is lossless for greedy decoding only; use --temperature 0`);
   const D = Number(params.draft ?? 4);
-  // The baseline's decision on state s with predictions `preds` at block step k.
-  const decideAt = (
-    s: Int32Array,
-    preds: PositionPrediction[],
-    bs: number,
-    be: number,
-    k: number,
-    scheduled: number,
-  ) => {
-    const masked = maskedIn(s, bs, be, MASK);
-    return {
-      masked,
-      commits: strategy.decide(
-        stepView(run, { blockStep: k, bs, be, masked, predictions: preds, scheduled, random: masked.map(() => 0) }),
-        params,
-        undefined,
-      ).commit,
-    };
-  };
+  const baseline: Baseline = { run, strategy, params };
   let current = (await verifyPass(run, [state]))[0]!;
   for (let bs = P; bs < T; bs += o.blockLength) {
     const be = Math.min(T, bs + o.blockLength);
@@ -100,33 +82,15 @@ export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Para
       if (o.signal?.aborted) return finishRun(run, 'cancelled');
       const t0 = performance.now();
       // Draft up to D baseline steps from the current predictions, then verify them all in one pass.
-      const drafts: { commits: Commit[]; state: Int32Array }[] = [];
-      for (let j = 0, s = state; j < D && k + j < sched.length; j++) {
-        const { masked, commits } = decideAt(s, current.preds, bs, be, k + j, sched[k + j]!);
-        if (!masked.length) break;
-        s = s.slice();
-        for (const c of commits) s[c.position] = c.token;
-        drafts.push({ commits, state: s });
-      }
+      const at = { bs, be, k, sched };
+      const drafts = draftSteps(baseline, current.preds, at, D);
       const verified = await verifyPass(
         run,
         drafts.map((d) => d.state),
       );
-      let m = 1;
-      while (
-        m < drafts.length &&
-        same(
-          decideAt(drafts[m - 1]!.state, verified[m - 1]!.preds, bs, be, k + m, sched[k + m]!).commits,
-          drafts[m]!.commits,
-        )
-      )
-        m++;
+      const m = acceptedSteps(baseline, drafts, verified, at);
+      for (const d of drafts.slice(0, m)) applyCommits(run, d.commits, bs, be, strategy.name);
       const before = current;
-      for (let j = 0; j < m; j++)
-        for (const c of drafts[j]!.commits) {
-          state[c.position] = c.token;
-          commitStep[c.position] = run.step + 1;
-        }
       current = verified[m - 1]!;
       k += m;
       run.rec.step({
@@ -143,4 +107,57 @@ export async function draftVerifyLoop(run: Run, strategy: Strategy, params: Para
     }
   }
   return finishRun(run, undefined);
+}
+
+interface Baseline {
+  run: Run;
+  strategy: Strategy;
+  params: Params;
+}
+/** Where in the block the loop stands: the block [bs, be), its step k and its schedule of commits per step. */
+interface BlockAt {
+  bs: number;
+  be: number;
+  k: number;
+  sched: number[];
+}
+type Draft = { commits: Commit[]; state: Int32Array };
+
+/** The baseline's decision on state `s` with predictions `preds` at block step k (FreeDave never samples). */
+function baselineDecision(b: Baseline, s: Int32Array, preds: PositionPrediction[], at: BlockAt, k: number) {
+  const masked = maskedIn(s, at.bs, at.be, b.run.MASK);
+  const view = stepView(b.run, {
+    blockStep: k,
+    bs: at.bs,
+    be: at.be,
+    masked,
+    predictions: preds,
+    scheduled: at.sched[k]!,
+    random: masked.map(() => 0),
+  });
+  return { masked, commits: b.strategy.decide(view, b.params, undefined).commit };
+}
+
+/** Up to D baseline steps past the run's state, each from the predictions of the state before (step 0's are real). */
+function draftSteps(b: Baseline, preds: PositionPrediction[], at: BlockAt, D: number): Draft[] {
+  const drafts: Draft[] = [];
+  for (let j = 0, s = b.run.state; j < D && at.k + j < at.sched.length; j++) {
+    const { masked, commits } = baselineDecision(b, s, preds, at, at.k + j);
+    if (!masked.length) break;
+    s = s.slice();
+    for (const c of commits) s[c.position] = c.token;
+    drafts.push({ commits, state: s });
+  }
+  return drafts;
+}
+
+/** How many drafts hold: draft m is kept while the baseline, on draft m − 1's real predictions, commits exactly it. */
+function acceptedSteps(b: Baseline, drafts: Draft[], verified: { preds: PositionPrediction[] }[], at: BlockAt) {
+  let m = 1;
+  while (
+    m < drafts.length &&
+    same(baselineDecision(b, drafts[m - 1]!.state, verified[m - 1]!.preds, at, at.k + m).commits, drafts[m]!.commits)
+  )
+    m++;
+  return m;
 }

@@ -3,18 +3,8 @@ import type { PositionPrediction } from './predict.js';
 import type { LensStep } from './recorder.js';
 import { predictFromPass } from './row-stats.js';
 import type { KvCache } from './kv-cache.js';
-import type { Run } from './setup.js';
-
-/** One forward call: full (every position, no cache) or the block [bs, be) against a cache. */
-export interface Pass {
-  out: ForwardOutputs;
-  /** True for a full pass (which also rebuilds the cache). */
-  full: boolean;
-  /** First position computed, positions computed, cached positions attended to. */
-  q0: number;
-  Q: number;
-  C: number;
-}
+import type { Pass } from './pass.js';
+import type { Run } from './run-state.js';
 
 /**
  * A block-causal model's attention blocks (Run.attnBlocks) for a pass computing positions [q0, q0 + Q) against
@@ -191,3 +181,5 @@ export function recordedLens(
   }
   return { ids, probs };
 }
+
+export type { Pass };

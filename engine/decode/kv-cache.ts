@@ -1,7 +1,7 @@
 import type { CachePolicy } from '../cache/types.js';
 import type { KvArray } from '../model/load.js';
-import type { Pass } from './forward-pass.js';
-import type { Run } from './setup.js';
+import type { Pass } from './pass.js';
+import type { Run } from './run-state.js';
 
 /** The cache of the current block: per layer the cached positions, and their keys and values [Ly, 1, Hkv, C, Dh]. */
 export interface KvCache {

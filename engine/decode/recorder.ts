@@ -1,5 +1,19 @@
 import type { PositionPrediction } from './predict.js';
 
+/** What a decoding loop hands the recorder after each step. */
+export interface RecordedStep {
+  state: Int32Array;
+  block: [number, number];
+  ms: number;
+  predictions: (PositionPrediction | null)[];
+  saliency: Float32Array | null;
+  cached: Uint8Array | null;
+  lens?: LensStep | null;
+  series?: Record<string, Float32Array>;
+  values?: Record<string, number>;
+  refresh?: boolean;
+}
+
 /**
  * Accumulates the per-step tensors of a trace (docs/trace-format.md) in growable arrays,
  * so a run cancelled at any step can still be written as a valid trace.
@@ -40,18 +54,7 @@ export class Recorder {
     for (const t of state) this.tokenIds.add(t);
   }
 
-  step(args: {
-    state: Int32Array;
-    block: [number, number];
-    ms: number;
-    predictions: (PositionPrediction | null)[];
-    saliency: Float32Array | null;
-    cached: Uint8Array | null;
-    lens?: LensStep | null;
-    series?: Record<string, Float32Array>;
-    values?: Record<string, number>;
-    refresh?: boolean;
-  }) {
+  step(args: RecordedStep) {
     if (args.refresh) this.refreshSteps.push(this.stepMs.length);
     for (const [k, v] of Object.entries(args.values ?? {})) {
       if (!this.stepValues.has(k)) this.stepValues.set(k, Array(this.stepMs.length).fill(NaN));

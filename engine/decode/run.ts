@@ -18,11 +18,11 @@ import {
   type DecodeResult,
   type Run,
   type StepFacts,
-} from './setup.js';
+} from './run-state.js';
 import { draftVerifyLoop } from './draft-verify.js';
 
-export { validateSchedule, countMasked } from './setup.js';
-export type { DecodeOptions, DecodeResult } from './setup.js';
+export { validateSchedule, countMasked } from './run-state.js';
+export type { DecodeOptions, DecodeResult } from './run-state.js';
 
 /** Decodes the prompt's continuation with a strategy; the strategy says which loop runs it. */
 export async function decode(
@@ -43,15 +43,7 @@ export async function decode(
  */
 async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<DecodeResult> {
   const { o, P, T, MASK, state, rec } = run;
-  if (run.model.graph === 'logits-only' && o.cache !== 'none')
-    throw new DlensError(
-      `${run.model.card.name} maps tokens to logits only (no keys, values or attention): it runs with --cache none`,
-    );
-  const policy = makeCache(o.cache, o.cacheParams ?? {}, run.model.card.attention);
-  if (policy.keep && !run.model.hasKeyScores)
-    throw new DlensError(
-      `cache ${o.cache} ranks cached keys by the block queries' scores, and ${run.model.card.name}'s graph has no key_scores output (it was exported by an older dlens): convert the checkpoint again with dlens convert, or use --cache dual`,
-    );
+  const policy = cachePolicyFor(run);
   let carried = strategy.initState?.(params);
   for (let bs = P; bs < T;) {
     let be = Math.min(T, bs + o.blockLength);
@@ -78,10 +70,6 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       carried = decision.state ?? carried;
       applyCommits(run, decision.commit, bs, be, strategy.name);
       if (o.eot) fillAfterEos(run);
-      const values: Record<string, number> = {};
-      if (o.cache !== 'none') values.cache_bytes = cacheBytes(cache);
-      if (decision.forced !== undefined) values.forced = decision.forced ? 1 : 0;
-      const refresh = pass.full && cache !== null;
       rec.step({
         state,
         block: [bs, be],
@@ -91,8 +79,8 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
         cached: held.mask,
         lens: recordedLens(run, pass.out, predictions, pass.q0, pass.Q),
         series: decision.series,
-        values,
-        refresh,
+        values: stepValues(run, cache, decision.forced),
+        refresh: pass.full && cache !== null,
       });
       endStep(run, o.steps);
       if (run.step > 4 * T)
@@ -101,6 +89,27 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
     bs = be;
   }
   return finishRun(run, undefined);
+}
+
+/** Numbers recorded per step beside the tensors: the cache's bytes, and whether a rule forced its commit. */
+const stepValues = (run: Run, cache: KvCache | null, forced: boolean | undefined) => ({
+  ...(run.o.cache !== 'none' ? { cache_bytes: cacheBytes(cache) } : {}),
+  ...(forced !== undefined ? { forced: forced ? 1 : 0 } : {}),
+});
+
+/** The run's cache policy, refused where the model's graph cannot serve it. */
+function cachePolicyFor(run: Run): CachePolicy {
+  const { o, model } = run;
+  if (model.graph === 'logits-only' && o.cache !== 'none')
+    throw new DlensError(
+      `${model.card.name} maps tokens to logits only (no keys, values or attention): it runs with --cache none`,
+    );
+  const policy = makeCache(o.cache, o.cacheParams ?? {}, model.card.attention);
+  if (policy.keep && !model.hasKeyScores)
+    throw new DlensError(
+      `cache ${o.cache} ranks cached keys by the block queries' scores, and ${model.card.name}'s graph has no key_scores output (it was exported by an older dlens): convert the checkpoint again with dlens convert, or use --cache dual`,
+    );
+  return policy;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DlensError } from '../errors.js';
-import { writeTrace, deriveCommitSteps, type TraceInput } from '../trace/trace.js';
+import { writeTrace, type TraceInput } from '../trace/write.js';
+import { deriveCommitSteps } from '../trace/derive.js';
 import type { ManifestInput } from '../trace/manifest.js';
 import { APP } from '../version.js';
 

@@ -3,7 +3,6 @@
  * Pure TypeScript: shared by the engine (writer) and the renderer (reader).
  */
 import {
-  encodeSafetensors,
   FormatError,
   headerLength,
   parseHeader,
@@ -15,7 +14,8 @@ import {
 } from './safetensors.js';
 import { StepTensor, type Row, type RowFetch } from './step-tensor.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
-import { halfArrayToFloat, floatArrayToHalf } from './f16.js';
+import { deriveCommitSteps, deriveEdits } from './derive.js';
+import { halfArrayToFloat } from './f16.js';
 import { parseJsonChecked } from './json-guard.js';
 
 export { FormatError, StepTensor };
@@ -326,34 +326,6 @@ function assemble(
   return trace;
 }
 
-/**
- * Step of each position's final commit: the first state from which it keeps its final token decided (−1 for the
- * prompt and positions never decided).
- */
-export function deriveCommitSteps(state: Int32Array, masked: Uint8Array, S: number, T: number, P: number): Int32Array {
-  const out = new Int32Array(T).fill(-1);
-  for (let p = P; p < T; p++) {
-    const f = state[S * T + p]!;
-    if (masked[S * T + p]) continue;
-    let c = S;
-    while (c > 0 && !masked[(c - 1) * T + p] && state[(c - 1) * T + p] === f) c--;
-    out[p] = c;
-  }
-  return out;
-}
-
-/** Committed tokens that changed at a step (to another token, or back to noise): rows [step, position, from, to]. */
-export function deriveEdits(state: Int32Array, masked: Uint8Array, S: number, T: number): Int32Array {
-  const rows: number[] = [];
-  for (let s = 0; s < S; s++)
-    for (let p = 0; p < T; p++) {
-      const a = s * T + p,
-        b = (s + 1) * T + p;
-      if (!masked[a] && (masked[b] || state[a] !== state[b])) rows.push(s, p, state[a]!, state[b]!);
-    }
-  return Int32Array.from(rows);
-}
-
 /** The manifest's own numbers must describe the tensors it came with: another reader may trust either. */
 function checkManifestAgainstTensors(t: Trace) {
   const m = t.manifest,
@@ -400,56 +372,6 @@ function checkManifestAgainstTensors(t: Trace) {
         `edit ${i / 4} (step ${s}, position ${p}, ${from} → ${to}) disagrees with "state": a committed token must change there`,
       );
   }
-}
-
-export interface TraceInput {
-  manifest: Manifest;
-  dims: Trace['dims'];
-  state: Int32Array;
-  masked?: Uint8Array;
-  commitStep?: Int32Array;
-  topkIds?: Int32Array;
-  topkProbs?: ArrayLike<number>;
-  confidence?: ArrayLike<number>;
-  entropy?: ArrayLike<number>;
-  block?: Int32Array;
-  stepMs?: Float32Array;
-  saliency?: ArrayLike<number>;
-  cached?: Uint8Array;
-  edits?: Int32Array;
-  attnBlock?: Int32Array;
-  lensIds?: Int32Array;
-  lensProbs?: ArrayLike<number>;
-  extras?: Map<string, RawTensor>;
-}
-
-/** Writes the tensors given (version 2: all but `state` optional). */
-export function writeTrace(t: TraceInput): Uint8Array {
-  const { S, T, G, K, Ly } = t.dims;
-  const m = new Map<string, RawTensor>([['state', { dtype: 'I32', shape: [S + 1, T], data: t.state }]]);
-  const put = (name: string, dtype: DType, shape: number[], data: TensorData | undefined) => {
-    if (data) m.set(name, { dtype, shape, data });
-  };
-  const half = (x: ArrayLike<number> | undefined) => (x ? floatArrayToHalf(x) : undefined);
-  put('masked', 'U8', [S + 1, T], t.masked);
-  put('commit_step', 'I32', [T], t.commitStep);
-  put('topk_ids', 'I32', [S, G, K], t.topkIds);
-  put('topk_probs', 'F32', [S, G, K], t.topkProbs && Float32Array.from(t.topkProbs));
-  put('confidence', 'F32', [S, G], t.confidence ? Float32Array.from(t.confidence) : undefined);
-  put('entropy', 'F16', [S, G], half(t.entropy));
-  put('block', 'I32', [S, 2], t.block);
-  put('step_ms', 'F32', [S], t.stepMs);
-  put('saliency', 'F16', [S, Ly, T], half(t.saliency));
-  put('cached', 'U8', [S, Ly, T], t.cached);
-  put('edits', 'I32', [t.edits ? t.edits.length / 4 : 0, 4], t.edits);
-  put('attn_block', 'I32', [S, T], t.attnBlock);
-  put('lens_ids', 'I32', [S, Ly, G], t.lensIds);
-  put('lens_probs', 'F16', [S, Ly, G], half(t.lensProbs));
-  for (const [k, v] of t.extras ?? []) {
-    if (!k.startsWith('extra.')) throw new Error(`extra tensor name "${k}" must start with "extra."`);
-    m.set(k, v);
-  }
-  return encodeSafetensors(m, { dlens: JSON.stringify(t.manifest) });
 }
 
 /** Positions that left the cache at each step, per layer: derived from `cached` (1 at step s-1, 0 at step s). */

@@ -8,6 +8,7 @@ import {
   realpathSync,
   type Stats,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { DlensError } from '../errors.js';
 import { parseJsonChecked } from '../trace/json-guard.js';
@@ -185,4 +186,46 @@ export function optionalFileIn(root: string, name: string): string | undefined {
     return undefined;
   }
   return pathInside(root, name);
+}
+
+/* The engine service's asynchronous reads (the app and `dlens serve` must not block their event loop). */
+
+/** The stat of a trace file, opened without blocking: a named pipe, a device or a folder is refused. */
+export async function statRegularAsync(path: string) {
+  let fh;
+  try {
+    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DlensError(code === 'ENOENT' ? `trace ${path} does not exist` : `cannot open trace ${path} (${code})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new DlensError(`trace ${path} is not a regular file; dlens reads only files`);
+    return st;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads a regular file without blocking: a FIFO, a device or a folder is refused, never opened for reading. */
+export async function readRegularFileAsync(path: string, what: string, maxBytes = 4 * 1024 ** 3): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DlensError(
+      code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot open ${what} ${path} (${code})`,
+    );
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new DlensError(`${what} ${path} is not a regular file; dlens reads only files`);
+    if (st.size > maxBytes)
+      throw new DlensError(`${what} ${path} is ${st.size} bytes, more than dlens reads (${maxBytes})`);
+    return new Uint8Array(await fh.readFile());
+  } finally {
+    await fh.close();
+  }
 }

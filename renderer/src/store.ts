@@ -3,7 +3,7 @@ import { loadTrace, openLazy, type LoadedTrace } from './lib/traceModel.js';
 import type { ByteSource } from '../../engine/trace/trace.js';
 import { DEFAULT_COLORMAP } from './lib/colormaps.js';
 import type { FigureSize } from './lib/exporters.js';
-import type { ViewId } from './views/registry.js';
+import type { ViewId } from './views/ids.js';
 import type { RecordJob } from '../../engine/api/types.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
 import type { Region } from '../../engine/metrics/index.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { dlens, ROOT, tmp } from '../helpers.js';
 import { hostileArea, mkfifo, pristineCopy, put, shardBytes, type Area } from '../support/hostile-checkpoint.js';

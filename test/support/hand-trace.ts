@@ -1,4 +1,5 @@
-import { readTrace, writeTrace, type Trace } from '../../engine/trace/trace.js';
+import { readTrace, type Trace } from '../../engine/trace/trace.js';
+import { writeTrace } from '../../engine/trace/write.js';
 import { handMadeManifest } from './sample-trace.js';
 
 /** The vocabulary of hand-made decodes: 0 EOS, 1 mask, then text and structure. */

@@ -1,4 +1,4 @@
-import { writeTrace, type TraceInput } from '../../engine/trace/trace.js';
+import { writeTrace, type TraceInput } from '../../engine/trace/write.js';
 
 /** The manifest of a hand-made trace: P prompt and G generated positions over S steps, mask id 1, vocabulary 10. */
 export function handMadeManifest(

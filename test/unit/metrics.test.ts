@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { readTrace, writeTrace } from '../../engine/trace/trace.js';
+import { readTrace } from '../../engine/trace/trace.js';
+import { writeTrace } from '../../engine/trace/write.js';
 import { handMadeManifest } from '../support/sample-trace.js';
 import { positionTimings, delaySummary, volatilityBands } from '../../engine/metrics/index.js';
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { formatProb } from '../../renderer/src/lib/format.js';
-import { readTrace, writeTrace } from '../../engine/trace/trace.js';
+import { readTrace } from '../../engine/trace/trace.js';
+import { writeTrace } from '../../engine/trace/write.js';
 import { sampleTraceInput } from '../support/sample-trace.js';
 import { predictRows } from '../../engine/decode/row-stats.js';
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { encodeSafetensors, decodeSafetensors, FormatError } from '../../engine/trace/safetensors.js';
-import { readTrace, TraceError, evictions, writeTrace } from '../../engine/trace/trace.js';
+import { readTrace, TraceError, evictions } from '../../engine/trace/trace.js';
+import { writeTrace } from '../../engine/trace/write.js';
 import { toHalf, fromHalf } from '../../engine/trace/f16.js';
 import { Rng } from '../../engine/util/rng.js';
 import { sampleTrace, sampleTraceInput } from '../support/sample-trace.js';

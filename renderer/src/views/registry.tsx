@@ -8,6 +8,7 @@ import { RecordView } from './Record.js';
 import { Diagnostics } from './Diagnostics.js';
 import { Lens } from './Lens.js';
 import { Bench } from './Bench.js';
+import type { ViewId } from './ids.js';
 
 /**
  * The app's views, in tab order: one entry per view (Perfetto's plugin idea, in small). To add a view, write its
@@ -15,14 +16,14 @@ import { Bench } from './Bench.js';
  * exportable figure (store.setFigure) while it is shown. `needsTrace`: without an open trace the empty state shows.
  */
 export interface ViewDef {
-  id: string;
+  id: ViewId;
   label: string;
   component: ComponentType;
   figure: boolean;
   needsTrace: boolean;
 }
 
-export const VIEWS = [
+export const VIEWS: readonly ViewDef[] = [
   { id: 'replay', label: 'Replay', component: Replay, figure: false, needsTrace: true },
   { id: 'heatmaps', label: 'Heatmaps', component: Heatmaps, figure: true, needsTrace: true },
   { id: 'timeline', label: 'Token timeline', component: Timeline, figure: true, needsTrace: true },
@@ -32,7 +33,7 @@ export const VIEWS = [
   { id: 'compare', label: 'Compare', component: Compare, figure: false, needsTrace: true },
   { id: 'bench', label: 'Bench', component: Bench, figure: true, needsTrace: false },
   { id: 'record', label: 'Record', component: RecordView, figure: false, needsTrace: false },
-] as const satisfies readonly ViewDef[];
+];
 
-export type ViewId = (typeof VIEWS)[number]['id'];
+export type { ViewId };
 export const viewDef = (id: ViewId): ViewDef => VIEWS.find((v) => v.id === id)!;

@@ -1,3 +1,8 @@
+/**
+ * One decode's run and its transitions: the state a decoding loop carries (the sequence, the step, the recorder, the
+ * random stream) and the moves every loop makes on it — start, view a step, commit, fill after EOS, end a step,
+ * finish. The loops (run.ts, draft-verify.ts) are written in these moves, as LLaDA's generate.py is in tensors.
+ */
 import { DlensError } from '../errors.js';
 import type { LoadedModel } from '../model/load.js';
 import type { CacheMode } from '../cache/types.js';
