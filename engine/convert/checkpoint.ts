@@ -1,7 +1,7 @@
 import { closeSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DlensError } from '../errors.js';
-import { parseJsonChecked } from '../trace/json-guard.js';
+import { FormatError, headerLength, parseHeader } from '../trace/safetensors.js';
 import { halfArrayToFloat } from '../trace/f16.js';
 import { openRegularFile, optionalFileIn, pathInside, readExactly, readJsonObject } from '../util/safe-read.js';
 /**
@@ -42,8 +42,6 @@ export const JSON_LIMITS = {
   tokenizerConfig: { maxBytes: 64 << 20, maxDepth: 64 },
   card: { maxBytes: 4 << 20, maxDepth: 32 },
 };
-/** A safetensors header larger than this is not a checkpoint's (LLaDA-MoE's 64 experts × 16 layers: ~1 MB). */
-const MAX_HEADER = 100 << 20;
 
 /** The shard files, [name, real path]: from model.safetensors.index.json when there is one, else *.safetensors. */
 function shardFiles(dir: string): [string, string][] {
@@ -68,71 +66,33 @@ function shardFiles(dir: string): [string, string][] {
   return files.map((f) => [f, pathInside(dir, f)]);
 }
 
-const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-
-/** One tensor's header entry checked: every way it can be wrong is refused with the shard, the tensor and the field. */
-function headerEntry(shard: string, name: string, v: unknown, dataBytes: number) {
-  const at = `shard ${shard}: tensor ${JSON.stringify(name.slice(0, 120))}`;
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DlensError(`${at} is not a header entry (an object)`);
-  const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  if (typeof t.dtype !== 'string' || !(t.dtype in SIZE))
-    throw new DlensError(
-      `${at} has dtype ${typeof t.dtype === 'string' ? t.dtype.slice(0, 16) : 'missing'}; dlens converts F32, F16 and BF16 weights`,
-    );
-  const shape = t.shape;
-  if (!Array.isArray(shape) || shape.length > 8 || !shape.every(isCount))
-    throw new DlensError(`${at}: "shape" must be a list of at most 8 whole sizes`);
-  const count = shape.reduce((a: number, b: number) => a * b, 1);
-  const off = t.data_offsets;
-  if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0]! > off[1]!)
-    throw new DlensError(`${at}: "data_offsets" must be [begin, end], whole byte offsets with begin <= end`);
-  const [b0, b1] = off as [number, number];
-  if (!Number.isSafeInteger(count) || b1 - b0 !== count * SIZE[t.dtype as HfDtype])
-    throw new DlensError(`${at}: its byte range does not hold its shape (${shape.length}-d ${t.dtype})`);
-  if (b1 > dataBytes) throw new DlensError(`${at}: its byte range runs past the end of the file (truncated shard?)`);
-  return { dtype: t.dtype as HfDtype, shape: shape as number[], b0, b1 };
-}
-
+/**
+ * A shard's tensors from its header, checked by the trace reader's own safetensors parser (engine/trace/safetensors:
+ * header length, UTF-8 JSON without duplicate keys, dtypes, shapes, offsets inside the data, no overlaps and no
+ * unowned bytes, as the safetensors format requires); convert then takes F32, F16 and BF16 weights only.
+ */
 function readShardHeader(shard: string, path: string, into: Map<string, TensorEntry>) {
   const { fd, size } = openRegularFile(path, 'shard');
   try {
-    if (size < 8) throw new DlensError(`shard ${shard} is too short to be safetensors`);
-    const n = Number(readExactly(fd, 0, 8, `shard ${shard}`).readBigUInt64LE(0));
-    if (n < 2 || n > MAX_HEADER || 8 + n > size)
-      throw new DlensError(
-        `shard ${shard} does not start with a safetensors header: the file is truncated or not safetensors`,
-      );
-    let header: unknown;
+    let header: ReturnType<typeof parseHeader>, n: number;
     try {
-      header = parseJsonChecked(
-        new TextDecoder('utf-8', { fatal: true }).decode(readExactly(fd, 8, n, `shard ${shard}`)),
-        8,
-      );
+      n = headerLength(readExactly(fd, 0, Math.min(8, size), `shard ${shard}`), size);
+      header = parseHeader(readExactly(fd, 8, n, `shard ${shard}`), size - 8 - n);
     } catch (e) {
-      throw new DlensError(
-        `shard ${shard}: the header is refused (${e instanceof TypeError ? 'not UTF-8' : (e as Error).message})`,
-      );
+      if (e instanceof FormatError) throw new DlensError(`shard ${shard}: ${e.message}`);
+      throw e;
     }
-    if (!header || typeof header !== 'object' || Array.isArray(header))
-      throw new DlensError(`shard ${shard}: the header is not a JSON object of tensors`);
-    const ranges: [number, number, string][] = [];
-    for (const [name, v] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const e = headerEntry(shard, name, v, size - 8 - n);
+    for (const [name, e] of header.entries) {
+      const tensor = JSON.stringify(name.slice(0, 120));
+      if (!(e.dtype in SIZE))
+        throw new DlensError(
+          `shard ${shard}: tensor ${tensor} is ${e.dtype}; dlens converts F32, F16 and BF16 weights`,
+        );
       if (into.has(name))
-        throw new DlensError(
-          `tensor ${JSON.stringify(name.slice(0, 120))} appears in two shards (${into.get(name)!.shard} and ${shard})`,
-        );
-      into.set(name, { name, dtype: e.dtype, shape: e.shape, shard, path, offset: 8 + n + e.b0, length: e.b1 - e.b0 });
-      ranges.push([e.b0, e.b1, name]);
+        throw new DlensError(`tensor ${tensor} appears in two shards (${into.get(name)!.shard} and ${shard})`);
+      const offset = 8 + n + e.begin;
+      into.set(name, { name, dtype: e.dtype as HfDtype, shape: e.shape, shard, path, offset, length: e.end - e.begin });
     }
-    // Two tensors sharing bytes would alias each other's weights: safetensors forbids it, and so does dlens.
-    ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    for (let i = 1; i < ranges.length; i++)
-      if (ranges[i]![0] < ranges[i - 1]![1])
-        throw new DlensError(
-          `shard ${shard}: tensors ${JSON.stringify(ranges[i - 1]![2].slice(0, 120))} and ${JSON.stringify(ranges[i]![2].slice(0, 120))} overlap in the file`,
-        );
   } finally {
     closeSync(fd);
   }

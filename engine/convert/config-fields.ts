@@ -40,9 +40,17 @@ export function configTokenId(config: Record<string, unknown>, k: string): numbe
   return v;
 }
 
-/** dModel / heads as a whole head size, and heads as a multiple of the key/value heads, or a message naming both. */
-export function checkHeads(names: { model: string; heads: string; kv: string }, d: number, h: number, kv: number) {
-  if (d % h !== 0)
+/**
+ * dModel / heads as a whole head size (unless the config gives head_dim: `d` undefined), and heads as a multiple of
+ * the key/value heads, or a message naming both fields.
+ */
+export function checkHeads(
+  names: { model: string; heads: string; kv: string },
+  d: number | undefined,
+  h: number,
+  kv: number,
+) {
+  if (d !== undefined && d % h !== 0)
     throw new DlensError(`config.json: ${names.model} (${d}) is not a multiple of ${names.heads} (${h})`);
   if (h % kv !== 0) throw new DlensError(`config.json: ${names.heads} (${h}) is not a multiple of ${names.kv} (${kv})`);
 }

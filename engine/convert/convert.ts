@@ -4,7 +4,6 @@ import {
   createReadStream,
   lstatSync,
   mkdirSync,
-  readdirSync,
   renameSync,
   rmSync,
   statSync,
@@ -14,6 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DlensError } from '../errors.js';
 import { ModelCardSchema } from '../model/card.js';
+import { leftoversOfGoneRuns } from '../util/atomic-write.js';
 import { openRegularFile, optionalFileIn, readJsonObject, readRegularFile } from '../util/safe-read.js';
 import { JSON_LIMITS, openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { renderChatTemplate } from './chat-template.js';
@@ -152,28 +152,9 @@ function readTokenizer(hfDir: string): { path: string; json: Record<string, unkn
 
 /** Folders `${dest}.tmp-PID` that a killed conversion left (their process is gone) are removed before the next. */
 function removeStaleTempFolders(dest: string) {
-  const prefix = `${basename(dest)}.tmp-`;
-  let names: string[];
-  try {
-    names = readdirSync(dirname(dest));
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const pid = Number(n.startsWith(prefix) ? n.slice(prefix.length) : NaN);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
-    rmSync(join(dirname(dest), n), { recursive: true, force: true });
-  }
+  for (const p of leftoversOfGoneRuns(dirname(dest), `${basename(dest)}.tmp-`))
+    rmSync(p, { recursive: true, force: true });
 }
-
-const processAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * `dlens convert`: a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json) to a dlens model

@@ -1,7 +1,7 @@
 import { DlensError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { configIds, weightTaker, type WeightFormat } from './weights.js';
-import { configFields } from './config-fields.js';
+import { checkHeads, configFields } from './config-fields.js';
 import type { GraphBuilder } from './onnx-graph.js';
 import { buildTransformer, type GraphOptions, type MoEWeights, type TransformerDims } from './transformer.js';
 
@@ -70,12 +70,9 @@ export const QWEN = {
     const heads = c.int('num_attention_heads', { max: 4096 }),
       dModel = c.int('hidden_size');
     const kvHeads = c.int('num_key_value_heads', { fallback: heads, max: 4096 });
-    if (heads % kvHeads !== 0)
-      throw new DlensError(
-        `config.json: num_attention_heads (${heads}) is not a multiple of num_key_value_heads (${kvHeads})`,
-      );
-    if (config.head_dim === undefined && dModel % heads !== 0)
-      throw new DlensError(`config.json: hidden_size (${dModel}) is not a multiple of num_attention_heads (${heads})`);
+    // With its own head_dim the width need not divide into heads (Qwen3).
+    const names = { model: 'hidden_size', heads: 'num_attention_heads', kv: 'num_key_value_heads' };
+    checkHeads(names, config.head_dim === undefined ? dModel : undefined, heads, kvHeads);
     return {
       layers: c.int('num_hidden_layers', { max: 4096 }),
       heads,

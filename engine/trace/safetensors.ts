@@ -87,12 +87,13 @@ export function headerLength(first8: Uint8Array, fileSize: number): number {
     throw new FormatError(`file is ${fileSize} bytes: too short to hold the 8-byte safetensors header length`);
   const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
   if (n < 2 || n > MAX_HEADER_BYTES)
+    // (The number itself is not shown: it is the file's first 8 bytes, which may be any file's text.)
     throw new FormatError(
-      `header length ${n} is not plausible (must be 2..${MAX_HEADER_BYTES} bytes); the file is not a safetensors file or is corrupted`,
+      `not a safetensors file: its first 8 bytes are not a plausible header length (2..${MAX_HEADER_BYTES} bytes); the file is of another kind or corrupted`,
     );
   if (8 + n > fileSize)
     throw new FormatError(
-      `header says ${n} bytes but the file has only ${fileSize - 8} after the length: the file is truncated`,
+      `the header runs past the end of the file (${fileSize} bytes): the file is truncated or of another kind`,
     );
   return n;
 }

@@ -15,17 +15,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DlensError } from '../errors.js';
-
-const kindOf = (s: Stats) =>
-  s.isDirectory()
-    ? 'a folder'
-    : s.isFIFO()
-      ? 'a named pipe'
-      : s.isCharacterDevice() || s.isBlockDevice()
-        ? 'a device'
-        : s.isSocket()
-          ? 'a socket'
-          : 'not a regular file';
+import { kindOf } from './safe-read.js';
 
 /**
  * Where a write to `path` lands: the path itself, or through a symlink to the file it names. Only a regular file (or
@@ -63,26 +53,40 @@ function writeTarget(path: string): string {
 
 const TMP = (target: string) => `${basename(target)}.tmp-`;
 
-/** Temporary files a killed run left beside `target` (their process is gone) are removed before the next write. */
-function removeStaleTemps(target: string) {
+/**
+ * Paths in `dir` named `prefix` + a process id (+ anything after `-`) whose process is gone: what a killed run left.
+ * Our own and live processes' (and those we may not signal, EPERM) are kept.
+ */
+export function leftoversOfGoneRuns(dir: string, prefix: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(dirname(target));
+    names = readdirSync(dir);
   } catch {
-    return;
+    return [];
   }
-  for (const n of names) {
-    if (!n.startsWith(TMP(target))) continue;
-    const pid = Number(/^(\d+)-/.exec(n.slice(TMP(target).length))?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
+  return names
+    .filter((n) => {
+      if (!n.startsWith(prefix)) return false;
+      const pid = Number(/^(\d+)(-|$)/.exec(n.slice(prefix.length))?.[1]);
+      return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
+    })
+    .map((n) => join(dir, n));
+}
+
+function processAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary files a killed run left beside `target` are removed before the next write. */
+function removeStaleTemps(target: string) {
+  for (const p of leftoversOfGoneRuns(dirname(target), TMP(target))) {
     try {
-      process.kill(pid, 0);
-      continue;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue;
-    }
-    try {
-      unlinkSync(join(dirname(target), n));
+      unlinkSync(p);
     } catch {
       /* another run got there first */
     }

@@ -103,7 +103,7 @@ MAX_DEPTH = 8
 SIZES = {k: np.dtype(v).itemsize for k, v in DTYPES.items()}
 
 
-def _is_count(x):
+def is_count(x):
     """A whole number >= 0 that a double holds exactly (what JSON.parse gives the TypeScript reader: 2.0 is 2)."""
     if type(x) is float and x.is_integer():
         x = int(x)
@@ -186,10 +186,10 @@ def load(path):
         if not isinstance(dt, str) or dt not in DTYPES:
             raise TraceError(f'{at}: unsupported dtype')
         shape = h.get('shape')
-        if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+        if not isinstance(shape, list) or not all(is_count(d) for d in shape):
             raise TraceError(f'{at}: shape must be a list of non-negative integers')
         off = h.get('data_offsets')
-        if not isinstance(off, list) or len(off) != 2 or not all(_is_count(d) for d in off) or off[0] > off[1]:
+        if not isinstance(off, list) or len(off) != 2 or not all(is_count(d) for d in off) or off[0] > off[1]:
             raise TraceError(f'{at}: data_offsets must be [begin, end] with 0 <= begin <= end')
         b0, b1 = int(off[0]), int(off[1])
         shape = [int(d) for d in shape]

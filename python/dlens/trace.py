@@ -7,6 +7,7 @@ import numpy as np
 
 from . import __version__
 from .safetensors_io import TraceError, encode, load, parse_json_checked, write_atomic
+from .safetensors_io import is_count as _count
 
 
 def commit_steps(state, masked, prompt_length):
@@ -166,12 +167,6 @@ V1_REQUIRED = ('state', 'commit_step', 'topk_ids', 'topk_probs', 'confidence', '
                'saliency', 'cached')
 DTYPE_CODE = {np.dtype(np.int32): 'I32', np.dtype(np.uint8): 'U8', np.dtype(np.float32): 'F32',
               np.dtype(np.float16): 'F16'}
-
-
-def _count(x):
-    if type(x) is float and x.is_integer():
-        x = int(x)
-    return type(x) is int and 0 <= x <= 2 ** 53 - 1
 
 
 def _int(x):
