@@ -66,10 +66,8 @@ def write_target(path):
         try:
             st = os.stat(target)
         except FileNotFoundError:
-            if not os.path.isdir(os.path.dirname(target)):
-                raise PathRefused(f'cannot write {path}: it is a symbolic link to a file whose folder does not exist; '
-                                  'remove the link or give another path') from None
-            return target
+            raise PathRefused(f'cannot write {path}: it is a symbolic link to a file that does not exist; '
+                              'remove the link or give another path') from None
     if not stat.S_ISREG(st.st_mode):
         hint = f'give a file path such as {os.path.join(os.fspath(path), "trace.dlens")}' if stat.S_ISDIR(st.st_mode) \
             else 'give the path of a file'
