@@ -14,6 +14,7 @@ import { answerTokens } from '../metrics/regions.js';
 import { buildTraceBytes } from '../record.js';
 import { readTrace } from '../trace/trace.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { openSetWriter } from '../traceset/set.js';
 import type { DetectorId } from '../metrics/detectors/index.js';
 import { diagnoseInstance, detectorShares, definedMean, signShares, type InstanceDiagnosis } from './diagnose.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -41,6 +42,8 @@ export interface BenchRequest {
   diagnose?: boolean;
   /** Keep each instance's trace here (SUITE-STRATEGY-CACHE-INDEX.dlens); the app's bench view opens them. */
   tracesDir?: string;
+  /** Write every decode into this trace set instead (docs/trace-set.md): one shard, rows keyed by suite and index. */
+  setDir?: string;
 }
 export interface BenchCell {
   suite: string;
@@ -105,6 +108,8 @@ export async function runBench(
   req: BenchRequest,
   onProgress?: (done: number, total: number, label: string) => void,
 ): Promise<BenchCell[]> {
+  if (req.setDir && !(req.diagnose ?? true))
+    throw new DlensError('--set keeps the decodes the diagnostics record: leave out --no-diagnose');
   if (req.tracesDir && existsSync(req.tracesDir) && !statSync(req.tracesDir).isDirectory())
     throw new DlensError(`${req.tracesDir} is a file; the instance traces need a folder (--traces DIR)`);
   const model = await loadModel(req.model, { device: req.device });
@@ -118,125 +123,132 @@ export async function runBench(
   const cells: BenchCell[] = [];
   const total = req.suites.length * req.strategies.length * req.caches.length * req.limit;
   let done = 0;
-  for (const suite of req.suites) {
-    const suiteDef = getSuite(suite);
-    const genLength = req.genLength ?? suiteDef.genLength;
-    // every strategy x cache cell decodes these same instances: generate and tokenise them once per suite
-    const instances = Array.from({ length: req.limit }, (_, i) => {
-      const task = taskAt(suite, i, seed, ctx);
-      return { task, ids: model.encode(model.card.prompt_template.replace('{prompt}', task.prompt)) };
-    });
-    for (const strategy of req.strategies)
-      for (const cache of req.caches) {
-        const spec = parseSpec(strategy);
-        const strat = getStrategy(spec.name),
-          params = resolveParams(strat, spec.params);
-        const stepsFor =
-          spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
-        let score = 0,
-          steps = 0,
-          nfe = 0,
-          wall = 0,
-          gen = 0,
-          answer = 0;
-        const outputs: string[] = [];
-        const diagnosed: InstanceDiagnosis[] = [];
-        const diagnose = req.diagnose ?? true;
-        for (const [index, { task: t, ids }] of instances.entries()) {
-          const r = await decode(model, ids, strat, params, {
-            genLength,
-            blockLength: Math.min(req.blockLength, genLength),
-            steps: stepsFor,
-            temperature: 0,
-            seed: 0,
-            topK: 5,
-            cache,
-            record: diagnose,
-            eot: spec.eot,
-            // The detectors do not read the logit lens; its head per layer would only slow the bench.
-            lens: false,
-          });
-          const out = decodeOutput(model, r.state, ids.length);
-          outputs.push(out);
-          const instanceScore = suiteDef.score(out, t);
-          score += instanceScore;
-          if (diagnose) {
-            const bytes = buildTraceBytes(
-              model,
-              {
-                strategy: spec.name,
-                cache,
-                genLength,
-                blockLength: Math.min(req.blockLength, genLength),
-                seed: 0,
-                topK: 5,
-                prompt: t.prompt,
-                params: { ...params, ...(spec.eot ? { eot: true } : {}) },
-                task: t,
-                score: instanceScore,
-              },
-              ids,
-              r,
-              out,
-            );
-            let file: string | undefined;
-            if (req.tracesDir) {
-              mkdirSync(req.tracesDir, { recursive: true });
-              file = join(req.tracesDir, traceName(suite, strategy, cache, index));
-              writeFileAtomic(file, bytes);
-            }
-            diagnosed.push(
-              diagnoseInstance(readTrace(bytes), {
-                index,
-                task_id: t.id,
-                score: instanceScore,
-                steps: r.steps,
-                nfe: r.nfe,
-                tpf: genLength / r.nfe,
-                ...(file ? { trace: file } : {}),
-              }),
-            );
-          }
-          steps += r.steps;
-          nfe += r.nfe;
-          wall += r.wallMs;
-          gen += genLength;
-          answer += answerTokens(r.state.subarray(ids.length), endIds);
-          onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
-        }
-        cells.push({
-          suite,
-          strategy,
-          cache,
-          n: req.limit,
-          accuracy: score / req.limit,
-          steps: steps / req.limit,
-          nfe: nfe / req.limit,
-          tpf: gen / nfe,
-          tpf_answer: answer / nfe,
-          wall_ms: wall / req.limit,
-          tokens_per_s: gen / (wall / 1000),
-          speedup: 1,
-          outputs,
-          ...(diagnose
-            ? {
-                detectors: detectorShares(diagnosed),
-                detector_signs: signShares(diagnosed),
-                kendall: definedMean(diagnosed.map((x) => x.kendall)).mean,
-                kendall_block: definedMean(diagnosed.map((x) => x.kendall_block)).mean,
-                instances: diagnosed,
+  const setWriter = req.setDir ? openSetWriter(req.setDir, { prefix: 'bench' }) : undefined;
+  try {
+    for (const suite of req.suites) {
+      const suiteDef = getSuite(suite);
+      const genLength = req.genLength ?? suiteDef.genLength;
+      // every strategy x cache cell decodes these same instances: generate and tokenise them once per suite
+      const instances = Array.from({ length: req.limit }, (_, i) => {
+        const task = taskAt(suite, i, seed, ctx);
+        return { task, ids: model.encode(model.card.prompt_template.replace('{prompt}', task.prompt)) };
+      });
+      for (const strategy of req.strategies)
+        for (const cache of req.caches) {
+          const spec = parseSpec(strategy);
+          const strat = getStrategy(spec.name),
+            params = resolveParams(strat, spec.params);
+          const stepsFor =
+            spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
+          let score = 0,
+            steps = 0,
+            nfe = 0,
+            wall = 0,
+            gen = 0,
+            answer = 0;
+          const outputs: string[] = [];
+          const diagnosed: InstanceDiagnosis[] = [];
+          const diagnose = req.diagnose ?? true;
+          for (const [index, { task: t, ids }] of instances.entries()) {
+            const r = await decode(model, ids, strat, params, {
+              genLength,
+              blockLength: Math.min(req.blockLength, genLength),
+              steps: stepsFor,
+              temperature: 0,
+              seed: 0,
+              topK: 5,
+              cache,
+              record: diagnose,
+              eot: spec.eot,
+              // The detectors do not read the logit lens; its head per layer would only slow the bench.
+              lens: false,
+            });
+            const out = decodeOutput(model, r.state, ids.length);
+            outputs.push(out);
+            const instanceScore = suiteDef.score(out, t);
+            score += instanceScore;
+            if (diagnose) {
+              const bytes = buildTraceBytes(
+                model,
+                {
+                  strategy: spec.name,
+                  cache,
+                  genLength,
+                  blockLength: Math.min(req.blockLength, genLength),
+                  seed: 0,
+                  topK: 5,
+                  prompt: t.prompt,
+                  params: { ...params, ...(spec.eot ? { eot: true } : {}) },
+                  task: t,
+                  score: instanceScore,
+                },
+                ids,
+                r,
+                out,
+              );
+              let file: string | undefined;
+              if (req.tracesDir) {
+                mkdirSync(req.tracesDir, { recursive: true });
+                file = join(req.tracesDir, traceName(suite, strategy, cache, index));
+                writeFileAtomic(file, bytes);
               }
-            : {}),
-        });
-      }
+              const trace = readTrace(bytes);
+              if (setWriter) setWriter.append(trace, { task: suite, doc_id: index });
+              diagnosed.push(
+                diagnoseInstance(trace, {
+                  index,
+                  task_id: t.id,
+                  score: instanceScore,
+                  steps: r.steps,
+                  nfe: r.nfe,
+                  tpf: genLength / r.nfe,
+                  ...(file ? { trace: file } : {}),
+                }),
+              );
+            }
+            steps += r.steps;
+            nfe += r.nfe;
+            wall += r.wallMs;
+            gen += genLength;
+            answer += answerTokens(r.state.subarray(ids.length), endIds);
+            onProgress?.(++done, total, `${suite}/${strategy}/${cache}`);
+          }
+          cells.push({
+            suite,
+            strategy,
+            cache,
+            n: req.limit,
+            accuracy: score / req.limit,
+            steps: steps / req.limit,
+            nfe: nfe / req.limit,
+            tpf: gen / nfe,
+            tpf_answer: answer / nfe,
+            wall_ms: wall / req.limit,
+            tokens_per_s: gen / (wall / 1000),
+            speedup: 1,
+            outputs,
+            ...(diagnose
+              ? {
+                  detectors: detectorShares(diagnosed),
+                  detector_signs: signShares(diagnosed),
+                  kendall: definedMean(diagnosed.map((x) => x.kendall)).mean,
+                  kendall_block: definedMean(diagnosed.map((x) => x.kendall_block)).mean,
+                  instances: diagnosed,
+                }
+              : {}),
+          });
+        }
+    }
+    for (const c of cells) {
+      const base = cells.find(
+        (b) => b.suite === c.suite && b.strategy === req.strategies[0] && b.cache === req.caches[0],
+      )!;
+      c.speedup = c.tokens_per_s / base.tokens_per_s;
+    }
+    await model.release();
+  } finally {
+    setWriter?.close();
   }
-  for (const c of cells) {
-    const base = cells.find(
-      (b) => b.suite === c.suite && b.strategy === req.strategies[0] && b.cache === req.caches[0],
-    )!;
-    c.speedup = c.tokens_per_s / base.tokens_per_s;
-  }
-  await model.release();
   return cells;
 }
 

@@ -12,11 +12,11 @@ export const benchCommand: Command = {
   name: 'bench',
   usage: `dlens bench [--model NAME|DIR] --suite NAME[,NAME] [--strategies a,b] [--caches a,b] [--limit N]
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
-              [--traces DIR] [--no-diagnose]
+              [--traces DIR] [--set SET] [--no-diagnose]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest; every decode is
                 recorded for the failure detectors and decoding order unless --no-diagnose; --traces DIR keeps them)`,
   summary:
-    "suites × strategies × caches on held-out task instances: accuracy, steps, NFE, tokens per forward over all positions and over the answer (d3LLM: excluding EOS), speed, AUP; each decode is recorded for the failure detectors' shares (premature commit's two signs also apart) and the mean decoding-order Kendall τ (`--traces DIR` keeps the instance traces, which the app's Bench view opens; `--no-diagnose` decodes without recording, for speed alone: recording adds its per-step cost to the wall time; the bench never records the logit lens); as Markdown, CSV, LaTeX or JSON",
+    "suites × strategies × caches on held-out task instances: accuracy, steps, NFE, tokens per forward over all positions and over the answer (d3LLM: excluding EOS), speed, AUP; each decode is recorded for the failure detectors' shares (premature commit's two signs also apart) and the mean decoding-order Kendall τ (`--traces DIR` keeps the instance traces, which the app's Bench view opens; `--set SET` writes them into a trace set, docs/trace-set.md; `--no-diagnose` decodes without recording, for speed alone: recording adds its per-step cost to the wall time; the bench never records the logit lens); as Markdown, CSV, LaTeX or JSON",
   run,
 };
 
@@ -35,6 +35,7 @@ async function run(argv: string[]) {
     format: { type: 'string' },
     device: { type: 'string' },
     traces: { type: 'string' },
+    set: { type: 'string' },
     'no-diagnose': { type: 'boolean' },
   });
   if (values.traces && values['no-diagnose'])
@@ -62,6 +63,7 @@ async function run(argv: string[]) {
       steps: intOpt(values.steps as string, '--steps', 1),
       diagnose: !values['no-diagnose'],
       tracesDir: pathOpt(values.traces as string | undefined, '--traces'),
+      setDir: pathOpt(values.set as string | undefined, '--set'),
     },
     tty
       ? (d, t, label) => {

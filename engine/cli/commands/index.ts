@@ -9,6 +9,7 @@ import { convertCommand } from './convert.js';
 import { tasksCommand } from './tasks.js';
 import { importCommand } from './import.js';
 import { serveCommand } from './serve.js';
+import { setCommand } from './set.js';
 import type { Command } from '../args.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   tasksCommand,
   importCommand,
   serveCommand,
+  setCommand,
 ];

@@ -1,0 +1,261 @@
+import { closeSync, constants as FS, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { DlensError } from '../errors.js';
+import { compactDecode, expandDecode, KEEP_DEFAULT, type Keep } from '../trace/set-decode.js';
+import type { Trace } from '../trace/trace.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { openRegularFile, readExactly, readRegularFile } from '../util/safe-read.js';
+import { parseJsonChecked } from '../trace/json-guard.js';
+import { indexRow, type IndexRow, type SampleId } from './index-row.js';
+import { readTrace } from '../trace/trace.js';
+
+/**
+ * A trace set on disk (docs/trace-set.md): a folder with `set.json`, and per writer a shard — `shards/NAME.dlshard`,
+ * compact decodes one after another, and `shards/NAME.jsonl`, one index row per decode, appended only after the
+ * decode's bytes are flushed. A killed writer leaves every decode whose row was written; a row cut short is ignored.
+ * Writers never coordinate: each has its own shard (rank, host, process and a random tag in its name).
+ */
+export const SET_FORMAT = 'dlens-set/1';
+const MAX_INDEX_BYTES = 1 << 30;
+
+export interface SetWriter {
+  dir: string;
+  shard: string;
+  /** Appends one decode; returns its set-unique id. */
+  append(trace: Trace, sample?: SampleId, extra?: Partial<IndexRow>): string;
+  close(): void;
+}
+
+export function createSet(dir: string) {
+  try {
+    mkdirSync(join(dir, 'shards'), { recursive: true });
+  } catch (e) {
+    throw new DlensError(`cannot make the trace set ${dir}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  const head = new TextEncoder().encode(JSON.stringify({ format: SET_FORMAT, created: new Date().toISOString() }));
+  try {
+    writeFileAtomic(join(dir, 'set.json'), head, { overwrite: false });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EEXIST') throw e;
+  }
+  readSetHead(dir);
+}
+
+/** A writer of its own shard in the set at `dir` (made if new). */
+export function openSetWriter(dir: string, o: { prefix?: string; keep?: Keep } = {}): SetWriter {
+  createSet(dir);
+  const shard = `${o.prefix ?? 'w'}-${hostname().replace(/[^\w.-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const open = (ext: string) => openSync(join(dir, 'shards', `${shard}.${ext}`), 'ax');
+  const data = open('dlshard'),
+    index = open('jsonl');
+  let offset = 0;
+  return {
+    dir,
+    shard,
+    append(trace, sample, extra) {
+      const blob = compactDecode(trace, o.keep ?? KEEP_DEFAULT);
+      writeAll(data, blob);
+      fsyncSync(data);
+      const id = randomBytes(8).toString('hex');
+      const row = { ...indexRow(trace, sample), ...extra, id, shard, offset, length: blob.length };
+      offset += blob.length;
+      writeAll(index, new TextEncoder().encode(JSON.stringify(row) + '\n'));
+      fsyncSync(index);
+      return id;
+    },
+    close() {
+      closeSync(data);
+      closeSync(index);
+    },
+  };
+}
+
+function writeAll(fd: number, bytes: Uint8Array) {
+  for (let o = 0; o < bytes.length;) o += writeSync(fd, bytes, o);
+}
+
+function readSetHead(dir: string) {
+  let head: unknown;
+  try {
+    head = parseJsonChecked(readRegularFile(join(dir, 'set.json'), '', 1 << 20).toString('utf8'), 8);
+  } catch (e) {
+    throw new DlensError(`${dir} is not a dlens trace set: ${(e as Error).message}`);
+  }
+  if ((head as { format?: unknown })?.format !== SET_FORMAT)
+    throw new DlensError(`${dir}/set.json is not a ${SET_FORMAT} set (a newer dlens, or not a set)`);
+}
+
+export interface OpenSet {
+  dir: string;
+  rows: IndexRow[];
+  /** Rows a killed writer cut short or a shard that is shorter than its index says: left out, counted here. */
+  skipped: number;
+  /** The compact bytes of one decode, or its `.dlens` trace. */
+  blob(id: string): Uint8Array;
+  trace(id: string): Uint8Array;
+}
+
+/** Reads a set's index: every shard's rows, with the labels joined (`dlens set label`). */
+export function openSet(dir: string): OpenSet {
+  readSetHead(dir);
+  const rows: IndexRow[] = [];
+  let skipped = 0;
+  const shardsDir = join(dir, 'shards');
+  const names = readdirSync(shardsDir).filter((f) => f.endsWith('.jsonl'));
+  const sizes = new Map<string, number>();
+  for (const f of names) {
+    const shard = f.slice(0, -'.jsonl'.length);
+    const { fd, size } = openRegularFile(join(shardsDir, `${shard}.dlshard`), 'shard');
+    closeSync(fd);
+    sizes.set(shard, size);
+    const text = readRegularFile(join(shardsDir, f), '', MAX_INDEX_BYTES).toString('utf8');
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i]) continue;
+      let row: IndexRow;
+      try {
+        row = parseJsonChecked(lines[i]!, 8) as IndexRow;
+      } catch {
+        // The last line of a killed writer may be cut short: that decode is not in the set. Elsewhere it is damage.
+        if (i === lines.length - 1) {
+          skipped++;
+          continue;
+        }
+        throw new DlensError(`${join(shardsDir, f)}, line ${i + 1}: not an index row (not valid JSON)`);
+      }
+      if (!validRow(row, shard, size)) {
+        skipped++;
+        continue;
+      }
+      rows.push(row);
+    }
+  }
+  joinOverlays(dir, rows);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const blob = (id: string) => {
+    const r = byId.get(id);
+    if (!r) throw new DlensError(`the set ${dir} has no decode ${id}`);
+    const { fd } = openRegularFile(join(shardsDir, `${r.shard}.dlshard`), 'shard');
+    try {
+      return new Uint8Array(readExactly(fd, r.offset, r.length, `shard ${r.shard}`));
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return { dir, rows, skipped, blob, trace: (id) => expandDecode(blob(id)) };
+}
+
+function validRow(r: IndexRow, shard: string, size: number) {
+  const whole = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  return (
+    r &&
+    typeof r === 'object' &&
+    typeof r.id === 'string' &&
+    r.shard === shard &&
+    whole(r.offset) &&
+    whole(r.length) &&
+    r.offset + r.length <= size
+  );
+}
+
+/**
+ * Overlays: `labels.jsonl` (rows {id, reference?, filtered?, correct?} from `dlens set label`) and `derived.jsonl`
+ * (the metrics and detectors of decodes a writer could not compute: the Python recorder's), the last row winning.
+ * A row never changes where a decode is (id, shard, offset, length).
+ */
+const OVERLAYS = ['derived.jsonl', 'labels.jsonl'];
+const FIXED = new Set(['id', 'shard', 'offset', 'length']);
+
+function joinOverlays(dir: string, rows: IndexRow[]) {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const name of OVERLAYS) {
+    let text: string;
+    try {
+      text = readRegularFile(join(dir, name), '', MAX_INDEX_BYTES).toString('utf8');
+    } catch (e) {
+      if (/does not exist/.test((e as Error).message)) continue;
+      throw e;
+    }
+    for (const line of text.split('\n')) {
+      let l: Record<string, unknown>;
+      try {
+        l = parseJsonChecked(line, 8) as Record<string, unknown>;
+      } catch {
+        continue; // an empty line, or the last one of a killed writer
+      }
+      const r = byId.get(String(l?.id)) as Record<string, unknown> | undefined;
+      if (!r) continue;
+      for (const [k, v] of Object.entries(l)) if (!FIXED.has(k)) r[k] = v;
+    }
+  }
+}
+
+/** Appends overlay rows to the set (one write, flushed; never through a link): labels or derived metrics. */
+export function appendOverlay(dir: string, name: 'labels.jsonl' | 'derived.jsonl', rows: object[]) {
+  if (!rows.length) return;
+  const fd = openSync(join(dir, name), FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT | FS.O_NOFOLLOW | FS.O_NONBLOCK, 0o644);
+  try {
+    if (!fstatSync(fd).isFile()) throw new DlensError(`${join(dir, name)} is not a regular file`);
+    writeAll(fd, new TextEncoder().encode(rows.map((l) => JSON.stringify(l) + '\n').join('')));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Rows a writer left without metrics (the Python recorder's) get them from their decodes, cached in derived.jsonl. */
+export function completeRows(set: OpenSet) {
+  const derived: object[] = [];
+  for (const r of set.rows) {
+    if (Array.isArray(r.detectors)) continue;
+    const { sample, ...row } = indexRow(readTrace(set.trace(r.id)), r.sample ?? undefined);
+    const keep = { ...row, sample, prompt: r.prompt || row.prompt, output: r.output || row.output };
+    // What the writer knew (a reference, correctness) stays; what it could not compute is filled in.
+    const have = new Map(Object.entries(r));
+    const patch = Object.fromEntries(
+      Object.entries(keep).filter(([k]) => have.get(k) === undefined || have.get(k) === null),
+    );
+    Object.assign(r, patch);
+    derived.push({ id: r.id, ...patch });
+  }
+  appendOverlay(set.dir, 'derived.jsonl', derived);
+}
+
+/**
+ * `dlens set merge`: the sets' shards copied into `out` (a new or existing set), each decode once (ids are random and
+ * set-unique: a decode met twice is the same decode), labels and derived rows with them.
+ */
+export function mergeSets(out: string, inputs: OpenSet[]) {
+  createSet(out);
+  const have = new Set(openSet(out).rows.map((r) => r.id));
+  let added = 0;
+  for (const set of inputs) {
+    const byShard = new Map<string, IndexRow[]>();
+    for (const r of set.rows) if (!have.has(r.id)) byShard.set(r.shard, [...(byShard.get(r.shard) ?? []), r]);
+    for (const [shard, rows] of byShard) {
+      const name = `${shard}-m${randomBytes(3).toString('hex')}`;
+      const data = openSync(join(out, 'shards', `${name}.dlshard`), 'ax');
+      const index = openSync(join(out, 'shards', `${name}.jsonl`), 'ax');
+      let offset = 0;
+      try {
+        for (const r of rows) {
+          const blob = set.blob(r.id);
+          writeAll(data, blob);
+          const moved = { ...r, shard: name, offset, length: blob.length };
+          offset += blob.length;
+          writeAll(index, new TextEncoder().encode(JSON.stringify(moved) + '\n'));
+          have.add(r.id);
+          added++;
+        }
+        fsyncSync(data);
+        fsyncSync(index);
+      } finally {
+        closeSync(data);
+        closeSync(index);
+      }
+    }
+  }
+  return { added, decodes: have.size };
+}
