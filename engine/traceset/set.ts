@@ -1,4 +1,14 @@
-import { closeSync, constants as FS, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants as FS,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +16,14 @@ import { DlensError } from '../errors.js';
 import { compactDecode, expandDecode, KEEP_DEFAULT, type Keep } from '../trace/set-decode.js';
 import type { Trace } from '../trace/trace.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { openRegularFile, readExactly, readRegularFile } from '../util/safe-read.js';
+import {
+  kindOf,
+  openRegularFile,
+  optionalFileIn,
+  pathInside,
+  readExactly,
+  readRegularFile,
+} from '../util/safe-read.js';
 import { parseJsonChecked } from '../trace/json-guard.js';
 import { indexRow, type IndexRow, type SampleId } from './index-row.js';
 import { readTrace } from '../trace/trace.js';
@@ -28,7 +45,16 @@ export interface SetWriter {
   close(): void;
 }
 
+/** A set is a folder: anything else at `dir` (a file, a pipe, a device) is refused by name. */
+function checkFolder(dir: string) {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory())
+    throw new DlensError(`${dir} is ${kindOf(st)}, not a trace set (a set is a folder, docs/trace-set.md)`);
+  return st;
+}
+
 export function createSet(dir: string) {
+  checkFolder(dir);
   try {
     mkdirSync(join(dir, 'shards'), { recursive: true });
   } catch (e) {
@@ -99,18 +125,18 @@ export interface OpenSet {
 
 /** Reads a set's index: every shard's rows, with the labels joined (`dlens set label`). */
 export function openSet(dir: string): OpenSet {
+  if (!checkFolder(dir)) throw new DlensError(`${dir} does not exist; give a trace set folder (docs/trace-set.md)`);
   readSetHead(dir);
   const rows: IndexRow[] = [];
   let skipped = 0;
   const shardsDir = join(dir, 'shards');
   const names = readdirSync(shardsDir).filter((f) => f.endsWith('.jsonl'));
-  const sizes = new Map<string, number>();
   for (const f of names) {
     const shard = f.slice(0, -'.jsonl'.length);
-    const { fd, size } = openRegularFile(join(shardsDir, `${shard}.dlshard`), 'shard');
+    // Confined to the set's folder: a shard that is a link out of it is refused, as convert refuses one.
+    const { fd, size } = openRegularFile(pathInside(dir, `shards/${shard}.dlshard`), 'shard');
     closeSync(fd);
-    sizes.set(shard, size);
-    const text = readRegularFile(join(shardsDir, f), '', MAX_INDEX_BYTES).toString('utf8');
+    const text = readRegularFile(pathInside(dir, `shards/${f}`), '', MAX_INDEX_BYTES).toString('utf8');
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       if (!lines[i]) continue;
@@ -137,7 +163,7 @@ export function openSet(dir: string): OpenSet {
   const blob = (id: string) => {
     const r = byId.get(id);
     if (!r) throw new DlensError(`the set ${dir} has no decode ${id}`);
-    const { fd } = openRegularFile(join(shardsDir, `${r.shard}.dlshard`), 'shard');
+    const { fd } = openRegularFile(pathInside(dir, `shards/${r.shard}.dlshard`), 'shard');
     try {
       return new Uint8Array(readExactly(fd, r.offset, r.length, `shard ${r.shard}`));
     } finally {
@@ -171,13 +197,9 @@ const FIXED = new Set(['id', 'shard', 'offset', 'length']);
 function joinOverlays(dir: string, rows: IndexRow[]) {
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const name of OVERLAYS) {
-    let text: string;
-    try {
-      text = readRegularFile(join(dir, name), '', MAX_INDEX_BYTES).toString('utf8');
-    } catch (e) {
-      if (/does not exist/.test((e as Error).message)) continue;
-      throw e;
-    }
+    const path = optionalFileIn(dir, name);
+    if (!path) continue;
+    const text = readRegularFile(path, '', MAX_INDEX_BYTES).toString('utf8');
     for (const line of text.split('\n')) {
       let l: Record<string, unknown>;
       try {

@@ -22,17 +22,19 @@ import { parseJsonChecked } from '../trace/json-guard.js';
  * change in between.
  */
 export const kindOf = (s: Stats) =>
-  s.isDirectory()
-    ? 'a folder'
-    : s.isFIFO()
-      ? 'a named pipe'
-      : s.isCharacterDevice() || s.isBlockDevice()
-        ? 'a device'
-        : s.isSocket()
-          ? 'a socket'
-          : s.isSymbolicLink()
-            ? 'a symbolic link'
-            : 'not a regular file';
+  s.isFile()
+    ? 'a file'
+    : s.isDirectory()
+      ? 'a folder'
+      : s.isFIFO()
+        ? 'a named pipe'
+        : s.isCharacterDevice() || s.isBlockDevice()
+          ? 'a device'
+          : s.isSocket()
+            ? 'a socket'
+            : s.isSymbolicLink()
+              ? 'a symbolic link'
+              : 'not a regular file';
 
 /** How a file is named in messages: its path, after the option or role that named it when there is one. */
 const label = (what: string, path: string) => (what ? `${what} ${path}` : path);

@@ -14,6 +14,7 @@ from .watch import watch  # noqa: E402
 from .dream import dream_hooks  # noqa: E402
 from .trace import read  # noqa: E402
 from .safetensors_io import TraceError, PathRefused  # noqa: E402
+from .traceset import TraceSet  # noqa: E402
 from . import importers  # noqa: E402
 
-__all__ = ['Recorder', 'watch', 'dream_hooks', 'read', 'TraceError', 'PathRefused', 'importers', '__version__']
+__all__ = ['Recorder', 'watch', 'dream_hooks', 'read', 'TraceSet', 'TraceError', 'PathRefused', 'importers', '__version__']

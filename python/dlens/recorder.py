@@ -28,7 +28,9 @@ class Recorder:
     mask_token_id: the model's mask id (None for models without one: give `masked` to each step instead).
     prompt_length: positions before the generated ones. tokenizer: tokenizer.json's path or a loaded tokenizer.
     top_k: candidates kept per position. saliency: record attention received per layer (pass `attentions`).
-    batch_index: which row of a batch to record (LLaDA's classifier-free guidance batches the unconditional row after).
+    batch_index: which row of a batch to record (LLaDA's classifier-free guidance batches the unconditional row after;
+    dlens.TraceSet.batch records every row, each as its own decode). sink: what takes the trace's bytes instead of
+    writing `path` (a trace set's).
     rows: which positions' predictions to keep per step: 'block' (the default when block_length is given: the active
     block's undecided positions, what a semi-autoregressive step decides from; the cheapest), 'undecided' (every
     undecided generated position), or 'all'.
@@ -36,7 +38,7 @@ class Recorder:
 
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
-                 batch_index=0, rows='block'):
+                 batch_index=0, rows='block', sink=None):
         def whole(name, v, lo=0):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f'{name} must be a whole number >= {lo}, got {v!r}')
@@ -53,8 +55,12 @@ class Recorder:
                 whole(name, v)
         # The path is checked now, not after the decode: a folder, a device or a named pipe at it is refused (the
         # rules of the command line's --out), before any GPU time is spent.
-        write_target(path)
+        if path is None and sink is None:
+            raise ValueError('give the path of the trace to write (or record into a set: dlens.TraceSet.recorder)')
+        if path is not None:
+            write_target(path)
         self.path = path
+        self.sink = sink  # a trace set's: takes the trace's bytes instead of a file
         self.mask_token_id = mask_token_id
         self.P = int(prompt_length)
         self.vocab = Vocab(tokenizer)
@@ -345,5 +351,5 @@ class Recorder:
             wall_ms=(time.perf_counter() - self._t0) * 1000.0 if self._t0 else 0.0,
             **self.meta,
         )
-        self.written = tracefile.save(self.path, data)
+        self.written = self.sink(data) if self.sink is not None else tracefile.save(self.path, data)
         return self.written

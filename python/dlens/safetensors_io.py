@@ -156,7 +156,11 @@ def load(path):
     """(metadata, tensors) of a safetensors file, every field checked as dlens's TypeScript reader checks it: the
     header length, UTF-8 JSON without duplicate keys, dtypes, shapes, offsets inside the data section, no overlaps
     and no bytes that belong to no tensor. Raises TraceError."""
-    raw = read_regular(path)
+    return loads(read_regular(path), path)
+
+
+def loads(raw, path='the data'):
+    """(metadata, tensors) of safetensors bytes, checked as load() checks a file."""
     if len(raw) < 8:
         raise TraceError(f'{path}: {len(raw)} bytes, too short for a safetensors file')
     n = struct.unpack('<Q', raw[:8])[0]

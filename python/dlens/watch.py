@@ -34,10 +34,15 @@ class watch:
         self.model, self.rec, self.positions, self.block = model, rec, positions, block
         self.full = None
         self.calls = 0
+        # A batch (a list of recorders, one per row: TraceSet.batch): one wrapper, and per row a watcher that keeps
+        # its row's sequence and hands it to its recorder.
+        batch = isinstance(rec, (list, tuple))
+        self.rows = [watch(model, r, positions, block) for r in rec] if batch else [self]
 
     def __enter__(self):
         import torch
-        model, rec = self.model, self.rec
+        model = self.model
+        saliency = any(w.rec.want_saliency for w in self.rows)
         inner = model.forward
         self._inner = inner
         captured = []
@@ -50,7 +55,7 @@ class watch:
 
         def forward(*args, **kwargs):
             x = _input_ids(args, kwargs)
-            if rec.want_saliency and sdpa is not None:
+            if saliency and sdpa is not None:
                 captured.clear()
                 torch.nn.functional.scaled_dot_product_attention = capture
                 try:
@@ -59,7 +64,9 @@ class watch:
                     torch.nn.functional.scaled_dot_product_attention = sdpa
             else:
                 out = inner(*args, **kwargs)
-            self._record(x, _logits(out), args, kwargs, out, captured)
+            logits = _logits(out)
+            for w in self.rows:
+                w._record(x, logits, args, kwargs, out, captured)
             return out
 
         model.forward = forward
