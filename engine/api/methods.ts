@@ -19,5 +19,7 @@ export const API_METHODS = [
   'recent',
   'bench',
   'importCheckpoint',
+  'openSet',
+  'setTrace',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];

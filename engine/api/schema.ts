@@ -87,6 +87,8 @@ export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   saveTrace: z.tuple([z.string().min(1).max(255), bytes]),
   bench: z.tuple([BenchJobSchema]),
   importCheckpoint: z.tuple([ImportJobSchema]),
+  openSet: z.tuple([z.string().min(1).max(4096)]),
+  setTrace: z.tuple([z.string().min(1).max(4096), z.string().regex(/^[0-9a-f]{1,64}$/)]),
 };
 
 /** Checks a call's arguments; throws an Error whose message says which argument is wrong and how. */

@@ -16,6 +16,7 @@ import { readTrace } from '../trace/trace.js';
 import { runBench } from '../evaluate/run.js';
 import { convertCheckpoint } from '../convert/convert.js';
 import { readRegularFileAsync, statRegularAsync } from '../util/safe-read.js';
+import { completeRows, openSet, type OpenSet } from '../traceset/set.js';
 import { DlensError } from '../errors.js';
 import type { EngineApi, EngineEvent, RecentFile, RecordJob } from './types.js';
 import { DEFAULTS } from './defaults.js';
@@ -35,6 +36,8 @@ export interface ServiceOptions {
 export interface ServiceHost {
   /** A file or folder the person chose (open dialog, command line, the OS's "open with"): the page may read it. */
   allow(path: string): void;
+  /** A trace set folder the person named (`dlens serve --set DIR`): the page may open it and its decodes. */
+  allowSet(dir: string): void;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,22 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     }
   };
   const opened = new Set<string>();
+  // Trace sets the person named, and each one's index once read (10,000 rows are read once, not per call).
+  const openedSets = new Set<string>();
+  const sets = new Map<string, OpenSet>();
+  const setOf = (dir: string): OpenSet => {
+    const key = real(dir);
+    if (!openedSets.has(key))
+      throw new DlensError(
+        `the page may open only the trace sets named on the command line (dlens serve --set ${dir})`,
+      );
+    if (!sets.has(key)) {
+      const s = openSet(key);
+      completeRows(s);
+      sets.set(key, s);
+    }
+    return sets.get(key)!;
+  };
   const inside = (p: string, dir: string) => real(p).startsWith(real(dir) + sep);
   const recentPath = join(opts.stateDir, 'recent.json');
   const readRecent = (): RecentFile[] => {
@@ -380,6 +399,16 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     },
     allow(path) {
       opened.add(real(path));
+    },
+    allowSet(dir) {
+      openedSets.add(real(dir));
+    },
+    async openSet(dir) {
+      const s = setOf(dir);
+      return { dir, rows: s.rows, skipped: s.skipped };
+    },
+    async setTrace(dir, id) {
+      return setOf(dir).trace(id);
     },
     async close() {
       for (const ac of running.values()) ac.abort();

@@ -5,6 +5,7 @@
 import type { ParamSpec } from '../params.js';
 import type { RecordJob, BenchJob, ImportJob } from './schema.js';
 import type { BenchCell } from '../evaluate/run.js';
+import type { IndexRow } from '../traceset/index-row.js';
 
 export type { ParamSpec, RecordJob, BenchJob, BenchCell, ImportJob };
 export interface ModelInfo {
@@ -80,6 +81,15 @@ export type EngineEvent =
   | { type: 'done'; data: DoneEvent }
   | { type: 'error'; data: ErrorEvent };
 
+/** A trace set's index as the Set view gets it. */
+export interface SetIndex {
+  dir: string;
+  rows: IndexRow[];
+  /** Rows left out (cut short by a killed writer). */
+  skipped: number;
+}
+export type { IndexRow };
+
 export interface EngineApi {
   models(): Promise<ModelInfo[]>;
   strategies(): Promise<StrategyInfo[]>;
@@ -105,6 +115,10 @@ export interface EngineApi {
    * ~/.dlens/models; progress and the result arrive as import-progress / import-done (or error) events.
    */
   importCheckpoint(job: ImportJob): Promise<{ id: string }>;
+  /** A trace set the person opened (`dlens serve --set DIR`): its index rows (docs/trace-set.md). */
+  openSet(dir: string): Promise<SetIndex>;
+  /** One decode of an opened set, as the bytes of a `.dlens` trace. */
+  setTrace(dir: string, id: string): Promise<Uint8Array>;
   onEvent(listener: (e: EngineEvent) => void): () => void;
 }
 

@@ -153,6 +153,14 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           'content-range': `bytes ${first}-${first + bytes.length - 1}/*`,
         });
       }
+      if (url.pathname === '/api/set-trace' && req.method === 'GET') {
+        const { args } = validateCall('setTrace', [
+          url.searchParams.get('dir') ?? '',
+          url.searchParams.get('id') ?? '',
+        ]);
+        const bytes = await o.service.setTrace(args[0] as string, args[1] as string);
+        return send(res, 200, bytes, 'application/octet-stream');
+      }
       if (url.pathname === '/api/trace' && req.method === 'GET') {
         const bytes = await o.service.readTrace(
           validateCall('readTrace', [url.searchParams.get('path') ?? '']).args[0] as string,

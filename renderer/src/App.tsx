@@ -40,6 +40,14 @@ export function App() {
   useEffect(() => {
     if (host.kind !== 'browser') return;
     for (const p of new URLSearchParams(location.search).getAll('open')) void openPath(p);
+    // `dlens serve --set SET`: the sets open in the Set view.
+    const sets = new URLSearchParams(location.search).getAll('set');
+    for (const d of sets)
+      void host.api
+        .openSet(d)
+        .then((s) => store.getState().addSet(s))
+        .catch((e) => store.getState().setError(`Could not open the trace set ${d}: ${(e as Error).message}`));
+    if (sets.length) store.getState().setView('set');
   }, [host]);
 
   useEffect(

@@ -4,6 +4,8 @@ import type { ByteSource } from '../../engine/trace/trace.js';
 import { DEFAULT_COLORMAP } from './lib/colormaps.js';
 import type { FigureSize } from './lib/exporters.js';
 import type { ViewId } from './views/ids.js';
+import type { SetIndex } from '../../engine/api/types.js';
+import { SET_BROWSE_DEFAULT, type SetBrowse } from './lib/set-table.js';
 import type { RecordJob } from '../../engine/api/types.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
 import type { Region } from '../../engine/metrics/index.js';
@@ -63,6 +65,9 @@ export interface AppState {
   /** What the current view would export as a figure (null: it has none). */
   figure: Figure | null;
   recordForm: RecordForm;
+  /** Trace sets opened (`dlens serve --set DIR`), and the Set view's filters: kept across tab switches. */
+  sets: SetIndex[];
+  setBrowse: SetBrowse;
   // actions
   openBytes(bytes: Uint8Array, name: string, path?: string): LoadedTrace | null;
   /** A large trace, read in ranges (docs/trace-format.md, "Large traces"). */
@@ -88,6 +93,10 @@ export interface AppState {
   setNotice(n: string | null): void;
   setFigure(f: Figure | null): void;
   setRecordForm(f: Partial<RecordForm>): void;
+  addSet(s: SetIndex): void;
+  setSetBrowse(b: Partial<SetBrowse>): void;
+  /** Compare exactly these traces (a pair of decodes from two sets). */
+  setCompare(ids: string[]): void;
 }
 
 export const active = (s: AppState) => s.traces.find((t) => t.id === s.activeId) ?? null;
@@ -98,6 +107,8 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     traces: [],
     activeId: null,
     compareIds: [],
+    sets: [],
+    setBrowse: SET_BROWSE_DEFAULT,
     view: 'replay',
     step: 0,
     playing: false,
@@ -171,6 +182,16 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     toggleCompare(id) {
       const c = get().compareIds;
       set({ compareIds: c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-4) });
+    },
+    addSet(x) {
+      const sets = [...get().sets.filter((o) => o.dir !== x.dir), x];
+      set({ sets, setBrowse: { ...get().setBrowse, dir: get().setBrowse.dir ?? x.dir } });
+    },
+    setSetBrowse(b) {
+      set({ setBrowse: { ...get().setBrowse, ...b } });
+    },
+    setCompare(ids) {
+      set({ compareIds: ids });
     },
     setView(view) {
       set({ view, playing: false });

@@ -6,10 +6,10 @@ import { intOpt, fileArg, parse, type Command } from '../args.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  usage: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [FILE.dlens...]
+  usage: `dlens serve [--host 127.0.0.1] [--port N] [--traces-dir DIR] [--set SET]... [FILE.dlens...]
                (the app in a browser, on loopback, behind a per-run token; prints the URL)`,
   summary:
-    "the app in a browser on loopback behind a per-run token (docs/security.md); files named here open in the page (traces above 64 MiB lazily, through HTTP range requests); `--traces-dir` lists that folder's traces on the start page",
+    "the app in a browser on loopback behind a per-run token (docs/security.md); files named here open in the page (traces above 64 MiB lazily, through HTTP range requests); `--traces-dir` lists that folder's traces on the start page; `--set SET` opens a trace set in the Set view (docs/trace-set.md)",
   run,
 };
 
@@ -21,6 +21,7 @@ async function run(argv: string[]) {
       host: { type: 'string' },
       port: { type: 'string' },
       'traces-dir': { type: 'string' },
+      set: { type: 'string', multiple: true },
       json: { type: 'boolean' },
     },
     'some',
@@ -51,6 +52,12 @@ async function run(argv: string[]) {
       throw new DlensError(`${f}: ${(e as Error).message}`);
     }
   }
+  // Trace sets named here: checked now (a folder that is not a set is refused before the server starts).
+  const sets = ((values.set as string[] | undefined) ?? []).map((d) => resolve(d));
+  for (const d of sets) {
+    service.allowSet(d);
+    await service.openSet(d);
+  }
   const port = intOpt(values.port as string | undefined, '--port') ?? 8765;
   if (port < 0 || port > 65535)
     throw new DlensError(`--port must be a port number in 0..65535 (0: any free port), got ${port}`);
@@ -60,7 +67,11 @@ async function run(argv: string[]) {
     rendererDir: join(REPO_ROOT, '.vite', 'renderer', 'main_window'),
     service,
   });
-  const s = { ...served, url: served.url + positionals.map((f) => `&open=${encodeURIComponent(res(f))}`).join('') };
+  const opens = [
+    ...positionals.map((f) => `&open=${encodeURIComponent(res(f))}`),
+    ...sets.map((d) => `&set=${encodeURIComponent(d)}`),
+  ];
+  const s = { ...served, url: served.url + opens.join('') };
   if (values.json)
     console.log(JSON.stringify({ url: s.url, port: s.port, token: s.token, traces_dir: opts.tracesDir }));
   else

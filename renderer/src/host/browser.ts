@@ -85,6 +85,12 @@ export function browserHost(): Host {
       return new Uint8Array(await r.arrayBuffer());
     },
     traces: () => call('traces'),
+    openSet: (dir) => call('openSet', dir),
+    async setTrace(dir, id) {
+      const r = await fetch(`/api/set-trace?dir=${encodeURIComponent(dir)}&id=${encodeURIComponent(id)}`, { headers });
+      if (!r.ok) throw new Error((await r.json().catch(() => ({ error: r.statusText }))).error);
+      return new Uint8Array(await r.arrayBuffer());
+    },
     async saveTrace(name, bytes) {
       const r = await fetch(`/api/trace?name=${encodeURIComponent(name)}`, {
         method: 'POST',

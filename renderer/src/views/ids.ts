@@ -11,6 +11,7 @@ export const VIEW_IDS = [
   'lens',
   'compare',
   'bench',
+  'set',
   'record',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];

@@ -8,6 +8,7 @@ import { RecordView } from './Record.js';
 import { Diagnostics } from './Diagnostics.js';
 import { Lens } from './Lens.js';
 import { Bench } from './Bench.js';
+import { SetView } from './SetView.js';
 import type { ViewId } from './ids.js';
 
 /**
@@ -32,6 +33,7 @@ export const VIEWS: readonly ViewDef[] = [
   { id: 'lens', label: 'Logit lens', component: Lens, figure: true, needsTrace: true },
   { id: 'compare', label: 'Compare', component: Compare, figure: false, needsTrace: true },
   { id: 'bench', label: 'Bench', component: Bench, figure: true, needsTrace: false },
+  { id: 'set', label: 'Set', component: SetView, figure: true, needsTrace: false },
   { id: 'record', label: 'Record', component: RecordView, figure: false, needsTrace: false },
 ];
 
