@@ -2,6 +2,7 @@ import { divergence } from '../metrics/divergence.js';
 import { readTrace } from '../trace/trace.js';
 import { DETECTORS } from '../metrics/detectors/index.js';
 import type { IndexRow } from './index-row.js';
+import { groupBy } from '../util/group-by.js';
 import type { OpenSet } from './set.js';
 
 /** Quantiles of a list of numbers (nearest rank): what `dlens set info` prints for steps and TPF. */
@@ -17,8 +18,7 @@ export const groupOf = (r: IndexRow) => `${r.strategy} / ${r.cache}`;
 
 /** `dlens set info`: per strategy and cache, the decodes, accuracy where known, steps and TPF, detector shares. */
 export function setInfo(set: OpenSet) {
-  const groups = new Map<string, IndexRow[]>();
-  for (const r of set.rows) groups.set(groupOf(r), [...(groups.get(groupOf(r)) ?? []), r]);
+  const groups = groupBy(set.rows, groupOf);
   return {
     dir: set.dir,
     decodes: set.rows.length,

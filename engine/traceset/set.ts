@@ -16,6 +16,7 @@ import { DlensError } from '../errors.js';
 import { compactDecode, expandDecode, KEEP_DEFAULT, type Keep } from '../trace/set-decode.js';
 import type { Trace } from '../trace/trace.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { groupBy } from '../util/group-by.js';
 import {
   kindOf,
   openRegularFile,
@@ -254,8 +255,10 @@ export function mergeSets(out: string, inputs: OpenSet[]) {
   const have = new Set(openSet(out).rows.map((r) => r.id));
   let added = 0;
   for (const set of inputs) {
-    const byShard = new Map<string, IndexRow[]>();
-    for (const r of set.rows) if (!have.has(r.id)) byShard.set(r.shard, [...(byShard.get(r.shard) ?? []), r]);
+    const byShard = groupBy(
+      set.rows.filter((r) => !have.has(r.id)),
+      (r) => r.shard,
+    );
     for (const [shard, rows] of byShard) {
       const name = `${shard}-m${randomBytes(3).toString('hex')}`;
       const data = openSync(join(out, 'shards', `${name}.dlshard`), 'ax');

@@ -1,3 +1,4 @@
+import * as d3 from 'd3';
 import type { IndexRow } from '../../../engine/api/types.js';
 
 /**
@@ -101,8 +102,7 @@ export function sortRows(rows: IndexRow[], key: SortKey, desc: boolean, all: Ind
 
 /** Per strategy and cache: accuracy over the judged decodes, mean TPF and steps (what the AUP figure plots). */
 export function groupCells(rows: IndexRow[]) {
-  const groups = new Map<string, IndexRow[]>();
-  for (const r of rows) groups.set(groupOf(r), [...(groups.get(groupOf(r)) ?? []), r]);
+  const groups = d3.group(rows, groupOf);
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   return [...groups.values()].map((rs) => {
     const judged = rs.filter((r) => r.correct !== null);

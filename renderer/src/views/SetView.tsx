@@ -44,10 +44,21 @@ export function SetView() {
   const set = sets.find((s) => s.dir === b.dir) ?? sets[0];
   const other = sets.find((s) => s.dir === b.pairWith && s.dir !== set?.dir);
   const pair = useMemo(() => (other ? new Map(other.rows.map((r) => [sampleKey(r), r])) : undefined), [other]);
-  const shown = useMemo(() => (set ? sortRows(filterRows(set.rows, b, pair), b.sort, b.desc) : []), [set, b, pair]);
+  // Filtering and sorting are memoised apart: a new sort order does not filter again.
+  const { correct, detector, group, flip, query } = b;
+  const filtered = useMemo(
+    () => (set ? filterRows(set.rows, b, pair) : []),
+    [set, pair, correct, detector, group, flip, query],
+  );
+  const shown = useMemo(() => (set ? sortRows(filtered, b.sort, b.desc, set.rows) : []), [filtered, b.sort, b.desc]);
   const groups = useMemo(() => [...new Set(set?.rows.map(groupOf) ?? [])], [set]);
-  const cells = useMemo(() => groupCells(shown), [shown]);
-  const title = `accuracy vs tokens per forward (${shown.length} decodes)`;
+  // (Over what the filters keep: a new sort order changes neither.)
+  const cells = useMemo(() => groupCells(filtered), [filtered]);
+  const title = `accuracy vs tokens per forward (${filtered.length} decodes)`;
+  const svg = useMemo(
+    () => aupSvg(benchPoints(cells, 'all'), { width: 520, height: 300 }, title, null),
+    [cells, title],
+  );
   useEffect(() => {
     if (!cells.length) return;
     const points = benchPoints(cells, 'all');
@@ -95,7 +106,6 @@ export function SetView() {
   };
   const first = Math.floor(scroll / ROW);
   const visible = shown.slice(first, first + VISIBLE + 2);
-  const svg = aupSvg(benchPoints(cells, 'all'), { width: 520, height: 300 }, title, null);
   return (
     <div className="set-view" data-testid="set-view">
       <div className="toolbar">
