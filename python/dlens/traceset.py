@@ -22,7 +22,7 @@ import stat
 import numpy as np
 
 from .recorder import Recorder
-from .safetensors_io import DTYPES, PathRefused, TraceError, encode, loads, parse_json_checked, read_regular
+from .safetensors_io import PathRefused, TraceError, encode, loads, parse_json_checked, read_regular
 
 SET_FORMAT = 'dlens-set/1'
 DECODE_FORMAT = 'dlens-set-decode/1'
@@ -285,4 +285,4 @@ class SetReader:
         return out
 
 
-__all__ = ['TraceSet', 'SetReader', 'Batch', 'compact', 'DTYPES']
+__all__ = ['TraceSet', 'SetReader', 'Batch', 'compact']

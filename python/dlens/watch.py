@@ -99,9 +99,10 @@ class watch:
             self.full[pos] = row
         blk = self.block(args, kwargs) if callable(self.block) else self.block
         bl = rec.meta.get('block_length')
-        if blk is None and bl and rec.want_saliency and pos is None and rec.mask_token_id is not None:
+        if blk is None and bl and pos is None and rec.mask_token_id is not None:
             # LLaDA's semi-autoregressive blocks: the active one holds the first undecided generated position. Its
-            # query indices stay on the device (reading them on the host would wait for the GPU).
+            # query indices stay on the device (reading them on the host would wait for the GPU); the trace records
+            # them as its `block` tensor whenever block_length is given, and saliency averages over their queries.
             und = (self.full[rec.P:] == rec.mask_token_id).int().argmax()
             start = rec.P + (und // bl) * bl
             blk = (start + torch.arange(bl, device=self.full.device)).clamp(max=self.full.shape[0] - 1)

@@ -53,6 +53,8 @@ def test_every_request_is_one_decode_keyed_by_task_doc_and_repeat():
             P = len(ev.encode(r['prompt']))
             states = s.states(r['id'])
             assert states.shape[0] == 17  # one forward per step, 16 steps
+            _, t = s.decode(r['id'])
+            assert t['block'].tolist() == [[P, P + 16]] * 16  # block_length given: the block is recorded
             again = ev.generate(lm.model, torch.tensor([ev.encode(r['prompt'])]))
             assert states[-1].tolist() == again[0].tolist()
             assert ev.decode(states[-1][P:].tolist()).split('\n')[0] in answers
