@@ -66,3 +66,17 @@ export const CHROMIUM = {
     '--no-first-run',
   ],
 };
+
+/**
+ * For long synchronous loops (the fuzz suites): call the returned function each iteration; once a second it goes
+ * back to the event loop. A vitest worker must answer its runner's messages within 60 s, and a loop that holds the
+ * thread longer fails the whole run (an "unhandled error" with every test green).
+ */
+export function breather() {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < 1000) return;
+    await new Promise((ok) => setImmediate(ok));
+    last = performance.now();
+  };
+}

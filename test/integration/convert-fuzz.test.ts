@@ -5,7 +5,7 @@ import { convertCheckpoint } from '../../engine/convert/convert.js';
 import { DlensError } from '../../engine/errors.js';
 import { readCard } from '../../engine/model/load.js';
 import { Rng } from '../../engine/util/rng.js';
-import { tmp } from '../helpers.js';
+import { breather, tmp } from '../helpers.js';
 import { hostileArea, hostileCase, SECRET, SECRET_HEADER_NUMBER, type Area } from '../support/hostile-checkpoint.js';
 
 /**
@@ -32,9 +32,9 @@ describe('dlens convert on hostile checkpoint folders (seeded fuzz)', () => {
     const outcomes = { converted: 0, refused: 0 };
     let peak = process.memoryUsage().rss;
     const messages = new Map<string, number>();
+    const breathe = breather();
     for (let i = 0; i < CASES; i++) {
-      // Back to the event loop now and then: a worker busy for minutes misses vitest's messages and fails the run.
-      if (i % 100 === 0) await new Promise((ok) => setImmediate(ok));
+      await breathe(); // (test/helpers.ts says why)
       const dir = join(base, 'case');
       const out = join(base, 'out', 'model');
       const what = hostileCase(area, dir, rng);

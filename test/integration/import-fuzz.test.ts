@@ -6,7 +6,7 @@ import { DlensError } from '../../engine/errors.js';
 import { importRecord } from '../../engine/importers/index.js';
 import { readTrace } from '../../engine/trace/trace.js';
 import { Rng } from '../../engine/util/rng.js';
-import { ROOT, tmp } from '../helpers.js';
+import { breather, ROOT, tmp } from '../helpers.js';
 
 /**
  * Each import format, 10,000 seeded hostile records (mutations of the fixtures in test/fixtures/import): every record
@@ -105,9 +105,9 @@ describe.each([
     let ok = 0,
       refused = 0,
       peak = process.memoryUsage().rss;
+    const breathe = breather();
     for (let i = 0; i < CASES; i++) {
-      // Back to the event loop now and then: a worker busy for minutes misses vitest's messages and fails the run.
-      if (i % 100 === 0) await new Promise((ok) => setImmediate(ok));
+      await breathe(); // (test/helpers.ts says why)
       const bytes = record(format, rng);
       writeFileSync(file, bytes);
       const tok = tokenizers.length && tokenizers[rng.int(0, tokenizers.length - 1)] === 'tokenizer' ? TOK : undefined;

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrace } from '../../engine/trace/trace.js';
-import { python, tmp } from '../helpers.js';
+import { breather, python, tmp } from '../helpers.js';
 
 /**
  * The Python package's reader (dlens.read) and the app's reader (engine/trace) give the same verdict on 10,000 seeded
@@ -49,8 +49,9 @@ print(json.dumps(out))`,
     expect(r.stderr).toBe('');
     const py = JSON.parse(r.stdout) as boolean[];
     const disagree: string[] = [];
+    const breathe = breather();
     for (const [i, f] of files.entries()) {
-      if (i % 500 === 0) await new Promise((ok) => setImmediate(ok)); // let vitest's messages through
+      await breathe(); // (test/helpers.ts says why)
       if (tsVerdict(new Uint8Array(readFileSync(join(dir, f)))) !== py[i]) disagree.push(f);
     }
     const opened = py.filter(Boolean).length;

@@ -6,6 +6,7 @@ import { openSetWriter } from '../../engine/traceset/set.js';
 import { taskAt } from '../../engine/tasks/generate.js';
 import { fileCorpus } from '../../engine/tasks/corpus.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
+import { breather } from '../helpers.js';
 
 /**
  * A large trace set for the app's tests: real decodes of dlens-tiny (a few sort and pick instances under `strategy`),
@@ -32,8 +33,11 @@ export async function syntheticSet(
   }
   const w = openSetWriter(dir, { prefix: 'synthetic' });
   try {
-    for (let k = 0; k < n; k++)
+    const breathe = breather();
+    for (let k = 0; k < n; k++) {
+      await breathe();
       w.append(traces[k % traces.length]!, { task: 'synthetic', doc_id: k }, { correct: correct(k) });
+    }
   } finally {
     w.close();
   }
