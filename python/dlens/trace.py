@@ -108,8 +108,10 @@ def build(state, prompt_length, vocab, *, mask_token_id=None, masked=None, topk_
         'prompt': prompt,
         'prompt_length': P,
         'gen_length': G,
-        'strategy': strategy or {'name': 'unknown', 'params': {}},
-        'cache': cache or {'mode': 'unknown', 'params': {}},
+        # A name alone is what most callers know (Recorder(strategy='low-confidence')): the manifest wants objects.
+        'strategy': {'name': strategy, 'params': {}} if isinstance(strategy, str) else strategy or
+        {'name': 'unknown', 'params': {}},
+        'cache': {'mode': cache, 'params': {}} if isinstance(cache, str) else cache or {'mode': 'unknown', 'params': {}},
         'seed': None,
         'output': vocab.join(out_ids),
         'steps': S,
