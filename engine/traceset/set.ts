@@ -83,16 +83,18 @@ export function openSetWriter(dir: string, o: { prefix?: string; keep?: Keep } =
     shard,
     append(trace, sample, extra) {
       const blob = compactDecode(trace, o.keep ?? KEEP_DEFAULT);
+      // Bytes, then the row, one write each: a killed writer leaves every decode whose row is there. The disk sync
+      // waits once, at close (docs/trace-set.md), not twice per decode.
       writeAll(data, blob);
-      fsyncSync(data);
       const id = randomBytes(8).toString('hex');
       const row = { ...indexRow(trace, sample), ...extra, id, shard, offset, length: blob.length };
       offset += blob.length;
       writeAll(index, new TextEncoder().encode(JSON.stringify(row) + '\n'));
-      fsyncSync(index);
       return id;
     },
     close() {
+      fsyncSync(data);
+      fsyncSync(index);
       closeSync(data);
       closeSync(index);
     },
