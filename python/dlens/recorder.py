@@ -22,11 +22,28 @@ def _np(x):
     return np.asarray(x)
 
 
+def _joined(parts):
+    """Per-step tensors of different lengths as one host array: one concatenation on their device, one copy."""
+    import torch
+    if all(torch.is_tensor(p) for p in parts) and len({p.device for p in parts}) == 1:
+        return _np(torch.cat([p.reshape(-1, *p.shape[1:]) for p in parts]))
+    return np.concatenate([_np(p) for p in parts])
+
+
+def _stacked(parts):
+    """Per-step tensors of one shape as one host array [steps, ...]: one stack on their device, one copy."""
+    import torch
+    if all(torch.is_tensor(p) for p in parts) and len({p.device for p in parts}) == 1:
+        return _np(torch.stack(parts))
+    return np.stack([_np(p) for p in parts])
+
+
 class Recorder:
     """Context manager recording one decode into `path`; see the module and docs/python.md.
 
     mask_token_id: the model's mask id (None for models without one: give `masked` to each step instead).
-    prompt_length: positions before the generated ones. tokenizer: tokenizer.json's path or a loaded tokenizer.
+    prompt_length: positions before the generated ones (None: the first masked position of the first sequence, for
+    batches whose rows have prompts of different lengths, as dllm's samplers lay them out). tokenizer: tokenizer.json's path or a loaded tokenizer.
     top_k: candidates kept per position. saliency: record attention received per layer (pass `attentions`).
     batch_index: which row of a batch to record (LLaDA's classifier-free guidance batches the unconditional row after;
     dlens.TraceSet.batch records every row, each as its own decode). sink: what takes the trace's bytes instead of
@@ -34,16 +51,24 @@ class Recorder:
     rows: which positions' predictions to keep per step: 'block' (the default when block_length is given: the active
     block's undecided positions, what a semi-autoregressive step decides from; the cheapest), 'undecided' (every
     undecided generated position), or 'all'.
+    logits_shift: 1 for models whose output at position i predicts position i + 1 (Dream, A2D: their samplers shift
+    the logits right before deciding); the recorder reads row i − 1 for position i instead of copying the logits.
     """
 
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
-                 batch_index=0, rows='block', sink=None):
+                 batch_index=0, rows='block', sink=None, logits_shift=0):
         def whole(name, v, lo=0):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f'{name} must be a whole number >= {lo}, got {v!r}')
             return int(v)
-        whole('prompt_length', prompt_length)
+        if prompt_length is not None:
+            whole('prompt_length', prompt_length)
+        elif mask_token_id is None:
+            raise ValueError('prompt_length is needed for a model without a mask token (it cannot be found)')
+        if logits_shift not in (0, 1):
+            raise ValueError(f'logits_shift must be 0 or 1, got {logits_shift!r}')
+        self.shift = int(logits_shift)
         whole('batch_index', batch_index)
         whole('top_k', top_k, 1)
         if top_k > 64:
@@ -62,7 +87,7 @@ class Recorder:
         self.path = path
         self.sink = sink  # a trace set's: takes the trace's bytes instead of a file
         self.mask_token_id = mask_token_id
-        self.P = int(prompt_length)
+        self.P = None if prompt_length is None else int(prompt_length)
         self.vocab = Vocab(tokenizer)
         self.K = int(top_k)
         self.want_saliency = bool(saliency)
@@ -91,14 +116,14 @@ class Recorder:
         self._push_state(x, masked)
         self._t0 = self._last = time.perf_counter()
 
-    def step(self, x, logits, block=None, attentions=None, masked=None, positions=None, attn_block=None):
+    def step(self, x, logits, block=None, attentions=None, masked=None, positions=None, attn_block=None, stats=None):
         """Record one decoding step: `x` the sequence after it, `logits` the prediction it used ([B, T, V] or [T, V];
         or only the rows of `positions` when the step computed a block). `block` the active (start, end);
         `attentions` per layer [B, H, Q, T] when saliency is on; `masked` (models without a mask token) the
         undecided positions after the step; `attn_block` [T] block-causal block of each position."""
         if not self.states:
             raise RuntimeError('call start(x0) with the sequence before the first step, or record through watch()')
-        stats = self._stats(logits, positions)
+        stats = stats if stats is not None else self._stats(logits, positions)
         self._finish_step(stats, x, block, attentions, masked, attn_block)
 
     def finish(self, x, masked=None):
@@ -112,7 +137,7 @@ class Recorder:
 
     # -- watch() calls this per forward -----------------------------------------------------------------------
 
-    def observe(self, x_in, logits, positions=None, block=None, attentions=None, attn_block=None):
+    def observe(self, x_in, logits, positions=None, block=None, attentions=None, attn_block=None, stats=None):
         """A forward call seen by watch(): `x_in` the state the model was given (the whole sequence), `logits` its
         output. The previous call's step completes with this input as its resulting sequence."""
         if not self.states:
@@ -120,7 +145,8 @@ class Recorder:
         elif self._pending is not None:
             stats, pblock, patt, pab = self._pending
             self._finish_step(stats, x_in, pblock, patt, None, pab)
-        self._pending = (self._stats(logits, positions), block, attentions if self.want_saliency else None, attn_block)
+        stats = stats if stats is not None else self._stats(logits, positions)
+        self._pending = (stats, block, attentions if self.want_saliency else None, attn_block)
 
     # -- internals --------------------------------------------------------------------------------------------
 
@@ -133,6 +159,9 @@ class Recorder:
             raise ValueError(f'batch_index {self.b} is outside the batch of {row.shape[0]} rows')
         row = (row[self.b] if row.dim() == 2 else row).detach().clone()
         self.T = row.shape[0]
+        if self.P is None:  # the first masked position: read once per decode, before the first step
+            m = row == self.mask_token_id
+            self.P = int(m.int().argmax()) if bool(m.any()) else self.T
         if self.P > self.T:
             raise ValueError(f'prompt_length {self.P} exceeds the {self.T} positions of the sequence')
         if masked is None and self.mask_token_id is None:
@@ -148,6 +177,29 @@ class Recorder:
     def _stats(self, logits, positions):
         """Top-k, entropy and the pieces of the confidence for the rows `self.rows` asks for, on the logits' device
         and without a copy to the host (that would wait for the GPU each step)."""
+        return self._reduce(*self._select(logits, positions))
+
+    @staticmethod
+    def stats_batch(recs, logits, positions=None):
+        """The statistics of one call for every recorder of a batch (one per row), computed over all their rows at
+        once: per row, the CPU would issue rows × operations that a batch-16 step cannot hide behind the GPU."""
+        chosen = [r._select(logits, positions) for r in recs]
+        same = len({(r.K, r.mask_token_id) for r in recs}) == 1
+        size = sum(rows.numel() * rows.element_size() for _, rows in chosen)
+        # Past 1 GiB of rows (Dream's every undecided row at batch 16) the copy would cost more than the launches.
+        if len(recs) == 1 or not same or size > 1 << 30:
+            return [r._reduce(pos, rows) for r, (pos, rows) in zip(recs, chosen)]
+        import torch
+        whole = recs[0]._reduce(None, torch.cat([rows for _, rows in chosen]))
+        out, at = [], 0
+        for pos, rows in chosen:
+            n = rows.shape[0]
+            out.append({k: v if k == 'pos' else v[at:at + n] for k, v in whole.items()} | {'pos': pos})
+            at += n
+        return out
+
+    def _select(self, logits, positions):
+        """The positions this step's statistics cover and their logits' rows (views where possible)."""
         import torch
         self.nfe += 1
         lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
@@ -162,21 +214,32 @@ class Recorder:
                 raise ValueError(f'logits cover {lg.shape[0]} positions but the sequence has {T}: pass positions=')
             pos = torch.arange(lg.shape[0], device=lg.device)
         else:
+            if self.shift:
+                raise ValueError('logits_shift is for calls over the whole sequence, not a block (positions=)')
             pos = torch.as_tensor(positions, device=lg.device).long().reshape(-1)
+        sh = self.shift
         bl = self.meta.get('block_length')
         if positions is None and self.rows == 'block' and bl:
             # The active block (LLaDA's semi-autoregressive blocks): the one holding the first undecided generated
             # position, found on the device; only its rows decide this step.
             und = self.masked[-1][self.P:].to(lg.device).int().argmax()
             idx = (self.P + (und // bl) * bl + torch.arange(bl, device=lg.device)).clamp(max=T - 1)
-            pos, rows = idx, lg.index_select(0, idx)
+            pos, rows = idx, lg.index_select(0, (idx - sh).clamp(min=0))
         elif positions is None:
-            pos, rows = pos[self.P:], lg[self.P:]
+            p0 = max(self.P - sh, 0)
+            pos, rows = pos[self.P:], lg[p0:p0 + T - self.P]
+            if rows.shape[0] < T - self.P:  # a shift at position 0 (no prompt): Dream repeats row 0
+                rows = torch.cat([lg[:1], rows])
         else:
             idx = torch.nonzero(pos >= self.P).reshape(-1)  # a block call: its rows are few, the sync cheap
             pos, rows = pos[idx], lg[idx]
         # Rows already decided before the step are blanked when the trace is written ('block', 'undecided'), not
         # dropped here: choosing rows by a value on the device would wait for the GPU (the CPU could not run ahead).
+        return pos, rows
+
+    def _reduce(self, pos, rows):
+        import torch
+        V = rows.shape[-1]
         ids, probs, ent, lse = [], [], [], []
         mask = self.mask_token_id if self.mask_token_id is not None and self.mask_token_id < V else None
         # Few, large operations: each launch costs the CPU time the GPU may be waiting for. Chunks bound the float32
@@ -203,9 +266,9 @@ class Recorder:
             i0 = top.indices[:, :1]
             lse.append((r.gather(1, i0).float() - lp.gather(1, i0))[:, 0])
         if not rows.shape[0]:
-            z = torch.zeros(0, device=lg.device)
-            return dict(pos=pos, ids=torch.zeros(0, self.K, dtype=torch.int32, device=lg.device),
-                        probs=torch.zeros(0, self.K, device=lg.device), entropy=z, rows=rows, lse=z)
+            z = torch.zeros(0, device=rows.device)
+            return dict(pos=pos, ids=torch.zeros(0, self.K, dtype=torch.int32, device=rows.device),
+                        probs=torch.zeros(0, self.K, device=rows.device), entropy=z, rows=rows, lse=z)
         return dict(pos=pos, ids=torch.cat(ids), probs=torch.cat(probs), entropy=torch.cat(ent), rows=rows,
                     lse=torch.cat(lse))
 
@@ -240,6 +303,8 @@ class Recorder:
         T = self.T
         if attentions is None:
             return None
+        if torch.is_tensor(attentions) and attentions.dim() == 2:  # [layers, keys]: watch() computed the batch's
+            return [attentions]
         out = []
         for a in attentions:
             if a.dim() == 1:  # already the attention each key receives (watch() computes it per layer)
@@ -298,14 +363,17 @@ class Recorder:
         probs = np.full((S, G, K), np.nan, np.float32)
         conf = np.full((S, G), np.nan, np.float32)
         ent = np.full((S, G), np.nan, np.float32)
-        for s in range(S):
-            g = _np(self.pos[s]) - self.P
-            ids[s, g] = _np(self.ids[s])
-            probs[s, g] = _np(self.probs[s])
-            conf[s, g] = _np(self.conf[s])
-            ent[s, g] = _np(self.ent[s])
-        states = np.stack([_np(x).astype(np.int32) for x in self.states])
-        masked = np.stack([_np(x) for x in self.masked])
+        if S:
+            # One copy to the host per kind of record, not one per step: each copy waits for the GPU and costs a
+            # launch (a 256-step decode made 1,800 of them).
+            g = _joined(self.pos) - self.P
+            at = np.repeat(np.arange(S), [len(p) for p in self.pos])
+            ids[at, g] = _joined(self.ids)
+            probs[at, g] = _joined(self.probs)
+            conf[at, g] = _joined(self.conf)
+            ent[at, g] = _joined(self.ent)
+        states = _stacked(self.states).astype(np.int32, copy=False)
+        masked = _stacked(self.masked)
         if self.rows in ('undecided', 'block'):
             decided = ~masked[:S, self.P:]  # before each step
             ids[decided] = -1
@@ -328,14 +396,19 @@ class Recorder:
             Ly = max((x[0].shape[0] if len(x) == 1 and x[0].dim() == 2 else len(x) for x in self.sal if x),
                      default=0)
             sal = np.full((S, Ly, self.T), np.nan, np.float32)
-            for s, layers in enumerate(self.sal):
-                if layers and len(layers) == 1 and layers[0].dim() == 2:
-                    v = _np(layers[0].float())[:, :self.T]
-                    sal[s, :v.shape[0], :v.shape[1]] = v
-                    continue
-                for li, v in enumerate(layers or []):
-                    v = _np(v.float())[:self.T]
-                    sal[s, li, :len(v)] = v
+            whole = [x[0] for x in self.sal if x and len(x) == 1 and x[0].dim() == 2]
+            if len(whole) == S and len({tuple(v.shape) for v in whole}) == 1:  # one copy for the decode
+                v = _stacked([w.float() for w in whole])[:, :, :self.T]
+                sal[:, :v.shape[1], :v.shape[2]] = v
+            else:
+                for s, layers in enumerate(self.sal):
+                    if layers and len(layers) == 1 and layers[0].dim() == 2:
+                        v = _np(layers[0].float())[:, :self.T]
+                        sal[s, :v.shape[0], :v.shape[1]] = v
+                        continue
+                    for li, v in enumerate(layers or []):
+                        v = _np(v.float())[:self.T]
+                        sal[s, li, :len(v)] = v
         ab = None
         if S and any(x is not None for x in self.attn_blocks):
             ab = np.stack([x if x is not None else np.zeros(self.T, np.int32) for x in self.attn_blocks])

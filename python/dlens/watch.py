@@ -41,22 +41,25 @@ class watch:
 
     def __enter__(self):
         import torch
-        model = self.model
-        saliency = any(w.rec.want_saliency for w in self.rows)
-        inner = model.forward
-        self._inner = inner
-        captured = []
-        sdpa = getattr(torch.nn.functional, 'scaled_dot_product_attention', None)
-        self._sdpa = sdpa
+        from .recorder import Recorder
+        model, rows = self.model, self.rows
+        saliency = any(w.rec.want_saliency for w in rows)
+        inner = self._inner = model.forward
+        sdpa = self._sdpa = getattr(torch.nn.functional, 'scaled_dot_product_attention', None)
+        call = {}  # this call's saliency plan, and what each attention layer gave
 
         def capture(q, k, v, *a, **kw):
-            captured.append((q, k))
+            if call['plan'] is not None:  # reduced now: holding every layer's keys would cost a KV cache of memory
+                call['received'].append(_layer_received(q, k, call['plan'], kw.get('scale')))
+            else:
+                call['captured'].append((q, k))
             return sdpa(q, k, v, *a, **kw)
 
         def forward(*args, **kwargs):
             x = _input_ids(args, kwargs)
+            placed = [w._place(x, args, kwargs) for w in rows]
+            call.update(plan=_plan(rows, placed, x.device) if saliency else None, received=[], captured=[])
             if saliency and sdpa is not None:
-                captured.clear()
                 torch.nn.functional.scaled_dot_product_attention = capture
                 try:
                     out = inner(*args, **kwargs)
@@ -65,14 +68,24 @@ class watch:
             else:
                 out = inner(*args, **kwargs)
             logits = _logits(out)
-            for w in self.rows:
-                w._record(x, logits, args, kwargs, out, captured)
+            whole = all(pos is None for pos, _ in placed)
+            stats = Recorder.stats_batch([w.rec for w in rows], logits) if whole else [None] * len(rows)
+            received = torch.stack(call['received'], dim=1) if call['received'] else None  # [rows, layers, keys]
+            for i, (w, (pos, blk), st) in enumerate(zip(rows, placed, stats)):
+                att = None
+                if w.rec.want_saliency:
+                    att = received[i] if received is not None else getattr(out, 'attentions', None)
+                    if att is None and call['captured']:
+                        att = [_received(q, k, blk, w.rec, pos, w.full.shape[0]) for q, k in call['captured']]
+                w.rec.observe(w.full, logits, positions=pos, block=blk, attentions=att, stats=st)
             return out
 
         model.forward = forward
         return self
 
-    def _record(self, x, logits, args, kwargs, out, captured):
+    def _place(self, x, args, kwargs):
+        """This row's sequence after the call's input is placed in it, the positions the call computed (None: all)
+        and the active block's query indices."""
         import torch
         rec = self.rec
         row = x[rec.b].detach() if x.dim() == 2 else x.detach()
@@ -97,6 +110,8 @@ class watch:
                 raise ValueError(f'dlens.watch: {len(pos)} positions for a call with {L} tokens')
             self.full = self.full.clone()
             self.full[pos] = row
+        if not rec.states:
+            rec.start(self.full)  # the prompt length may be found from the first sequence
         blk = self.block(args, kwargs) if callable(self.block) else self.block
         bl = rec.meta.get('block_length')
         if blk is None and bl and pos is None and rec.mask_token_id is not None:
@@ -106,13 +121,7 @@ class watch:
             und = (self.full[rec.P:] == rec.mask_token_id).int().argmax()
             start = rec.P + (und // bl) * bl
             blk = (start + torch.arange(bl, device=self.full.device)).clamp(max=self.full.shape[0] - 1)
-        attentions = None
-        if rec.want_saliency:
-            if getattr(out, 'attentions', None) is not None:
-                attentions = out.attentions
-            elif captured:
-                attentions = [_received(q, k, blk, rec, pos, self.full.shape[0]) for q, k in captured]
-        rec.observe(self.full, logits, positions=pos, block=blk, attentions=attentions)
+        return pos, blk
 
     def __exit__(self, *exc):
         self.model.forward = self._inner
@@ -121,6 +130,50 @@ class watch:
         except AttributeError:
             pass
         return False
+
+
+def _plan(rows, placed, device):
+    """Which batch rows and which of their queries the saliency of this call averages over, when one computation
+    per layer covers the whole batch (per row it would be rows × layers small launches, more than the CPU issues
+    while the GPU runs a step): (row indices, query indices [rows, Q]). None when it cannot (a block call, a block
+    given as a span, prompts of different lengths without blocks): the per-row path takes those."""
+    import torch
+    if any(pos is not None for pos, _ in placed):
+        return None
+    sel = torch.tensor([w.rec.b for w in rows], device=device)
+    if all(torch.is_tensor(b) for _, b in placed) and len({b.shape[0] for _, b in placed}) == 1:
+        return sel, torch.stack([b for _, b in placed]).to(device)  # each row's active block
+    if all(b is None for _, b in placed) and len({w.rec.P for w in rows}) == 1:
+        # no blocks: every generated query (Dream, and the left-padded batches of evaluations share the prompt length)
+        T = rows[0].full.shape[0]
+        return sel, torch.arange(rows[0].rec.P, T, device=device).expand(len(rows), -1)
+    return None
+
+
+def _layer_received(q, k, plan, scale=None):
+    """One attention layer's contribution: the attention each key receives, averaged over heads and the planned
+    queries, for every planned row: [rows, keys]. Grouped-query heads share their key head without a copy; queries
+    go in chunks that keep the float32 weights under 1 GiB."""
+    import torch
+    sel, queries = plan
+    if sel.max() >= q.shape[0]:
+        raise ValueError(f'dlens.watch: batch row {int(sel.max())} is outside the attention batch of {q.shape[0]}')
+    if q.shape[0] != sel.shape[0] or bool((sel != torch.arange(len(sel), device=sel.device)).any()):
+        q, k = q.index_select(0, sel), k.index_select(0, sel)
+    R, H, _, D = q.shape
+    Hk, N = k.shape[1], k.shape[2]
+    Q = queries.shape[1]
+    scale = scale if scale is not None else 1.0 / math.sqrt(D)
+    chunk = max(1, (1 << 28) // max(1, R * H * N))
+    kt = k.float().transpose(-1, -2)  # scores in float32, as the per-row path computes them
+    total = None
+    for c0 in range(0, Q, chunk):
+        idx = queries[:, c0:c0 + chunk]
+        qb = q.gather(2, idx[:, None, :, None].expand(-1, H, -1, D)).float().mul_(scale)
+        w = torch.softmax(qb.reshape(R, Hk, -1, D) @ kt, dim=-1)
+        part = w.sum(dim=2).sum(dim=1)  # [R, N]
+        total = part if total is None else total + part
+    return total / (H * Q)
 
 
 def _received(q, k, block, rec, pos, T):

@@ -252,3 +252,97 @@ def test_the_mask_token_is_never_a_candidate_but_stays_in_the_softmax(tmp_path):
         0, torch.tensor([2]), 2.0), -1)
     assert np.allclose(t['confidence'][0], float(full[2]), rtol=1e-6)  # 0.22, not the renormalised 0.45
 
+
+
+class GQA(torch.nn.Module):
+    """Random logits and two grouped-query attention layers (4 query heads on 2 key heads) per call, with the
+    queries and keys kept so a test can recompute what each row's decode should hold."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, input_ids):
+        B, L = input_ids.shape
+        g = torch.Generator().manual_seed(int(input_ids.sum()))
+        qk = [(torch.randn(B, 4, L, 8, generator=g), torch.randn(B, 2, L, 8, generator=g)) for _ in range(2)]
+        self.seen.append((input_ids.clone(), qk))
+        for q, k in qk:
+            torch.nn.functional.scaled_dot_product_attention(q, k, k.repeat_interleave(2, 1))
+        return types.SimpleNamespace(logits=torch.randn(B, L, V, generator=g))
+
+
+def test_a_batch_records_each_row_as_the_row_alone_would(tmp_path, monkeypatch):
+    """One computation per step for the whole batch (statistics and saliency) gives each row's decode what a
+    recording of that row alone gives, and saliency what the attention weights say."""
+    import math
+
+    def sdpa(q, k, v, attn_mask=None, **kw):  # Debian's torch 1.13 has none: stand in for it
+        return q
+    monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention', sdpa, raising=False)
+
+    def decode(model, rec_or_batch, x):
+        with dlens.watch(model, rec_or_batch):
+            for s in range(4):
+                model(x)
+                x = x.clone()
+                x[:, 3 + 2 * s:5 + 2 * s] = 1
+        rec_or_batch.finish(x)
+
+    x0 = torch.full((3, 11), MASK)
+    x0[:, :3] = torch.tensor([[5, 6, 7], [1, 2, 3], [4, 4, 4]])
+    ts = dlens.TraceSet(tmp_path / 's.dlset', saliency=True)
+    model = GQA()
+    with ts.batch([('t', i) for i in range(3)], mask_token_id=MASK, prompt_length=3, block_length=4,
+                  saliency=True) as b:
+        decode(model, b, x0)
+    ts.close()
+    got = {r['sample']['doc_id']: ts.open(ts.path).decode(r['id'])[1] for r in ts.open(ts.path).rows()}
+    for row in range(3):
+        with dlens.Recorder(tmp_path / f'{row}.dlens', mask_token_id=MASK, prompt_length=3, block_length=4,
+                            batch_index=row) as rec:
+            decode(GQA(), rec, x0)
+        _, alone = dlens.read(tmp_path / f'{row}.dlens')
+        rows = got[row]['rows']
+        assert np.allclose(got[row]['confidence'], alone['confidence'][rows[:, 0], rows[:, 1]], atol=1e-6)
+        assert (got[row]['topk_ids'] == alone['topk_ids'][rows[:, 0], rows[:, 1]]).all()
+        sal = got[row]['saliency'].astype(np.float32)
+        for s, (ids, qk) in enumerate(model.seen):
+            und = int(np.argmax(ids[row, 3:].numpy() == MASK))
+            b0 = 3 + und // 4 * 4
+            for layer, (q, k) in enumerate(qk):
+                qb, kb = q[row, :, b0:b0 + 4], k[row].repeat_interleave(2, 0)
+                want = torch.softmax(qb @ kb.transpose(-1, -2) / math.sqrt(8), -1).mean(dim=(0, 1))
+                assert np.allclose(sal[s, layer], want.numpy(), atol=2e-3), (row, s, layer)
+
+
+def test_shifted_logits_and_a_prompt_length_found_from_the_first_mask(tmp_path):
+    """Dream-style models predict position i from output row i - 1; rows with prompts of different lengths (dllm's
+    right-padded batches) find their prompt at the first mask."""
+    class Shifted(torch.nn.Module):
+        def forward(self, input_ids):
+            B, L = input_ids.shape
+            logits = torch.full((B, L, V), -4.0)
+            logits[:, torch.arange(L - 1), (torch.arange(1, L) % 8) + 1] = 4.0  # row i predicts position i + 1
+            return types.SimpleNamespace(logits=logits)
+
+    x = torch.full((2, 9), MASK)
+    x[0, :3] = torch.tensor([5, 6, 7])
+    x[1, :5] = torch.tensor([5, 6, 7, 5, 6])
+    ts = dlens.TraceSet(tmp_path / 'd.dlset')
+    m = Shifted()
+    with ts.batch([('t', 0), ('t', 1)], mask_token_id=MASK, prompt_length=None, logits_shift=1,
+                  strategy='entropy') as b:
+        with dlens.watch(m, b):
+            m(x)
+            x = torch.where(x == MASK, (torch.arange(9) % 8 + 1).expand(2, 9), x)
+        b.finish(x)
+    ts.close()
+    reader = ts.open(ts.path)
+    rows = sorted(reader.rows(), key=lambda r: r['sample']['doc_id'])
+    assert [r['gen_length'] for r in rows] == [6, 4]
+    assert [r['strategy'] for r in rows] == ['entropy', 'entropy']  # a name alone is enough
+    for r, P in zip(rows, (3, 5)):
+        t = reader.decode(r['id'])[1]
+        top = t['topk_ids'][:, 0]
+        assert list(top) == [p % 8 + 1 for p in range(P, 9)]  # each position's own prediction, not its neighbour's
