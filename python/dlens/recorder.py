@@ -143,8 +143,8 @@ class Recorder:
         if not self.states:
             self.start(x_in)
         elif self._pending is not None:
-            stats, pblock, patt, pab = self._pending
-            self._finish_step(stats, x_in, pblock, patt, None, pab)
+            pstats, pblock, patt, pab = self._pending
+            self._finish_step(pstats, x_in, pblock, patt, None, pab)
         stats = stats if stats is not None else self._stats(logits, positions)
         self._pending = (stats, block, attentions if self.want_saliency else None, attn_block)
 
@@ -180,10 +180,13 @@ class Recorder:
         return self._reduce(*self._select(logits, positions))
 
     @staticmethod
-    def stats_batch(recs, logits, positions=None):
+    def stats_batch(recs, logits, positions=None, blocks=None):
         """The statistics of one call for every recorder of a batch (one per row), computed over all their rows at
-        once: per row, the CPU would issue rows × operations that a batch-16 step cannot hide behind the GPU."""
-        chosen = [r._select(logits, positions) for r in recs]
+        once: per row, the CPU would issue rows × operations that a batch-16 step cannot hide behind the GPU.
+        `blocks`: each row's active block (query indices on the device) when the caller found it from this call's
+        input (watch() does: the recorder's last state is the previous call's until the step completes)."""
+        blocks = blocks if blocks is not None else [None] * len(recs)
+        chosen = [r._select(logits, positions, b) for r, b in zip(recs, blocks)]
         same = len({(r.K, r.mask_token_id) for r in recs}) == 1
         size = sum(rows.numel() * rows.element_size() for _, rows in chosen)
         # Past 1 GiB of rows (Dream's every undecided row at batch 16) the copy would cost more than the launches.
@@ -198,7 +201,7 @@ class Recorder:
             at += n
         return out
 
-    def _select(self, logits, positions):
+    def _select(self, logits, positions, block=None):
         """The positions this step's statistics cover and their logits' rows (views where possible)."""
         import torch
         self.nfe += 1
@@ -222,8 +225,11 @@ class Recorder:
         if positions is None and self.rows == 'block' and bl:
             # The active block (LLaDA's semi-autoregressive blocks): the one holding the first undecided generated
             # position, found on the device; only its rows decide this step.
-            und = self.masked[-1][self.P:].to(lg.device).int().argmax()
-            idx = (self.P + (und // bl) * bl + torch.arange(bl, device=lg.device)).clamp(max=T - 1)
+            if torch.is_tensor(block):
+                idx = block.to(lg.device)
+            else:
+                und = self.masked[-1][self.P:].to(lg.device).int().argmax()
+                idx = (self.P + (und // bl) * bl + torch.arange(bl, device=lg.device)).clamp(max=T - 1)
             pos, rows = idx, lg.index_select(0, (idx - sh).clamp(min=0))
         elif positions is None:
             p0 = max(self.P - sh, 0)

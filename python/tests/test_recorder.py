@@ -346,3 +346,33 @@ def test_shifted_logits_and_a_prompt_length_found_from_the_first_mask(tmp_path):
         t = reader.decode(r['id'])[1]
         top = t['topk_ids'][:, 0]
         assert list(top) == [p % 8 + 1 for p in range(P, 9)]  # each position's own prediction, not its neighbour's
+
+
+def test_each_step_keeps_its_own_prediction_and_its_active_block(tmp_path):
+    """A semi-autoregressive loop (blocks of 4, two tokens a step) recorded through watch: each step's statistics
+    are that step's forward (the model's guess changes every step) over the block the step decides in."""
+    class Counting(torch.nn.Module):
+        def forward(self, input_ids):
+            B, L = input_ids.shape
+            guess = int((input_ids == MASK).sum()) % 8 + 1  # a different top token at every step
+            logits = torch.full((B, L, V), -4.0)
+            logits[..., guess] = 4.0
+            return types.SimpleNamespace(logits=logits)
+
+    model, x = Counting(), start()
+    with dlens.Recorder(tmp_path / 'b.dlens', mask_token_id=MASK, prompt_length=3, block_length=4) as rec:
+        with dlens.watch(model, rec):
+            masked_before = []
+            while (x == MASK).any():
+                masked_before.append(int((x == MASK).sum()))
+                tok = model(x).logits.argmax(-1)
+                sel = torch.nonzero(x[0] == MASK).reshape(-1)[:2]
+                x[0, sel] = tok[0, sel]
+        rec.finish(x)
+    _, t = dlens.read(tmp_path / 'b.dlens')
+    assert t['block'].tolist() == [[3, 7], [3, 7], [7, 11], [7, 11]]
+    kept = np.isfinite(t['confidence'])
+    assert kept.astype(int).tolist() == [[1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0],
+                                         [0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 1, 1]]
+    for s, n in enumerate(masked_before):
+        assert (t['topk_ids'][s][kept[s]][:, 0] == n % 8 + 1).all(), s
