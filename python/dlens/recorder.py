@@ -55,6 +55,9 @@ class Recorder:
     the logits right before deciding); the recorder reads row i − 1 for position i instead of copying the logits.
     """
 
+    # Logits elements (rows × vocabulary) from which a step's statistics cover only its undecided rows.
+    SELECT_UNDECIDED = 1 << 26
+
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
                  batch_index=0, rows='block', sink=None, logits_shift=0):
@@ -180,13 +183,15 @@ class Recorder:
         return self._reduce(*self._select(logits, positions))
 
     @staticmethod
-    def stats_batch(recs, logits, positions=None, blocks=None):
+    def stats_batch(recs, logits, positions=None, blocks=None, inputs=None):
         """The statistics of one call for every recorder of a batch (one per row), computed over all their rows at
         once: per row, the CPU would issue rows × operations that a batch-16 step cannot hide behind the GPU.
         `blocks`: each row's active block (query indices on the device) when the caller found it from this call's
-        input (watch() does: the recorder's last state is the previous call's until the step completes)."""
+        input, and `inputs` each row's sequence given to this call (watch() does: the recorder's last state is the
+        previous call's until the step completes)."""
         blocks = blocks if blocks is not None else [None] * len(recs)
-        chosen = [r._select(logits, positions, b) for r, b in zip(recs, blocks)]
+        inputs = inputs if inputs is not None else [None] * len(recs)
+        chosen = [r._select(logits, positions, b, x) for r, b, x in zip(recs, blocks, inputs)]
         same = len({(r.K, r.mask_token_id) for r in recs}) == 1
         size = sum(rows.numel() * rows.element_size() for _, rows in chosen)
         # Past 1 GiB of rows (Dream's every undecided row at batch 16) the copy would cost more than the launches.
@@ -201,8 +206,9 @@ class Recorder:
             at += n
         return out
 
-    def _select(self, logits, positions, block=None):
-        """The positions this step's statistics cover and their logits' rows (views where possible)."""
+    def _select(self, logits, positions, block=None, x=None):
+        """The positions this step's statistics cover and their logits' rows (views where possible). `block`: the
+        active block's positions; `x`: the sequence the call was given (default: the last one recorded)."""
         import torch
         self.nfe += 1
         lg = logits if torch.is_tensor(logits) else torch.as_tensor(np.asarray(logits))
@@ -236,6 +242,12 @@ class Recorder:
             pos, rows = pos[self.P:], lg[p0:p0 + T - self.P]
             if rows.shape[0] < T - self.P:  # a shift at position 0 (no prompt): Dream repeats row 0
                 rows = torch.cat([lg[:1], rows])
+            if self.rows == 'undecided' and self.mask_token_id is not None and rows.numel() >= self.SELECT_UNDECIDED:
+                # Long generations (Dream's 1,024 positions): the undecided rows alone, half of them over a decode.
+                # Choosing them waits for the GPU, which the samplers that decide from every undecided row do anyway.
+                cur = x if x is not None else self.states[-1]
+                keep = torch.nonzero(cur.to(lg.device)[self.P:] == self.mask_token_id).reshape(-1)
+                pos, rows = pos.index_select(0, keep), rows.index_select(0, keep)
         else:
             idx = torch.nonzero(pos >= self.P).reshape(-1)  # a block call: its rows are few, the sync cheap
             pos, rows = pos[idx], lg[idx]

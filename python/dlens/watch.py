@@ -70,8 +70,8 @@ class watch:
             logits = _logits(out)
             whole = all(pos is None for pos, _ in placed)
             # Each row's active block comes from this call's input: the recorders' last state is the previous call's.
-            stats = (Recorder.stats_batch([w.rec for w in rows], logits, blocks=[b for _, b in placed]) if whole
-                     else [None] * len(rows))
+            stats = (Recorder.stats_batch([w.rec for w in rows], logits, blocks=[b for _, b in placed],
+                                          inputs=[w.full for w in rows]) if whole else [None] * len(rows))
             received = torch.stack(call['received'], dim=1) if call['received'] else None  # [rows, layers, keys]
             for i, (w, (pos, blk), st) in enumerate(zip(rows, placed, stats)):
                 att = None

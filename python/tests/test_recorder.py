@@ -376,3 +376,32 @@ def test_each_step_keeps_its_own_prediction_and_its_active_block(tmp_path):
                                          [0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 1, 1]]
     for s, n in enumerate(masked_before):
         assert (t['topk_ids'][s][kept[s]][:, 0] == n % 8 + 1).all(), s
+
+
+@pytest.mark.parametrize('through', ['watch', 'dream_hooks'])
+def test_long_generations_keep_the_same_record_from_their_undecided_rows_alone(tmp_path, monkeypatch, through):
+    """Past Recorder.SELECT_UNDECIDED the statistics are computed over the undecided rows only: the trace is the
+    one computed over every row."""
+    def record(name):
+        model, x = Toy(), start()
+        with dlens.Recorder(tmp_path / name, mask_token_id=MASK, prompt_length=3, top_k=3) as rec:
+            if through == 'watch':
+                with dlens.watch(model, rec):
+                    x = loop(model, x)
+            else:
+                hooks = dlens.dream_hooks(rec)
+                hooks['generation_tokens_hook_func'](None, x.clone(), None)
+                while (x == MASK).any():
+                    lg = hooks['generation_logits_hook_func'](0, x, model(x).logits)
+                    sel = torch.nonzero(x[0] == MASK).reshape(-1)[-2:]
+                    x[0, sel] = lg.argmax(-1)[0, sel]
+                    hooks['generation_tokens_hook_func'](0, x.clone(), lg)
+            rec.finish(x)
+        return dlens.read(tmp_path / name)[1]
+
+    every = record('every.dlens')
+    monkeypatch.setattr(dlens.Recorder, 'SELECT_UNDECIDED', 1)
+    few = record('few.dlens')
+    assert np.isfinite(every['confidence']).sum() == 8 + 6 + 4 + 2
+    for k in ('topk_ids', 'topk_probs', 'confidence', 'entropy'):
+        assert np.array_equal(every[k], few[k], equal_nan=True), k
