@@ -38,6 +38,14 @@ def _stacked(parts):
     return np.stack([_np(p) for p in parts])
 
 
+def chosen_confidence(st, was_masked, now_masked, chosen):
+    """Confidence is the chosen token's probability: the top one, unless the step committed another (sampling)."""
+    import torch
+    other = was_masked & ~now_masked & (chosen != st['ids'][:, 0])
+    picked = torch.exp(st['rows'].gather(1, chosen[:, None])[:, 0].float() - st['lse'])
+    return torch.where(other, picked, st['probs'][:, 0])
+
+
 class Recorder:
     """Context manager recording one decode into `path`; see the module and docs/python.md.
 
@@ -296,13 +304,12 @@ class Recorder:
         prev_masked = self.masked[-1]
         self._push_state(x_after, masked)
         pos = st['pos']
-        after = self.states[-1].to(pos.device)
-        conf = st['probs'][:, 0].clone()
-        # Confidence is the chosen token's probability: the top one, unless the step committed another (sampling).
-        chosen = after[pos].long()
-        other = prev_masked.to(pos.device)[pos] & ~self.masked[-1].to(pos.device)[pos] & (chosen != st['ids'][:, 0])
-        picked = torch.exp(st['rows'].gather(1, chosen[:, None])[:, 0].float() - st['lse'])
-        conf = torch.where(other, picked, conf)
+        if 'conf' in st:  # computed by the caller when the step was taken (dlens.sglang: no logits kept)
+            conf = st['conf']
+        else:
+            after = self.states[-1].to(pos.device)
+            conf = chosen_confidence(st, prev_masked.to(pos.device)[pos], self.masked[-1].to(pos.device)[pos],
+                                     after[pos].long())
         self.ids.append(st['ids'])
         self.probs.append(st['probs'])
         self.conf.append(conf)
@@ -385,6 +392,9 @@ class Recorder:
             # One copy to the host per kind of record, not one per step: each copy waits for the GPU and costs a
             # launch (a 256-step decode made 1,800 of them).
             g = _joined(self.pos) - self.P
+            if len(g) and (g.min() < 0 or g.max() >= G):
+                raise ValueError(f'statistics were given for positions outside the generated ones ({self.P}..'
+                                 f'{self.T - 1}): positions= must name generated positions')
             at = np.repeat(np.arange(S), [len(p) for p in self.pos])
             ids[at, g] = _joined(self.ids)
             probs[at, g] = _joined(self.probs)
