@@ -18,6 +18,8 @@ export interface Figure {
   svg(size: FigureSize): string;
   /** The figure's own table for CSV/LaTeX (the Bench view's); without one, the traces' metrics table is exported. */
   table?: () => { header: string[]; rows: (string | number)[][] };
+  /** The LaTeX table's caption (default: the Bench view's). */
+  caption?: string;
 }
 
 /** The record form's settings; they outlive the view, so coming back to Record finds the last ones. */

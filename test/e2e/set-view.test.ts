@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT, tmp, startServe, CHROMIUM } from '../helpers.js';
@@ -63,5 +63,40 @@ describe('the Set view', () => {
     await page.getByTestId('set-row').first().click();
     await expect.poll(() => page.getByTestId('compare-col').count()).toBe(2);
     await page.screenshot({ path: join(SHOTS, 'set-pair-compare.png') });
+  }, 120_000);
+
+  it('draws detector shares, confidence by step × position and decoding order over what is kept; exports each', async () => {
+    await page.getByRole('tab', { name: 'Set', exact: true }).click();
+    await page.getByLabel('pair with').selectOption('');
+    const fig = page.getByTestId('set-figure');
+    await page.getByLabel('figure').selectOption('confidence');
+    await expect.poll(() => fig.locator('title', { hasText: 'mean confidence' }).count()).toBeGreaterThan(0);
+    await expect.poll(() => fig.textContent()).toMatch(/\(1000 decodes\)/);
+    await page.getByLabel('correctness').selectOption('wrong');
+    await expect.poll(() => fig.textContent()).toMatch(/\(334 decodes\)/); // the figure follows the filters
+    await page.screenshot({ path: join(SHOTS, 'set-confidence.png') });
+    await page.getByLabel('correctness').selectOption('all');
+    await page.getByLabel('figure').selectOption('kendall');
+    await expect.poll(() => fig.locator('title', { hasText: 'median τ' }).count()).toBe(1);
+    await page.getByLabel('figure').selectOption('detectors');
+    await expect.poll(() => fig.textContent()).toMatch(/detectors that fired|No detector fired/);
+    await page.screenshot({ path: join(SHOTS, 'set-detectors.png') });
+    await page.getByLabel('figure').selectOption('kendall');
+    await page.getByLabel('pair with').selectOption({ label: 'pair with threshold.dlset' });
+    await page.getByLabel('set').selectOption({ index: 1 });
+    await page.screenshot({ path: join(SHOTS, 'set-kendall.png') });
+    await page.getByLabel('set').selectOption({ index: 0 });
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+    const [dl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('menuitem', { name: 'Metrics as CSV' }).click(),
+    ]);
+    expect(dl.suggestedFilename()).toBe('set-kendall-tau.csv');
+    const p = join(dir, dl.suggestedFilename());
+    await dl.saveAs(p);
+    const csv = readFileSync(p, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('τ from,τ to,low-confidence / none');
+    expect(csv.length).toBe(21); // 20 bins
+    expect(csv.slice(1).reduce((n, l) => n + Number(l.split(',')[2]), 0)).toBeLessThanOrEqual(1000);
   }, 120_000);
 });

@@ -17,7 +17,10 @@ export interface SetBrowse {
   query: string;
   sort: SortKey;
   desc: boolean;
+  /** Which figure the view draws over the rows the filters keep. */
+  figure: SetFigure;
 }
+export type SetFigure = 'accuracy' | 'detectors' | 'confidence' | 'kendall';
 export type SortKey = 'sample' | 'group' | 'correct' | 'steps' | 'tpf' | 'answer_tpf' | 'detectors' | 'length';
 
 export const SET_BROWSE_DEFAULT: SetBrowse = {
@@ -30,6 +33,7 @@ export const SET_BROWSE_DEFAULT: SetBrowse = {
   query: '',
   sort: 'sample',
   desc: false,
+  figure: 'accuracy',
 };
 
 export const groupOf = (r: IndexRow) => `${r.strategy} / ${r.cache}`;

@@ -40,7 +40,10 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
     const name = s.figure!.name;
     return action === 'export-csv'
       ? host.saveFile(`${name}.csv`, toCsv(own()))
-      : host.saveFile(`${name}.tex`, toLatex(own(), 'Accuracy and tokens per forward per strategy (dlens bench).'));
+      : host.saveFile(
+          `${name}.tex`,
+          toLatex(own(), s.figure!.caption ?? 'Accuracy and tokens per forward per strategy (dlens bench).'),
+        );
   }
   if (s.figure && !active(s) && (action === 'export-svg' || action === 'export-png'))
     return exportFigure(action, s, host);

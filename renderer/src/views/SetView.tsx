@@ -2,8 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { useApp, useHost, useStoreApi } from '../context.js';
 import { DETECTORS } from '../../../engine/metrics/detectors/index.js';
 import type { IndexRow } from '../../../engine/api/types.js';
-import { aupSvg, benchPoints } from '../lib/figures/aup-plot.js';
 import type { FigureSize } from '../lib/exporters.js';
+import { setFigure } from '../lib/figures/set-figure.js';
 import {
   filterRows,
   groupCells,
@@ -12,6 +12,7 @@ import {
   sampleLabel,
   sortRows,
   type SetBrowse,
+  type SetFigure,
   type SortKey,
 } from '../lib/set-table.js';
 
@@ -31,7 +32,8 @@ const COLUMNS: { key: SortKey; label: string; cell: (r: IndexRow) => string }[] 
 
 /**
  * A trace set (docs/trace-set.md): its decodes in a virtualised table, filtered by correctness, detector, strategy
- * and text, sorted by any column; accuracy against tokens per forward per strategy over what is shown (exportable);
+ * and text, sorted by any column; a figure over what is shown (accuracy against tokens per forward, detector shares,
+ * confidence by step × answer position, decoding order), exportable as the others;
  * paired with a second set on their samples to find the flips; a row opens its decode in every view, a pair in
  * Compare.
  */
@@ -53,33 +55,14 @@ export function SetView() {
   const shown = useMemo(() => (set ? sortRows(filtered, b.sort, b.desc, set.rows) : []), [filtered, b.sort, b.desc]);
   const groups = useMemo(() => [...new Set(set?.rows.map(groupOf) ?? [])], [set]);
   // (Over what the filters keep: a new sort order changes neither.)
-  const cells = useMemo(() => groupCells(filtered), [filtered]);
-  const title = `accuracy vs tokens per forward (${filtered.length} decodes)`;
-  const svg = useMemo(
-    () => aupSvg(benchPoints(cells, 'all'), { width: 520, height: 300 }, title, null),
-    [cells, title],
-  );
+  const colormap = useApp((s) => s.colormap);
+  const figure = useMemo(() => setFigure(b.figure, filtered, colormap), [b.figure, filtered, colormap]);
+  const svg = useMemo(() => figure.svg({ width: 520, height: 300 }), [figure]);
   useEffect(() => {
-    if (!cells.length) return;
-    const points = benchPoints(cells, 'all');
-    store.getState().setFigure({
-      name: 'set-accuracy-tpf',
-      svg: (s: FigureSize) => aupSvg(points, s, title, null),
-      table: () => ({
-        header: ['strategy', 'cache', 'decodes', 'accuracy %', 'TPF', 'answer TPF', 'steps'],
-        rows: cells.map((c) => [
-          c.strategy,
-          c.cache,
-          c.n,
-          Number((c.accuracy * 100).toFixed(1)),
-          Number(c.tpf.toFixed(2)),
-          Number(c.tpf_answer.toFixed(2)),
-          Number(c.steps.toFixed(1)),
-        ]),
-      }),
-    });
+    if (!filtered.length) return;
+    store.getState().setFigure(figure);
     return () => store.getState().setFigure(null);
-  }, [cells, title]);
+  }, [figure]);
   if (!set)
     return (
       <div className="empty" data-testid="set-empty">
@@ -230,7 +213,20 @@ export function SetView() {
             </div>
           </div>
         </div>
-        <div className="set-figure" data-testid="set-figure" dangerouslySetInnerHTML={{ __html: svg }} />
+        <div className="set-figure">
+          <select
+            value={b.figure}
+            onChange={(e) => store.getState().setSetBrowse({ figure: e.target.value as SetFigure })}
+            aria-label="figure"
+            data-testid="set-figure-kind"
+          >
+            <option value="accuracy">accuracy vs tokens per forward</option>
+            <option value="detectors">detector shares</option>
+            <option value="confidence">confidence by step × answer position</option>
+            <option value="kendall">decoding order (Kendall τ)</option>
+          </select>
+          <div data-testid="set-figure" dangerouslySetInnerHTML={{ __html: svg }} />
+        </div>
       </div>
     </div>
   );
