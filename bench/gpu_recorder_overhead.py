@@ -46,6 +46,22 @@ from gpu_models import build_dream, build_llada, dream_generation_config  # noqa
 
 DEV = 'cpu' if TINY else 'cuda'
 
+# Time spent writing decodes (Recorder.save: the copies to the host, building and compacting the trace), apart from
+# the per-step work: the two parts of the overhead have different cures.
+_save = dlens.Recorder.save
+SAVE_SECONDS = [0.0]
+
+
+def _timed_save(self, *a, **k):
+    t = time.perf_counter()
+    try:
+        return _save(self, *a, **k)
+    finally:
+        SAVE_SECONDS[0] += time.perf_counter() - t
+
+
+dlens.Recorder.save = _timed_save
+
 
 def sync():
     if DEV == 'cuda':
@@ -125,6 +141,7 @@ def measure(name, build, runs_for):
             prompt = torch.randint(0, 126000, (B, 64), device=DEV)
             steps, runs = runs_for(model, prompt, gen)
             times = {k: [] for k in runs}
+            saves = {k: [] for k in runs if k != 'bare'}
             sizes = {}
             runs['bare']()  # warm-up (kernels, allocator)
             for _ in range(reps):
@@ -133,7 +150,9 @@ def measure(name, build, runs_for):
                         dt, _ = timed(fn)
                     else:
                         sdir = tempfile.mkdtemp(prefix='dlens-overhead-')
+                        SAVE_SECONDS[0] = 0.0
                         dt, _ = timed(lambda: fn(sdir))
+                        saves[kind].append(SAVE_SECONDS[0])
                         shard = [f for f in os.listdir(os.path.join(sdir, 'shards')) if f.endswith('.dlshard')]
                         sizes[kind] = os.path.getsize(os.path.join(sdir, 'shards', shard[0])) / B
                         shutil.rmtree(sdir)
@@ -141,7 +160,7 @@ def measure(name, build, runs_for):
             best = {k: min(v) for k, v in times.items()}
             row = dict(model=name, batch=B, gen_length=gen, steps=steps, reps=reps, seconds_best=best,
                        overhead={k: best[k] / best['bare'] - 1 for k in runs if k != 'bare'},
-                       bytes_per_decode=sizes, all_seconds=times)
+                       bytes_per_decode=sizes, all_seconds=times, save_seconds=saves)
             print(json.dumps(row), flush=True)
             rows.append(row)
     del model

@@ -2,11 +2,9 @@ import { useEffect, useMemo, useState } from 'react';
 import { useApp, useHost, useStoreApi } from '../context.js';
 import { DETECTORS } from '../../../engine/metrics/detectors/index.js';
 import type { IndexRow } from '../../../engine/api/types.js';
-import type { FigureSize } from '../lib/exporters.js';
 import { setFigure } from '../lib/figures/set-figure.js';
 import {
   filterRows,
-  groupCells,
   groupOf,
   sampleKey,
   sampleLabel,
