@@ -1,8 +1,8 @@
 import { app, BrowserWindow, Menu, dialog, ipcMain, session, type MenuItemConstructorOptions } from 'electron';
-import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEngineService, defaultServiceOptions } from '../engine/api/service.js';
 import { createIpcHandlers } from './ipc.js';
+import { launchPaths } from './launch-paths.js';
 import { CHANNELS } from './preload-api.js';
 import { CSP, NAVIGATION_EVENTS, isOwnPage, viewMenuRoles } from './security.js';
 
@@ -17,15 +17,28 @@ const INDEX_HTML = join(__dirname, '..', 'renderer', RENDERER_NAME, 'index.html'
 const trusted = (url: string | undefined) => isOwnPage(url, INDEX_HTML, DEV_URL);
 const service = createEngineService(defaultServiceOptions());
 let win: BrowserWindow | null = null;
-const pendingFiles: string[] = [];
+// Menu actions for the page that arrive before it has loaded (files and sets named at launch).
+const pending: string[] = [];
 
-const dlensFiles = (argv: string[]) => argv.filter((a) => a.endsWith('.dlens') && existsSync(a)).map((a) => resolve(a));
+const send = (action: string) => {
+  if (win) win.webContents.send(CHANNELS.menu, action);
+  else pending.push(action);
+};
 // Every path that reaches the page this way was chosen by the person (dialog, OS, command line, recent list), so the
 // engine may read it; the page itself can name no other file.
 const openInWindow = (path: string) => {
   service.allow(path);
-  if (win) win.webContents.send(CHANNELS.menu, `open-path:${path}`);
-  else pendingFiles.push(path);
+  send(`open-path:${path}`);
+};
+// A trace set the person chose: the engine may read its index and decodes (docs/trace-set.md), and no other set.
+const openSetInWindow = (dir: string) => {
+  service.allowSet(dir);
+  send(`open-set:${dir}`);
+};
+const openLaunched = (argv: string[]) => {
+  const { traces, sets } = launchPaths(argv);
+  traces.forEach(openInWindow);
+  sets.forEach(openSetInWindow);
 };
 const menu = (action: string) => win?.webContents.send(CHANNELS.menu, action);
 
@@ -44,6 +57,14 @@ async function buildMenu() {
               properties: ['openFile', 'multiSelections'],
             });
             r.filePaths.forEach(openInWindow);
+          },
+        },
+        {
+          label: 'Open Trace Set…',
+          accelerator: 'CmdOrCtrl+Shift+O',
+          click: async () => {
+            const r = await dialog.showOpenDialog({ title: 'Open a trace set folder', properties: ['openDirectory'] });
+            r.filePaths.forEach(openSetInWindow);
           },
         },
         {
@@ -103,7 +124,7 @@ async function createWindow() {
     win = null;
   });
   win.webContents.on('did-finish-load', () => {
-    pendingFiles.splice(0).forEach(openInWindow);
+    pending.splice(0).forEach(send);
   });
   if (DEV_URL) await win.loadURL(DEV_URL);
   else await win.loadFile(INDEX_HTML);
@@ -111,7 +132,7 @@ async function createWindow() {
 
 function start() {
   app.on('second-instance', (_e, argv) => {
-    dlensFiles(argv).forEach(openInWindow);
+    openLaunched(argv);
     if (win) {
       if (win.isMinimized()) win.restore();
       win.focus();
@@ -119,7 +140,7 @@ function start() {
   });
   app.on('open-file', (e, path) => {
     e.preventDefault();
-    openInWindow(path);
+    openLaunched([path]);
   });
 
   // Every web contents, ours or any a bug might create: no new windows, no webviews, no navigation away from our page.
@@ -173,7 +194,7 @@ function start() {
       win?.webContents.send(CHANNELS.event, ev);
       if (ev.type === 'done') void buildMenu();
     });
-    dlensFiles(process.argv.slice(1)).forEach((f) => pendingFiles.push(f));
+    openLaunched(process.argv.slice(1));
     await buildMenu();
     await createWindow();
     app.on('activate', () => {

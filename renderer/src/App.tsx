@@ -7,7 +7,7 @@ import { EmptyState } from './views/EmptyState.js';
 import { ExportMenu, runExport } from './views/Export.js';
 import { StepBar } from './views/StepBar.js';
 import { DetectorBadges } from './views/Diagnostics.js';
-import { openTracePath } from './lib/open-path.js';
+import { openTracePath, openTraceSet } from './lib/open-path.js';
 import type { MenuAction } from './host/types.js';
 
 export function App() {
@@ -42,11 +42,8 @@ export function App() {
     for (const p of new URLSearchParams(location.search).getAll('open')) void openPath(p);
     // `dlens serve --set SET`: the sets open in the Set view.
     const sets = new URLSearchParams(location.search).getAll('set');
-    for (const d of sets)
-      void host.api
-        .openSet(d)
-        .then((s) => store.getState().addSet(s))
-        .catch((e) => store.getState().setError(`Could not open the trace set ${d}: ${(e as Error).message}`));
+    // In order: the first named set is the one shown.
+    void sets.reduce((p, d, i) => p.then(() => openTraceSet(store, host, d, i === 0)), Promise.resolve());
     if (sets.length) store.getState().setView('set');
   }, [host]);
 
@@ -55,6 +52,7 @@ export function App() {
       host.onMenu((a: MenuAction) => {
         if (a === 'open') fileInput.current?.click();
         else if (a.startsWith('open-path:')) void openPath(a.slice('open-path:'.length));
+        else if (a.startsWith('open-set:')) void openTraceSet(store, host, a.slice('open-set:'.length));
         else if (a === 'compare') store.getState().setView('compare');
         else if (a === 'record') store.getState().setView('record');
         else void runExport(a, store.getState(), host).catch((e) => store.getState().setError((e as Error).message));

@@ -9,7 +9,8 @@ export type MenuAction =
   | 'export-latex'
   | 'compare'
   | 'record'
-  | `open-path:${string}`;
+  | `open-path:${string}`
+  | `open-set:${string}`;
 
 /** What the views need from where they run (Electron or a browser): the engine, saving files, menu commands. */
 export interface Host {

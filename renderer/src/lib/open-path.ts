@@ -21,3 +21,15 @@ export async function openTracePath(store: StoreApi<AppState>, host: Host, path:
     store.getState().setError(`Could not open ${path}: ${(e as Error).message}`);
   }
 }
+
+/** Opens a trace set the engine may read (named on the command line, or chosen in the desktop app's File menu) in
+ * the Set view; a refusal or a folder that is not a set shows as the app's error, with the engine's reason. */
+export async function openTraceSet(store: StoreApi<AppState>, host: Host, dir: string, show = true) {
+  try {
+    store.getState().addSet(await host.api.openSet(dir));
+    if (show) store.getState().setSetBrowse({ dir });
+    store.getState().setView('set');
+  } catch (e) {
+    store.getState().setError(`Could not open the trace set ${dir}: ${(e as Error).message}`);
+  }
+}
