@@ -67,6 +67,15 @@ def _accepts_hooks(fn, name):
         return False
 
 
+def _mask_id(model):
+    """The model's own mask id where it says (Dream: generation_config.mask_token_id, else config.mask_token_id)."""
+    for holder in (getattr(model, 'generation_config', None), getattr(model, 'config', None)):
+        v = getattr(holder, 'mask_token_id', None)
+        if isinstance(v, int):
+            return v
+    return None
+
+
 def _target(lm, model, function, method):
     """(object, attribute name, kind) of the decoding call to wrap."""
     if method is not None:
@@ -123,7 +132,7 @@ def record(lm, trace_set, *, function=None, method=None, model=None, **recorder_
             if prompt is None:
                 prompt = args[0] if kind == 'method' else args[1]
             n = prompt.shape[0] if prompt.dim() == 2 else 1
-            opts.setdefault('mask_token_id', kw.get('mask_id'))
+            opts.setdefault('mask_token_id', kw.get('mask_id', _mask_id(model)))
             if kw.get('block_length') is not None:
                 opts.setdefault('block_length', kw['block_length'])
             opts.setdefault('prompt_length', prompt.shape[-1])  # left-padded batches share it

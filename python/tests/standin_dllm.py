@@ -194,3 +194,56 @@ def load_real(src):
     mdlm = load('dllm.core.samplers.mdlm')
     dream = load('dllm.pipelines.dream.sampler')
     return mdlm.MDLMSampler, mdlm.MDLMSamplerConfig, dream.DreamSampler, dream.DreamSamplerConfig
+
+
+class DreamModel(Model):
+    """Dream's model as DreamLM/Dream's eval/eval.py (fac0a7f2) calls it: `diffusion_generate(prompt_ids,
+    attention_mask=..., max_new_tokens=, steps=, output_history=, return_dict_in_generate=, ...)` on a left-padded
+    batch, the hooks popped from **kwargs as Dream's generation_utils does; masks appended on the right, logits shifted
+    right by one, neg-entropy confidence. Returns an object with `.sequences`."""
+
+    generation_config = types.SimpleNamespace(mask_token_id=MASK)
+
+    @torch.no_grad()
+    def diffusion_generate(self, inputs, attention_mask=None, max_new_tokens=8, steps=4, output_history=False,
+                           return_dict_in_generate=True, **kwargs):
+        tokens_hook = kwargs.pop('generation_tokens_hook_func', lambda step, x, logits: x)
+        logits_hook = kwargs.pop('generation_logits_hook_func', lambda step, x, logits: logits)
+        B = inputs.shape[0]
+        x = torch.cat([inputs, torch.full((B, max_new_tokens), MASK)], 1)
+        am = torch.cat([attention_mask.long(), torch.ones(B, max_new_tokens, dtype=torch.long)], 1)
+        x = tokens_hook(None, x, None)
+        for i in range(steps):
+            logits = self(x, am).logits
+            logits = logits_hook(i, x, torch.cat([logits[:, :1], logits[:, :-1]], 1))
+            p = torch.softmax(logits, -1)
+            conf = torch.where(x == MASK, (p * torch.log(p + 1e-10)).sum(-1), torch.tensor(-float('inf')))
+            for j in range(B):
+                sel = torch.topk(conf[j], max_new_tokens // steps).indices
+                x[j, sel] = p[j].argmax(-1)[sel]
+            x = tokens_hook(i, x, logits)
+        return types.SimpleNamespace(sequences=x)
+
+
+class DreamEvalHarness:
+    """eval/eval.py's DreamEvalHarness.generate_until: batches, the prompts tokenized left-padded (pad = EOS here),
+    one diffusion_generate per batch, answers cut after the prompt and at the stop sequences."""
+
+    def __init__(self, batch_size=2):
+        self.model, self.batch_size = DreamModel().eval(), batch_size
+
+    def generate_until(self, requests):
+        out = []
+        for b0 in range(0, len(requests), self.batch_size):
+            batch = requests[b0:b0 + self.batch_size]
+            ids = [encode(r.args[0]) for r in batch]
+            P = max(len(i) for i in ids)
+            prompt_ids = torch.tensor([[EOS] * (P - len(i)) + i for i in ids])
+            gen = self.model.diffusion_generate(prompt_ids, attention_mask=prompt_ids.ne(EOS), max_new_tokens=8,
+                                                output_history=False, return_dict_in_generate=True, steps=4)
+            for g, r in zip(gen.sequences, batch):
+                text = decode(g[P:].tolist())
+                for stop in r.args[1]['until']:
+                    text = text.split(stop)[0]
+                out.append(text)
+        return out

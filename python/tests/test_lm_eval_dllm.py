@@ -90,3 +90,31 @@ def first_canvas(kind, prompt, T, G=8):
     else:
         canvas[:P], canvas[P + G:], seen[:P + G] = torch.tensor(prompt), 0, 1
     return canvas, seen
+
+
+def test_dream_eval_py_records_through_diffusion_generate_and_its_hooks(tmp_path):
+    """Dream's own evaluation class: method='diffusion_generate' on its model, recorded through the hooks it pops
+    from **kwargs; the mask id read from the model's generation config."""
+    lm = sd.DreamEvalHarness()
+    bare = lm.generate_until(requests())
+    ts = dlens.TraceSet(tmp_path / 'dream.dlset')
+    with dlens.lm_eval.record(lm, ts, method='diffusion_generate', top_k=3):
+        answers = lm.generate_until(requests())
+    ts.close()
+    assert answers == bare
+    assert 'diffusion_generate' not in lm.model.__dict__
+    reader = ts.open(ts.path)
+    rows = {(r['sample']['task'], r['sample']['doc_id']): r for r in reader.rows()}
+    for i, (t, d, q) in enumerate(QUESTIONS):
+        m, tr = reader.decode(rows[(t, d)]['id'])
+        states = reader.states(rows[(t, d)]['id'])
+        batch = [encode(b[2]) for b in QUESTIONS[i // 2 * 2:i // 2 * 2 + 2]]
+        P = max(len(b) for b in batch)
+        prompt_ids = torch.tensor([[sd.EOS] * (P - len(b)) + b for b in batch])
+        made = lm.model.diffusion_generate(prompt_ids, attention_mask=prompt_ids.ne(sd.EOS)).sequences[i % 2]
+        assert states[-1].tolist() == made.tolist() and m['prompt_length'] == P and states.shape[0] == 5
+        lg = lm.model(prompt_ids[i % 2:i % 2 + 1].new_tensor(states[0])[None].long(),
+                      torch.tensor(states[0] != sd.EOS)[None].long()).logits[0]
+        want = torch.cat([lg[:1], lg[:-1]]).argmax(-1).numpy()
+        first = tr['rows'][:, 0] == 0
+        assert (tr['topk_ids'][first][:, 0] == want[P + tr['rows'][first][:, 1]]).all()
