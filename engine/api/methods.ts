@@ -21,5 +21,6 @@ export const API_METHODS = [
   'importCheckpoint',
   'openSet',
   'setTrace',
+  'setConfidenceGrids',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];

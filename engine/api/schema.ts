@@ -89,6 +89,7 @@ export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   importCheckpoint: z.tuple([ImportJobSchema]),
   openSet: z.tuple([z.string().min(1).max(4096)]),
   setTrace: z.tuple([z.string().min(1).max(4096), z.string().regex(/^[0-9a-f]{1,64}$/)]),
+  setConfidenceGrids: z.tuple([z.string().min(1).max(4096)]),
 };
 
 /** Checks a call's arguments; throws an Error whose message says which argument is wrong and how. */

@@ -17,6 +17,7 @@ import { runBench } from '../evaluate/run.js';
 import { convertCheckpoint } from '../convert/convert.js';
 import { readRegularFileAsync, statRegularAsync } from '../util/safe-read.js';
 import { completeRows, openSet, type OpenSet } from '../traceset/set.js';
+import { packGrids } from '../metrics/confidence-grid.js';
 import { DlensError } from '../errors.js';
 import type { EngineApi, EngineEvent, RecentFile, RecordJob } from './types.js';
 import { DEFAULTS } from './defaults.js';
@@ -405,7 +406,11 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     },
     async openSet(dir) {
       const s = setOf(dir);
-      return { dir, rows: s.rows, skipped: s.skipped };
+      // Without the confidence grids: setConfidenceGrids sends them packed, when the view draws them.
+      return { dir, rows: s.rows.map(({ conf_grid: _, ...r }) => r), skipped: s.skipped };
+    },
+    async setConfidenceGrids(dir) {
+      return Buffer.from(packGrids(setOf(dir).rows)).toString('base64');
     },
     async setTrace(dir, id) {
       return setOf(dir).trace(id);

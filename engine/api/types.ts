@@ -87,6 +87,8 @@ export interface SetIndex {
   rows: IndexRow[];
   /** Rows left out (cut short by a killed writer). */
   skipped: number;
+  /** The rows' confidence grids, packed (the page fetches them with setConfidenceGrids when first drawn). */
+  grids?: Uint8Array;
 }
 export type { IndexRow };
 
@@ -119,6 +121,12 @@ export interface EngineApi {
   openSet(dir: string): Promise<SetIndex>;
   /** One decode of an opened set, as the bytes of a `.dlens` trace. */
   setTrace(dir: string, id: string): Promise<Uint8Array>;
+  /**
+   * The confidence grids of an opened set's decodes (IndexRow.conf_grid), base64 of GRID × GRID bytes per row in
+   * openSet's row order: byte q is a mean confidence of q / 254, 255 no statistic. Fetched only when the Set view
+   * draws them: as JSON in every row they would double the index the view opens.
+   */
+  setConfidenceGrids(dir: string): Promise<string>;
   onEvent(listener: (e: EngineEvent) => void): () => void;
 }
 

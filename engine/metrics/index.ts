@@ -12,7 +12,7 @@ export type { DecodingOrder, OrderCorrelation } from './order.js';
 export { detectFailures, DETECTORS } from './detectors/index.js';
 export type { DetectorReport, DetectorId, Finding } from './detectors/index.js';
 export { divergence } from './divergence.js';
-export { confidenceGrid, GRID } from './confidence-grid.js';
+export { confidenceGrid, gridHex, GRID } from './confidence-grid.js';
 export { firstCorrectLayerRow, finalTokens, lensSummary } from './lens.js';
 export type { LensSummary } from './lens.js';
 export type { Divergence, Parting } from './divergence.js';

@@ -1,5 +1,5 @@
 import type { Trace } from '../trace/trace.js';
-import { traceMetrics, confidenceGrid, positionRegions } from '../metrics/index.js';
+import { traceMetrics, confidenceGrid, gridHex, positionRegions } from '../metrics/index.js';
 
 /** The evaluation's own name for a decode: lm-eval's task and doc_id, and which repeat of it (docs/trace-set.md). */
 export interface SampleId {
@@ -40,8 +40,9 @@ export interface IndexRow {
   /** Detectors that fired (docs/diagnostics.md), and the decoding order's Kendall tau over the answer. */
   detectors: string[];
   kendall: number | null;
-  /** Mean confidence by relative step × relative answer position (8 × 8, row-major; engine/metrics/confidence-grid). */
-  conf_grid: (number | null)[];
+  /** Mean confidence by relative step × relative answer position (8 × 8, row-major, as gridHex writes it;
+   * engine/metrics/confidence-grid). Sent to the page packed, by setConfidenceGrids, not with the rows. */
+  conf_grid?: string;
   complete: boolean;
 }
 
@@ -70,7 +71,7 @@ export function indexRow(t: Trace, sample?: SampleId): Omit<IndexRow, 'id' | 'sh
     answer_delay: answer.delay.meanDelay,
     detectors: x.detectors.filter((d) => d.findings.length).map((d) => d.id),
     kendall: Number.isNaN(kendall) ? null : kendall,
-    conf_grid: confidenceGrid(t, positionRegions(t)),
+    conf_grid: gridHex(confidenceGrid(t, positionRegions(t))),
     complete: m.complete,
   };
 }

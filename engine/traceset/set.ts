@@ -235,7 +235,7 @@ export function completeRows(set: OpenSet) {
   const derived: object[] = [];
   for (const r of set.rows) {
     // Rows of sets written before a metric existed get it too (conf_grid came after detectors).
-    if (Array.isArray(r.detectors) && Array.isArray(r.conf_grid)) continue;
+    if (Array.isArray(r.detectors) && typeof r.conf_grid === 'string') continue;
     const { sample, ...row } = indexRow(readTrace(set.trace(r.id)), r.sample ?? undefined);
     const keep = { ...row, sample, prompt: r.prompt || row.prompt, output: r.output || row.output };
     // What the writer knew (a reference, correctness) stays; what it could not compute is filled in.

@@ -96,6 +96,8 @@ export interface AppState {
   setFigure(f: Figure | null): void;
   setRecordForm(f: Partial<RecordForm>): void;
   addSet(s: SetIndex): void;
+  /** Gives an open set's rows their confidence grids (setConfidenceGrids' packed bytes, in row order). */
+  addSetGrids(dir: string, packed: Uint8Array): void;
   setSetBrowse(b: Partial<SetBrowse>): void;
   /** Compare exactly these traces (a pair of decodes from two sets). */
   setCompare(ids: string[]): void;
@@ -188,6 +190,9 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     addSet(x) {
       const sets = [...get().sets.filter((o) => o.dir !== x.dir), x];
       set({ sets, setBrowse: { ...get().setBrowse, dir: get().setBrowse.dir ?? x.dir } });
+    },
+    addSetGrids(dir, packed) {
+      set({ sets: get().sets.map((o) => (o.dir === dir ? { ...o, grids: packed } : o)) });
     },
     setSetBrowse(b) {
       set({ setBrowse: { ...get().setBrowse, ...b } });

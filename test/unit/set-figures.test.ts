@@ -3,6 +3,7 @@ import { readTrace } from '../../engine/trace/trace.js';
 import { writeTrace } from '../../engine/trace/write.js';
 import { handMadeManifest } from '../support/sample-trace.js';
 import { confidenceGrid, GRID, positionRegions } from '../../engine/metrics/index.js';
+import { gridHex, packGrids, unpackGrid } from '../../engine/metrics/confidence-grid.js';
 import type { IndexRow } from '../../engine/api/types.js';
 import {
   confidenceByStepAndPosition,
@@ -63,7 +64,6 @@ const row = (i: number, o: Partial<IndexRow>): IndexRow => ({
   answer_delay: 0,
   detectors: [],
   kendall: null,
-  conf_grid: [],
   complete: true,
   ...o,
 });
@@ -90,11 +90,18 @@ describe("a decode's confidence grid", () => {
 
 describe('the Set view figures', () => {
   const rows = [
-    row(0, { detectors: ['stall'], kendall: 0.9, conf_grid: [0.4, ...Array(63).fill(null)] }),
-    row(1, { detectors: ['stall', 'repetition'], kendall: 0.8, conf_grid: [0.8, 0.5, ...Array(62).fill(null)] }),
-    row(2, { strategy: 'fast-dllm-threshold', kendall: -0.95, conf_grid: [] }),
+    row(0, { detectors: ['stall'], kendall: 0.9 }),
+    row(1, { detectors: ['stall', 'repetition'], kendall: 0.8 }),
+    row(2, { strategy: 'fast-dllm-threshold', kendall: -0.95 }),
     row(3, { strategy: 'fast-dllm-threshold', detectors: ['repetition'], kendall: null }),
   ];
+  // rows 2 and 3: no statistic in their answers (an empty answer), or no grid at all (not derived yet)
+  const grids = new Map<IndexRow, (number | null)[]>([
+    [rows[0]!, [0.4, ...Array(63).fill(null)]],
+    [rows[1]!, [0.8, 0.5, ...Array(62).fill(null)]],
+    [rows[2]!, Array(64).fill(null)],
+  ]);
+  const gridOf = (r: IndexRow) => grids.get(r);
 
   it('detector shares: per strategy, the share of its decodes in which each detector fired', () => {
     const d = detectorShares(rows);
@@ -111,7 +118,7 @@ describe('the Set view figures', () => {
   });
 
   it('confidence by step × position: each decode weighs the same, a bin averages the decodes that have it', () => {
-    const c = confidenceByStepAndPosition(rows);
+    const c = confidenceByStepAndPosition(rows, gridOf);
     expect(c.decodes).toBe(2); // rows 2 and 3 have no statistic in their answers: left out
     expect(c.mean[0]).toBeCloseTo(0.6);
     expect(c.mean[1]).toBeCloseTo(0.5);
@@ -137,10 +144,25 @@ describe('the Set view figures', () => {
 
   it('each figure exports under its own name, with an SVG at the size asked and a table', () => {
     for (const kind of ['accuracy', 'detectors', 'confidence', 'kendall'] as const) {
-      const f = setFigure(kind, rows, 'viridis');
+      const f = setFigure(kind, rows, 'viridis', gridOf);
       expect(f.name).toMatch(/^set-/);
       expect(f.svg({ width: 800, height: 400 })).toContain('width="800"');
       expect(f.table().rows.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('confidence grids sent packed', () => {
+  it('round-trip within 1/254, no statistic kept apart, rows in order', () => {
+    const a = [0, 0.5, 1, null, 0.123, ...Array(59).fill(null)];
+    const packed = packGrids([{ conf_grid: gridHex(a) }, {}, { conf_grid: gridHex([0.999]) }]);
+    expect(gridHex(a).slice(0, 10)).toBe('007ffeff1f'); // 0, 0.5, 1, none, 0.123
+    expect(packed.length).toBe(3 * GRID * GRID);
+    const back = unpackGrid(packed, 0);
+    a.forEach((v, i) =>
+      v === null ? expect(back[i]).toBeNull() : expect(Math.abs(back[i]! - v)).toBeLessThan(1 / 254),
+    );
+    expect(unpackGrid(packed, 1).every((v) => v === null)).toBe(true); // a row without a grid
+    expect(unpackGrid(packed, 2)[0]).toBeCloseTo(0.999, 2);
   });
 });

@@ -24,7 +24,6 @@ const row = (i: number, o: Partial<IndexRow> = {}): IndexRow => ({
   answer_delay: 0,
   detectors: i % 4 === 0 ? ['stall'] : [],
   kendall: null,
-  conf_grid: [],
   complete: true,
   ...o,
 });

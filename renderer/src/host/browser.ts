@@ -86,6 +86,7 @@ export function browserHost(): Host {
     },
     traces: () => call('traces'),
     openSet: (dir) => call('openSet', dir),
+    setConfidenceGrids: (dir) => call('setConfidenceGrids', dir),
     async setTrace(dir, id) {
       const r = await fetch(`/api/set-trace?dir=${encodeURIComponent(dir)}&id=${encodeURIComponent(id)}`, { headers });
       if (!r.ok) throw new Error((await r.json().catch(() => ({ error: r.statusText }))).error);

@@ -3,6 +3,7 @@ import { useApp, useHost, useStoreApi } from '../context.js';
 import { DETECTORS } from '../../../engine/metrics/detectors/index.js';
 import type { IndexRow } from '../../../engine/api/types.js';
 import { setFigure } from '../lib/figures/set-figure.js';
+import { unpackGrid } from '../../../engine/metrics/confidence-grid.js';
 import {
   filterRows,
   groupOf,
@@ -54,7 +55,26 @@ export function SetView() {
   const groups = useMemo(() => [...new Set(set?.rows.map(groupOf) ?? [])], [set]);
   // (Over what the filters keep: a new sort order changes neither.)
   const colormap = useApp((s) => s.colormap);
-  const figure = useMemo(() => setFigure(b.figure, filtered, colormap), [b.figure, filtered, colormap]);
+  // The confidence grids come when that figure is first drawn (they would double the index the view opens with).
+  useEffect(() => {
+    if (b.figure !== 'confidence' || !set || set.grids) return;
+    host.api
+      .setConfidenceGrids(set.dir)
+      .then((b64) =>
+        store.getState().addSetGrids(
+          set.dir,
+          Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+        ),
+      )
+      .catch((e) => store.getState().setError(`Could not read the set's confidence grids: ${(e as Error).message}`));
+  }, [b.figure, set]);
+  const gridOf = useMemo(() => {
+    if (!set?.grids) return undefined;
+    const at = new Map(set.rows.map((r, i) => [r, i]));
+    const packed = set.grids;
+    return (r: IndexRow) => unpackGrid(packed, at.get(r)!);
+  }, [set]);
+  const figure = useMemo(() => setFigure(b.figure, filtered, colormap, gridOf), [b.figure, filtered, colormap, gridOf]);
   const svg = useMemo(() => figure.svg({ width: 520, height: 300 }), [figure]);
   useEffect(() => {
     if (!filtered.length) return;

@@ -17,7 +17,12 @@ import {
 } from './set-figures.js';
 
 /** The Set view's chosen figure over `rows`: its export name, its SVG at any size, and its table (CSV / LaTeX). */
-export function setFigure(kind: SetFigure, rows: IndexRow[], colormap: string) {
+export function setFigure(
+  kind: SetFigure,
+  rows: IndexRow[],
+  colormap: string,
+  gridOf?: (r: IndexRow) => (number | null)[] | undefined,
+) {
   const n = `${rows.length} decodes`;
   const make = (name: string, svg: (s: FigureSize) => string, table: () => Table, caption: string) => ({
     name,
@@ -35,10 +40,11 @@ export function setFigure(kind: SetFigure, rows: IndexRow[], colormap: string) {
     );
   }
   if (kind === 'confidence') {
-    const c = confidenceByStepAndPosition(rows);
+    const c = confidenceByStepAndPosition(rows, gridOf ?? (() => undefined));
     return make(
       'set-confidence-step-position',
-      (s) => confidenceGridSvg(c, s, `mean confidence by step × answer position (${c.decodes} decodes)`, colormap),
+      (s) =>
+        confidenceGridSvg(c, s, `mean confidence by step × answer position (${c.decodes} decodes)`, colormap, !gridOf),
       () => confidenceGridTable(c),
       'Mean confidence of the chosen token by relative step (rows) and relative answer position (columns).',
     );

@@ -92,14 +92,15 @@ const legendSvg = (groups: string[], x: number, y: number) =>
  * The decodes' confidence grids averaged bin by bin (each decode weighs the same; a bin's mean is over the decodes
  * that have a statistic there): GRID × GRID, rows the relative step, columns the relative answer position.
  */
-export function confidenceByStepAndPosition(rows: IndexRow[]) {
+export function confidenceByStepAndPosition(rows: IndexRow[], gridOf: (r: IndexRow) => (number | null)[] | undefined) {
   const sum = new Float64Array(GRID * GRID),
     count = new Uint32Array(GRID * GRID);
   let decodes = 0;
   for (const r of rows) {
-    if (!Array.isArray(r.conf_grid)) continue; // a row from before the grid existed, not derived yet
+    const grid = gridOf(r);
+    if (!grid) continue;
     let any = false;
-    r.conf_grid.forEach((v, i) => {
+    grid.forEach((v, i) => {
       if (v !== null && i < GRID * GRID) {
         sum[i]! += v;
         count[i]!++;
@@ -125,8 +126,15 @@ export const confidenceGridTable = (c: ConfidenceGrid): Table => ({
   ]),
 });
 
-export function confidenceGridSvg(c: ConfidenceGrid, size: FigureSize, title: string, colormap = 'viridis'): string {
-  if (!c.decodes) return empty(size, 'These decodes carry no confidence grid (open the set with dlens to derive it).');
+export function confidenceGridSvg(
+  c: ConfidenceGrid,
+  size: FigureSize,
+  title: string,
+  colormap = 'viridis',
+  loading = false,
+): string {
+  if (loading) return empty(size, 'Reading the confidence grids of the set…');
+  if (!c.decodes) return empty(size, 'These decodes have no confidence statistics in their answers.');
   const { width, height } = size;
   const side = Math.min(width - M.left - M.right, height - M.top - M.bottom);
   const cell = side / GRID;
