@@ -8,6 +8,8 @@ import {
   metricsTable,
   toCsv,
   toLatex,
+  texEscape,
+  esc,
   timelineSvg,
   heatmapSvg,
   volatilitySvg,
@@ -147,5 +149,31 @@ describe('bench files the Bench view loads', () => {
       '{"cells": [{"suite":"pick","strategy":"s","cache":"none","n":1,"accuracy":1,"tpf":2,"tpf_answer":1,"steps":3}]}',
     );
     expect(cells[0]!.tpf).toBe(2);
+  });
+});
+
+describe('exports that typeset and parse', () => {
+  it('LaTeX: every special character escaped once, τ ρ × ≤ in math mode (pdflatex needs no package)', () => {
+    expect(texEscape('a\\b {x}_1 & 50% #2 $3 ~^ <>|')).toBe(
+      'a\\textbackslash{}b \\{x\\}\\_1 \\& 50\\% \\#2 \\$3 \\textasciitilde{}\\textasciicircum{} $<$$>$$|$',
+    );
+    expect(texEscape('Kendall τ, Spearman ρ, 8 × 8, ≤ 3')).toBe(
+      'Kendall $\\tau$, Spearman $\\rho$, 8 $\\times$ 8, $\\leq$ 3',
+    );
+    const tex = toLatex({ header: ['τ from', 'n'], rows: [['0–1 %', 3]] }, 'order (τ)');
+    expect(tex).toContain('$\\tau$ from & n');
+    expect(tex).toContain('0--1 \\% & 3');
+    // nothing outside ASCII is left for pdflatex to choke on
+    expect([...tex].every((c) => c.charCodeAt(0) < 128)).toBe(true);
+  });
+
+  it('SVG text: markup escaped, the control characters XML forbids shown as control pictures', () => {
+    expect(esc('a<b>&"c"')).toBe('a&lt;b&gt;&amp;&quot;c&quot;');
+    expect(esc('page\u000cbreak\u0000')).toBe('page\u240cbreak\u2400');
+    expect(esc('tab\tnewline\n')).toBe('tab\tnewline\n'); // allowed in XML: kept
+    expect(esc('half \ud800 pair 😀')).toBe('half \ufffd pair 😀');
+    const all = esc(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => i)));
+    const forbidden = [...all].filter((c) => c.charCodeAt(0) < 32 && !'\t\n\r'.includes(c));
+    expect(forbidden).toEqual([]);
   });
 });

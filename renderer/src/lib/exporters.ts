@@ -59,13 +59,35 @@ export function toCsv(table: { header: string[]; rows: (string | number)[][] }):
   return [table.header, ...table.rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
 }
 
-const texEscape = (s: string) =>
-  s
-    .replace(/\\/g, '\\textbackslash{}')
-    .replace(/([&%$#_{}])/g, '\\$1')
-    .replace(/~/g, '\\textasciitilde{}')
-    .replace(/\^/g, '\\textasciicircum{}')
-    .replace(/>/g, '$>$');
+// What pdflatex typesets without extra packages: every special character escaped, and the symbols dlens's tables use
+// (τ, ρ, ×, ≤, …) in math mode. One pass, so that no replacement is escaped again.
+const TEX: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '&': '\\&',
+  '%': '\\%',
+  $: '\\$',
+  '#': '\\#',
+  _: '\\_',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+  '<': '$<$',
+  '>': '$>$',
+  '|': '$|$',
+  τ: '$\\tau$',
+  ρ: '$\\rho$',
+  '×': '$\\times$',
+  '≤': '$\\leq$',
+  '≥': '$\\geq$',
+  '±': '$\\pm$',
+  '→': '$\\rightarrow$',
+  '…': '\\ldots{}',
+  '–': '--',
+  '✓': 'yes',
+  '✗': 'no',
+};
+export const texEscape = (s: string) => s.replace(/[\\&%$#_{}~^<>|τρ×≤≥±→…–✓✗]/g, (c) => TEX[c]!);
 
 /** A booktabs table ready for a paper. */
 export function toLatex(
@@ -116,7 +138,19 @@ export function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, t
     .join('');
   return `<g transform="${transform}" font-size="10" font-family="sans-serif" fill="none"><path d="${domain}" stroke="currentColor"/>${marks}</g>`;
 }
-export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * Text for SVG/XML: markup escaped, and the control characters XML 1.0 forbids (a token may be U+000C) shown as their
+ * Unicode control pictures (␌), so that every exported figure parses and rasterises.
+ */
+export const esc = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 
 /**
  * The heatmap as a standalone SVG: the cells as an embedded PNG (a million cells as vector rectangles would not
