@@ -133,8 +133,15 @@ describe('the app in Chromium, served by dlens serve', () => {
   it('exports the figure as SVG and PNG and the metrics as CSV and LaTeX', async () => {
     await page.getByRole('tab', { name: 'Heatmaps' }).click();
     await page.getByTestId('metric').selectOption('confidence');
+    const menu = page.getByRole('menu');
     await page.getByRole('button', { name: 'Export ▾' }).click();
+    await page.keyboard.press('Escape'); // a menu closes on Esc,
+    await expect.poll(() => menu.count()).toBe(0);
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+    await page.mouse.click(700, 880); // on a click elsewhere,
+    await expect.poll(() => menu.count()).toBe(0);
     const save = async (item: string) => {
+      await page.getByRole('button', { name: 'Export ▾' }).click();
       const [dl] = await Promise.all([
         page.waitForEvent('download'),
         page.getByRole('menuitem', { name: item }).click(),
@@ -162,7 +169,7 @@ describe('the app in Chromium, served by dlens serve', () => {
     const tex = (await save('Metrics as LaTeX')).bytes.toString('utf8');
     expect(tex).toContain('\\begin{tabular}{lr}');
     expect(tex).toContain('\\toprule');
-    await page.getByRole('button', { name: 'Export ▾' }).click();
+    expect(await menu.count()).toBe(0); // and once its action is done
   });
 
   it('compares two traces on one cursor, with an output diff and one metrics table', async () => {

@@ -145,7 +145,6 @@ describe('diagnostics in the app', () => {
     await dl.saveAs(p);
     expect(dl.suggestedFilename()).toBe('bench-aup-pick.csv');
     expect(readFileSync(p, 'utf8').split('\n')[0]).toBe('strategy,cache,accuracy %,TPF (all),TPF (answer),steps,AUP');
-    await page.getByRole('button', { name: 'Export ▾' }).click();
     await inst.getByRole('button', { name: 'open' }).first().click();
     await expect.poll(() => page.locator('.tracechip').count()).toBe(3);
     expect(await page.getByTestId('trace-summary').textContent()).toMatch(/fast-dllm-threshold/);

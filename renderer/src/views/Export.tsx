@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useApp, useHost } from '../context.js';
 import { active, type AppState } from '../store.js';
 import type { Host } from '../host/types.js';
@@ -82,20 +82,32 @@ export function ExportMenu() {
   const state = useApp((s) => s);
   const [open, setOpen] = useState(false);
   const [dims, setDims] = useState(size);
-  const [msg, setMsg] = useState<string | null>(null);
+  const root = useRef<HTMLSpanElement>(null);
+  // A menu closes as menus do: Esc, a click anywhere else, or once its action is done (it covers what is below it).
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
+    const onDown = (e: PointerEvent) => !root.current?.contains(e.target as Node) && setOpen(false);
+    window.addEventListener('keydown', onKey);
+    window.addEventListener('pointerdown', onDown);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('pointerdown', onDown);
+    };
+  }, [open]);
   if (!state.traces.length && !state.figure) return null;
   const go = async (a: string) => {
     size = dims;
+    setOpen(false);
     try {
       const where = await runExport(a, state, host);
-      setMsg(where ? `Saved ${where}` : null);
       if (where) state.setNotice(`Saved ${where}`);
     } catch (e) {
       state.setError((e as Error).message);
     }
   };
   return (
-    <span className="menu">
+    <span className="menu" ref={root}>
       <button onClick={() => setOpen(!open)} aria-expanded={open}>
         Export ▾
       </button>
@@ -151,11 +163,6 @@ export function ExportMenu() {
               </select>
             </label>
           </fieldset>
-          {msg && (
-            <div className="note" data-testid="export-msg">
-              {msg}
-            </div>
-          )}
         </div>
       )}
     </span>
