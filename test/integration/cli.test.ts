@@ -215,3 +215,22 @@ describe('dlens command line', () => {
     expect(dlens(['info', out, '--region', 'x']).stderr).toContain('--region must be one of answer, padding, all');
   });
 });
+
+describe('dlens record tells a log how far it is', () => {
+  const args = ['record', '--model', FIXTURE, '--prompt', 'log me', '--gen-length', '32', '--block-length', '8'];
+  it('writes progress lines (step, tokens/s, ETA) to stderr when it is not a terminal', () => {
+    const r = dlens([...args, '--steps', '16'], { env: { DLENS_PROGRESS_EVERY_MS: '0' } });
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('step '));
+    expect(lines).toHaveLength(16); // every step, as asked for here (a line every 10 s by default)
+    expect(lines[0]).toMatch(/^step 1\/16 \(6 %\) {2}\d+\/32 tokens {2}[\d.]+ tok\/s {2}ETA \d+s$/);
+    expect(lines[15]).toMatch(/^step 16\/16 \(100 %\) {2}32\/32 tokens .* ETA 0s$/);
+    expect(r.stderr).not.toContain('\r'); // no terminal rewriting in a log
+  });
+  it('--quiet leaves stderr to the summary', () => {
+    const r = dlens([...args, '--steps', '16', '--quiet'], { env: { DLENS_PROGRESS_EVERY_MS: '0' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/^step /m);
+    expect(r.stderr).toMatch(/16 steps, 16 forward passes/);
+  });
+});

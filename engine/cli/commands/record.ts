@@ -9,13 +9,15 @@ import type { CacheMode } from '../../cache/types.js';
 import { CACHE_MODES } from '../../cache/index.js';
 import { DEFAULTS } from '../../api/defaults.js';
 import { intOpt, pathOpt, fileArg, parse, type Command } from '../args.js';
+import { progressReporter } from '../progress.js';
 
 export const recordCommand: Command = {
   name: 'record',
   usage: `dlens record [--model NAME|DIR] (--prompt TEXT | --prompt-file F | --task SUITE:INDEX) [--strategy NAME]
                [--set key=value]... [--set cache.key=value]... [--cache ${CACHE_MODES.join('|')}] [--gen-length N] [--block-length N]
-               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--no-lens] [--device ${DEVICES.join('|')}] [--out FILE] [--json]
-               (--no-lens: leave out the logit lens of a model that has it, and its cost)
+               [--steps N] [--seed N] [--temperature T] [--top-k K] [--task-seed S] [--eot] [--no-lens] [--device ${DEVICES.join('|')}] [--out FILE] [--json] [--quiet]
+               (--no-lens: leave out the logit lens of a model that has it, and its cost; progress goes to stderr,
+               a line every 10 s when it is not a terminal; --quiet: none)
   dlens record --from TRACE --at STEP [--strategy NAME] [--set ...] [--cache ...] [--out FILE]
                (continue a trace from the state it had at STEP: counterfactual branching)`,
   summary:
@@ -41,6 +43,7 @@ async function run(argv: string[]) {
     'top-k': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
     eot: { type: 'boolean' },
     'no-lens': { type: 'boolean' },
     device: { type: 'string' },
@@ -100,7 +103,7 @@ async function run(argv: string[]) {
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
   if (temperature !== undefined && ((values.temperature as string).trim() === '' || !(temperature >= 0)))
     throw new DlensError(`--temperature must be a number >= 0, got "${values.temperature}"`);
-  const tty = process.stderr.isTTY && !values.json;
+  const progress = progressReporter({ quiet: values.quiet === true });
   const s = await record(
     {
       ...(branch
@@ -134,16 +137,9 @@ async function run(argv: string[]) {
       out: pathOpt(values.out as string | undefined, '--out'),
       device: values.device === undefined ? undefined : checkDevice(values.device as string),
     },
-    {
-      onStep: tty
-        ? (p) =>
-            process.stderr.write(
-              `\rstep ${p.step}/${p.totalSteps}  ${p.committed}/${p.genLength} tokens  ${(p.committed / (p.elapsedMs / 1000)).toFixed(1)} tok/s `,
-            )
-        : undefined,
-    },
+    { onStep: progress.onStep },
   );
-  if (tty) process.stderr.write('\n');
+  progress.done();
   if (values.json) {
     console.log(JSON.stringify(s));
     return;
