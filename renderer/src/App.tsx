@@ -7,7 +7,7 @@ import { EmptyState } from './views/EmptyState.js';
 import { ExportMenu, runExport } from './views/Export.js';
 import { StepBar } from './views/StepBar.js';
 import { DetectorBadges } from './views/Diagnostics.js';
-import { openTracePath, openTraceSet } from './lib/open-path.js';
+import { openBenchFile, openTracePath, openTraceSet } from './lib/open-path.js';
 import type { MenuAction } from './host/types.js';
 
 export function App() {
@@ -24,6 +24,17 @@ export function App() {
 
   const openFiles = async (files: FileList | File[]) => {
     for (const f of Array.from(files)) {
+      // A bench result opens in the Bench view (a set is a folder: `dlens serve --set`, or File → Open Trace Set).
+      if (f.name.toLowerCase().endsWith('.json')) {
+        await openBenchFile(store, f);
+        continue;
+      }
+      // The same file again (a second drop): shown, not opened twice.
+      const same = store.getState().traces.find((t) => t.name === f.name && !t.path && t.bytes?.length === f.size);
+      if (same) {
+        store.getState().setActive(same.id);
+        continue;
+      }
       if (f.size > LAZY_ABOVE)
         await store
           .getState()
@@ -39,7 +50,14 @@ export function App() {
   // `dlens serve FILE...` puts the files in the URL: open them once.
   useEffect(() => {
     if (host.kind !== 'browser') return;
-    for (const p of new URLSearchParams(location.search).getAll('open')) void openPath(p);
+    // In order, one after the other, then the first made active: the same trace is in front at every load.
+    const opens = new URLSearchParams(location.search).getAll('open');
+    void opens
+      .reduce((p, path) => p.then(() => openPath(path)), Promise.resolve())
+      .then(() => {
+        const first = store.getState().traces.find((t) => opens.includes(t.path ?? ''));
+        if (first) store.getState().setActive(first.id);
+      });
     // `dlens serve --set SET`: the sets open in the Set view.
     const sets = new URLSearchParams(location.search).getAll('set');
     // In order: the first named set is the one shown.
@@ -63,6 +81,12 @@ export function App() {
   // Keyboard: arrows step, Home/End jump, space plays; ignored while typing in a form.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      // Ctrl+O / ⌘O opens files in the browser too (the desktop app's File menu takes the key there).
+      if (host.kind === 'browser' && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'o') {
+        e.preventDefault();
+        fileInput.current?.click();
+        return;
+      }
       const el = e.target as HTMLElement;
       if (el.closest('input, textarea, select')) return;
       const s = store.getState();
@@ -141,7 +165,7 @@ export function App() {
         <input
           ref={fileInput}
           type="file"
-          accept=".dlens"
+          accept=".dlens,.json"
           multiple
           hidden
           data-testid="open-input"

@@ -6,6 +6,7 @@ import type { FigureSize } from './lib/exporters.js';
 import type { ViewId } from './views/ids.js';
 import type { SetIndex } from '../../engine/api/types.js';
 import { SET_BROWSE_DEFAULT, type SetBrowse } from './lib/set-table.js';
+import type { BenchFileCell } from './lib/bench-file.js';
 import type { RecordJob } from '../../engine/api/types.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
 import type { Region } from '../../engine/metrics/index.js';
@@ -21,6 +22,24 @@ export interface Figure {
   /** The LaTeX table's caption (default: the Bench view's). */
   caption?: string;
 }
+
+/** The Bench view's result and choices: they outlive the view (its instance links lead to Replay and back). */
+export interface BenchState {
+  cells: BenchFileCell[] | null;
+  source: string;
+  suite: string;
+  selected: string | null;
+  running: boolean;
+  job: { suites: string; strategies: string; limit: number };
+}
+export const BENCH_DEFAULT: BenchState = {
+  cells: null,
+  source: '',
+  suite: 'all',
+  selected: null,
+  running: false,
+  job: { suites: 'copy,sort', strategies: 'low-confidence,fast-dllm-threshold', limit: 4 },
+};
 
 /** The record form's settings; they outlive the view, so coming back to Record finds the last ones. */
 export interface RecordForm {
@@ -70,6 +89,7 @@ export interface AppState {
   /** Trace sets opened (`dlens serve --set DIR`), and the Set view's filters: kept across tab switches. */
   sets: SetIndex[];
   setBrowse: SetBrowse;
+  bench: BenchState;
   // actions
   openBytes(bytes: Uint8Array, name: string, path?: string): LoadedTrace | null;
   /** A large trace, read in ranges (docs/trace-format.md, "Large traces"). */
@@ -96,12 +116,21 @@ export interface AppState {
   setFigure(f: Figure | null): void;
   setRecordForm(f: Partial<RecordForm>): void;
   addSet(s: SetIndex): void;
+  setBench(b: Partial<BenchState>): void;
   /** Gives an open set's rows their confidence grids (setConfidenceGrids' packed bytes, in row order). */
   addSetGrids(dir: string, packed: Uint8Array): void;
   setSetBrowse(b: Partial<SetBrowse>): void;
   /** Compare exactly these traces (a pair of decodes from two sets). */
   setCompare(ids: string[]): void;
 }
+
+/** Why a file did not open, in words first: a file that is not a trace at all says so before any detail. */
+const openError = (name: string, e: unknown) => {
+  const m = (e as Error).message;
+  return m.includes('not a safetensors file')
+    ? `Could not open ${name}: not a dlens trace (it does not start with a safetensors header). Details: ${m}`
+    : `Could not open ${name}: ${m}`;
+};
 
 export const active = (s: AppState) => s.traces.find((t) => t.id === s.activeId) ?? null;
 const maxStep = (s: AppState) => active(s)?.trace.dims.S ?? 0;
@@ -113,6 +142,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     compareIds: [],
     sets: [],
     setBrowse: SET_BROWSE_DEFAULT,
+    bench: BENCH_DEFAULT,
     view: 'replay',
     step: 0,
     playing: false,
@@ -133,7 +163,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
       try {
         return get().addTrace(loadTrace(bytes, name, path));
       } catch (e) {
-        set({ error: `Could not open ${name}: ${(e as Error).message}` });
+        set({ error: openError(name, e) });
         return null;
       }
     },
@@ -148,7 +178,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
           x.onLoad.listener = () => set({ rowsRead: get().rowsRead + 1 });
         return get().addTrace(lt);
       } catch (e) {
-        set({ error: `Could not open ${name}: ${(e as Error).message}` });
+        set({ error: openError(name, e) });
         return null;
       }
     },
@@ -190,6 +220,9 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     addSet(x) {
       const sets = [...get().sets.filter((o) => o.dir !== x.dir), x];
       set({ sets, setBrowse: { ...get().setBrowse, dir: get().setBrowse.dir ?? x.dir } });
+    },
+    setBench(b) {
+      set({ bench: { ...get().bench, ...b } });
     },
     addSetGrids(dir, packed) {
       set({ sets: get().sets.map((o) => (o.dir === dir ? { ...o, grids: packed } : o)) });

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { record } from '../../engine/record.js';
@@ -148,5 +148,47 @@ describe('diagnostics in the app', () => {
     await inst.getByRole('button', { name: 'open' }).first().click();
     await expect.poll(() => page.locator('.tracechip').count()).toBe(3);
     expect(await page.getByTestId('trace-summary').textContent()).toMatch(/fast-dllm-threshold/);
+    // back in Bench, the result, the suite chosen and the instances are still there (issue 33, item 4)
+    await page.getByRole('tab', { name: 'Bench' }).click();
+    expect(await page.getByTestId('bench-suite').inputValue()).toBe('pick');
+    expect(await page.getByTestId('bench-instances').locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(await fig.locator('circle').count()).toBeGreaterThan(0);
+  });
+
+  it('opens what is dropped as what it is: a bench result in Bench, the same trace once, a non-trace in words', async () => {
+    await page.getByRole('tab', { name: 'Replay' }).click();
+    const chips = page.locator('.tracechip');
+    const before = await chips.count();
+    await page.getByTestId('open-input').setInputFiles(benchJson);
+    await expect.poll(() => page.locator('[role=tab][aria-selected=true]').textContent()).toMatch(/Bench/);
+    expect(await page.getByTestId('bench-figure').textContent()).toMatch(/bench\.json/);
+    const fresh = join(dir, 'pick1-again.dlens');
+    copyFileSync(lc, fresh);
+    await page.getByTestId('open-input').setInputFiles(fresh);
+    await page.getByTestId('open-input').setInputFiles(fresh); // dropped twice
+    await page.getByRole('tab', { name: 'Replay' }).click();
+    await expect.poll(() => chips.count()).toBe(before + 1);
+    const junk = join(dir, 'notes.dlens');
+    writeFileSync(junk, 'root:x:0:0:root:/root:/bin/bash\n');
+    await page.getByTestId('open-input').setInputFiles(junk);
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/^Could not open notes\.dlens: not a dlens trace \(it does not start with a safetensors header\)/);
+    // Ctrl+O opens the file picker in the browser as in the desktop app
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Control+o')]);
+    expect(chooser.isMultiple()).toBe(true);
+  });
+
+  it('with two files named on the command line, the first is in front at every load', async () => {
+    const two = await startServe({ DLENS_HOME: join(dir, 'home2') }, [th, lc]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await page.goto(two.url);
+        await expect.poll(() => page.locator('.tracechip').count()).toBe(2);
+        await expect.poll(() => page.getByTestId('trace-summary').textContent()).toMatch(/fast-dllm-threshold/);
+      }
+    } finally {
+      two.stop();
+    }
   });
 });

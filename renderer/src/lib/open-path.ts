@@ -2,6 +2,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { AppState } from '../store.js';
 import type { Host } from '../host/types.js';
 import { LAZY_ABOVE } from './traceModel.js';
+import { parseBenchJson } from './bench-file.js';
 
 /**
  * Opens a trace the engine can reach by its path (a recent file, one in the traces folder, one the command line
@@ -31,5 +32,15 @@ export async function openTraceSet(store: StoreApi<AppState>, host: Host, dir: s
     store.getState().setView('set');
   } catch (e) {
     store.getState().setError(`Could not open the trace set ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** Opens a bench result (`dlens bench --format json`) in the Bench view: loaded there, or dropped on the page. */
+export async function openBenchFile(store: StoreApi<AppState>, f: { name: string; text(): Promise<string> }) {
+  try {
+    store.getState().setBench({ cells: parseBenchJson(await f.text()), source: f.name, selected: null, suite: 'all' });
+    store.getState().setView('bench');
+  } catch (e) {
+    store.getState().setError(`Could not load ${f.name}: ${(e as Error).message}`);
   }
 }

@@ -1,10 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { useHost, useStoreApi } from '../context.js';
+import { useEffect, useMemo, useRef } from 'react';
+import { useApp, useHost, useStoreApi } from '../context.js';
+import type { BenchState } from '../store.js';
 import { aupTable } from '../../../engine/metrics/aup.js';
 import { DETECTORS } from '../../../engine/metrics/detectors/index.js';
 import { aupSvg, benchPoints } from '../lib/figures/aup-plot.js';
-import { parseBenchJson, type BenchFileCell } from '../lib/bench-file.js';
-import { openTracePath } from '../lib/open-path.js';
+import { openBenchFile, openTracePath } from '../lib/open-path.js';
 import type { FigureSize } from '../lib/exporters.js';
 import { useElementSize } from '../lib/use-element-size.js';
 import { DataTable } from './DataTable.js';
@@ -17,12 +17,12 @@ import { DataTable } from './DataTable.js';
 export function Bench() {
   const store = useStoreApi();
   const host = useHost();
-  const [cells, setCells] = useState<BenchFileCell[] | null>(null);
-  const [source, setSource] = useState('');
-  const [suite, setSuite] = useState('all');
-  const [selected, setSelected] = useState<string | null>(null);
-  const [running, setRunning] = useState(false);
-  const [job, setJob] = useState({ suites: 'copy,sort', strategies: 'low-confidence,fast-dllm-threshold', limit: 4 });
+  // In the store, not the view: the result, the choices and a run in flight survive switching tabs.
+  const { cells, source, suite, selected, running, job } = useApp((s) => s.bench);
+  const setBench = store.getState().setBench;
+  const setSuite = (suite: string) => setBench({ suite });
+  const setSelected = (selected: string | null) => setBench({ selected });
+  const setJob = (j: BenchState['job']) => setBench({ job: j });
   const fileInput = useRef<HTMLInputElement>(null);
   const [wrap, size] = useElementSize<HTMLDivElement>({ width: 900, height: 420 }, { width: 420, height: 300 });
   const points = useMemo(() => (cells ? benchPoints(cells, suite) : []), [cells, suite]);
@@ -52,17 +52,9 @@ export function Bench() {
     });
     return () => store.getState().setFigure(null);
   }, [cells, points, title, table]);
-  const load = async (f: File) => {
-    try {
-      setCells(parseBenchJson(await f.text()));
-      setSource(f.name);
-      setSelected(null);
-    } catch (e) {
-      store.getState().setError(`Could not load ${f.name}: ${(e as Error).message}`);
-    }
-  };
+  const load = (f: File) => openBenchFile(store, f);
   const run = async () => {
-    setRunning(true);
+    setBench({ running: true });
     try {
       const split = (s: string) =>
         s
@@ -76,13 +68,11 @@ export function Bench() {
         limit: job.limit,
         genLength: 32,
       });
-      setCells(res);
-      setSource(`bench of ${new Date().toLocaleTimeString()}`);
-      setSelected(null);
+      setBench({ cells: res, source: `bench of ${new Date().toLocaleTimeString()}`, selected: null });
     } catch (e) {
       store.getState().setError(`The benchmark failed: ${(e as Error).message}`);
     } finally {
-      setRunning(false);
+      setBench({ running: false });
     }
   };
   const point = points.find((p) => p.key === selected);
