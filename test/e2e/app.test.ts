@@ -81,7 +81,7 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.getByTestId('open-input').setInputFiles(bad);
     await expect
       .poll(() => page.getByRole('alert').textContent())
-      .toMatch(/Could not open bad\.dlens: not a valid \.dlens trace/);
+      .toMatch(/Could not open bad\.dlens: not a dlens trace \(it does not start with a safetensors header\)/);
     expect(await page.getByTestId('replay-text').count()).toBe(1);
     await page.getByRole('alert').getByRole('button').click();
   });
@@ -96,6 +96,10 @@ describe('the app in Chromium, served by dlens serve', () => {
       .poll(() => page.getByTestId('heatmap-tip').textContent())
       .toMatch(/confidence: (\d+(\.\d+)?%|not computed)/);
     await page.screenshot({ path: join(SHOTS, '2-heatmap-confidence.png') });
+    // steps and positions are whole numbers on the axes (issue 33, item 7)
+    const ticks = await page.locator('svg.axes .tick text').allTextContents();
+    expect(ticks.length).toBeGreaterThan(4);
+    expect(ticks.every((t) => /^\d+$/.test(t))).toBe(true);
     await page.getByTestId('metric').selectOption('entropy');
     await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.6);
     await expect.poll(() => page.getByTestId('heatmap-tip').textContent()).toMatch(/entropy/);

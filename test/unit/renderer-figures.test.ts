@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
+import * as d3 from 'd3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTrace, type LoadedTrace, stateAt, candidatesAt } from '../../renderer/src/lib/traceModel.js';
@@ -8,6 +9,8 @@ import {
   metricsTable,
   toCsv,
   toLatex,
+  integerTicks,
+  axisSvg,
   texEscape,
   esc,
   timelineSvg,
@@ -130,6 +133,9 @@ describe('heatmap and figure helpers on a real trace', () => {
     );
     expect(hm).toContain('href="data:image/png;base64,AAAA"');
     expect(hm).toContain('linearGradient');
+    // the colour bar says what it measures, and what a white cell means
+    expect(hm).toContain(`>${buildMatrix(lt, 'confidence').label}</text>`);
+    expect(hm).toContain('>not computed</text>');
     expect(volatilitySvg(lt, { width: 600, height: 400 }, 'v')).toContain('volatility band');
   });
 
@@ -175,5 +181,17 @@ describe('exports that typeset and parse', () => {
     const all = esc(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => i)));
     const forbidden = [...all].filter((c) => c.charCodeAt(0) < 32 && !'\t\n\r'.includes(c));
     expect(forbidden).toEqual([]);
+  });
+});
+
+describe('axes of whole things', () => {
+  it('steps, positions and layers get integer ticks, zoomed in or not', () => {
+    const s = (a: number, b: number) => d3.scaleLinear().domain([a, b]).range([0, 300]);
+    expect(integerTicks(s(1.7, 2.15), 8)).toEqual([2]);
+    expect(integerTicks(s(0, 3), 8)).toEqual([0, 1, 2, 3]); // d3 alone gives 0, 0.5, 1, ...
+    expect(integerTicks(s(40.2, 40.9), 8)).toEqual([]); // no whole number inside: no tick
+    expect(integerTicks(s(0, 520), 8).every(Number.isInteger)).toBe(true);
+    const svg = axisSvg(s(0, 3), 'bottom', '', 8, true);
+    expect([...svg.matchAll(/>([^<]+)<\/text>/g)].map((m) => m[1])).toEqual(['0', '1', '2', '3']);
   });
 });

@@ -118,12 +118,31 @@ export interface FigureSize {
 const M = FIGURE_MARGIN;
 type Orient = 'bottom' | 'left' | 'right';
 /**
+ * Ticks for an axis of whole things (steps, positions, layers): never 0.5 or 2.15. A zoomed domain narrower than one
+ * tick interval still gets the whole numbers inside it.
+ */
+export function integerTicks(scale: d3.ScaleLinear<number, number>, count: number): number[] {
+  const ticks = scale.ticks(count).filter(Number.isInteger);
+  if (ticks.length) return ticks;
+  const [a, b] = scale.domain() as [number, number];
+  const lo = Math.ceil(Math.min(a, b)),
+    hi = Math.floor(Math.max(a, b));
+  return d3.range(lo, hi + 1).slice(0, Math.max(1, count));
+}
+
+/**
  * An axis as SVG text from a d3 scale's ticks and format (what d3.axis draws, without needing a document), so
  * figures build anywhere: in the page, in tests, in a headless export.
  */
-export function axisSvg(scale: d3.ScaleLinear<number, number>, orient: Orient, transform: string, count = 8): string {
-  const ticks = scale.ticks(count),
-    fmt = scale.tickFormat(count);
+export function axisSvg(
+  scale: d3.ScaleLinear<number, number>,
+  orient: Orient,
+  transform: string,
+  count = 8,
+  integer = false,
+): string {
+  const ticks = integer ? integerTicks(scale, count) : scale.ticks(count),
+    fmt = integer ? d3.format('d') : scale.tickFormat(count);
   const [r0, r1] = scale.range() as [number, number];
   const horiz = orient === 'bottom',
     sign = orient === 'left' ? -1 : 1;
@@ -181,8 +200,8 @@ export function heatmapSvg(
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <defs><clipPath id="plot"><rect x="0" y="0" width="${w}" height="${h}"/></clipPath></defs>
 <g transform="translate(${M.left},${M.top})"><g clip-path="url(#plot)"><image x="${ix}" y="${iy}" width="${iw}" height="${ih}" preserveAspectRatio="none" image-rendering="pixelated" style="image-rendering:pixelated" href="${png}" xlink:href="${png}"/></g></g>
-${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
-${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
+${axisSvg(y, 'left', `translate(${M.left},${M.top})`, 8, true)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <g transform="translate(${M.left + w + 16},${M.top})">${legend}</g>
@@ -202,8 +221,12 @@ function legendSvg(m: Matrix, colormap: string, h: number): string {
     .range(0, 1.0001, 0.1)
     .map((t) => `<stop offset="${t}" stop-color="${cssColor(colormap, 1 - t)}"/>`)
     .join('');
-  const y = d3.scaleLinear().domain(m.domain).range([h, 0]);
-  return `<defs><linearGradient id="lg" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${h}" fill="url(#lg)"/>${axisSvg(y, 'right', 'translate(12,0)', 5)}`;
+  const y = d3
+    .scaleLinear()
+    .domain(m.domain)
+    .range([h - 40, 0]);
+  // The bar's title (what the colours measure) above it, and what a white cell means below it.
+  return `<text x="0" y="-8" font-family="sans-serif" font-size="10">${esc(m.label)}</text><defs><linearGradient id="lg" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs><rect width="12" height="${h - 40}" fill="url(#lg)"/>${axisSvg(y, 'right', 'translate(12,0)', 5)}<rect y="${h - 24}" width="12" height="12" fill="white" stroke="#999"/><text x="16" y="${h - 14}" font-family="sans-serif" font-size="9">not computed</text>`;
 }
 
 /** Token timeline as vector SVG: per position, first right (circle), stable (bar start) and commit (bar end). */
@@ -246,7 +269,7 @@ export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string, re
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${marks}</g>
-${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
 ${axisSvg(
   d3
     .scaleLinear()
@@ -254,6 +277,8 @@ ${axisSvg(
     .range([0, h]),
   'left',
   `translate(${M.left},${M.top})`,
+  8,
+  true,
 )}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
@@ -337,10 +362,10 @@ export function volatilitySvg(lt: LoadedTrace, size: FigureSize, title: string, 
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${band}<path d="${blk(v.blockStart)}" fill="none" stroke="${CATEGORICAL[1]}" stroke-width="1.5"/><path d="${blk(v.blockEnd)}" fill="none" stroke="${CATEGORICAL[1]}" stroke-width="1.5" stroke-dasharray="4 2"/></g>
-${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
+${axisSvg(y, 'left', `translate(${M.left},${M.top})`, 8, true)}
 <g transform="translate(${M.left},${M.top + h1 + gap})"><path d="${conf}" fill="none" stroke="${CATEGORICAL[3]}" stroke-width="1.5"/></g>
 ${axisSvg(yc, 'left', `translate(${M.left},${M.top + h1 + gap})`, 3)}
-${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h1 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <text transform="translate(14,${M.top + h1 + gap + h2 / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="9">block conf.</text>

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import * as d3 from 'd3';
+import { integerTicks } from '../lib/exporters.js';
 import type { Matrix } from '../lib/heatmap.js';
 import { paint, valueAt } from '../lib/heatmap.js';
 import { formatProb } from '../lib/format.js';
@@ -140,9 +141,17 @@ export function HeatmapCanvas({
     const g = d3.select(axes.current!);
     g.selectAll('*').remove();
     const bottom = g.append('g').attr('transform', `translate(${M.l},${M.t + h})`);
-    d3.axisBottom(x).ticks(Math.max(2, Math.floor(w / 80)))(bottom);
+    // Steps and positions are whole: no 0.5 or 2.15 ticks, zoomed in or not.
+    const whole = d3.format('d');
+    d3
+      .axisBottom(x)
+      .tickValues(integerTicks(x, Math.max(2, Math.floor(w / 80))))
+      .tickFormat((v) => whole(v as number))(bottom);
     const left = g.append('g').attr('transform', `translate(${M.l},${M.t})`);
-    d3.axisLeft(y).ticks(Math.max(2, Math.floor(h / 40)))(left);
+    d3
+      .axisLeft(y)
+      .tickValues(integerTicks(y, Math.max(2, Math.floor(h / 40))))
+      .tickFormat((v) => whole(v as number))(left);
   }, [x, y, w, h]);
 
   useEffect(() => {

@@ -72,8 +72,8 @@ export function lensLayersSvg(lt: LoadedTrace, step: number, rows: LensRows, siz
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${cells}${finals}</g>
-${axisSvg(y, 'left', `translate(${M.left},${M.top})`, Math.min(Ly, 8))}
-${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h + 20})`)}
+${axisSvg(y, 'left', `translate(${M.left},${M.top})`, Math.min(Ly, 8), true)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h + 20})`, 8, true)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">position (final token above; bold: still masked at step ${step})</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">layer</text>
 <g transform="translate(${M.left + w + 10},${M.top})">${unitLegendSvg('ll', color, h, ['top-1', 'probability'])}</g>

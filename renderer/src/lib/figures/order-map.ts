@@ -41,8 +41,8 @@ export function orderMapSvg(lt: LoadedTrace, size: FigureSize, title: string): s
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <g transform="translate(${M.left},${M.top})">${marks}</g>
-${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`)}
-${axisSvg(y, 'left', `translate(${M.left},${M.top})`)}
+${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
+${axisSvg(y, 'left', `translate(${M.left},${M.top})`, 8, true)}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">commit step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <g transform="translate(${M.left + w + 10},${M.top})">${unitLegendSvg('om', color, h, ['confidence', 'at commit'])}</g>
