@@ -23,6 +23,18 @@ export interface Figure {
   caption?: string;
 }
 
+/** A zoom (d3's transform: scale k, then translate x, y) and whether the rows fit the answer region. */
+export interface ZoomState {
+  k: number;
+  x: number;
+  y: number;
+  /** Rows shown: every position, or the answer's only (EOS padding and prompt left out). */
+  fit: 'all' | 'answer';
+}
+export const ZOOM_NONE: ZoomState = { k: 1, x: 0, y: 0, fit: 'all' };
+/** The zoom of one view of one trace: zooming one trace leaves the others as they were. */
+export const zoomKey = (traceId: string, view: string) => `${traceId}:${view}`;
+
 /** The Bench view's result and choices: they outlive the view (its instance links lead to Replay and back). */
 export interface BenchState {
   cells: BenchFileCell[] | null;
@@ -90,6 +102,8 @@ export interface AppState {
   sets: SetIndex[];
   setBrowse: SetBrowse;
   bench: BenchState;
+  /** Per trace and view (zoomKey): a view not zoomed is absent. */
+  zooms: Record<string, ZoomState>;
   // actions
   openBytes(bytes: Uint8Array, name: string, path?: string): LoadedTrace | null;
   /** A large trace, read in ranges (docs/trace-format.md, "Large traces"). */
@@ -117,6 +131,8 @@ export interface AppState {
   setRecordForm(f: Partial<RecordForm>): void;
   addSet(s: SetIndex): void;
   setBench(b: Partial<BenchState>): void;
+  /** Sets (part of) a view's zoom; null resets it (the whole trace, every row). */
+  setZoom(key: string, z: Partial<ZoomState> | null): void;
   /** Gives an open set's rows their confidence grids (setConfidenceGrids' packed bytes, in row order). */
   addSetGrids(dir: string, packed: Uint8Array): void;
   setSetBrowse(b: Partial<SetBrowse>): void;
@@ -143,6 +159,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     sets: [],
     setBrowse: SET_BROWSE_DEFAULT,
     bench: BENCH_DEFAULT,
+    zooms: {},
     view: 'replay',
     step: 0,
     playing: false,
@@ -220,6 +237,12 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     addSet(x) {
       const sets = [...get().sets.filter((o) => o.dir !== x.dir), x];
       set({ sets, setBrowse: { ...get().setBrowse, dir: get().setBrowse.dir ?? x.dir } });
+    },
+    setZoom(key, z) {
+      const zooms = { ...get().zooms };
+      if (z === null) delete zooms[key];
+      else zooms[key] = { ...(zooms[key] ?? ZOOM_NONE), ...z };
+      set({ zooms });
     },
     setBench(b) {
       set({ bench: { ...get().bench, ...b } });

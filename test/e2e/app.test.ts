@@ -192,6 +192,36 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.screenshot({ path: join(SHOTS, '6-compare.png') });
   });
 
+  it('zooms the heatmap per trace; double-click, 0 and fit-to-answer change only the trace shown', async () => {
+    await page.getByRole('tab', { name: 'Heatmaps' }).click();
+    await page.getByTestId('metric').selectOption('confidence');
+    const ticks = async () => (await page.locator('svg.axes .tick text').allTextContents()).map(Number);
+    const chip = (name: string) => page.locator('.tracechip button', { hasText: name }).first();
+    await chip('hello-lowconf-none.dlens').click();
+    const whole = await ticks();
+    const box = (await page.getByTestId('heatmap-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -300);
+    await expect.poll(async () => JSON.stringify(await ticks())).not.toBe(JSON.stringify(whole));
+    await page.waitForTimeout(400); // the wheel's last events
+    const zoomed = await ticks();
+    await chip('hello-random-dual.dlens').click(); // another trace: not zoomed
+    await expect.poll(async () => Math.max(...(await ticks()))).toBeGreaterThanOrEqual(Math.max(...whole) - 8);
+    await chip('hello-lowconf-none.dlens').click(); // and back: its zoom kept
+    await expect.poll(async () => JSON.stringify(await ticks())).toBe(JSON.stringify(zoomed));
+    await page.keyboard.press('0');
+    await expect.poll(async () => JSON.stringify(await ticks())).toBe(JSON.stringify(whole));
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    await expect.poll(async () => JSON.stringify(await ticks())).not.toBe(JSON.stringify(whole));
+    await page.getByTestId('heatmap-canvas').dblclick();
+    await expect.poll(async () => JSON.stringify(await ticks())).toBe(JSON.stringify(whole));
+    await page.getByTestId('heatmap-fit').selectOption('answer');
+    const answer = await page.evaluate(() => document.querySelectorAll('svg.axes g')[1]!.textContent);
+    expect(answer).toBeTruthy();
+    await page.getByTestId('heatmap-fit').selectOption('all');
+  });
+
   it('records with the fixture model: progress, cancel (a valid partial trace opens), then a full run', async () => {
     await page.getByRole('tab', { name: 'Record' }).click();
     // A page in a browser cannot hand the engine a folder: the import button says how to do it instead.

@@ -24,6 +24,9 @@ export function HeatmapCanvas({
   onStep,
   onHover,
   handle,
+  zoom,
+  onZoom,
+  rows,
 }: {
   matrix: Matrix;
   colormap: string;
@@ -32,12 +35,19 @@ export function HeatmapCanvas({
   onStep(s: number): void;
   onHover(p: number | null): void;
   handle?: (h: HeatmapHandle) => void;
+  /** The zoom (held by the caller: per trace and view) and where a zoom, a pan or a reset (double-click) goes. */
+  zoom: { k: number; x: number; y: number };
+  onZoom(t: { k: number; x: number; y: number } | null): void;
+  /** The rows to fit in the panel before any zoom (default: every row of the matrix). */
+  rows?: [number, number];
 }) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const axes = useRef<SVGSVGElement>(null);
+  const zoomer = useRef<d3.ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
   const [box, setBox] = useState({ w: 800, h: 400 });
-  const [zt, setZt] = useState(d3.zoomIdentity);
+  const zt = useMemo(() => d3.zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k), [zoom.k, zoom.x, zoom.y]);
+  const [r0, r1] = rows ?? [matrix.rowStart, matrix.rowStart + matrix.rows];
   const [tip, setTip] = useState<{ x: number; y: number; s: number; p: number; v: number } | null>(null);
   const M = { l: HEATMAP_MARGIN.left, b: HEATMAP_MARGIN.bottom, t: HEATMAP_MARGIN.top, r: HEATMAP_MARGIN.right };
   const w = Math.max(10, box.w - M.l - M.r),
@@ -72,10 +82,10 @@ export function HeatmapCanvas({
       zt.rescaleY(
         d3
           .scaleLinear()
-          .domain([matrix.rowStart, matrix.rowStart + matrix.rows])
+          .domain([r0, Math.max(r1, r0 + 1)])
           .range([0, h]),
       ),
-    [zt, h, matrix],
+    [zt, h, r0, r1],
   );
 
   useEffect(() => {
@@ -90,13 +100,39 @@ export function HeatmapCanvas({
         [0, 0],
         [w, h],
       ])
-      .on('zoom', (e) => setZt(e.transform));
+      // Only the person's wheel and drags report a zoom: a transform set from the store (another trace, a reset) does
+      // not come back as one.
+      .on('zoom', (e) => e.sourceEvent && onZoom({ k: e.transform.k, x: e.transform.x, y: e.transform.y }));
     const sel = d3.select(canvas.current!);
     sel.call(z).on('dblclick.zoom', null);
+    sel.on('dblclick', () => onZoom(null));
+    zoomer.current = z;
     return () => {
-      sel.on('.zoom', null);
+      sel.on('.zoom', null).on('dblclick', null);
     };
-  }, [w, h]);
+  }, [w, h, onZoom]);
+  // Keys, as Perfetto's: + and − zoom about the panel's centre, 0 resets (ignored while typing in a form).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).closest?.('input, textarea, select') || e.ctrlKey || e.metaKey) return;
+      const by = e.key === '+' || e.key === '=' ? 1.5 : e.key === '-' || e.key === '_' ? 1 / 1.5 : 0;
+      if (e.key === '0') onZoom(null);
+      else if (by) {
+        const k = Math.min(128, Math.max(1, zt.k * by)),
+          f = k / zt.k;
+        // the point at the centre stays there; the view stays inside the matrix
+        const clamp = (v: number, size: number) => Math.min(0, Math.max(size * (1 - k), v));
+        onZoom({ k, x: clamp(w / 2 - (w / 2 - zt.x) * f, w), y: clamp(h / 2 - (h / 2 - zt.y) * f, h) });
+      } else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [zt, w, h, onZoom]);
+  // The zoom behaviour keeps its own transform: keep it the caller's (a trace switch, a reset, the keys).
+  useEffect(() => {
+    if (zoomer.current) d3.select(canvas.current!).call(zoomer.current.transform, zt);
+  }, [zt]);
 
   // Draw: scaled image + crosshair. Cheap enough for every cursor move.
   useEffect(() => {

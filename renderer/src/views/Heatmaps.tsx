@@ -1,6 +1,6 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useApp, useStoreApi } from '../context.js';
-import { active } from '../store.js';
+import { active, zoomKey, ZOOM_NONE, type ZoomState } from '../store.js';
 import { metricOptions, missingTensors } from '../lib/heatmap.js';
 import { useMatrix } from '../lib/use-matrix.js';
 import { COLORMAPS, CATEGORICAL, cssColor } from '../lib/colormaps.js';
@@ -24,6 +24,12 @@ export function Heatmaps() {
   const missing = missingTensors(lt);
   const h = useRef<HeatmapHandle | null>(null);
   const empty = opt.id === 'saliency' && !!lt.trace.manifest.no_saliency_reason;
+  const key = zoomKey(lt.id, 'heatmaps');
+  const zoom = useApp((s) => s.zooms[key]) ?? ZOOM_NONE;
+  const onZoom = useCallback(
+    (t: { k: number; x: number; y: number } | null) => store.getState().setZoom(key, t ?? { k: 1, x: 0, y: 0 }),
+    [key],
+  );
   useEffect(() => {
     if (empty) return store.getState().setFigure(null); // nothing drawn, nothing to export
     store.getState().setFigure({
@@ -78,7 +84,22 @@ export function Heatmaps() {
           </select>
         </label>
         <Legend kind={matrix.kind} domain={matrix.domain} categories={matrix.categories} colormap={colormap} />
-        <span className="dim">scroll to zoom, drag to pan, click to move the cursor</span>
+        <label>
+          rows{' '}
+          <select
+            data-testid="heatmap-fit"
+            value={zoom.fit}
+            onChange={(e) =>
+              store.getState().setZoom(key, { fit: e.target.value as ZoomState['fit'], k: 1, x: 0, y: 0 })
+            }
+          >
+            <option value="all">every position</option>
+            <option value="answer">fit to the answer</option>
+          </select>
+        </label>
+        <span className="dim">
+          scroll or +/− to zoom, drag to pan, double-click or 0 to reset, click to move the cursor
+        </span>
         {matrix.pending && (
           <span data-testid="heatmap-loading">reading {Math.round(progress * 100)}% of the steps…</span>
         )}
@@ -105,6 +126,9 @@ export function Heatmaps() {
             handle={(x) => {
               h.current = x;
             }}
+            zoom={zoom}
+            onZoom={onZoom}
+            rows={zoom.fit === 'answer' ? answerRows(lt) : undefined}
           />
         )}
         <aside>
@@ -147,4 +171,10 @@ export function Legend({
       {domain[0].toPrecision(2)} <i className="wide" style={{ background: grad }} /> {domain[1].toPrecision(2)}
     </span>
   );
+}
+
+/** The answer's positions (the generated ones before EOS padding), as the heatmap's row range. */
+function answerRows(lt: ReturnType<typeof active> & object): [number, number] {
+  const { P } = lt.trace.dims;
+  return [P, P + Math.max(1, lt.regions.counts.answer)];
 }

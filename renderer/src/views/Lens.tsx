@@ -1,6 +1,6 @@
 import { useCallback, useMemo } from 'react';
 import { useApp, useStoreApi } from '../context.js';
-import { active } from '../store.js';
+import { active, zoomKey, ZOOM_NONE } from '../store.js';
 import type { FigureSize } from '../lib/exporters.js';
 import { lensLayersSvg } from '../lib/figures/lens-layers.js';
 import { useMatrix } from '../lib/use-matrix.js';
@@ -32,6 +32,8 @@ export function Lens() {
 
 function LensViews() {
   const lt = useApp(active)!;
+  const zkey = zoomKey(lt.id, 'lens');
+  const zoom = useApp((s) => s.zooms[zkey]) ?? ZOOM_NONE;
   const store = useStoreApi();
   const step = useApp((s) => s.step);
   const hover = useApp((s) => s.hover);
@@ -102,6 +104,8 @@ function LensViews() {
           hover={hover}
           onStep={(x) => store.getState().setStep(x)}
           onHover={(p) => store.getState().setHover(p)}
+          zoom={zoom}
+          onZoom={(t) => store.getState().setZoom(zkey, t ?? { k: 1, x: 0, y: 0 })}
         />
       </div>
     </div>
