@@ -69,7 +69,7 @@ describe('the app in Chromium, served by dlens serve', () => {
     await text.locator('.tok').nth(25).hover();
     const card = page.getByTestId('poscard');
     await card.waitFor();
-    expect(await card.textContent()).toMatch(/position \d+ .* at step 20/);
+    expect(await card.textContent()).toMatch(/position \d+ .* at the cursor's step 20/);
     expect(await card.locator('tr').count()).toBe(5); // top-5 candidates
     await page.screenshot({ path: join(SHOTS, '1-replay.png') });
   });
@@ -216,6 +216,15 @@ describe('the app in Chromium, served by dlens serve', () => {
     await expect.poll(async () => JSON.stringify(await ticks())).not.toBe(JSON.stringify(whole));
     await page.getByTestId('heatmap-canvas').dblclick();
     await expect.poll(async () => JSON.stringify(await ticks())).toBe(JSON.stringify(whole));
+    // the tip names the cell under the pointer, the card the cursor's step; a zoom moves the tip
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.3);
+    const tip = page.getByTestId('heatmap-tip');
+    await expect.poll(() => tip.textContent()).toMatch(/^cell under the pointer: step \d+ · position \d+/);
+    expect(await page.getByTestId('poscard').textContent()).toMatch(/at the cursor's step \d+/);
+    const before = await tip.textContent();
+    await page.keyboard.press('+');
+    await expect.poll(() => tip.textContent()).not.toBe(before);
+    await page.keyboard.press('0');
     await page.getByTestId('heatmap-fit').selectOption('answer');
     const answer = await page.evaluate(() => document.querySelectorAll('svg.axes g')[1]!.textContent);
     expect(answer).toBeTruthy();

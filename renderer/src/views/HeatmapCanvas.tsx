@@ -45,6 +45,7 @@ export function HeatmapCanvas({
   const canvas = useRef<HTMLCanvasElement>(null);
   const axes = useRef<SVGSVGElement>(null);
   const zoomer = useRef<d3.ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
+  const mouse = useRef<{ x: number; y: number } | null>(null);
   const [box, setBox] = useState({ w: 800, h: 400 });
   const zt = useMemo(() => d3.zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k), [zoom.k, zoom.x, zoom.y]);
   const [r0, r1] = rows ?? [matrix.rowStart, matrix.rowStart + matrix.rows];
@@ -197,6 +198,16 @@ export function HeatmapCanvas({
     });
   }, [offscreen, x, y]);
 
+  // A zoom or pan moves the cells under a still pointer: the tip follows the cell now there, not the one before.
+  useEffect(() => {
+    const m = mouse.current;
+    if (!m) return;
+    const s = Math.floor(x.invert(m.x)),
+      p = Math.floor(y.invert(m.y));
+    setTip({ ...m, s, p, v: valueAt(matrix, s, p) });
+    onHover(p);
+  }, [x, y, matrix]);
+
   const at = (e: React.MouseEvent) => {
     const r = canvas.current!.getBoundingClientRect();
     return {
@@ -214,10 +225,12 @@ export function HeatmapCanvas({
         style={{ position: 'absolute', left: M.l, top: M.t, width: w, height: h }}
         onMouseMove={(e) => {
           const a = at(e);
+          mouse.current = { x: a.x, y: a.y };
           setTip({ ...a, v: valueAt(matrix, a.s, a.p) });
           onHover(a.p);
         }}
         onMouseLeave={() => {
+          mouse.current = null;
           setTip(null);
           onHover(null);
         }}
@@ -226,7 +239,7 @@ export function HeatmapCanvas({
       <svg ref={axes} className="axes" width={box.w} height={box.h} />
       {tip && (
         <div className="tip" style={{ left: M.l + tip.x + 12, top: M.t + tip.y + 12 }} data-testid="heatmap-tip">
-          step {tip.s} · position {tip.p}
+          <b>cell under the pointer</b>: step {tip.s} · position {tip.p}
           <br />
           {matrix.label}:{' '}
           {Number.isNaN(tip.v)

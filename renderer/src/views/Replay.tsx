@@ -168,7 +168,7 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
   return (
     <div className="poscard" data-testid="poscard">
       <div>
-        <b>position {pos}</b> (generated #{pos - P}) at step {s}
+        <b>position {pos}</b> (generated #{pos - P}) at the cursor&apos;s step {s}
       </div>
       <table>
         <tbody>
