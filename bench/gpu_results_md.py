@@ -16,7 +16,17 @@ def pct(x):
 def main(paths):
     overhead = [json.load(open(p)) for p in paths if 'eval' not in p]
     evals = [json.load(open(p)) for p in paths if 'eval' in p]
-    out = ['# The Python recorder on a GPU', '']
+    out = ['# The Python recorder on a GPU', '',
+           'What recording costs where evaluations run: the original decoders, unedited (LLaDA\'s generate.py; dllm\'s '
+           'copy of Dream\'s diffusion_generate), on LLaDA-8B- and Dream-7B-sized models built from their original '
+           'modeling code (random weights, bf16), timed bare and recorded into a trace set; the best of the '
+           'repetitions listed in the JSON (`reps`), runs interleaved. "default": top-5 statistics of the rows each '
+           'step decides from; "with saliency": plus the attention each position receives, per layer. "save s": the '
+           'time spent writing the batch\'s decodes (copies to the host, compaction), part of the overhead.', '',
+           'Commands: `scripts/reference-code.sh`, then `python3 bench/gpu_recorder_overhead.py .ref/gpu OUT.json '
+           '--models llada --reps 2` (and `--models dream --gen 256 --reps 1`), `python3 bench/gpu_eval_set.py '
+           '.ref/gpu SET OUT.json`; this page: `python3 bench/gpu_results_md.py` on the JSON in bench/results/.', '',
+           'Targets (issue 32): at most +3 % with the default recording and +10 % with saliency in every cell.', '']
     for r in overhead:
         out += [f"Device: {r['device']}, torch {r['torch']}; reference code: {'; '.join(r['reference'])}.", '']
         out += ['| model | batch | gen | steps | bare s | default | with saliency | save s (default) | '
