@@ -7,6 +7,7 @@ import type { ViewId } from './views/ids.js';
 import type { SetIndex } from '../../engine/api/types.js';
 import { SET_BROWSE_DEFAULT, type SetBrowse } from './lib/set-table.js';
 import type { BenchFileCell } from './lib/bench-file.js';
+import type { Alignment } from './lib/align.js';
 import type { RecordJob } from '../../engine/api/types.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
 import type { Region } from '../../engine/metrics/index.js';
@@ -102,6 +103,8 @@ export interface AppState {
   sets: SetIndex[];
   setBrowse: SetBrowse;
   bench: BenchState;
+  /** How Compare aligns traces of different lengths on the cursor (lib/align.ts). */
+  align: Alignment;
   /** Per trace and view (zoomKey): a view not zoomed is absent. */
   zooms: Record<string, ZoomState>;
   // actions
@@ -131,6 +134,7 @@ export interface AppState {
   setRecordForm(f: Partial<RecordForm>): void;
   addSet(s: SetIndex): void;
   setBench(b: Partial<BenchState>): void;
+  setAlign(a: Alignment): void;
   /** Sets (part of) a view's zoom; null resets it (the whole trace, every row). */
   setZoom(key: string, z: Partial<ZoomState> | null): void;
   /** Gives an open set's rows their confidence grids (setConfidenceGrids' packed bytes, in row order). */
@@ -159,6 +163,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     sets: [],
     setBrowse: SET_BROWSE_DEFAULT,
     bench: BENCH_DEFAULT,
+    align: 'progress',
     zooms: {},
     view: 'replay',
     step: 0,
@@ -243,6 +248,9 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
       if (z === null) delete zooms[key];
       else zooms[key] = { ...(zooms[key] ?? ZOOM_NONE), ...z };
       set({ zooms });
+    },
+    setAlign(align) {
+      set({ align });
     },
     setBench(b) {
       set({ bench: { ...get().bench, ...b } });

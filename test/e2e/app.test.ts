@@ -15,13 +15,15 @@ describe('the app in Chromium, served by dlens serve', () => {
   const dir = tmp();
   const traceA = join(dir, 'hello-lowconf-none.dlens'),
     traceB = join(dir, 'hello-random-dual.dlens'),
-    traceC = join(dir, 'hello-logits-only.dlens');
+    traceC = join(dir, 'hello-logits-only.dlens'),
+    traceD = join(dir, 'hello-4-steps.dlens');
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const base = { model: FIXTURE, prompt: 'hello world', genLength: 64, blockLength: 16, steps: 64 };
     await record({ ...base, out: traceA });
     await record({ ...base, strategy: 'random', cache: 'dual', out: traceB });
+    await record({ ...base, steps: 4, out: traceD });
     await logitsOnlyModel(join(dir, 'logits-only'));
     await record({ ...base, model: join(dir, 'logits-only'), out: traceC });
     server = await startServe({ DLENS_HOME: join(dir, 'home'), DLENS_MODEL_PATH: join(ROOT, 'test', 'fixtures') });
@@ -190,6 +192,38 @@ describe('the app in Chromium, served by dlens serve', () => {
     expect(table).toMatch(/random/);
     expect(table).toMatch(/dual/);
     await page.screenshot({ path: join(SHOTS, '6-compare.png') });
+  });
+
+  it('aligns a 4-step and a 64-step decode by progress and by forward passes, each showing its own step', async () => {
+    await page.getByTestId('open-input').setInputFiles(traceD);
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    await page.getByRole('checkbox', { name: 'hello-random-dual.dlens' }).uncheck();
+    const cols = page.getByTestId('compare-col');
+    await expect.poll(() => cols.count()).toBe(2);
+    const col = async (name: string) => (await cols.filter({ hasText: name }).textContent())!;
+    const blur = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.getByTestId('compare-align').selectOption('progress');
+    await blur(); // the keys step the cursor, not the select
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight'); // the 4-step trace is active: its step 2 of 4
+    await expect.poll(() => col('hello-4-steps'), { timeout: 3000 }).toMatch(/step 2 \/ 4/);
+    expect(await col('hello-lowconf-none')).toMatch(/step 32 \/ 64/); // halfway too
+    expect(await page.getByTestId('compare-alignment').textContent()).toMatch(
+      /Aligned on the same fraction of each decode: the cursor is hello-4-steps\.dlens's step 2 of 4/,
+    );
+    await page.keyboard.press('End');
+    await expect.poll(() => col('hello-lowconf-none')).toMatch(/step 64 \/ 64/); // the other reaches its end
+    await page.getByTestId('compare-align').selectOption('nfe');
+    await blur();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight'); // two forward passes each
+    await expect.poll(() => col('hello-lowconf-none')).toMatch(/step 2 \/ 64/);
+    expect(await page.getByTestId('compare-alignment').textContent()).toMatch(/the same forward passes \(NFE\)/);
+    await page.getByTestId('compare-align').selectOption('progress');
+    await page.screenshot({ path: join(SHOTS, '6b-compare-aligned.png') });
+    await page.getByRole('checkbox', { name: 'hello-random-dual.dlens' }).check();
   });
 
   it('zooms the heatmap per trace; double-click, 0 and fit-to-answer change only the trace shown', async () => {

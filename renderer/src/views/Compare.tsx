@@ -6,6 +6,7 @@ import { DataTable } from './DataTable.js';
 import { blockAt, isMaskedAt, stateAt, tokenText, type LoadedTrace } from '../lib/traceModel.js';
 import { divergence, type Divergence } from '../../../engine/metrics/index.js';
 import { useMemo } from 'react';
+import { alignedStep, ALIGNMENT_LABEL, type Alignment } from '../lib/align.js';
 
 /** 2-4 traces side by side on one step cursor, their outputs diffed against the first, their metrics in one table. */
 export function Compare() {
@@ -15,6 +16,10 @@ export function Compare() {
   const store = useStoreApi();
   const shown = traces.filter((t) => ids.includes(t.id));
   const region = useApp((s) => s.region);
+  const align = useApp((s) => s.align);
+  // The cursor is the active trace's step (the first shown when it is not among them); each column shows its own.
+  const activeId = useApp((s) => s.activeId);
+  const ref = shown.find((t) => t.id === activeId) ?? shown[0];
   const table = metricsTable(shown, region);
   // Each trace against the first, aligned step by step (engine/metrics/divergence.ts).
   const parts = useMemo(
@@ -25,6 +30,18 @@ export function Compare() {
     <div className="compare">
       <div className="controls">
         <RegionSwitch />
+        <label>
+          align by{' '}
+          <select
+            data-testid="compare-align"
+            value={align}
+            onChange={(e) => store.getState().setAlign(e.target.value as Alignment)}
+          >
+            <option value="progress">progress (fraction of steps)</option>
+            <option value="nfe">forward passes (NFE)</option>
+            <option value="step">step number</option>
+          </select>
+        </label>
         <span>Compare (2–4):</span>
         {traces.map((t) => (
           <label key={t.id}>
@@ -38,6 +55,12 @@ export function Compare() {
           Open at least two traces (same prompt, different strategy or cache) and tick them here.
         </div>
       )}
+      {ref && shown.length > 1 && (
+        <div className="dim" data-testid="compare-alignment">
+          Aligned on {ALIGNMENT_LABEL[align]}: the cursor is {ref.name}&apos;s step {Math.min(step, ref.trace.dims.S)}{' '}
+          of {ref.trace.dims.S}; each trace shows its own step.
+        </div>
+      )}
       {parts.map(({ lt, d }) => (
         <Parting key={lt.id} name={lt.name} d={d} first={shown[0]!.name} />
       ))}
@@ -46,7 +69,7 @@ export function Compare() {
           <Column
             key={lt.id}
             lt={lt}
-            step={step}
+            step={ref ? alignedStep(align, Math.min(step, ref.trace.dims.S), ref.trace, lt.trace) : step}
             base={i === 0 ? null : shown[0]!}
             marked={markedAt(parts, step, i === 0 ? null : lt.id)}
           />
