@@ -8,6 +8,7 @@ import { ExportMenu, runExport } from './views/Export.js';
 import { StepBar } from './views/StepBar.js';
 import { DetectorBadges } from './views/Diagnostics.js';
 import { openBenchFile, openTracePath, openTraceSet } from './lib/open-path.js';
+import { KeyboardHelp } from './views/KeyboardHelp.js';
 import type { MenuAction } from './host/types.js';
 
 export function App() {
@@ -20,6 +21,7 @@ export function App() {
   const notice = useApp((s) => s.notice);
   const theme = useApp((s) => s.theme);
   const [dragging, setDragging] = useState(false);
+  const [help, setHelp] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
   const openFiles = async (files: FileList | File[]) => {
@@ -89,6 +91,11 @@ export function App() {
       }
       const el = e.target as HTMLElement;
       if (el.closest('input, textarea, select')) return;
+      if (e.key === '?') {
+        setHelp((h) => !h);
+        e.preventDefault();
+        return;
+      }
       const s = store.getState();
       if (e.key === 'ArrowRight') {
         s.stepBy(e.shiftKey ? 10 : 1);
@@ -155,6 +162,9 @@ export function App() {
           Open…
         </button>
         <ExportMenu />
+        <button onClick={() => setHelp(true)} title="Keyboard shortcuts (?)" aria-label="keyboard shortcuts">
+          ?
+        </button>
         <button
           onClick={() => store.getState().setTheme(theme === 'dark' ? 'light' : 'dark')}
           title="Switch light/dark theme"
@@ -192,6 +202,7 @@ export function App() {
           <TraceSummary />
         </div>
       )}
+      {help && <KeyboardHelp onClose={() => setHelp(false)} />}
       {error && (
         <div className="error" role="alert">
           {error}

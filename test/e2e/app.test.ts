@@ -226,6 +226,22 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.getByRole('checkbox', { name: 'hello-random-dual.dlens' }).check();
   });
 
+  it('lists every shortcut on ?, and closes the list with Esc', async () => {
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur()); // keys typed in a form are its
+    await page.keyboard.press('?');
+    const help = page.getByTestId('keyboard-help');
+    await help.waitFor();
+    const keys = await help.locator('kbd').allTextContents();
+    for (const k of ['← / →', 'Home / End', 'Space', '+ / −', '0', 'Ctrl+O', 'Esc', '?']) expect(keys).toContain(k);
+    await page.screenshot({ path: join(SHOTS, '14-keyboard-help.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => help.count()).toBe(0);
+    await page.getByRole('button', { name: 'keyboard shortcuts' }).click(); // also from the header
+    await help.waitFor();
+    await page.mouse.click(5, 890); // a click outside closes it
+    await expect.poll(() => help.count()).toBe(0);
+  });
+
   it('zooms the heatmap per trace; double-click, 0 and fit-to-answer change only the trace shown', async () => {
     await page.getByRole('tab', { name: 'Heatmaps' }).click();
     await page.getByTestId('metric').selectOption('confidence');
