@@ -9,6 +9,7 @@ import { StepBar } from './views/StepBar.js';
 import { DetectorBadges } from './views/Diagnostics.js';
 import { openBenchFile, openTracePath, openTraceSet } from './lib/open-path.js';
 import { KeyboardHelp } from './views/KeyboardHelp.js';
+import { applyLink, linkParams } from './lib/deep-link.js';
 import type { MenuAction } from './host/types.js';
 
 export function App() {
@@ -22,6 +23,30 @@ export function App() {
   const theme = useApp((s) => s.theme);
   const [dragging, setDragging] = useState(false);
   const [help, setHelp] = useState(false);
+  const linked = useRef(false);
+  // The address bar follows the moment shown (after a link's own state is restored), so a reload keeps it.
+  useEffect(() => {
+    if (host.kind !== 'browser') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsub = store.subscribe(() => {
+      if (!linked.current) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => history.replaceState(null, '', `?${linkParams(store.getState())}`), 150);
+    });
+    return () => {
+      unsub();
+      clearTimeout(timer);
+    };
+  }, [host]);
+  const copyLink = async () => {
+    const url = `${location.origin}${location.pathname}?${linkParams(store.getState())}`;
+    try {
+      await navigator.clipboard.writeText(url);
+      store.getState().setNotice(`Link copied: ${url}`);
+    } catch {
+      store.getState().setNotice(`Copy this link: ${url}`);
+    }
+  };
   const fileInput = useRef<HTMLInputElement>(null);
 
   const openFiles = async (files: FileList | File[]) => {
@@ -54,11 +79,14 @@ export function App() {
     if (host.kind !== 'browser') return;
     // In order, one after the other, then the first made active: the same trace is in front at every load.
     const opens = new URLSearchParams(location.search).getAll('open');
+    const params = new URLSearchParams(location.search);
     void opens
       .reduce((p, path) => p.then(() => openPath(path)), Promise.resolve())
       .then(() => {
         const first = store.getState().traces.find((t) => opens.includes(t.path ?? ''));
         if (first) store.getState().setActive(first.id);
+        applyLink(store, params); // view, step, position, zoom, comparison: a reload or a pasted link restores them
+        linked.current = true;
       });
     // `dlens serve --set SET`: the sets open in the Set view.
     const sets = new URLSearchParams(location.search).getAll('set');
@@ -162,6 +190,11 @@ export function App() {
           Open…
         </button>
         <ExportMenu />
+        {host.kind === 'browser' && (
+          <button onClick={() => void copyLink()} title="Copy a link to this moment: traces, view, step, zoom">
+            Copy link
+          </button>
+        )}
         <button onClick={() => setHelp(true)} title="Keyboard shortcuts (?)" aria-label="keyboard shortcuts">
           ?
         </button>

@@ -187,6 +187,24 @@ describe('diagnostics in the app', () => {
         await expect.poll(() => page.locator('.tracechip').count()).toBe(2);
         await expect.poll(() => page.getByTestId('trace-summary').textContent()).toMatch(/fast-dllm-threshold/);
       }
+      // a link to a moment: the view, the step, the zoom and the trace in front survive a reload (issue 33, item 12)
+      await page.locator('.tracechip button', { hasText: 'pick1-lowconf' }).click();
+      await page.getByRole('tab', { name: 'Heatmaps' }).click();
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await page.keyboard.press('Home');
+      for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('+');
+      await expect.poll(() => decodeURIComponent(page.url())).toMatch(/view=heatmaps&step=5(&pos=\d+)?&zoom=1\.5,/);
+      expect(new URL(page.url()).searchParams.get('active')).toBe('1');
+      const ticks = () => page.locator('svg.axes .tick text').allTextContents();
+      const before = await ticks();
+      await page.reload();
+      await expect.poll(() => page.getByTestId('step-label').textContent()).toBe('step 5 / 32');
+      expect(await page.locator('[role=tab][aria-selected=true]').textContent()).toMatch(/Heatmaps/);
+      expect(await page.getByTestId('trace-summary').textContent()).toMatch(/low-confidence/);
+      await expect.poll(ticks).toEqual(before);
+      await page.getByRole('button', { name: 'Copy link' }).click();
+      await expect.poll(() => page.locator('.notice').textContent()).toMatch(/step=5/);
     } finally {
       two.stop();
     }
