@@ -155,6 +155,34 @@ describe('diagnostics in the app', () => {
     expect(await fig.locator('circle').count()).toBeGreaterThan(0);
   });
 
+  it('exports every view that has a figure as SVG that parses as XML and as PNG that rasterises', async () => {
+    await page.getByRole('tab', { name: 'Heatmaps', exact: true }).click();
+    await page.locator('.tracechip button', { hasText: 'pick1-lowconf' }).first().click();
+    const save = async (item: string) => {
+      await page.getByRole('button', { name: 'Export ▾' }).click();
+      const [dl] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('menuitem', { name: item }).click(),
+      ]);
+      const p = join(dir, `export-${dl.suggestedFilename()}`);
+      await dl.saveAs(p);
+      return readFileSync(p);
+    };
+    for (const view of ['Heatmaps', 'Token timeline', 'Volatility', 'Diagnostics', 'Logit lens', 'Bench']) {
+      await page.getByRole('tab', { name: view, exact: true }).click();
+      if (view === 'Bench') await page.getByTestId('bench-input').setInputFiles(benchJson);
+      const svg = (await save('Figure as SVG')).toString('utf8');
+      const error = await page.evaluate(
+        (text) => new DOMParser().parseFromString(text, 'image/svg+xml').querySelector('parsererror')?.textContent,
+        svg,
+      );
+      expect(error, `${view}: ${error}`).toBeUndefined();
+      const png = await save('Figure as PNG');
+      expect(png.subarray(1, 4).toString(), view).toBe('PNG');
+      expect(png.readUInt32BE(16), view).toBeGreaterThan(100); // width: a real image
+    }
+  });
+
   it('opens what is dropped as what it is: a bench result in Bench, the same trace once, a non-trace in words', async () => {
     await page.getByRole('tab', { name: 'Replay' }).click();
     const chips = page.locator('.tracechip');
