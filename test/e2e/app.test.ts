@@ -226,6 +226,30 @@ describe('the app in Chromium, served by dlens serve', () => {
     await page.getByRole('checkbox', { name: 'hello-random-dual.dlens' }).check();
   });
 
+  it('finds a text in the output, jumps to its commit step, and lists where its top-1 changed', async () => {
+    await page.getByRole('tab', { name: 'Replay' }).click();
+    await page.locator('.tracechip button', { hasText: 'hello-lowconf-none' }).first().click();
+    const output = (await page.locator('.replay .output').textContent())!.replace(/^output\s*/, '');
+    const needle = [...output.slice(10, 40)]
+      .filter((c) => c.trim())
+      .slice(0, 3)
+      .join('');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('/');
+    await page.keyboard.type(needle);
+    await expect.poll(() => page.getByTestId('search-count').textContent()).toMatch(/^\d+ found$/);
+    const hit = page.getByTestId('search-hit').filter({ hasText: 'output' }).first();
+    const [, pos, step] = (await hit.textContent())!.match(/position (\d+) · committed at step (\d+)/)!;
+    await hit.click();
+    await expect.poll(() => page.getByTestId('step-label').textContent()).toBe(`step ${step} / 64`);
+    expect(await page.getByTestId('poscard').textContent()).toContain(`position ${pos} `);
+    expect(await page.getByTestId('top1-changes').textContent()).toMatch(
+      new RegExp(`^position ${pos}: top-1 changed at steps? \\d`),
+    );
+    await page.screenshot({ path: join(SHOTS, '13-search.png') });
+    await page.getByRole('searchbox', { name: 'find text' }).fill('');
+  });
+
   it('lists every shortcut on ?, and closes the list with Esc', async () => {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur()); // keys typed in a form are its
     await page.keyboard.press('?');

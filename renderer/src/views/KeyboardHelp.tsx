@@ -8,6 +8,7 @@ export const SHORTCUTS: [string, string][] = [
   ['+ / −', 'zoom the heatmap or the logit lens in / out, about its centre'],
   ['0', 'reset the zoom (or double-click the panel)'],
   ['Ctrl+O', 'open traces (⌘O on a Mac)'],
+  ['/', 'find a text in the prompt and output (Replay)'],
   ['Esc', 'close a menu or this help'],
   ['?', 'this list'],
 ];

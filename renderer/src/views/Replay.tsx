@@ -1,4 +1,4 @@
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active } from '../store.js';
 import {
@@ -13,6 +13,7 @@ import {
 import { cssColor } from '../lib/colormaps.js';
 import { formatProb } from '../lib/format.js';
 import { DEFAULTS } from '../../../engine/api/defaults.js';
+import { findText, top1Changes } from '../lib/search.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
 export function Replay() {
@@ -65,6 +66,7 @@ export function Replay() {
   }
   return (
     <div className="replay" onMouseLeave={() => store.getState().setHover(null)}>
+      <Search lt={lt} />
       <div className="prompt">
         <span className="label">prompt</span> {prompt}
       </div>
@@ -211,3 +213,66 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
   );
 }
 const fmt = (x: number) => (x < 0 ? '–' : String(x));
+
+/**
+ * Find a text in the final prompt and output (`/` focuses it): each match jumps to its position at the step that
+ * committed it; the position found lists the steps where its top-1 candidate changed, each a jump.
+ */
+function Search({ lt }: { lt: LoadedTrace }) {
+  const store = useStoreApi();
+  const [q, setQ] = useState('');
+  const [picked, setPicked] = useState<number | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== '/' || (e.target as HTMLElement).closest?.('input, textarea, select')) return;
+      e.preventDefault();
+      input.current?.focus();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  const matches = useMemo(() => findText(lt.trace, q), [lt, q]);
+  const changes = useMemo(() => (picked === null ? [] : top1Changes(lt.trace, picked)), [lt, picked]);
+  const go = (pos: number, step: number) => {
+    setPicked(pos);
+    store.getState().setHover(pos);
+    if (step >= 0) store.getState().setStep(step);
+  };
+  return (
+    <div className="search" data-testid="search">
+      <input
+        ref={input}
+        type="search"
+        placeholder="find in the prompt and output (/)"
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        aria-label="find text"
+      />
+      {q && (
+        <span className="dim" data-testid="search-count">
+          {matches.length ? `${matches.length} found` : 'not found'}
+        </span>
+      )}
+      {matches.map((m, i) => (
+        <button key={i} className="link" onClick={() => go(m.position, m.commitStep)} data-testid="search-hit">
+          {m.inPrompt ? 'prompt' : 'output'} position {m.position}
+          {m.commitStep >= 0 ? ` · committed at step ${m.commitStep}` : ''}
+        </button>
+      ))}
+      {picked !== null && picked >= lt.trace.dims.P && (
+        <span data-testid="top1-changes">
+          position {picked}: top-1 changed at step{changes.length === 1 ? '' : 's'}{' '}
+          {changes.map((s, i) => (
+            <span key={s}>
+              {i > 0 && ', '}
+              <button className="link" onClick={() => store.getState().setStep(s)}>
+                {s}
+              </button>
+            </span>
+          ))}
+        </span>
+      )}
+    </div>
+  );
+}
