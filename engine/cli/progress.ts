@@ -25,13 +25,14 @@ export function progressLine(p: StepProgress): string {
 
 /**
  * Progress of a long command on stderr, as long-running tools report it: on a terminal one line rewritten in place;
- * otherwise a line every EVERY_MS (and the first step's), so a log shows the run is alive and when it will end.
+ * otherwise a line every EVERY_MS, so a log shows the run is alive and when it will end.
  * `quiet`: nothing. Returns the step callback and what to call when the run ends.
  */
 export function progressReporter(o: { quiet?: boolean; tty?: boolean; write?: (s: string) => void }) {
   const write = o.write ?? ((s: string) => void process.stderr.write(s));
   const tty = o.tty ?? process.stderr.isTTY === true;
-  let last = -Infinity,
+  // Not a terminal: the first line after EVERY_MS too (a short run stays quiet, as most tools' logs do).
+  let last = Date.now(),
     shown = false;
   if (o.quiet) return { onStep: undefined, done() {} };
   return {
@@ -42,7 +43,7 @@ export function progressReporter(o: { quiet?: boolean; tty?: boolean; write?: (s
         return;
       }
       const now = Date.now();
-      if (now - last < EVERY_MS && p.step < p.totalSteps) return;
+      if (now - last < EVERY_MS) return;
       last = now;
       write(`${progressLine(p)}\n`);
     },
