@@ -36,9 +36,12 @@ const openSetInWindow = (dir: string) => {
   send(`open-set:${dir}`);
 };
 const openLaunched = (argv: string[]) => {
-  const { traces, sets } = launchPaths(argv);
+  const { traces, sets, state } = launchPaths(argv);
   traces.forEach(openInWindow);
   sets.forEach(openSetInWindow);
+  // After the files: the page applies it once they are open (the traces it names by path, in this order).
+  if (state !== null)
+    send(`apply-state:${new URLSearchParams([...traces.map((t) => ['open', t]), ...new URLSearchParams(state)])}`);
 };
 const menu = (action: string) => win?.webContents.send(CHANNELS.menu, action);
 

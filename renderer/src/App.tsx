@@ -9,7 +9,7 @@ import { StepBar } from './views/StepBar.js';
 import { DetectorBadges } from './views/Diagnostics.js';
 import { openBenchFile, openTracePath, openTraceSet } from './lib/open-path.js';
 import { KeyboardHelp } from './views/KeyboardHelp.js';
-import { applyLink, linkParams } from './lib/deep-link.js';
+import { applyLink, commandLine, linkParams } from './lib/deep-link.js';
 import type { MenuAction } from './host/types.js';
 
 export function App() {
@@ -24,6 +24,7 @@ export function App() {
   const [dragging, setDragging] = useState(false);
   const [help, setHelp] = useState(false);
   const linked = useRef(false);
+  const openChain = useRef<Promise<unknown>>(Promise.resolve());
   // The address bar follows the moment shown (after a link's own state is restored), so a reload keeps it.
   useEffect(() => {
     if (host.kind !== 'browser') return;
@@ -39,7 +40,11 @@ export function App() {
     };
   }, [host]);
   const copyLink = async () => {
-    const url = `${location.origin}${location.pathname}?${linkParams(store.getState())}`;
+    // The desktop app's link is a command line that reopens the same traces and moment.
+    const url =
+      host.kind === 'browser'
+        ? `${location.origin}${location.pathname}?${linkParams(store.getState())}`
+        : commandLine(store.getState());
     try {
       await navigator.clipboard.writeText(url);
       store.getState().setNotice(`Link copied: ${url}`);
@@ -99,7 +104,13 @@ export function App() {
     () =>
       host.onMenu((a: MenuAction) => {
         if (a === 'open') fileInput.current?.click();
-        else if (a.startsWith('open-path:')) void openPath(a.slice('open-path:'.length));
+        // One after the other: a launch's state applies once the traces it names are open.
+        else if (a.startsWith('open-path:'))
+          openChain.current = openChain.current.then(() => openPath(a.slice('open-path:'.length)));
+        else if (a.startsWith('apply-state:'))
+          openChain.current = openChain.current.then(() =>
+            applyLink(store, new URLSearchParams(a.slice('apply-state:'.length))),
+          );
         else if (a.startsWith('open-set:')) void openTraceSet(store, host, a.slice('open-set:'.length));
         else if (a === 'compare') store.getState().setView('compare');
         else if (a === 'record') store.getState().setView('record');
@@ -190,11 +201,9 @@ export function App() {
           Open…
         </button>
         <ExportMenu />
-        {host.kind === 'browser' && (
-          <button onClick={() => void copyLink()} title="Copy a link to this moment: traces, view, step, zoom">
-            Copy link
-          </button>
-        )}
+        <button onClick={() => void copyLink()} title="Copy a link to this moment: traces, view, step, zoom">
+          Copy link
+        </button>
         <button onClick={() => setHelp(true)} title="Keyboard shortcuts (?)" aria-label="keyboard shortcuts">
           ?
         </button>

@@ -10,7 +10,8 @@ export type MenuAction =
   | 'compare'
   | 'record'
   | `open-path:${string}`
-  | `open-set:${string}`;
+  | `open-set:${string}`
+  | `apply-state:${string}`;
 
 /** What the views need from where they run (Electron or a browser): the engine, saving files, menu commands. */
 export interface Host {

@@ -54,3 +54,15 @@ export function applyLink(store: StoreApi<AppState>, q: URLSearchParams) {
       fit: (fit === 'answer' ? 'answer' : 'all') as ZoomState['fit'],
     });
 }
+
+/**
+ * The desktop app's link: a command line that reopens the same traces and moment (`dlens FILE... --state=...`),
+ * shell-quoted. A trace opened without a path (dropped) cannot be named.
+ */
+export function commandLine(s: AppState, app = 'dlens'): string {
+  const q = linkParams(s);
+  const files = q.getAll('open');
+  q.delete('open');
+  const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  return [app, ...files.map(quote), quote(`--state=${q}`)].join(' ');
+}
