@@ -183,6 +183,27 @@ describe('diagnostics in the app', () => {
     }
   });
 
+  it("collapses a long decode's EOS padding into one band and fits the steps to the answer", async () => {
+    await page.getByRole('tab', { name: 'Heatmaps', exact: true }).click();
+    await page.locator('.tracechip button', { hasText: 'pick1-lowconf' }).first().click();
+    await page.getByRole('tab', { name: 'Token timeline' }).click();
+    const fig = page.locator('.timeline .figure svg');
+    const rows = () => fig.locator('rect[fill="#E69F00"]').count(); // a commit mark per row shown
+    await page.getByTestId('region').selectOption('all'); // every position counted
+    const all = await rows();
+    await page.getByTestId('timeline-fit').selectOption('answer');
+    await expect.poll(() => fig.locator('[data-testid=padding-band]').count()).toBe(1);
+    const band = (await fig.locator('[data-testid=padding-band] text').textContent())!;
+    const [, n] = band.match(/^EOS padding: (\d+) positions, committed at steps \d+–\d+$/)!;
+    expect(await rows()).toBe(all - Number(n)); // the padding's rows are one band now
+    const steps = (await fig.locator('g.tick[transform$=",0)"] text').allTextContents()).map(Number); // the x axis
+    expect(Math.max(...steps)).toBeLessThanOrEqual(32);
+    await page.screenshot({ path: join(SHOTS, '15-timeline-collapsed.png') });
+    await page.getByTestId('timeline-fit').selectOption('all'); // expanded again
+    await expect.poll(() => fig.locator('[data-testid=padding-band]').count()).toBe(0);
+    await page.getByTestId('region').selectOption('answer');
+  });
+
   it('opens what is dropped as what it is: a bench result in Bench, the same trace once, a non-trace in words', async () => {
     await page.getByRole('tab', { name: 'Replay' }).click();
     const chips = page.locator('.tracechip');

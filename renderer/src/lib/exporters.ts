@@ -231,21 +231,39 @@ function legendSvg(m: Matrix, colormap: string, h: number): string {
 
 /** Token timeline as vector SVG: per position, first right (circle), stable (bar start) and commit (bar end). */
 /** Token timeline figure: one row per position of `region` (the others' rows stay empty, so positions line up). */
-export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string, region: Region = 'all'): string {
+export function timelineSvg(
+  lt: LoadedTrace,
+  size: FigureSize,
+  title: string,
+  region: Region = 'all',
+  fit: 'all' | 'answer' = 'all',
+): string {
   const { width, height } = size;
   const w = width - M.left - M.right,
     h = height - M.top - M.bottom;
-  const { S, P, G } = lt.trace.dims;
+  const { P, G } = lt.trace.dims;
+  // 'answer': a long decode's EOS padding collapses into one band (its row -1) and the steps end where the answer's
+  // last token was committed, so 34 answer tokens of a 512-step trace fill the figure instead of a corner.
+  const padding = lt.timings.filter((t) => lt.regions.has('padding', t.position));
+  const collapse = fit === 'answer' && padding.length > 0;
+  const rows = collapse ? [...d3.range(P, P + G).filter((p) => !lt.regions.has('padding', p)), -1] : d3.range(P, P + G);
   const x = d3
     .scaleLinear()
-    .domain([0, Math.max(1, S)])
+    .domain([0, timelineSteps(lt, fit)])
     .range([0, w]);
-  const y = d3
-    .scaleBand<number>()
-    .domain(d3.range(P, P + G))
-    .range([0, h])
-    .padding(0.15);
-  const marks = lt.timings
+  const y = d3.scaleBand<number>().domain(rows).range([0, h]).padding(0.15);
+  const shown = collapse ? lt.timings.filter((t) => !lt.regions.has('padding', t.position)) : lt.timings;
+  const band = collapse
+    ? (() => {
+        const c0 = d3.min(padding, (t) => t.commit) ?? 0,
+          c1 = d3.max(padding, (t) => t.commit) ?? 0;
+        const yy = y(-1)!,
+          x0 = x(Math.max(0, c0)),
+          x1 = Math.min(w, x(c1 + 1));
+        return `<g data-testid="padding-band"><rect x="0" y="${yy}" width="${w}" height="${y.bandwidth()}" fill="#eee"/><rect x="${x0}" y="${yy}" width="${Math.max(1, x1 - x0)}" height="${y.bandwidth()}" fill="#bbb"/><text x="4" y="${yy + y.bandwidth() / 2}" dy="0.35em" font-family="sans-serif" font-size="10">EOS padding: ${padding.length} positions, committed at steps ${c0}–${c1}</text></g>`;
+      })()
+    : '';
+  const marks = shown
     .filter((t) => lt.regions.has(region, t.position))
     .map((t) => {
       const yy = y(t.position)!,
@@ -268,22 +286,51 @@ export function timelineSvg(lt: LoadedTrace, size: FigureSize, title: string, re
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
-<g transform="translate(${M.left},${M.top})">${marks}</g>
+<g transform="translate(${M.left},${M.top})">${marks}${band}</g>
 ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
-${axisSvg(
-  d3
-    .scaleLinear()
-    .domain([P, P + G])
-    .range([0, h]),
-  'left',
-  `translate(${M.left},${M.top})`,
-  8,
-  true,
-)}
+${
+  collapse
+    ? bandAxisSvg(y, `translate(${M.left},${M.top})`)
+    : axisSvg(
+        d3
+          .scaleLinear()
+          .domain([P, P + G])
+          .range([0, h]),
+        'left',
+        `translate(${M.left},${M.top})`,
+        8,
+        true,
+      )
+}
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
 <g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([l, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${esc(l)}</text>`).join('')}</g>
 </svg>`;
+}
+
+/** The steps a token timeline spans: all of them, or (fit to the answer) up to the answer's last commit and one. */
+export function timelineSteps(lt: LoadedTrace, fit: 'all' | 'answer'): number {
+  const S = lt.trace.dims.S;
+  if (fit === 'all') return Math.max(1, S);
+  const last = d3.max(
+    lt.timings.filter((t) => !lt.regions.has('padding', t.position)),
+    (t) => t.commit,
+  );
+  return Math.max(1, Math.min(S, (last ?? S) + 2));
+}
+
+/** A left axis for rows that are positions but not evenly spaced (a collapsed band among them): a few rows labelled. */
+function bandAxisSvg(y: d3.ScaleBand<number>, transform: string): string {
+  const rows = y.domain().filter((p) => p >= 0);
+  const every = Math.max(1, Math.ceil(rows.length / 8));
+  const marks = rows
+    .filter((_, i) => i % every === 0)
+    .map(
+      (p) =>
+        `<g class="tick" transform="translate(0,${(y(p)! + y.bandwidth() / 2).toFixed(1)})"><line x2="-6" stroke="currentColor"/><text x="-9" dy="0.32em" text-anchor="end" fill="currentColor">${p}</text></g>`,
+    )
+    .join('');
+  return `<g transform="${transform}" font-size="10" font-family="sans-serif" fill="none">${marks}</g>`;
 }
 
 /** Series of the volatility view: mean confidence of the active block's masked positions, band width, block edges. */

@@ -1,7 +1,7 @@
 import { useCallback } from 'react';
-import { useApp } from '../context.js';
-import { active } from '../store.js';
-import { timelineSvg, type FigureSize } from '../lib/exporters.js';
+import { useApp, useStoreApi } from '../context.js';
+import { active, zoomKey, ZOOM_NONE, type ZoomState } from '../store.js';
+import { timelineSteps, timelineSvg, type FigureSize } from '../lib/exporters.js';
 import { REGION_LABEL } from '../../../engine/metrics/index.js';
 import { SvgFigure, Stat } from './SvgFigure.js';
 import { RegionSwitch } from './RegionSwitch.js';
@@ -10,9 +10,12 @@ import { RegionSwitch } from './RegionSwitch.js';
 export function Timeline() {
   const lt = useApp(active)!;
   const region = useApp((s) => s.region);
+  const store = useStoreApi();
+  const key = zoomKey(lt.id, 'timeline');
+  const fit = (useApp((s) => s.zooms[key]) ?? ZOOM_NONE).fit;
   const build = useCallback(
-    (size: FigureSize) => timelineSvg(lt, size, `${lt.name}: token timeline (${REGION_LABEL[region]})`, region),
-    [lt, region],
+    (size: FigureSize) => timelineSvg(lt, size, `${lt.name}: token timeline (${REGION_LABEL[region]})`, region, fit),
+    [lt, region, fit],
   );
   const d = lt.metrics.regions[region].delay;
   return (
@@ -24,6 +27,17 @@ export function Timeline() {
           <Stat key={k} k={`delayed > ${k}`} v={`${(v * 100).toFixed(1)}%`} />
         ))}
         <Stat k="oracle steps" v={`${d.oracleSteps} of ${d.actualSteps}`} />
+        <label>
+          padding{' '}
+          <select
+            data-testid="timeline-fit"
+            value={fit}
+            onChange={(e) => store.getState().setZoom(key, { fit: e.target.value as ZoomState['fit'] })}
+          >
+            <option value="all">a row per position, every step</option>
+            <option value="answer">one band; steps up to the answer&apos;s last commit</option>
+          </select>
+        </label>
       </div>
       {!lt.trace.holds.has('topk_ids') && (
         <div className="note" data-testid="timeline-missing">
@@ -31,7 +45,7 @@ export function Timeline() {
           right, so delays cannot be measured.
         </div>
       )}
-      <SvgFigure name={`token-timeline-${region}`} steps={lt.trace.dims.S} build={build} />
+      <SvgFigure name={`token-timeline-${region}`} steps={timelineSteps(lt, fit)} build={build} />
     </div>
   );
 }
