@@ -257,14 +257,21 @@ def main(argv):
         print('usage: python3 -m dlens.sglang install|uninstall   (puts dlens_record.py in SGLang\'s dLLM algorithm '
               'folder, or removes it)', file=sys.stderr)
         return 2
+    from .safetensors_io import PathRefused, write_atomic
     path = os.path.join(_folder(), MODULE)
-    if argv[0] == 'install':
-        with open(path, 'w') as f:
-            f.write(SHIM)
-        print(f'{path}: --dllm-algorithm DlensRecord records (see the module docstring of dlens.sglang)')
-    elif os.path.exists(path):
-        os.unlink(path)
-        print(f'removed {path}')
+    try:
+        if argv[0] == 'install':
+            # The package's atomic writer: a FIFO, a device or a dangling link at the path is refused, never replaced.
+            write_atomic(path, SHIM.encode())
+            print(f'{path}: --dllm-algorithm DlensRecord records (see the module docstring of dlens.sglang)')
+        elif os.path.lexists(path):
+            if not os.path.isfile(path) or os.path.islink(path):
+                raise PathRefused(f'cannot remove {path}: it is not the regular file install writes; remove it by hand')
+            os.unlink(path)
+            print(f'removed {path}')
+    except (PathRefused, OSError) as e:
+        print(f'dlens.sglang: {e}', file=sys.stderr)
+        return 2
     return 0
 
 

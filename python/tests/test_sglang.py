@@ -146,3 +146,19 @@ def test_a_config_without_the_wrapped_algorithm_says_what_to_add(sglang, tmp_pat
     c.algorithm_config['dlens']['wrap'] = 'NoSuchRule'
     with pytest.raises(ValueError, match='LowConfidence'):
         sglang.get_algorithm(c)
+
+
+def test_install_refuses_a_fifo_or_a_dangling_link_in_its_place(sglang, capsys):
+    import dlens.sglang
+    path = os.path.join(os.path.dirname(sglang.__file__), 'dlens_record.py')
+    os.unlink(path)
+    os.mkfifo(path)
+    assert dlens.sglang.main(['install']) == 2  # returns at once: no open() of the pipe
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('dlens.sglang: cannot write') and 'named pipe' in err and '\n' not in err
+    assert dlens.sglang.main(['uninstall']) == 2 and os.path.exists(path)  # not removed either
+    os.unlink(path)
+    os.symlink('/nonexistent/elsewhere.py', path)
+    assert dlens.sglang.main(['install']) == 2
+    assert os.path.islink(path)  # the link is left as it was
+    assert dlens.sglang.main(['bogus']) == 2
