@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,25 +7,42 @@ export const ROOT = resolve(import.meta.dirname, '..');
 export const FIXTURE = join(ROOT, 'test', 'fixtures', 'tiny-random');
 export const tmp = (prefix = 'dlens-test-') => mkdtempSync(join(tmpdir(), prefix));
 
+/**
+ * Runs a program to its end without holding the test worker's thread: a vitest worker must answer its runner within
+ * 60 s, and a synchronous child (spawnSync) that runs longer under CI's load fails the whole run.
+ */
+function run(exe: string, args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((ok, fail) => {
+    const p = spawn(exe, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '',
+      stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = o.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), o.timeoutMs) : undefined;
+    p.on('error', fail);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Runs the real command line as a user would (`node bin/dlens.mjs ...`). */
 export function dlens(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), ...args], {
+  return run(process.execPath, [join(ROOT, 'bin', 'dlens.mjs'), ...args], {
     cwd: opts.cwd ?? ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
     env: { ...process.env, ...opts.env },
+    timeoutMs: 120_000,
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /**
  * Runs a Python script. `torch`: with Debian's python3 (/usr/bin/python3), which has python3-torch (installed by
- * .ci/run); a PATH python3 (pyenv, a venv) often lacks it.
+ * npm test's pretest step); a PATH python3 (pyenv, a venv) often lacks it.
  */
 export function python(args: string[], o: { torch?: boolean } = {}) {
   const exe = o.torch && existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(exe, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return run(exe, args, { cwd: ROOT });
 }
 
 /** Starts `dlens serve` as a user would and returns its printed URL; the caller kills it. */

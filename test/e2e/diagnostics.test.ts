@@ -28,7 +28,7 @@ describe('diagnostics in the app', () => {
     await record({ task, genLength: 32, blockLength: 32, lens: false, out: noLens });
     server = await startServe({ DLENS_HOME: join(dir, 'home') });
     // the bench keeps its instance traces in the served traces folder, where the page may open them
-    const r = dlens([
+    const r = await dlens([
       'bench',
       '--suite',
       'pick,copy',

@@ -27,7 +27,7 @@ describe('traces from the Python recorder, imports and large files, in the app',
     const t = taskAt('sort', 2, DEFAULTS.taskSeed, { split: 'eval', corpus: fileCorpus() });
     const ids = model.encode(model.card.prompt_template.replace('{prompt}', t.prompt));
     const ckpt = join(ROOT, 'assets/checkpoints/dlens-tiny');
-    const py = python(
+    const py = await python(
       ['test/support/record_tiny.py', ckpt, JSON.stringify(ids), '32', '32', '32', join(runs, 'a-python.dlens')],
       { torch: true },
     );
@@ -39,7 +39,8 @@ describe('traces from the Python recorder, imports and large files, in the app',
       ['lmdeploy.json', 'lmdeploy-step-map', ['--tokenizer', tok]],
     ] as const)
       expect(
-        dlens(['import', join(FIX, file), '--from', from, '--out', join(runs, `b-${from}.dlens`), ...extra]).code,
+        (await dlens(['import', join(FIX, file), '--from', from, '--out', join(runs, `b-${from}.dlens`), ...extra]))
+          .code,
       ).toBe(0);
     writeLargeTrace(join(runs, 'c-large.dlens'), 8, 2048, 1100); // above 64 MiB: opened lazily
     server = await startServe({ DLENS_HOME: join(runs, '..', 'home') }, ['--traces-dir', runs]);

@@ -63,7 +63,7 @@ describe('KV-cache policies on real models', () => {
         cache,
         out: join(d, `${cache}.dlens`),
       });
-    expect(python(['test/check_trace.py', ...modes.map((c) => join(d, `${c}.dlens`))]).code).toBe(0);
+    expect((await python(['test/check_trace.py', ...modes.map((c) => join(d, `${c}.dlens`))])).code).toBe(0);
     const t = Object.fromEntries(modes.map((c) => [c, readTrace(new Uint8Array(readFileSync(join(d, `${c}.dlens`))))]));
     const { T, Ly } = t.prefix!.dims;
     expect(t.prefix!.manifest.refresh_steps).toEqual([0, 8, 16, 24]);

@@ -22,9 +22,9 @@ beforeAll(async () => {
 afterAll(() => fx?.close());
 
 describe('command-line mistakes (test/cli-mistakes.json)', () => {
-  it.each(TABLE.map((r) => [r.args.join(' '), r] as const))('%s', (_, row) => {
+  it.each(TABLE.map((r) => [r.args.join(' '), r] as const))('%s', async (_, row) => {
     const env = Object.fromEntries(Object.entries(row.env ?? {}).map(([k, v]) => [k, substitute(v, fx.vars)]));
-    const r = dlens(
+    const r = await dlens(
       row.args.map((a) => substitute(a, fx.vars)),
       { env: { DLENS_CORPUS: fx.vars.$EMPTY_CORPUS!, ...env } },
     );
@@ -35,16 +35,16 @@ describe('command-line mistakes (test/cli-mistakes.json)', () => {
 });
 
 describe('what used to be refused or mishandled', () => {
-  it("--help after any command prints that command's usage", () => {
+  it("--help after any command prints that command's usage", async () => {
     for (const cmd of ['models', 'record', 'learn', 'info', 'bench', 'tasks', 'serve']) {
-      const r = dlens([cmd, '--prompt', 'x', '--help']);
+      const r = await dlens([cmd, '--prompt', 'x', '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^usage:\\n  dlens ${cmd} `));
       expect(r.stdout).not.toMatch(cmd === 'models' ? /dlens record/ : /dlens models/);
     }
   });
 
-  it('negative numbers are values, and a huge temperature runs exactly the steps asked', () => {
+  it('negative numbers are values, and a huge temperature runs exactly the steps asked', async () => {
     const base = [
       'record',
       '--model',
@@ -59,11 +59,11 @@ describe('what used to be refused or mishandled', () => {
       '16',
       '--json',
     ];
-    const a = dlens([...base, '--seed', '-1', '--temperature', '1']);
+    const a = await dlens([...base, '--seed', '-1', '--temperature', '1']);
     expect(a.stderr).toBe('');
     expect(JSON.parse(a.stdout).steps).toBe(16);
     for (const t of ['1e308', 'Infinity']) {
-      const r = dlens([...base, '--temperature', t]);
+      const r = await dlens([...base, '--temperature', t]);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ steps: 16, complete: true });
     }

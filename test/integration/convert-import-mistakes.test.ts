@@ -28,7 +28,7 @@ interface Row {
 const TABLE = JSON.parse(readFileSync(join(ROOT, 'test', 'convert-import-mistakes.json'), 'utf8')) as Row[];
 
 let base: string, area: Area;
-beforeAll(() => {
+beforeAll(async () => {
   base = tmp('dlens-convert-mistakes-');
   area = hostileArea(base);
 });
@@ -58,7 +58,7 @@ function setUp(dir: string, files: Record<string, FileSpec>, vars: Record<string
 }
 
 describe('convert and import mistakes (test/convert-import-mistakes.json)', () => {
-  it.each(TABLE.map((r) => [r.what, r] as const))('%s', (_, row) => {
+  it.each(TABLE.map((r) => [r.what, r] as const))('%s', async (_, row) => {
     const ck = join(base, 'ck');
     pristineCopy(area, ck);
     const out = join(base, 'out');
@@ -66,7 +66,7 @@ describe('convert and import mistakes (test/convert-import-mistakes.json)', () =
     rmSync(`${out}.dlens`, { force: true });
     const vars = { $CK: ck, $OUT: out, $OUTSIDE: join(base, 'outside'), $TOK: join(ck, 'tokenizer.json') };
     setUp(ck, row.files ?? {}, vars);
-    const r = dlens(row.args.map((a) => a.replace(/\$[A-Z]+/g, (k) => vars[k as keyof typeof vars] ?? k)));
+    const r = await dlens(row.args.map((a) => a.replace(/\$[A-Z]+/g, (k) => vars[k as keyof typeof vars] ?? k)));
     const expected = row.stderr.replace(/\$[A-Z]+/g, (k) => vars[k as keyof typeof vars] ?? k);
     if (process.env.DLENS_SHOW_MISTAKES)
       console.log(

@@ -27,7 +27,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       [out, []],
       [out16, ['--dtype', 'fp16']],
     ] as const) {
-      const r = dlens(['convert', hf, '--out', o, '--json', ...extra]);
+      const r = await dlens(['convert', hf, '--out', o, '--json', ...extra]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ architecture: 'llada', dir: o });
@@ -38,7 +38,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     for (const m of [tiny, conv, conv16]) await m?.release();
   });
 
-  it('writes a model folder with a card made from config.json and the chat template', () => {
+  it('writes a model folder with a card made from config.json and the chat template', async () => {
     expect(readdirSync(out).sort()).toEqual(['dlens-model.json', 'model.onnx', 'model.onnx.data', 'tokenizer.json']);
     const card = JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8'));
     expect(card).toMatchObject({
@@ -96,7 +96,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
   it('computes what a float64 reference of the LLaDA architecture computes, within 1e-4', async () => {
     const prompt = tiny.encode(tiny.card.prompt_template.replace('{prompt}', 'Sort: 5 3 9'));
     const ids = [...prompt, ...Array(24).fill(tiny.card.mask_token_id), 7, 8, 9];
-    const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids)]).stdout) as {
+    const ref = JSON.parse((await python(['test/support/hf_reference.py', hf, JSON.stringify(ids)])).stdout) as {
       logits: number[][];
       keys0: number[];
     };
@@ -119,7 +119,8 @@ describe('dlens convert: a LLaDA checkpoint', () => {
     const positions = ids.map((_, i) => i);
     const P = prompt.length;
     const ref = JSON.parse(
-      python(['test/support/tiny_reference.py', hf, JSON.stringify(ids), String(P), '8'], { torch: true }).stdout,
+      (await python(['test/support/tiny_reference.py', hf, JSON.stringify(ids), String(P), '8'], { torch: true }))
+        .stdout,
     ) as { full: number[][]; cached: number[][] };
     const a = await pass(tiny, ids, positions);
     expect(
@@ -178,7 +179,7 @@ describe('dlens convert: a LLaDA checkpoint', () => {
       ['int4', 0.3, 0.85],
     ] as const) {
       const o = join(dir, `converted-${dtype}`);
-      const r = dlens(['convert', hf, '--out', o, '--dtype', dtype, '--json']);
+      const r = await dlens(['convert', hf, '--out', o, '--dtype', dtype, '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect(size(o) / size(out)).toBeLessThan(maxSize);
       const m = await loadModel(o);
@@ -249,12 +250,12 @@ describe('dlens convert: a LLaDA checkpoint', () => {
         patchConfig(d, { architectures: ['LLaDAMoEModelLM'], model_type: 'lladamoe', partial_rotary_factor: 0.5 }),
       'config.json: partial_rotary_factor 0.5; dlens rotates whole heads only',
     ],
-  ])('refuses %s with one message and writes nothing at --out', (_, spoil, message) => {
+  ])('refuses %s with one message and writes nothing at --out', async (_, spoil, message) => {
     const d = join(tmp('dlens-convert-bad-'), 'hf');
     tinyCheckpoint(d);
     spoil(d);
     const o = join(d, '..', 'out');
-    const r = dlens(['convert', d, '--out', o]);
+    const r = await dlens(['convert', d, '--out', o]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
@@ -303,7 +304,7 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
       const hf = join(dir, kind),
         out = join(dir, `${kind}-model`);
       randomQwenCheckpoint(hf, kind);
-      const r = dlens(['convert', hf, '--out', out, '--json']);
+      const r = await dlens(['convert', hf, '--out', out, '--json']);
       expect(r.stderr).toBe('');
       expect(JSON.parse(r.stdout)).toMatchObject({ architecture: arch });
       expect(JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8'))).toMatchObject({
@@ -312,7 +313,7 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
       });
       const m = await loadModel(out);
       try {
-        const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids)]).stdout) as {
+        const ref = JSON.parse((await python(['test/support/hf_reference.py', hf, JSON.stringify(ids)])).stdout) as {
           logits: number[][];
           keys0: number[];
         };
@@ -330,11 +331,11 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
     },
   );
 
-  it('a2d-qwen3 and Dream decode with every cache into valid traces', () => {
+  it('a2d-qwen3 and Dream decode with every cache into valid traces', async () => {
     for (const model of ['a2d-qwen3-model', 'dream-model'])
       for (const cache of CACHE_MODES) {
         const out = join(dir, `${model}-${cache}.dlens`);
-        const r = dlens([
+        const r = await dlens([
           'record',
           '--model',
           join(dir, model),
@@ -350,21 +351,21 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
           out,
         ]);
         expect(r.code, r.stderr).toBe(0);
-        expect(python(['test/check_trace.py', out]).code).toBe(0);
+        expect((await python(['test/check_trace.py', out])).code).toBe(0);
       }
   });
 
-  it('converts a block-causal (BD3LM) checkpoint with the block size its config or --block-size gives', () => {
+  it('converts a block-causal (BD3LM) checkpoint with the block size its config or --block-size gives', async () => {
     const hf = join(dir, 'Qwen3-0.6B-diffusion-bd3lm-v0.1');
     randomQwenCheckpoint(hf, 'a2d-qwen3');
-    const r = dlens(['convert', hf, '--out', join(dir, 'bd3lm-model')]);
+    const r = await dlens(['convert', hf, '--out', join(dir, 'bd3lm-model')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('block-causal (BD3LM) checkpoint, and config.json does not say its block size');
     expect(existsSync(join(dir, 'bd3lm-model'))).toBe(false);
-    expect(dlens(['convert', hf, '--out', join(dir, 'bd3lm-model'), '--block-size', '16']).code).toBe(0);
+    expect((await dlens(['convert', hf, '--out', join(dir, 'bd3lm-model'), '--block-size', '16'])).code).toBe(0);
     const p = join(hf, 'config.json');
     writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), block_size: 32 }));
-    expect(dlens(['convert', hf, '--out', join(dir, 'bd3lm-model-32')]).code).toBe(0);
+    expect((await dlens(['convert', hf, '--out', join(dir, 'bd3lm-model-32')])).code).toBe(0);
     for (const [m, b] of [
       ['bd3lm-model', 16],
       ['bd3lm-model-32', 32],
@@ -375,7 +376,7 @@ describe('dlens convert: the Qwen family (Dream, dllm A2D Qwen3), tiny random ch
       });
     // Its traces say which block each position attends from (trace format v2's attn_block).
     const out = join(dir, 'bd3lm.dlens');
-    const rec = dlens([
+    const rec = await dlens([
       'record',
       '--model',
       join(dir, 'bd3lm-model'),
@@ -421,15 +422,16 @@ describe('dlens convert --lens: the logit lens', () => {
     const hf = join(dir, kind),
       out = join(dir, `${kind}-lens`);
     make(hf);
-    const r = dlens(['convert', hf, '--out', out, '--lens', '--json']);
+    const r = await dlens(['convert', hf, '--out', out, '--lens', '--json']);
     expect(r.stderr).toBe('');
     expect(JSON.parse(readFileSync(join(out, 'dlens-model.json'), 'utf8')).training.source.lens).toBe(true);
     const m = await loadModel(out);
     try {
       expect(m.hasLens).toBe(true);
       const { num_layers: Ly, mask_token_id: mask } = m.card;
-      const ref = JSON.parse(python(['test/support/hf_reference.py', hf, JSON.stringify(ids), String(mask)]).stdout)
-        .lens as [number, number][][];
+      const ref = JSON.parse(
+        (await python(['test/support/hf_reference.py', hf, JSON.stringify(ids), String(mask)])).stdout,
+      ).lens as [number, number][][];
       const Q = ids.length;
       const all = ids.map((_, q) => q);
       const got = await forward(m, ids, all);
@@ -455,16 +457,16 @@ describe('dlens convert --lens: the logit lens', () => {
     }
   });
 
-  it('records the lens at every step of a decode with a lens model, and none without one', () => {
+  it('records the lens at every step of a decode with a lens model, and none without one', async () => {
     const traces = [
       ['lens', join(dir, 'llada-lens')],
       ['plain', join(dir, 'llada-plain')],
     ] as const;
-    const r0 = dlens(['convert', join(dir, 'llada'), '--out', traces[1][1], '--json']);
+    const r0 = await dlens(['convert', join(dir, 'llada'), '--out', traces[1][1], '--json']);
     expect(r0.code).toBe(0);
     for (const [name, model] of traces) {
       const out = join(dir, `${name}.dlens`);
-      const r = dlens(['record', '--model', model, '--task', 'sort:2', '--out', out]);
+      const r = await dlens(['record', '--model', model, '--task', 'sort:2', '--out', out]);
       expect(r.code).toBe(0);
       const t = readTrace(new Uint8Array(readFileSync(out)));
       if (name === 'plain') {

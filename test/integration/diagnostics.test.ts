@@ -63,30 +63,30 @@ describe('decoding order and divergence from the command line', () => {
     const b = await decodeTo('b', { task: task('pick:1'), strategy: 'fast-dllm-threshold' });
     const o = decodingOrder(a.trace);
     expect(o.overall.answer.kendall).toBeGreaterThan(-1);
-    const info = dlens(['info', a.out]);
+    const info = await dlens(['info', a.out]);
     expect(info.code).toBe(0);
     expect(info.stdout).toMatch(/decoding order \(1 = left to right\): Kendall τ -?\d\.\d\d/);
     expect(info.stdout).toMatch(/Stall\s+not applicable/);
-    const diff = dlens(['diff', a.out, b.out, '--json']);
+    const diff = await dlens(['diff', a.out, b.out, '--json']);
     expect(diff.code).toBe(0);
     const d = JSON.parse(diff.stdout);
     expect(d.states.step).toBe(1); // the threshold decoder commits several positions at its first step
     expect(d.states.positions[0].b.candidates.length).toBe(5);
-    const text = dlens(['diff', a.out, b.out]);
+    const text = await dlens(['diff', a.out, b.out]);
     expect(text.stdout).toMatch(/states part at step 1/);
   });
   it('dlens diff refuses traces of different prompts and a missing file, with exit 2', async () => {
     const a = await decodeTo('p1', { prompt: 'Sort: 3 1 2' });
     const b = await decodeTo('p2', { prompt: 'Copy: cat dog' });
-    const r = dlens(['diff', a.out, b.out]);
+    const r = await dlens(['diff', a.out, b.out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot be compared: the traces decode different prompts/);
-    expect(dlens(['diff', a.out]).stderr).toMatch(/takes two trace files/);
-    expect(dlens(['diff', a.out, join(dir, 'none.dlens')]).stderr).toMatch(/does not exist/);
+    expect((await dlens(['diff', a.out])).stderr).toMatch(/takes two trace files/);
+    expect((await dlens(['diff', a.out, join(dir, 'none.dlens')])).stderr).toMatch(/does not exist/);
   });
-  it('dlens bench reports detector shares and Kendall tau, and keeps instance traces with --traces', () => {
+  it('dlens bench reports detector shares and Kendall tau, and keeps instance traces with --traces', async () => {
     const keep = join(dir, 'bench');
-    const r = dlens([
+    const r = await dlens([
       'bench',
       '--suite',
       'pick',
@@ -117,7 +117,7 @@ describe('decoding order and divergence from the command line', () => {
     expect(readTrace(new Uint8Array(readFileSync(th.instances[1].trace))).manifest.task?.id).toBe(
       th.instances[1].task_id,
     );
-    const md = dlens(['bench', '--suite', 'pick', '--limit', '1']);
+    const md = await dlens(['bench', '--suite', 'pick', '--limit', '1']);
     expect(md.stdout).toMatch(/\| Stall % \|/);
     expect(md.stdout).toMatch(
       /\| Premature commit: not top-1 the step before % \| Premature commit: contradicted later % \|/,
@@ -133,7 +133,7 @@ describe('diagnostics on a converted checkpoint', () => {
     const hf = join(dir, 'dream-hf'),
       model = join(dir, 'dream-lens');
     randomQwenCheckpoint(hf, 'dream');
-    expect(dlens(['convert', hf, '--out', model, '--lens']).code).toBe(0);
+    expect((await dlens(['convert', hf, '--out', model, '--lens'])).code).toBe(0);
     // Four tokens per step against a threshold decoder (which, unsure of everything here, commits one per step).
     const runs = [
       ['low-confidence', '--steps', '16'],
@@ -141,7 +141,7 @@ describe('diagnostics on a converted checkpoint', () => {
     ];
     const traces = runs.map(([strategy]) => join(dir, `dream-${strategy}.dlens`));
     for (const [i, [strategy, ...rest]] of runs.entries()) {
-      const r = dlens([
+      const r = await dlens([
         'record',
         '--model',
         model,
@@ -155,7 +155,7 @@ describe('diagnostics on a converted checkpoint', () => {
       ]);
       expect(r.code, r.stderr).toBe(0);
     }
-    const info = JSON.parse(dlens(['info', traces[0]!, '--json']).stdout).summary;
+    const info = JSON.parse((await dlens(['info', traces[0]!, '--json'])).stdout).summary;
     expect(info.detectors.map((d: { id: string }) => d.id)).toEqual([
       'eos-flood',
       'repetition',
@@ -169,7 +169,7 @@ describe('diagnostics on a converted checkpoint', () => {
     const t = readTrace(new Uint8Array(readFileSync(traces[1]!)));
     expect(t.lensIds.shape).toEqual([t.dims.S, 2, t.dims.G]);
     expect(detectFailures(t).find((d) => d.id === 'stall')!.notApplicable).toBeNull();
-    const diff = dlens(['diff', ...traces, '--json']);
+    const diff = await dlens(['diff', ...traces, '--json']);
     expect(diff.code, diff.stderr).toBe(0);
     expect(JSON.parse(diff.stdout).states).toMatchObject({ step: expect.any(Number) });
   });

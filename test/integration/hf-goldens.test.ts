@@ -63,7 +63,7 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
   let model: LoadedModel;
 
   beforeAll(async () => {
-    const r = dlens([
+    const r = await dlens([
       'convert',
       src,
       '--out',
@@ -81,7 +81,7 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
   }, 60_000);
   afterAll(async () => model?.release());
 
-  it('tokenises the prompt as the reference did', () => {
+  it('tokenises the prompt as the reference did', async () => {
     const ids = golden.inputs[0]!.ids;
     const prompt = model.encode(model.card.prompt_template.replace('{prompt}', golden.inputs[0]!.prompt));
     expect(prompt).toEqual(ids.slice(0, prompt.length));
@@ -213,7 +213,7 @@ describe.each(FIXTURES)('a $name checkpoint made by its original modeling code',
         { prompt: inp.prompt, genLength: 16, blockLength: 8, steps: 16, out: join(traces, `${inp.ids.length}.dlens`) },
         { model },
       );
-    expect(dlens(['learn', '--traces', traces, '--out', filter]).code).toBe(0);
+    expect((await dlens(['learn', '--traces', traces, '--out', filter])).code).toBe(0);
     for (const cache of fx.caches)
       for (const s of STRATEGIES) {
         if (s.loop === 'draft-verify' && cache !== 'none') continue; // verifies whole states: full passes only, by design
@@ -243,7 +243,7 @@ describe('keys and values in float16 (dlens convert --kv-dtype fp16)', () => {
   it('halves the cache and decodes as generate.py does', async () => {
     const models: LoadedModel[] = [];
     for (const kv of ['fp32', 'fp16']) {
-      expect(dlens(['convert', src, '--out', join(dir, kv), '--kv-dtype', kv]).code).toBe(0);
+      expect((await dlens(['convert', src, '--out', join(dir, kv), '--kv-dtype', kv])).code).toBe(0);
       models.push(await loadModel(join(dir, kv)));
     }
     const [m32, m16] = models as [LoadedModel, LoadedModel];

@@ -17,27 +17,27 @@ const srcCommit = Array.from(source.commitStep.subarray(P));
  */
 describe("dlens import: other tools' records come back as the decode they recorded", () => {
   const dir = tmp();
-  const imp = (file: string, from: string, extra: string[] = []) => {
+  const imp = async (file: string, from: string, extra: string[] = []) => {
     const out = join(dir, `${from}.dlens`);
-    const r = dlens(['import', join(FIX, file), '--from', from, '--out', out, ...extra]);
+    const r = await dlens(['import', join(FIX, file), '--from', from, '--out', out, ...extra]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const t = readTrace(readFileSync(out));
     expect(t.manifest.source).toMatchObject({ kind: 'import', format: from });
     expect(t.dims.S).toBe(S);
     expect(Array.from(t.commitStep)).toEqual(srcCommit);
-    const check = python(['test/check_trace.py', out]);
+    const check = await python(['test/check_trace.py', out]);
     expect(check.stderr).toBe('');
     expect(JSON.parse(check.stdout)).toMatchObject({ source: 'import', steps: S, complete: true });
-    const info = dlens(['info', out]);
+    const info = await dlens(['info', out]);
     expect(info.code).toBe(0);
     expect(info.stdout).toMatch(/source {4}import/);
     expect(info.stdout).toMatch(/holds no {2}topk_ids/);
     return t;
   };
 
-  it("LLaDA's visualization sample_process.txt", () => {
-    const t = imp('sample_process.txt', 'llada-sample-process', ['--prompt', source.manifest.prompt]);
+  it("LLaDA's visualization sample_process.txt", async () => {
+    const t = await imp('sample_process.txt', 'llada-sample-process', ['--prompt', source.manifest.prompt]);
     // Its own ids (the file has text only), the same text at every position of every step.
     for (let s = 0; s <= S; s++)
       for (let g = 0; g < T - P; g++) {
@@ -50,8 +50,8 @@ describe("dlens import: other tools' records come back as the decode they record
     expect(t.manifest.prompt).toBe(source.manifest.prompt);
   });
 
-  it("ParallelBench's results .json.gz (with the model's tokenizer)", () => {
-    const t = imp('parallelbench.json.gz', 'parallelbench', ['--tokenizer', TOK]);
+  it("ParallelBench's results .json.gz (with the model's tokenizer)", async () => {
+    const t = await imp('parallelbench.json.gz', 'parallelbench', ['--tokenizer', TOK]);
     for (let s = 0; s <= S; s++)
       expect(Array.from(t.state.subarray(s * (T - P), (s + 1) * (T - P)))).toEqual(
         Array.from(source.state.subarray(s * T + P, (s + 1) * T)),
@@ -60,8 +60,8 @@ describe("dlens import: other tools' records come back as the decode they record
     expect(t.manifest.task?.reference).toBe(source.manifest.task?.reference ?? t.manifest.task?.reference);
   });
 
-  it("lmdeploy's step_map", () => {
-    const t = imp('lmdeploy.json', 'lmdeploy-step-map', ['--tokenizer', TOK]);
+  it("lmdeploy's step_map", async () => {
+    const t = await imp('lmdeploy.json', 'lmdeploy-step-map', ['--tokenizer', TOK]);
     expect(t.holds.has('masked')).toBe(true);
     expect(Array.from(t.state.subarray(S * (T - P)))).toEqual(Array.from(source.state.subarray(S * T + P)));
     expect(t.manifest.output).toBe(source.manifest.output);
@@ -119,11 +119,11 @@ describe("dlens import: other tools' records come back as the decode they record
     ],
   ];
   for (const [name, from, content, extra, msg] of mistakes)
-    it(`refuses a malformed record with one clear line: ${name}`, () => {
+    it(`refuses a malformed record with one clear line: ${name}`, async () => {
       const f = join(dir, `bad-${name.replace(/\W+/g, '-')}`);
       writeFileSync(f, content);
       const out = join(dir, `bad-${name.replace(/\W+/g, '-')}.dlens`);
-      const r = dlens(['import', f, '--from', from, '--out', out, ...extra]);
+      const r = await dlens(['import', f, '--from', from, '--out', out, ...extra]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(msg);
       expect(r.stderr).not.toMatch(/internal error/);

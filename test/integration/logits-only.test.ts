@@ -11,10 +11,10 @@ describe('a logits-only model', () => {
   const model = join(dir, 'model');
   beforeAll(() => logitsOnlyModel(model));
 
-  it('decodes with cache none, with every strategy of the step loop and FreeDave, into valid traces', () => {
+  it('decodes with cache none, with every strategy of the step loop and FreeDave, into valid traces', async () => {
     for (const strategy of ['low-confidence', 'fast-dllm-threshold', 'freedave']) {
       const out = join(dir, `${strategy}.dlens`);
-      const r = dlens([
+      const r = await dlens([
         'record',
         '--model',
         model,
@@ -35,12 +35,12 @@ describe('a logits-only model', () => {
       const t = readTrace(new Uint8Array(readFileSync(out)));
       expect(t.manifest.no_saliency_reason).toMatch(/logits only/);
       expect(t.saliency.full()!.every((v) => Number.isNaN(v))).toBe(true);
-      expect(python(['test/check_trace.py', out]).code).toBe(0);
+      expect((await python(['test/check_trace.py', out])).code).toBe(0);
     }
   });
 
-  it('refuses a cache with a message that says why', () => {
-    const r = dlens([
+  it('refuses a cache with a message that says why', async () => {
+    const r = await dlens([
       'record',
       '--model',
       model,

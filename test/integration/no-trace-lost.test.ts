@@ -25,7 +25,7 @@ describe('no trace is lost', () => {
     expect(s).toMatchObject({ output: '', complete: false, steps: 3 });
     const t = readTrace(new Uint8Array(readFileSync(out)));
     expect(t.manifest).toMatchObject({ output: '', complete: false, incomplete_reason: 'cancelled' });
-    expect(python(['test/check_trace.py', out]).code).toBe(0);
+    expect((await python(['test/check_trace.py', out])).code).toBe(0);
   });
 
   it('a cancel before the first step writes a valid trace of zero steps', async () => {
@@ -38,23 +38,23 @@ describe('no trace is lost', () => {
     );
     expect(s).toMatchObject({ output: '', steps: 0, complete: false });
     expect(readTrace(new Uint8Array(readFileSync(out))).dims.S).toBe(0);
-    const py = python(['test/check_trace.py', out]);
+    const py = await python(['test/check_trace.py', out]);
     expect(py.stderr).toBe('');
     expect(py.code).toBe(0);
   });
 
-  it('--out through a symlink writes the file it points to and keeps the link', () => {
+  it('--out through a symlink writes the file it points to and keeps the link', async () => {
     const d = tmp();
     mkdirSync(join(d, 'results'));
     writeFileSync(join(d, 'results', 'real.dlens'), 'old');
     symlinkSync(join(d, 'results', 'real.dlens'), join(d, 'link.dlens'));
-    const r = dlens(['record', ...short, '--out', join(d, 'link.dlens')]);
+    const r = await dlens(['record', ...short, '--out', join(d, 'link.dlens')]);
     expect(r.code).toBe(0);
     expect(lstatSync(join(d, 'link.dlens')).isSymbolicLink()).toBe(true);
     expect(readTrace(new Uint8Array(readFileSync(join(d, 'results', 'real.dlens')))).dims.S).toBe(8);
   });
 
-  it('--out refuses a folder, a device, a named pipe and a dangling link, and leaves them as they were', () => {
+  it('--out refuses a folder, a device, a named pipe and a dangling link, and leaves them as they were', async () => {
     const d = tmp();
     mkdirSync(join(d, 'folder.dlens'));
     execFileSync('mkfifo', [join(d, 'pipe.dlens')]);
@@ -66,7 +66,7 @@ describe('no trace is lost', () => {
       [join(d, 'dangling.dlens'), 'it is a symbolic link to a file that does not exist'],
     ];
     for (const [out, msg] of cases) {
-      const r = dlens(['record', ...short, '--out', out]);
+      const r = await dlens(['record', ...short, '--out', out]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`dlens: cannot write ${out}: ${msg}`);
     }
@@ -76,12 +76,12 @@ describe('no trace is lost', () => {
     expect(readdirSync(d).sort()).toEqual(['dangling.dlens', 'folder.dlens', 'pipe.dlens']);
   });
 
-  it('the next write removes temporary files a killed run left, and keeps those of a live one', () => {
+  it('the next write removes temporary files a killed run left, and keeps those of a live one', async () => {
     const d = tmp();
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(join(d, `t.dlens.tmp-${dead}-1700000000000`), 'partial');
     writeFileSync(join(d, `t.dlens.tmp-${process.pid}-1700000000000`), 'in progress');
-    expect(dlens(['record', ...short, '--out', join(d, 't.dlens')]).code).toBe(0);
+    expect((await dlens(['record', ...short, '--out', join(d, 't.dlens')])).code).toBe(0);
     expect(readdirSync(d).sort()).toEqual(['t.dlens', `t.dlens.tmp-${process.pid}-1700000000000`]);
     expect(existsSync(join(d, 't.dlens'))).toBe(true);
   });

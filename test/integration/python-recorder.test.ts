@@ -30,7 +30,7 @@ describe('the Python recorder and the engine record the same decode', async () =
       const ids = model.encode(model.card.prompt_template.replace('{prompt}', t.prompt));
       const py = join(dir, `${suite}-py.dlens`),
         eng = join(dir, `${suite}-engine.dlens`);
-      const r = python(['test/support/record_tiny.py', CKPT, JSON.stringify(ids), '32', '32', '32', py], {
+      const r = await python(['test/support/record_tiny.py', CKPT, JSON.stringify(ids), '32', '32', '32', py], {
         torch: true,
       });
       expect(r.stderr).toBe('');
@@ -83,19 +83,19 @@ describe('the Python recorder and the engine record the same decode', async () =
       expect(compared).toBeGreaterThanOrEqual(G * a.dims.K); // at least the first step's, where all are undecided
       expect(a.manifest.output).toBe(b.manifest.output);
       // dlens info and the independent numpy reader open it.
-      const info = dlens(['info', py, '--json']);
+      const info = await dlens(['info', py, '--json']);
       expect(info.code).toBe(0);
       expect(JSON.parse(info.stdout).manifest.source.kind).toBe('python');
-      const check = python(['test/check_trace.py', py]);
+      const check = await python(['test/check_trace.py', py]);
       expect(check.stderr).toBe('');
       expect(JSON.parse(check.stdout)).toMatchObject({ source: 'python', steps: 32, complete: true });
     });
   }
 
-  it('Ctrl+C inside the recorder leaves a valid partial trace', () => {
+  it('Ctrl+C inside the recorder leaves a valid partial trace', async () => {
     const ids = model.encode(model.card.prompt_template.replace('{prompt}', task('sort', 0).prompt));
     const out = join(dir, 'partial.dlens');
-    const r = python(
+    const r = await python(
       ['test/support/record_tiny.py', CKPT, JSON.stringify(ids), '32', '32', '32', out, '--interrupt-at', '9'],
       { torch: true },
     );
@@ -104,6 +104,6 @@ describe('the Python recorder and the engine record the same decode', async () =
     expect(t.manifest.complete).toBe(false);
     expect(t.manifest.incomplete_reason).toMatch(/Ctrl\+C/);
     expect(t.dims.S).toBe(8); // 9 forward calls seen; the 9th's result never came
-    expect(python(['test/check_trace.py', out]).code).toBe(0);
+    expect((await python(['test/check_trace.py', out])).code).toBe(0);
   });
 });

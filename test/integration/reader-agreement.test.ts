@@ -11,9 +11,9 @@ import { breather, python, tmp } from '../helpers.js';
  */
 const N = 10_000;
 let dir: string;
-beforeAll(() => {
+beforeAll(async () => {
   dir = tmp('dlens-agreement-');
-  const r = python(['python/tests/hostile_traces.py', dir, String(N)]);
+  const r = await python(['python/tests/hostile_traces.py', dir, String(N)]);
   if (r.code !== 0) throw new Error(r.stderr);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +34,7 @@ function tsVerdict(bytes: Uint8Array): boolean {
 describe('the Python and TypeScript readers agree', () => {
   it(`on ${N} hostile files: both open it, or both refuse it`, async () => {
     const files = readdirSync(dir).sort();
-    const r = python([
+    const r = await python([
       '-c',
       `import sys, json, os; sys.path.insert(0, 'python'); import dlens
 out = []

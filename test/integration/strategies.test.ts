@@ -36,11 +36,11 @@ describe('every strategy through dlens record, on the fixture and on dlens-tiny'
   it.each([
     ['fixture', ['--model', FIXTURE, '--prompt', 'hello']],
     ['dlens-tiny', ['--task', 'sort:1']],
-  ] as const)("%s: valid traces with each strategy's series", (label, src) => {
+  ] as const)("%s: valid traces with each strategy's series", async (label, src) => {
     const files: string[] = [];
     for (const s of NAMES) {
       const out = join(dir, `${label}-${s}.dlens`);
-      const r = dlens([
+      const r = await dlens([
         'record',
         ...src,
         '--strategy',
@@ -61,26 +61,28 @@ describe('every strategy through dlens record, on the fixture and on dlens-tiny'
       files.push(out);
     }
     const f = join(dir, `${label}-filter.json`);
-    expect(dlens(['learn', '--traces', dir, '--out', f]).code).toBe(0);
+    expect((await dlens(['learn', '--traces', dir, '--out', f])).code).toBe(0);
     const l2 = join(dir, `${label}-learn2pd.dlens`);
     expect(
-      dlens([
-        'record',
-        ...src,
-        '--strategy',
-        'learn2pd',
-        '--set',
-        `filter=${f}`,
-        '--gen-length',
-        '32',
-        '--block-length',
-        '16',
-        '--out',
-        l2,
-      ]).code,
+      (
+        await dlens([
+          'record',
+          ...src,
+          '--strategy',
+          'learn2pd',
+          '--set',
+          `filter=${f}`,
+          '--gen-length',
+          '32',
+          '--block-length',
+          '16',
+          '--out',
+          l2,
+        ])
+      ).code,
     ).toBe(0);
     expect(readTrace(new Uint8Array(readFileSync(l2))).extras.has('extra.filter_score')).toBe(true);
-    expect(python(['test/check_trace.py', ...files, l2]).code).toBe(0);
+    expect((await python(['test/check_trace.py', ...files, l2])).code).toBe(0);
   });
 });
 
@@ -155,12 +157,12 @@ describe('lossless and counterfactual decoding on real models', () => {
     expect(tiny.decode(Array.from(r.state.subarray(P)))).toBe(tiny.decode(Array.from(base.state.subarray(P))));
   });
 
-  it('record --from TRACE --at STEP continues from that state and says where it branched', () => {
+  it('record --from TRACE --at STEP continues from that state and says where it branched', async () => {
     const d = tmp();
     const src = join(d, 'src.dlens'),
       br = join(d, 'branch.dlens');
-    expect(dlens(['record', '--task', 'sort:2', '--gen-length', '32', '--out', src]).code).toBe(0);
-    const r = dlens([
+    expect((await dlens(['record', '--task', 'sort:2', '--gen-length', '32', '--out', src])).code).toBe(0);
+    const r = await dlens([
       'record',
       '--from',
       src,
@@ -180,9 +182,9 @@ describe('lossless and counterfactual decoding on real models', () => {
       Array.from(a.state.subarray(10 * a.dims.T, 11 * a.dims.T)),
     );
     expect(b.dims.S).toBeLessThan(22);
-    expect(dlens(['record', '--from', src, '--at', '99']).stderr).toMatch(
+    expect((await dlens(['record', '--from', src, '--at', '99'])).stderr).toMatch(
       /--at 99 is outside the trace's steps 0\.\.32/,
     );
-    expect(dlens(['record', '--from', src, '--at', '3', '--prompt', 'x']).stderr).toMatch(/drop --prompt/);
+    expect((await dlens(['record', '--from', src, '--at', '3', '--prompt', 'x'])).stderr).toMatch(/drop --prompt/);
   });
 });

@@ -13,7 +13,7 @@ describe('suite generation lengths hold every answer (dlens-tiny tokenizer)', ()
     await tiny.release();
   });
 
-  it.each(SUITES.filter((s) => s.kind !== 'text').map((s) => [s.name, s] as const))('%s', (_name, suite) => {
+  it.each(SUITES.filter((s) => s.kind !== 'text').map((s) => [s.name, s] as const))('%s', async (_name, suite) => {
     let longest = 0;
     for (const split of ['train', 'eval'] as const)
       for (let i = 0; i < 1500; i++) {

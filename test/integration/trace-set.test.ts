@@ -116,7 +116,7 @@ describe('a trace set recorded under torchrun', () => {
     const r = await torchrun([CKPT, join(dir, 'prompts.json'), set, '--batch', '4']);
     expect(r.status, r.stderr).toBe(0);
     expect(readdirSync(join(set, 'shards')).filter((f) => f.endsWith('.jsonl'))).toHaveLength(2);
-    const info = JSON.parse(dlens(['set', 'info', set, '--json']).stdout);
+    const info = JSON.parse((await dlens(['set', 'info', set, '--json'])).stdout);
     expect(info.decodes).toBe(24);
     const s = openSet(set);
     for (const p of prompts) {
@@ -138,7 +138,7 @@ describe('a trace set recorded under torchrun', () => {
     }
   }, 600_000);
 
-  it('set label joins lm-eval samples; merge, diff against the engine’s bench, and export read the set', () => {
+  it('set label joins lm-eval samples; merge, diff against the engine’s bench, and export read the set', async () => {
     const set = join(dir, 'py.dlset');
     // lm-eval's --log_samples lines (lm_eval/evaluator.py): doc_id, target, filtered_resps, filter, metrics + values.
     const sort = prompts.filter((p) => p.task === 'sort');
@@ -166,7 +166,7 @@ describe('a trace set recorded under torchrun', () => {
         )
         .join('\n') + '\n',
     );
-    const l = JSON.parse(dlens(['set', 'label', set, samples, '--json']).stdout);
+    const l = JSON.parse((await dlens(['set', 'label', set, samples, '--json'])).stdout);
     expect(l).toMatchObject({ task: 'sort', filter: 'strict-match', labelled: sort.length });
     const labelled = openSet(set).rows.filter((r) => r.sample?.task === 'sort');
     expect(labelled.filter((r) => r.correct).length).toBe(Math.ceil(sort.length / 2));
@@ -174,7 +174,7 @@ describe('a trace set recorded under torchrun', () => {
 
     // The engine's bench of the same suites into another set, paired with the PyTorch one on (task, doc_id).
     const eng = join(dir, 'engine.dlset');
-    const b = dlens([
+    const b = await dlens([
       'bench',
       '--suite',
       'copy',
@@ -189,20 +189,20 @@ describe('a trace set recorded under torchrun', () => {
       '--json',
     ]);
     expect(b.code, b.stderr).toBe(0);
-    const d = JSON.parse(dlens(['set', 'diff', set, eng, '--json']).stdout);
+    const d = JSON.parse((await dlens(['set', 'diff', set, eng, '--json'])).stdout);
     const copies = prompts.filter((p) => p.task === 'copy' && p.doc_id < 8).length;
     expect(d.paired).toBe(copies);
     expect(d.steps_saved).toBeGreaterThan(0); // the threshold rule takes fewer steps than one token per step
 
     const merged = join(dir, 'merged.dlset');
-    const m = JSON.parse(dlens(['set', 'merge', set, eng, '--out', merged, '--json']).stdout);
+    const m = JSON.parse((await dlens(['set', 'merge', set, eng, '--out', merged, '--json'])).stdout);
     expect(m.decodes).toBe(24 + 8);
-    const again = JSON.parse(dlens(['set', 'merge', set, '--out', merged, '--json']).stdout);
+    const again = JSON.parse((await dlens(['set', 'merge', set, '--out', merged, '--json'])).stdout);
     expect(again.added).toBe(0);
     const id = openSet(merged).rows.find((r) => r.sample?.task === 'sort' && r.correct)!.id;
     const out = join(dir, 'one.dlens');
-    expect(dlens(['set', 'export', merged, id, '--out', out]).code).toBe(0);
-    expect(dlens(['info', out]).code).toBe(0);
+    expect((await dlens(['set', 'export', merged, id, '--out', out])).code).toBe(0);
+    expect((await dlens(['info', out])).code).toBe(0);
   }, 600_000);
 
   it('a writer killed mid-write leaves a readable set with every decode it finished', async () => {
@@ -212,7 +212,7 @@ describe('a trace set recorded under torchrun', () => {
     const s = openSet(set);
     expect(s.rows).toHaveLength(5); // the sixth was being written when the process was killed
     for (const row of s.rows) expect(readTrace(s.trace(row.id)).manifest.complete).toBe(true);
-    const info = dlens(['set', 'info', set]);
+    const info = await dlens(['set', 'info', set]);
     expect(info.code).toBe(0);
     expect(info.stdout).toMatch(/5 decodes/);
   }, 600_000);
