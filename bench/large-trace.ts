@@ -1,8 +1,9 @@
 /**
  * Writes a large synthetic trace, streamed to disk a step at a time: by default 32 layers × 4,096 positions × 2,048
- * steps with saliency, cache residency and top-5 (about 1.1 GB), the size issue 18 asks the app to open in under
- * 2 s. Values are plausible, not a model's: two positions decided per step, random candidates, attention and a
- * sliding cache. The file is a valid trace (dlens info, test/check_trace.py).
+ * steps with saliency, cache residency and top-5 (about 1.2 GB, format v2: float32 confidence and top-k
+ * probabilities), the size issue 18 asks the app to open in under 2 s. Values are plausible, not a model's: two
+ * positions decided per step, random candidates, attention and a sliding cache (bench/large_trace_v1.py writes the
+ * same shape in format v1 with numpy). The file is a valid trace (dlens info, test/check_trace.py).
  *
  *     npx tsx bench/large-trace.ts OUT.dlens [--layers 32] [--positions 4096] [--steps 2048]
  */
@@ -31,6 +32,7 @@ export function writeLargeTrace(out: string, Ly = 32, T = 4096, S = 2048, K = 5)
     return new Uint8Array(u.buffer);
   };
   const i32 = (xs: Int32Array) => new Uint8Array(xs.buffer);
+  const f32 = (xs: Float32Array) => new Uint8Array(xs.buffer);
   tensors.push([
     'block',
     'I32',
@@ -61,10 +63,10 @@ export function writeLargeTrace(out: string, Ly = 32, T = 4096, S = 2048, K = 5)
   ]);
   tensors.push([
     'confidence',
-    'F16',
+    'F32',
     [S, G],
     (s) =>
-      f16(
+      f32(
         Float32Array.from({ length: G }, (_, g) =>
           commitAt[g]! > s ? 0.2 + 0.8 * Math.min(1, s / commitAt[g]!) : NaN,
         ),
@@ -110,14 +112,14 @@ export function writeLargeTrace(out: string, Ly = 32, T = 4096, S = 2048, K = 5)
   ]);
   tensors.push([
     'topk_probs',
-    'F16',
+    'F32',
     [S, G, K],
     (s) => {
       const r = new Float32Array(G * K);
       for (let g = 0; g < G; g++)
         for (let k = 0; k < K; k++)
           r[g * K + k] = commitAt[g]! > s ? (0.2 + 0.8 * Math.min(1, s / commitAt[g]!)) / (k + 1) : NaN;
-      return f16(r);
+      return f32(r);
     },
   ]);
   const size: Record<string, number> = { I32: 4, F16: 2, U8: 1, F32: 4 };

@@ -45,31 +45,37 @@ export class FormatError extends Error {
 /** Largest header we accept; real trace headers are a few hundred KiB (the vocab lives there). */
 export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
-function viewOf(dtype: DType, bytes: Uint8Array): TensorData {
-  // Copy into an aligned buffer: offsets inside the file need not be aligned to the element size.
-  const buf = Uint8Array.prototype.slice.call(bytes).buffer; // a copy even for a Node Buffer, whose slice is a view
+function viewOf(dtype: DType, bytes: Uint8Array, owned = false): TensorData {
+  // Copy into an aligned buffer: offsets inside the file need not be aligned to the element size, and a view would
+  // share the file's bytes. Bytes read for this tensor alone (owned) and aligned are viewed as they are: copying a
+  // 1 GB trace's 33 MB of states costs a tenth of a second in fresh pages.
+  const aligned = owned && bytes.byteOffset % DTYPE_SIZE[dtype] === 0;
+  // (slice.call: a copy even for a Node Buffer, whose own slice is a view)
+  const buf = aligned ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer;
+  const at = aligned ? bytes.byteOffset : 0,
+    n = bytes.byteLength / DTYPE_SIZE[dtype];
   switch (dtype) {
     case 'U8':
     case 'BOOL':
-      return new Uint8Array(buf);
+      return new Uint8Array(buf, at, n);
     case 'I8':
-      return new Int8Array(buf);
+      return new Int8Array(buf, at, n);
     case 'I16':
-      return new Int16Array(buf);
+      return new Int16Array(buf, at, n);
     case 'U16':
     case 'F16':
     case 'BF16':
-      return new Uint16Array(buf);
+      return new Uint16Array(buf, at, n);
     case 'I32':
-      return new Int32Array(buf);
+      return new Int32Array(buf, at, n);
     case 'U32':
-      return new Uint32Array(buf);
+      return new Uint32Array(buf, at, n);
     case 'F32':
-      return new Float32Array(buf);
+      return new Float32Array(buf, at, n);
     case 'F64':
-      return new Float64Array(buf);
+      return new Float64Array(buf, at, n);
     case 'I64':
-      return new BigInt64Array(buf);
+      return new BigInt64Array(buf, at, n);
   }
 }
 
@@ -175,9 +181,12 @@ export function parseHeader(
   return { metadata, entries };
 }
 
-/** Typed view of a tensor's raw bytes (copied into an aligned buffer). */
-export function tensorData(dtype: DType, bytes: Uint8Array): TensorData {
-  return viewOf(dtype, bytes);
+/**
+ * Typed view of a tensor's raw bytes: copied into an aligned buffer, unless `owned` (bytes read for this tensor alone,
+ * which nothing else holds) and already aligned.
+ */
+export function tensorData(dtype: DType, bytes: Uint8Array, owned = false): TensorData {
+  return viewOf(dtype, bytes, owned);
 }
 
 export function decodeSafetensors(file: Uint8Array): {

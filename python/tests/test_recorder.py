@@ -300,13 +300,15 @@ def test_a_batch_records_each_row_as_the_row_alone_would(tmp_path, monkeypatch):
     got = {r['sample']['doc_id']: ts.open(ts.path).decode(r['id'])[1] for r in ts.open(ts.path).rows()}
     for row in range(3):
         with dlens.Recorder(tmp_path / f'{row}.dlens', mask_token_id=MASK, prompt_length=3, block_length=4,
-                            batch_index=row) as rec:
+                            batch_index=row, saliency=True) as rec:
             decode(GQA(), rec, x0)
         _, alone = dlens.read(tmp_path / f'{row}.dlens')
         rows = got[row]['rows']
         assert np.allclose(got[row]['confidence'], alone['confidence'][rows[:, 0], rows[:, 1]], atol=1e-6)
         assert (got[row]['topk_ids'] == alone['topk_ids'][rows[:, 0], rows[:, 1]]).all()
         sal = got[row]['saliency'].astype(np.float32)
+        # alone, rows 1 and 2 take some rows of the attention batch (its index list); the batch takes them all
+        assert np.allclose(alone['saliency'].astype(np.float32), sal, atol=2e-3), row
         for s, (ids, qk) in enumerate(model.seen):
             und = int(np.argmax(ids[row, 3:].numpy() == MASK))
             b0 = 3 + und // 4 * 4

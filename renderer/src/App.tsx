@@ -20,6 +20,7 @@ export function App() {
   const activeId = useApp((s) => s.activeId);
   const error = useApp((s) => s.error);
   const notice = useApp((s) => s.notice);
+  const opening = useApp((s) => s.opening);
   const theme = useApp((s) => s.theme);
   const [dragging, setDragging] = useState(false);
   const [help, setHelp] = useState(false);
@@ -251,6 +252,16 @@ export function App() {
           <button onClick={() => store.getState().setError(null)} aria-label="dismiss">
             ×
           </button>
+        </div>
+      )}
+      {opening && (
+        <div className="notice" role="status" data-testid="opening">
+          <span>
+            Opening {opening.name}…{' '}
+            {opening.total > 0 &&
+              `${(opening.done / 1e6).toFixed(0)} of ${(opening.total / 1e6).toFixed(0)} MB it needs first`}
+          </span>
+          <progress max={opening.total || undefined} value={opening.total ? opening.done : undefined} />
         </div>
       )}
       {notice && (

@@ -96,6 +96,8 @@ export interface AppState {
   error: string | null;
   /** A passing message (a recording saved, a file exported), shown in a status line. */
   notice: string | null;
+  /** A large trace being opened: the bytes read of those its first frame needs (the app shows a progress bar). */
+  opening: { name: string; done: number; total: number } | null;
   /** What the current view would export as a figure (null: it has none). */
   figure: Figure | null;
   recordForm: RecordForm;
@@ -177,6 +179,7 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     theme: 'light',
     error: null,
     notice: null,
+    opening: null,
     figure: null,
     recordForm: RECORD_FORM,
     rowsRead: 0,
@@ -190,9 +193,14 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
       }
     },
     async openSource(src, name, path) {
+      set({ opening: { name, done: 0, total: 0 } });
       try {
-        const lt = await openLazy(src, name, path, (more) =>
-          set({ traces: get().traces.map((t) => (t.id === more.id ? more : t)) }),
+        const lt = await openLazy(
+          src,
+          name,
+          path,
+          (more) => set({ traces: get().traces.map((t) => (t.id === more.id ? more : t)) }),
+          (done, total) => set({ opening: { name, done, total } }),
         );
         // Rows read later (a view asked for a step) redraw the views that wait for them.
         const t = lt.trace;
@@ -202,6 +210,8 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
       } catch (e) {
         set({ error: openError(name, e) });
         return null;
+      } finally {
+        set({ opening: null });
       }
     },
     addTrace(lt) {

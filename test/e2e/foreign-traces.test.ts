@@ -107,8 +107,22 @@ describe('traces from the Python recorder, imports and large files, in the app',
 
   it('opens a large trace lazily: rows arrive as the views ask', async () => {
     await page.evaluate(() => window.__dlens!.store.setState({ traces: [], activeId: null, view: 'replay' }));
+    // The opening bar is up while the per-position tensors come in: a watcher notes every text it showed.
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { openingSeen: string[] }).openingSeen = []);
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-testid=opening]')?.textContent;
+        if (t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByTestId('traces-folder').getByRole('button', { name: 'c-large.dlens' }).click();
     await expect.poll(() => page.getByTestId('step-label').textContent()).toBe('step 1100 / 1100');
+    const seen = await page.evaluate(() => (window as unknown as { openingSeen: string[] }).openingSeen);
+    expect(
+      seen.some((t) => /^Opening c-large\.dlens… \d+ of \d+ MB it needs first/.test(t)),
+      seen.join(' | '),
+    ).toBe(true);
+    expect(await page.getByTestId('opening').count()).toBe(0); // gone once the trace is open
     const lt = await page.evaluate(() => ({ bytes: !!window.__dlens!.store.getState().traces[0]!.bytes }));
     expect(lt.bytes).toBe(false); // not read whole
     await page.getByTestId('scrubber').fill('500');

@@ -88,12 +88,36 @@ describe('heatmap and figure helpers on a real trace', () => {
       kind: 'sequential' as const,
     };
     const table = lut('greys');
-    const px = paint(m, table);
+    const { pixels: px, width, height } = paint(m, table);
+    expect([width, height]).toEqual([2, 2]);
     // pixel (x = step, y = row): (0,0)=0 → first colour; (0,1)=NaN → alpha 0; (1,0)=1 and (1,1)=5 → last colour
     expect(Array.from(px.subarray(0, 4))).toEqual(Array.from(table.subarray(0, 4)));
     expect(px[2 * 4 + 3]).toBe(0);
     expect(Array.from(px.subarray(4, 8))).toEqual(Array.from(table.subarray(255 * 4, 256 * 4)));
     expect(Array.from(px.subarray(12, 16))).toEqual(Array.from(table.subarray(255 * 4, 256 * 4)));
+    // +Infinity is the top of the scale, −Infinity the bottom
+    const inf = paint({ ...m, data: Float32Array.from([Infinity, -Infinity, 0.5, 0.5]) }, table).pixels;
+    expect(Array.from(inf.subarray(0, 4))).toEqual(Array.from(table.subarray(255 * 4, 256 * 4)));
+    expect(Array.from(inf.subarray(8, 12))).toEqual(Array.from(table.subarray(0, 4)));
+  });
+
+  it('paints a matrix larger than its panel one pixel per bin, each the cell at its corner', () => {
+    // 5 steps × 4 rows, every 2 columns and 3 rows: a 3 × 2 image of cells (0,0) (2,0) (4,0) / (0,3) (2,3) (4,3)
+    const data = Float32Array.from({ length: 20 }, (_, i) => i / 19);
+    const m = { metric: 'x', label: 'x', cols: 5, rows: 4, rowStart: 0, data, domain: [0, 1] as [number, number] };
+    const table = lut('greys');
+    const { pixels, width, height } = paint({ ...m, kind: 'sequential' }, table, { cols: 2, rows: 3 });
+    expect([width, height]).toEqual([3, 2]);
+    const at = (x: number, y: number) => pixels[(y * width + x) * 4]!;
+    const colour = (s: number, r: number) => table[Math.round(data[s * 4 + r]! * 255) * 4]!;
+    expect([at(0, 0), at(1, 0), at(2, 0), at(0, 1), at(1, 1), at(2, 1)]).toEqual([
+      colour(0, 0),
+      colour(2, 0),
+      colour(4, 0),
+      colour(0, 3),
+      colour(2, 3),
+      colour(4, 3),
+    ]);
   });
 
   it('replays states and candidates as recorded', () => {

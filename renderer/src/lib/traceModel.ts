@@ -72,8 +72,9 @@ export async function openLazy(
   name: string,
   path: string | undefined,
   onMore: (lt: LoadedTrace) => void,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<LoadedTrace> {
-  const trace = await openTrace(src);
+  const trace = await openTrace(src, onProgress);
   const lt = derive(trace, name, path);
   if (trace.topkIds.present)
     void trace.topkIds.loadFull().then(() => {

@@ -54,22 +54,27 @@ export function HeatmapCanvas({
   const w = Math.max(10, box.w - M.l - M.r),
     h = Math.max(10, box.h - M.t - M.b);
 
-  // Paint the matrix when it or the colour map changes (the expensive part; a User Timing measure for bench:ui).
+  // Cells per device pixel at this zoom, rounded down to a power of two: the matrix is painted at the panel's
+  // resolution (a 2,048 × 4,000 matrix is 8M cells; the panel shows about 1M pixels), finer as the zoom asks, and a
+  // wheel's small steps do not repaint.
+  const dpr = window.devicePixelRatio || 1;
+  const per = (cells: number, px: number) => {
+    const f = cells / (px * dpr * zoom.k);
+    return f < 2 ? 1 : 2 ** Math.floor(Math.log2(f));
+  };
+  const everyCols = per(matrix.cols, w),
+    everyRows = per(Math.max(1, r1 - r0), h);
+  // Paint the matrix when it, the colour map or the resolution changes (the expensive part; a User Timing measure).
   const offscreen = useMemo(() => {
     const t0 = performance.now();
-    const c = document.createElement('canvas');
-    c.width = Math.max(1, matrix.cols);
-    c.height = Math.max(1, matrix.rows);
-    const img = new ImageData(c.width, c.height);
-    paint(
-      matrix,
-      lut(colormap, matrix.kind === 'categorical' ? (matrix.categories?.length ?? 2) : undefined),
-      img.data,
+    const c = toCanvas(
+      paint(matrix, lutOf(matrix, colormap), { cols: everyCols, rows: everyRows }),
+      everyCols,
+      everyRows,
     );
-    c.getContext('2d')!.putImageData(img, 0, 0);
     performance.measure('dlens:heatmap-paint', { start: t0 });
     return c;
-  }, [matrix, colormap]);
+  }, [matrix, colormap, everyCols, everyRows]);
 
   useEffect(() => {
     const ro = new ResizeObserver(([e]) => setBox({ w: e!.contentRect.width, h: e!.contentRect.height }));
@@ -148,12 +153,14 @@ export function HeatmapCanvas({
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     ctx.imageSmoothingEnabled = false;
+    // The image's last pixel may stand for a part of a bin: it covers whole bins, at most a pixel past the end.
+    const { cells } = offscreen;
     ctx.drawImage(
-      offscreen,
+      offscreen.canvas,
       x(0),
       y(matrix.rowStart),
-      x(matrix.cols) - x(0),
-      y(matrix.rowStart + matrix.rows) - y(matrix.rowStart),
+      x(cells.cols) - x(0),
+      y(matrix.rowStart + cells.rows) - y(matrix.rowStart),
     );
     ctx.strokeStyle = '#E69F00';
     ctx.lineWidth = 1.5;
@@ -172,6 +179,8 @@ export function HeatmapCanvas({
       ctx.setLineDash([]);
     }
     performance.measure('dlens:heatmap-draw', { start: t0 });
+    // bench:ui times a large trace's heatmap to its first complete frame (not the placeholder drawn while reading).
+    if (!matrix.pending) performance.mark('dlens:heatmap-complete');
   }, [offscreen, x, y, step, hover, w, h]);
 
   useEffect(() => {
@@ -193,10 +202,11 @@ export function HeatmapCanvas({
 
   useEffect(() => {
     handle?.({
-      png: () => offscreen.toDataURL('image/png'),
+      // One pixel per cell, whatever the panel shows.
+      png: () => toCanvas(paint(matrix, lutOf(matrix, colormap)), 1, 1).canvas.toDataURL('image/png'),
       view: () => ({ s0: x.domain()[0]!, s1: x.domain()[1]!, r0: y.domain()[0]!, r1: y.domain()[1]! }),
     });
-  }, [offscreen, x, y]);
+  }, [matrix, colormap, x, y]);
 
   // A zoom or pan moves the cells under a still pointer: the tip follows the cell now there, not the one before.
   useEffect(() => {
@@ -253,4 +263,16 @@ export function HeatmapCanvas({
       )}
     </div>
   );
+}
+
+const lutOf = (m: Matrix, colormap: string) =>
+  lut(colormap, m.kind === 'categorical' ? (m.categories?.length ?? 2) : undefined);
+
+/** A painted image on a canvas, with the cells it covers (whole bins of `every` cells). */
+function toCanvas(img: ReturnType<typeof paint>, everyCols: number, everyRows: number) {
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, img.width);
+  c.height = Math.max(1, img.height);
+  if (img.width && img.height) c.getContext('2d')!.putImageData(new ImageData(img.pixels, img.width, img.height), 0, 0);
+  return { canvas: c, cells: { cols: img.width * everyCols, rows: img.height * everyRows } };
 }
