@@ -48,9 +48,23 @@ class watch:
         sdpa = self._sdpa = getattr(torch.nn.functional, 'scaled_dot_product_attention', None)
         call = {}  # this call's saliency plan, and what each attention layer gave
 
+        def reduce_held():
+            if call['held']:
+                qs, ks = zip(*call['held'])
+                call['received'].append(_received_by_layer(qs, ks, call['plan'], call['scale']))
+                call['held'], call['held_bytes'] = [], 0
+
         def capture(q, k, v, *a, **kw):
-            if call['plan'] is not None:  # reduced now: holding every layer's keys would cost a KV cache of memory
-                call['received'].append(_layer_received(q, k, call['plan'], kw.get('scale')))
+            if call['plan'] is not None:
+                # Layers are held and reduced together (a dozen launches a step instead of a dozen per layer, which a
+                # batch-1 step cannot hide), up to HOLD_BYTES of queries and keys: all of them would be a KV cache.
+                if call['held'] and kw.get('scale') != call['scale']:
+                    reduce_held()
+                call['scale'] = kw.get('scale')
+                call['held'].append((q, k))
+                call['held_bytes'] += q.numel() * q.element_size() + k.numel() * k.element_size()
+                if call['held_bytes'] > HOLD_BYTES:
+                    reduce_held()
             else:
                 call['captured'].append((q, k))
             return sdpa(q, k, v, *a, **kw)
@@ -58,13 +72,15 @@ class watch:
         def forward(*args, **kwargs):
             x = _input_ids(args, kwargs)
             placed = [w._place(x, args, kwargs) for w in rows]
-            call.update(plan=_plan(rows, placed, x.device) if saliency else None, received=[], captured=[])
+            call.update(plan=_plan(rows, placed, x.device) if saliency else None, received=[], captured=[], held=[],
+                        held_bytes=0, scale=None)
             if saliency and sdpa is not None:
                 torch.nn.functional.scaled_dot_product_attention = capture
                 try:
                     out = inner(*args, **kwargs)
                 finally:
                     torch.nn.functional.scaled_dot_product_attention = sdpa
+                reduce_held()
             else:
                 out = inner(*args, **kwargs)
             logits = _logits(out)
@@ -72,7 +88,7 @@ class watch:
             # Each row's active block comes from this call's input: the recorders' last state is the previous call's.
             stats = (Recorder.stats_batch([w.rec for w in rows], logits, blocks=[b for _, b in placed],
                                           inputs=[w.full for w in rows]) if whole else [None] * len(rows))
-            received = torch.stack(call['received'], dim=1) if call['received'] else None  # [rows, layers, keys]
+            received = torch.cat(call['received'], dim=1) if call['received'] else None  # [rows, layers, keys]
             for i, (w, (pos, blk), st) in enumerate(zip(rows, placed, stats)):
                 att = None
                 if w.rec.want_saliency:
@@ -155,31 +171,38 @@ def _plan(rows, placed, device):
     return None
 
 
-def _layer_received(q, k, plan, scale=None):
-    """One attention layer's contribution: the attention each key receives, averaged over heads and the planned
-    queries, for every planned row: [rows, keys]. Grouped-query heads share their key head without a copy; queries
-    go in chunks that keep the float32 weights under 1 GiB."""
+# Queries and keys held for one reduction of several layers (see capture in watch.__enter__).
+HOLD_BYTES = 256 << 20
+
+
+def _received_by_layer(qs, ks, plan, scale=None):
+    """Attention layers' contributions: the attention each key receives, averaged over heads and the planned queries,
+    for every planned row and each layer given: [rows, layers, keys]. Grouped-query heads share their key head without
+    a copy; queries go in chunks that keep the float32 weights under 1 GiB."""
     import torch
     sel, queries = plan
-    if max(sel) >= q.shape[0]:
-        raise ValueError(f'dlens.watch: batch row {max(sel)} is outside the attention batch of {q.shape[0]}')
-    if sel != list(range(q.shape[0])):  # some rows only (a guidance batch's conditional half): one copy of the list
+    B = qs[0].shape[0]
+    if max(sel) >= B:
+        raise ValueError(f'dlens.watch: batch row {max(sel)} is outside the attention batch of {B}')
+    q = torch.stack(qs) if len(qs) > 1 else qs[0][None]  # [layers, batch, heads, positions, dim]
+    k = torch.stack(ks) if len(ks) > 1 else ks[0][None]
+    if sel != list(range(B)):  # some rows only (a guidance batch's conditional half): one copy of the list
         idx = torch.as_tensor(sel, device=q.device)
-        q, k = q.index_select(0, idx), k.index_select(0, idx)
-    R, H, _, D = q.shape
-    Hk, N = k.shape[1], k.shape[2]
+        q, k = q.index_select(1, idx), k.index_select(1, idx)
+    L, R, H, _, D = q.shape
+    Hk, N = k.shape[2], k.shape[3]
     Q = queries.shape[1]
     scale = scale if scale is not None else 1.0 / math.sqrt(D)
-    chunk = max(1, (1 << 28) // max(1, R * H * N))
+    chunk = max(1, (1 << 28) // max(1, L * R * H * N))
     kt = k.float().transpose(-1, -2)  # scores in float32, as the per-row path computes them
     total = None
     for c0 in range(0, Q, chunk):
         idx = queries[:, c0:c0 + chunk]
-        qb = q.gather(2, idx[:, None, :, None].expand(-1, H, -1, D)).float().mul_(scale)
-        w = torch.softmax(qb.reshape(R, Hk, -1, D) @ kt, dim=-1)
-        part = w.sum(dim=2).sum(dim=1)  # [R, N]
+        qb = q.gather(3, idx[None, :, None, :, None].expand(L, -1, H, -1, D)).float().mul_(scale)
+        w = torch.softmax(qb.reshape(L, R, Hk, -1, D) @ kt, dim=-1)
+        part = w.sum(dim=3).sum(dim=2)  # [layers, rows, keys]
         total = part if total is None else total + part
-    return total / (H * Q)
+    return (total / (H * Q)).transpose(0, 1)
 
 
 def _received(q, k, block, rec, pos, T):

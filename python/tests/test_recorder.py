@@ -272,10 +272,14 @@ class GQA(torch.nn.Module):
         return types.SimpleNamespace(logits=torch.randn(B, L, V, generator=g))
 
 
-def test_a_batch_records_each_row_as_the_row_alone_would(tmp_path, monkeypatch):
+@pytest.mark.parametrize('hold', ['all layers at once', 'one layer at a time'])
+def test_a_batch_records_each_row_as_the_row_alone_would(tmp_path, monkeypatch, hold):
     """One computation per step for the whole batch (statistics and saliency) gives each row's decode what a
-    recording of that row alone gives, and saliency what the attention weights say."""
+    recording of that row alone gives, and saliency what the attention weights say, whether the layers' queries and
+    keys are reduced together or each as it comes (past watch.HOLD_BYTES)."""
     import math
+    if hold == 'one layer at a time':
+        monkeypatch.setattr(sys.modules['dlens.watch'], 'HOLD_BYTES', 0)  # (dlens.watch is the class)
 
     def sdpa(q, k, v, attn_mask=None, **kw):  # Debian's torch 1.13 has none: stand in for it
         return q
