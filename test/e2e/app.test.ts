@@ -192,6 +192,13 @@ describe('the app in Chromium, served by dlens serve', () => {
     expect(table).toMatch(/random/);
     expect(table).toMatch(/dual/);
     await page.screenshot({ path: join(SHOTS, '6-compare.png') });
+    // its table exports under both traces' names, the active one first
+    await page.getByRole('button', { name: 'Export ▾' }).click();
+    const [dl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('menuitem', { name: 'Metrics as CSV' }).click(),
+    ]);
+    expect(dl.suggestedFilename()).toBe('hello-random-dual-vs-hello-lowconf-none-metrics-answer.csv');
   });
 
   it('aligns a 4-step and a 64-step decode by progress and by forward passes, each showing its own step', async () => {

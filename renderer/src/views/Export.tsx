@@ -57,9 +57,11 @@ export async function runExport(action: string, s: AppState, host: Host): Promis
       (await host.api.saveTrace(lt.name.endsWith('.dlens') ? lt.name : `${lt.name}.dlens`, lt.bytes!))?.path ?? null
     );
   const table = metricsTable(traces, s.region);
-  if (action === 'export-csv') return host.saveFile(`${base(s)}-metrics-${s.region}.csv`, toCsv(table));
+  // Compare's table is named after every trace in it, the active one first.
+  const named = [lt, ...traces.filter((t) => t !== lt)].map((t) => t.name.replace(/\.dlens$/, '')).join('-vs-');
+  if (action === 'export-csv') return host.saveFile(`${named}-metrics-${s.region}.csv`, toCsv(table));
   const caption = `Decoding metrics recorded with dlens; per-position metrics over ${REGION_LABEL[s.region]}.`;
-  if (action === 'export-latex') return host.saveFile(`${base(s)}-metrics-${s.region}.tex`, toLatex(table, caption));
+  if (action === 'export-latex') return host.saveFile(`${named}-metrics-${s.region}.tex`, toLatex(table, caption));
   return exportFigure(action, s, host);
 }
 
