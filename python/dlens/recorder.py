@@ -408,7 +408,12 @@ class Recorder:
             probs[decided] = np.nan
             conf[decided] = np.nan
             ent[decided] = np.nan
-        if S and any(b is not None for b in self.blocks):
+        kinds = {tuple(b.shape) if hasattr(b, 'dim') else None for b in self.blocks}
+        if S and len(kinds) == 1 and None not in kinds and len(next(iter(kinds))) == 1:
+            # watch()'s query indices, one tensor per step on the device: one copy for the decode, not one per step
+            v = _stacked(self.blocks)
+            block = np.stack([v[:, 0], v[:, -1] + 1], axis=1).astype(np.int32)
+        elif S and any(b is not None for b in self.blocks):
             def span(b):  # (start, end), or the query indices watch() inferred on the device
                 if b is None:
                     return (self.P, self.T)
