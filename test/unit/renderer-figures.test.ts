@@ -5,13 +5,10 @@ import { join } from 'node:path';
 import { loadTrace, type LoadedTrace, stateAt, candidatesAt } from '../../renderer/src/lib/traceModel.js';
 import { buildMatrix, metricOptions, paint, valueAt } from '../../renderer/src/lib/heatmap.js';
 import { lut } from '../../renderer/src/lib/colormaps.js';
+import { metricsTable, toCsv, toLatex, texEscape } from '../../renderer/src/lib/table-export.js';
 import {
-  metricsTable,
-  toCsv,
-  toLatex,
   integerTicks,
   axisSvg,
-  texEscape,
   esc,
   timelineSvg,
   heatmapSvg,

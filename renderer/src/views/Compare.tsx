@@ -1,5 +1,5 @@
 import { useApp, useStoreApi } from '../context.js';
-import { metricsTable } from '../lib/exporters.js';
+import { metricsTable } from '../lib/table-export.js';
 import { wordDiff } from '../lib/word-diff.js';
 import { RegionSwitch } from './RegionSwitch.js';
 import { DataTable } from './DataTable.js';

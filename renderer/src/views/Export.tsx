@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useApp, useHost } from '../context.js';
 import { active, type AppState } from '../store.js';
 import type { Host } from '../host/types.js';
-import { metricsTable, toCsv, toLatex } from '../lib/exporters.js';
+import { metricsTable, toCsv, toLatex } from '../lib/table-export.js';
 import { REGION_LABEL } from '../../../engine/metrics/index.js';
 
 let size = { width: 1200, height: 700, scale: 3 };
