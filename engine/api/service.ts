@@ -16,8 +16,7 @@ import { readTrace } from '../trace/trace.js';
 import { runBench } from '../evaluate/run.js';
 import { convertCheckpoint } from '../convert/convert.js';
 import { readRegularFileAsync, statRegularAsync } from '../util/safe-read.js';
-import { completeRows, openSet, type OpenSet } from '../traceset/set.js';
-import { packGrids } from '../metrics/confidence-grid.js';
+import { setAccess } from './set-access.js';
 import { DlensError } from '../errors.js';
 import type { EngineApi, EngineEvent, RecentFile, RecordJob } from './types.js';
 import { DEFAULTS } from './defaults.js';
@@ -82,22 +81,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     }
   };
   const opened = new Set<string>();
-  // Trace sets the person named, and each one's index once read (10,000 rows are read once, not per call).
-  const openedSets = new Set<string>();
-  const sets = new Map<string, OpenSet>();
-  const setOf = (dir: string): OpenSet => {
-    const key = real(dir);
-    if (!openedSets.has(key))
-      throw new DlensError(
-        `the page may open only the trace sets named on the command line (dlens serve --set ${dir})`,
-      );
-    if (!sets.has(key)) {
-      const s = openSet(key);
-      completeRows(s);
-      sets.set(key, s);
-    }
-    return sets.get(key)!;
-  };
+  const sets = setAccess(real);
   const inside = (p: string, dir: string) => real(p).startsWith(real(dir) + sep);
   const recentPath = join(opts.stateDir, 'recent.json');
   const readRecent = (): RecentFile[] => {
@@ -401,20 +385,7 @@ export function createEngineService(opts: ServiceOptions = defaultServiceOptions
     allow(path) {
       opened.add(real(path));
     },
-    allowSet(dir) {
-      openedSets.add(real(dir));
-    },
-    async openSet(dir) {
-      const s = setOf(dir);
-      // Without the confidence grids: setConfidenceGrids sends them packed, when the view draws them.
-      return { dir, rows: s.rows.map(({ conf_grid: _, ...r }) => r), skipped: s.skipped };
-    },
-    async setConfidenceGrids(dir) {
-      return Buffer.from(packGrids(setOf(dir).rows)).toString('base64');
-    },
-    async setTrace(dir, id) {
-      return setOf(dir).trace(id);
-    },
+    ...sets,
     async close() {
       for (const ac of running.values()) ac.abort();
       // A model that failed to load has nothing to release.
