@@ -204,6 +204,48 @@ describe('diagnostics in the app', () => {
     await page.getByTestId('region').selectOption('answer');
   });
 
+  it('zooms and pans the token timeline as the heatmap: the wheel, a drag, + and −, a double-click or 0 resets', async () => {
+    const fig = page.locator('.timeline .figure svg');
+    const xTicks = async () =>
+      (await fig.locator('g.tick[transform$=",0)"] text').allTextContents()).map(Number).filter((v) => !isNaN(v));
+    const rows = () => fig.locator('rect[fill="#E69F00"]').count();
+    const span = async () => {
+      const t = await xTicks();
+      return Math.max(...t) - Math.min(...t);
+    };
+    const whole = await span(),
+      allRows = await rows();
+    const area = page.getByTestId('figure-zoom');
+    const box = (await area.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -300);
+    await expect.poll(span).toBeLessThan(whole / 2); // fewer steps in view
+    expect(await rows()).toBeLessThan(allRows); // and fewer positions
+    // a drag to the right moves the steps with it: a tick's mark moves by the drag
+    const tickX = async (v: number) =>
+      Number(
+        /translate\(([\d.]+),0\)/.exec(
+          (await fig
+            .locator('g.tick[transform$=",0)"]', { hasText: new RegExp(`^${v}$`) })
+            .first()
+            .getAttribute('transform'))!,
+        )![1],
+      );
+    const first = Math.min(...(await xTicks())),
+      at = await tickX(first);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => tickX(first)).toBeCloseTo(at + 60, 0);
+    await area.dblclick();
+    await expect.poll(span).toBe(whole);
+    expect(await rows()).toBe(allRows);
+    await page.keyboard.press('+');
+    await expect.poll(span).toBeLessThan(whole);
+    await page.keyboard.press('0');
+    await expect.poll(span).toBe(whole);
+  });
+
   it('opens what is dropped as what it is: a bench result in Bench, the same trace once, a non-trace in words', async () => {
     await page.getByRole('tab', { name: 'Replay' }).click();
     const chips = page.locator('.tracechip');

@@ -5,6 +5,7 @@ import type { Matrix } from './heatmap.js';
 import { CATEGORICAL, cssColor } from './colormaps.js';
 import { FIGURE_MARGIN } from './margins.js';
 import { bandsWithin, type Region } from '../../../engine/metrics/index.js';
+import type { ZoomXY } from './use-zoom.js';
 
 export interface FigureSize {
   width: number;
@@ -132,34 +133,43 @@ export function timelineSvg(
   title: string,
   region: Region = 'all',
   fit: 'all' | 'answer' = 'all',
+  zoom: ZoomXY = { k: 1, x: 0, y: 0 },
 ): string {
   const { width, height } = size;
   const w = width - M.left - M.right,
     h = height - M.top - M.bottom;
   const { P, G } = lt.trace.dims;
+  const steps = timelineSteps(lt, fit);
   // 'answer': a long decode's EOS padding collapses into one band (its row -1) and the steps end where the answer's
   // last token was committed, so 34 answer tokens of a 512-step trace fill the figure instead of a corner.
   const padding = lt.timings.filter((t) => lt.regions.has('padding', t.position));
   const collapse = fit === 'answer' && padding.length > 0;
   const rows = collapse ? [...d3.range(P, P + G).filter((p) => !lt.regions.has('padding', p)), -1] : d3.range(P, P + G);
+  // Zoomed (a transform in the plot's pixels, as the heatmap's): the steps and rows in view fill the plot.
+  const { k, x: zx, y: zy } = zoom;
   const x = d3
     .scaleLinear()
-    .domain([0, timelineSteps(lt, fit)])
+    .domain([(-zx / (w * k)) * steps, ((w - zx) / (w * k)) * steps])
     .range([0, w]);
-  const y = d3.scaleBand<number>().domain(rows).range([0, h]).padding(0.15);
+  const y = d3
+    .scaleBand<number>()
+    .domain(rows)
+    .range([zy, zy + h * k])
+    .padding(0.15);
+  const inView = (p: number) => y(p)! + y.bandwidth() >= 0 && y(p)! <= h;
   const shown = collapse ? lt.timings.filter((t) => !lt.regions.has('padding', t.position)) : lt.timings;
   const band = collapse
     ? (() => {
         const c0 = d3.min(padding, (t) => t.commit) ?? 0,
           c1 = d3.max(padding, (t) => t.commit) ?? 0;
         const yy = y(-1)!,
-          x0 = x(Math.max(0, c0)),
+          x0 = Math.max(0, x(Math.max(0, c0))),
           x1 = Math.min(w, x(c1 + 1));
         return `<g data-testid="padding-band"><rect x="0" y="${yy}" width="${w}" height="${y.bandwidth()}" fill="#eee"/><rect x="${x0}" y="${yy}" width="${Math.max(1, x1 - x0)}" height="${y.bandwidth()}" fill="#bbb"/><text x="4" y="${yy + y.bandwidth() / 2}" dy="0.35em" font-family="sans-serif" font-size="10">EOS padding: ${padding.length} positions, committed at steps ${c0}–${c1}</text></g>`;
       })()
     : '';
   const marks = shown
-    .filter((t) => lt.regions.has(region, t.position))
+    .filter((t) => lt.regions.has(region, t.position) && inView(t.position))
     .map((t) => {
       const yy = y(t.position)!,
         bh = Math.max(0.5, y.bandwidth());
@@ -181,15 +191,16 @@ export function timelineSvg(
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
-<g transform="translate(${M.left},${M.top})">${marks}${band}</g>
+<defs><clipPath id="dlens-timeline-plot"><rect width="${w}" height="${h}"/></clipPath></defs>
+<g transform="translate(${M.left},${M.top})" clip-path="url(#dlens-timeline-plot)">${marks}${band}</g>
 ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
 ${
   collapse
-    ? bandAxisSvg(y, `translate(${M.left},${M.top})`)
+    ? bandAxisSvg(y, `translate(${M.left},${M.top})`, h)
     : axisSvg(
         d3
           .scaleLinear()
-          .domain([P, P + G])
+          .domain([P + (-zy / (h * k)) * G, P + ((h - zy) / (h * k)) * G])
           .range([0, h]),
         'left',
         `translate(${M.left},${M.top})`,
@@ -215,8 +226,8 @@ export function timelineSteps(lt: LoadedTrace, fit: 'all' | 'answer'): number {
 }
 
 /** A left axis for rows that are positions but not evenly spaced (a collapsed band among them): a few rows labelled. */
-function bandAxisSvg(y: d3.ScaleBand<number>, transform: string): string {
-  const rows = y.domain().filter((p) => p >= 0);
+function bandAxisSvg(y: d3.ScaleBand<number>, transform: string, h: number): string {
+  const rows = y.domain().filter((p) => p >= 0 && y(p)! + y.bandwidth() / 2 >= 0 && y(p)! + y.bandwidth() / 2 <= h);
   const every = Math.max(1, Math.ceil(rows.length / 8));
   const marks = rows
     .filter((_, i) => i % every === 0)

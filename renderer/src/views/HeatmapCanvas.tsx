@@ -6,6 +6,7 @@ import { paint, valueAt } from '../lib/heatmap.js';
 import { formatProb } from '../lib/format.js';
 import { lut } from '../lib/colormaps.js';
 import { HEATMAP_MARGIN } from '../lib/margins.js';
+import { useZoom } from '../lib/use-zoom.js';
 
 export interface HeatmapHandle {
   png(): string;
@@ -44,15 +45,14 @@ export function HeatmapCanvas({
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const axes = useRef<SVGSVGElement>(null);
-  const zoomer = useRef<d3.ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
   const mouse = useRef<{ x: number; y: number } | null>(null);
   const [box, setBox] = useState({ w: 800, h: 400 });
-  const zt = useMemo(() => d3.zoomIdentity.translate(zoom.x, zoom.y).scale(zoom.k), [zoom.k, zoom.x, zoom.y]);
   const [r0, r1] = rows ?? [matrix.rowStart, matrix.rowStart + matrix.rows];
   const [tip, setTip] = useState<{ x: number; y: number; s: number; p: number; v: number } | null>(null);
   const M = { l: HEATMAP_MARGIN.left, b: HEATMAP_MARGIN.bottom, t: HEATMAP_MARGIN.top, r: HEATMAP_MARGIN.right };
   const w = Math.max(10, box.w - M.l - M.r),
     h = Math.max(10, box.h - M.t - M.b);
+  const zt = useZoom(canvas, zoom, w, h, onZoom);
 
   // Cells per device pixel at this zoom, rounded down to a power of two: the matrix is painted at the panel's
   // resolution (a 2,048 × 4,000 matrix is 8M cells; the panel shows about 1M pixels), finer as the zoom asks, and a
@@ -93,52 +93,6 @@ export function HeatmapCanvas({
       ),
     [zt, h, r0, r1],
   );
-
-  useEffect(() => {
-    const z = d3
-      .zoom<HTMLCanvasElement, unknown>()
-      .scaleExtent([1, 128])
-      .translateExtent([
-        [0, 0],
-        [w, h],
-      ])
-      .extent([
-        [0, 0],
-        [w, h],
-      ])
-      // Only the person's wheel and drags report a zoom: a transform set from the store (another trace, a reset) does
-      // not come back as one.
-      .on('zoom', (e) => e.sourceEvent && onZoom({ k: e.transform.k, x: e.transform.x, y: e.transform.y }));
-    const sel = d3.select(canvas.current!);
-    sel.call(z).on('dblclick.zoom', null);
-    sel.on('dblclick', () => onZoom(null));
-    zoomer.current = z;
-    return () => {
-      sel.on('.zoom', null).on('dblclick', null);
-    };
-  }, [w, h, onZoom]);
-  // Keys, as Perfetto's: + and − zoom about the panel's centre, 0 resets (ignored while typing in a form).
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).closest?.('input, textarea, select') || e.ctrlKey || e.metaKey) return;
-      const by = e.key === '+' || e.key === '=' ? 1.5 : e.key === '-' || e.key === '_' ? 1 / 1.5 : 0;
-      if (e.key === '0') onZoom(null);
-      else if (by) {
-        const k = Math.min(128, Math.max(1, zt.k * by)),
-          f = k / zt.k;
-        // the point at the centre stays there; the view stays inside the matrix
-        const clamp = (v: number, size: number) => Math.min(0, Math.max(size * (1 - k), v));
-        onZoom({ k, x: clamp(w / 2 - (w / 2 - zt.x) * f, w), y: clamp(h / 2 - (h / 2 - zt.y) * f, h) });
-      } else return;
-      e.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [zt, w, h, onZoom]);
-  // The zoom behaviour keeps its own transform: keep it the caller's (a trace switch, a reset, the keys).
-  useEffect(() => {
-    if (zoomer.current) d3.select(canvas.current!).call(zoomer.current.transform, zt);
-  }, [zt]);
 
   // Draw: scaled image + crosshair. Cheap enough for every cursor move.
   useEffect(() => {

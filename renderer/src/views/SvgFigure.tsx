@@ -1,12 +1,13 @@
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { useElementSize } from '../lib/use-element-size.js';
 import { useApp, useStoreApi } from '../context.js';
 import type { FigureSize } from '../lib/exporters.js';
 import { FIGURE_MARGIN } from '../lib/margins.js';
+import { useZoom, type ZoomXY } from '../lib/use-zoom.js';
 
-// The step axis's left and right margins in the figure builders, to place the cursor and map clicks.
-const LEFT = FIGURE_MARGIN.left,
-  RIGHT = FIGURE_MARGIN.right;
+// The plot's margins in the figure builders, to place the cursor, map clicks and zoom the plot.
+const { left: LEFT, right: RIGHT, top: TOP, bottom: BOTTOM } = FIGURE_MARGIN;
+const NO_ZOOM: ZoomXY = { k: 1, x: 0, y: 0 };
 
 /**
  * A vector figure (token timeline, volatility) sized to its panel, registered for export, with the shared step
@@ -17,10 +18,15 @@ export function SvgFigure({
   name,
   steps,
   build,
+  zoom,
+  onZoom,
 }: {
   name: string;
   steps?: number;
   build: (size: FigureSize) => string;
+  /** With onZoom, the plot zooms and pans as the heatmap does (the builder draws the zoomed view). */
+  zoom?: ZoomXY;
+  onZoom?: (z: ZoomXY | null) => void;
 }) {
   const step = useApp((s) => s.step);
   const store = useStoreApi();
@@ -31,7 +37,10 @@ export function SvgFigure({
   }, [name, build]);
   const svg = useMemo(() => build(size), [build, size]);
   const plot = size.width - LEFT - RIGHT;
-  const cx = steps === undefined ? 0 : LEFT + (plot * step) / Math.max(1, steps);
+  const z = zoom ?? NO_ZOOM;
+  // The step at a plot x, and back, under the zoom.
+  const stepAt = (px: number) => ((px - z.x) / (plot * z.k)) * (steps ?? 0);
+  const cx = steps === undefined ? 0 : LEFT + z.x + (plot * z.k * step) / Math.max(1, steps);
   return (
     <div
       className="figure"
@@ -39,12 +48,26 @@ export function SvgFigure({
       onClick={(e) => {
         if (steps === undefined) return;
         const r = e.currentTarget.getBoundingClientRect();
-        store.getState().setStep(((e.clientX - r.left - LEFT) / plot) * steps);
+        store.getState().setStep(stepAt(e.clientX - r.left - LEFT));
       }}
     >
       <div dangerouslySetInnerHTML={{ __html: svg }} />
-      {steps !== undefined && <div className="cursor" style={{ left: cx }} />}
+      {onZoom && <ZoomArea zoom={z} onZoom={onZoom} w={plot} h={size.height - TOP - BOTTOM} />}
+      {steps !== undefined && cx >= LEFT && cx <= LEFT + plot && <div className="cursor" style={{ left: cx }} />}
     </div>
+  );
+}
+
+/** The plot's area, taking the wheel, drags, double-clicks and keys (lib/use-zoom.ts); clicks pass to the figure. */
+function ZoomArea({ zoom, onZoom, w, h }: { zoom: ZoomXY; onZoom: (z: ZoomXY | null) => void; w: number; h: number }) {
+  const area = useRef<HTMLDivElement>(null);
+  useZoom(area, zoom, w, h, onZoom);
+  return (
+    <div
+      ref={area}
+      data-testid="figure-zoom"
+      style={{ position: 'absolute', left: LEFT, top: TOP, width: w, height: h, cursor: 'grab' }}
+    />
   );
 }
 

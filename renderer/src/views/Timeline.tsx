@@ -1,4 +1,4 @@
-import { useCallback } from 'react';
+import { useCallback, useMemo } from 'react';
 import { useApp, useStoreApi } from '../context.js';
 import { active, zoomKey, ZOOM_NONE, type ZoomState } from '../store.js';
 import { timelineSteps, timelineSvg, type FigureSize } from '../lib/exporters.js';
@@ -12,10 +12,18 @@ export function Timeline() {
   const region = useApp((s) => s.region);
   const store = useStoreApi();
   const key = zoomKey(lt.id, 'timeline');
-  const fit = (useApp((s) => s.zooms[key]) ?? ZOOM_NONE).fit;
+  const zs = useApp((s) => s.zooms[key]) ?? ZOOM_NONE;
+  const { fit } = zs;
+  const zoom = useMemo(() => ({ k: zs.k, x: zs.x, y: zs.y }), [zs.k, zs.x, zs.y]);
+  // A reset keeps the padding choice: it is what the rows are, not where the view is.
+  const onZoom = useCallback(
+    (z: { k: number; x: number; y: number } | null) => store.getState().setZoom(key, z ?? { k: 1, x: 0, y: 0 }),
+    [key],
+  );
   const build = useCallback(
-    (size: FigureSize) => timelineSvg(lt, size, `${lt.name}: token timeline (${REGION_LABEL[region]})`, region, fit),
-    [lt, region, fit],
+    (size: FigureSize) =>
+      timelineSvg(lt, size, `${lt.name}: token timeline (${REGION_LABEL[region]})`, region, fit, zoom),
+    [lt, region, fit, zoom],
   );
   const d = lt.metrics.regions[region].delay;
   return (
@@ -32,12 +40,17 @@ export function Timeline() {
           <select
             data-testid="timeline-fit"
             value={fit}
-            onChange={(e) => store.getState().setZoom(key, { fit: e.target.value as ZoomState['fit'] })}
+            onChange={(e) =>
+              store.getState().setZoom(key, { fit: e.target.value as ZoomState['fit'], k: 1, x: 0, y: 0 })
+            }
           >
             <option value="all">a row per position, every step</option>
             <option value="answer">one band; steps up to the answer&apos;s last commit</option>
           </select>
         </label>
+        <span className="hint">
+          scroll or +/− to zoom, drag to pan, double-click or 0 to reset, click to move the cursor
+        </span>
       </div>
       {!lt.trace.holds.has('topk_ids') && (
         <div className="note" data-testid="timeline-missing">
@@ -45,7 +58,13 @@ export function Timeline() {
           right, so delays cannot be measured.
         </div>
       )}
-      <SvgFigure name={`token-timeline-${region}`} steps={timelineSteps(lt, fit)} build={build} />
+      <SvgFigure
+        name={`token-timeline-${region}`}
+        steps={timelineSteps(lt, fit)}
+        build={build}
+        zoom={zoom}
+        onZoom={onZoom}
+      />
     </div>
   );
 }
