@@ -3,6 +3,7 @@
 wrote (copied into bench/results/):
 
     python3 bench/gpu_results_md.py bench/results/gpu-overhead-llada.json bench/results/gpu-overhead-dream.json \\
+        bench/results/gpu-overhead-llada-h200-nosync-{a,b}.json bench/results/gpu-overhead-llada-s16-{a,b,c}.json \\
         bench/results/gpu-eval-set.json > bench/results/gpu-recorder-overhead.md
 """
 import json
@@ -28,7 +29,8 @@ def main(paths):
            '.ref/gpu SET OUT.json`; this page: `python3 bench/gpu_results_md.py` on the JSON in bench/results/.', '',
            'Targets (issue 32): at most +3 % with the default recording and +10 % with saliency in every cell.', '']
     for r in overhead:
-        out += [f"Device: {r['device']}, torch {r['torch']}; reference code: {'; '.join(r['reference'])}.", '']
+        out += [f"Device: {r['device']}, torch {r['torch']}; reference code: {'; '.join(r['reference'])}."
+                + (f" {r['note']}" if r.get('note') else ''), '']
         out += ['| model | batch | gen | steps | bare s | default | with saliency | save s (default) | '
                 'bytes/decode (default) | bytes/decode (saliency) |', '|---|---|---|---|---|---|---|---|---|---|']
         for c in r['runs']:
