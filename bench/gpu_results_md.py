@@ -4,6 +4,7 @@ wrote (copied into bench/results/):
 
     python3 bench/gpu_results_md.py bench/results/gpu-overhead-llada.json bench/results/gpu-overhead-dream.json \\
         bench/results/gpu-overhead-llada-h200-nosync-{a,b}.json bench/results/gpu-overhead-llada-s16-{a,b,c}.json \\
+        bench/results/gpu-overhead-dream-s16.json \\
         bench/results/gpu-eval-set.json > bench/results/gpu-recorder-overhead.md
 """
 import json
