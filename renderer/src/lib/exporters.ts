@@ -183,10 +183,11 @@ export function timelineSvg(
       return s;
     })
     .join('');
+  // Labels in lines that fit the right margin (a line each: "stable → commit" in one was cut at the edge).
   const lg = [
-    ['first right', 3],
-    ['stable → commit', 1],
-    ['commit', 2],
+    [['first right'], 3],
+    [['stable →', 'commit'], 1],
+    [['commit'], 2],
   ] as const;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
@@ -210,7 +211,7 @@ ${
 }
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
-<g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([l, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${esc(l)}</text>`).join('')}</g>
+<g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([lines, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${lines.map((l, j) => `<tspan x="14" dy="${j ? 11 : 0}">${esc(l)}</tspan>`).join('')}</text>`).join('')}</g>
 </svg>`;
 }
 
