@@ -11,6 +11,7 @@ import { openSync, writeSync, closeSync, renameSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { toHalf } from '../engine/trace/f16.js';
 import { APP } from '../engine/version.js';
+import { writeTarget } from '../engine/util/atomic-write.js';
 
 export function writeLargeTrace(out: string, Ly = 32, T = 4096, S = 2048, K = 5) {
   const P = 96,
@@ -164,7 +165,9 @@ export function writeLargeTrace(out: string, Ly = 32, T = 4096, S = 2048, K = 5)
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const tmp = `${out}.tmp`;
+  // --out's rules: through a link to a file, never over a folder, a device or a named pipe.
+  const target = writeTarget(out);
+  const tmp = `${target}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
@@ -172,7 +175,7 @@ export function writeLargeTrace(out: string, Ly = 32, T = 4096, S = 2048, K = 5)
   writeSync(fd, Buffer.from(json));
   for (const [name, , shape, row] of tensors) for (let s = 0; s < rows(name, shape); s++) writeSync(fd, row(s));
   closeSync(fd);
-  renameSync(tmp, out);
+  renameSync(tmp, target);
   return 8 + Buffer.byteLength(json) + off;
 }
 
@@ -181,11 +184,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     allowPositionals: true,
     options: { layers: { type: 'string' }, positions: { type: 'string' }, steps: { type: 'string' } },
   });
-  const bytes = writeLargeTrace(
-    positionals[0]!,
-    Number(values.layers ?? 32),
-    Number(values.positions ?? 4096),
-    Number(values.steps ?? 2048),
-  );
+  let bytes: number;
+  try {
+    bytes = writeLargeTrace(
+      positionals[0]!,
+      Number(values.layers ?? 32),
+      Number(values.positions ?? 4096),
+      Number(values.steps ?? 2048),
+    );
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
   console.log(`${(bytes / 2 ** 30).toFixed(2)} GiB written to ${positionals[0]}`);
 }

@@ -12,8 +12,12 @@ import argparse
 import json
 import os
 import struct
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'python'))
+from dlens.safetensors_io import PathRefused, write_target  # noqa: E402
 
 P, V, MASK, EOS, K = 96, 126464, 126336, 126081, 5
 
@@ -104,14 +108,15 @@ def write(out, layers=32, positions=4096, steps=2048):
         off += n
     text = json.dumps(header).encode()
     text += b' ' * (-len(text) % 8)
-    tmp = f'{out}.tmp'
+    target = write_target(out)  # --out's rules: through a link to a file, never over a folder, device or pipe
+    tmp = f'{target}.tmp-{os.getpid()}'
     with open(tmp, 'wb') as f:
         f.write(struct.pack('<Q', len(text)))
         f.write(text)
         for _, _, _, row, n in tensors:
             for s in range(n):
                 f.write(np.ascontiguousarray(row(s)).tobytes())
-    os.replace(tmp, out)
+    os.replace(tmp, target)
     return 8 + len(text) + off
 
 
@@ -122,5 +127,11 @@ if __name__ == '__main__':
     a.add_argument('--positions', type=int, default=4096)
     a.add_argument('--steps', type=int, default=2048)
     o = a.parse_args()
-    n = write(o.out, o.layers, o.positions, o.steps)
+    if min(o.layers, o.positions, o.steps) < 1 or o.positions <= P:
+        a.error(f'--layers and --steps must be at least 1, --positions more than the {P} prompt positions')
+    try:
+        n = write(o.out, o.layers, o.positions, o.steps)
+    except PathRefused as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)
     print(f'{n / 2**30:.2f} GiB written to {o.out}')

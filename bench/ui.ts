@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { writeLargeTrace } from './large-trace.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { record } from '../engine/record.js';
 import { REPO_ROOT } from '../engine/model/load.js';
 import { startServe, CHROMIUM } from '../test/helpers.js';
@@ -84,30 +84,7 @@ for (const metric of ['entropy', 'confidence', 'top1_change', 'correct', 'entrop
 results.heatmap_switch_ms_median = median(repaint);
 results.heatmap_paint_ms_median = median(paint);
 
-for (const view of ['heatmaps', 'replay'] as const) {
-  results[`scrub_fps_${view}`] = await page.evaluate(
-    async ({ view }) => {
-      const { store } = window.__dlens!;
-      const st = store.getState();
-      st.setView(view);
-      st.setStep(0);
-      await new Promise((r) => setTimeout(r, 200));
-      const frames = 240;
-      const t0 = performance.now();
-      await new Promise<void>((done) => {
-        let n = 0;
-        const tick = () => {
-          store.getState().stepBy(4);
-          if (++n >= frames) done();
-          else requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-      });
-      return (frames / (performance.now() - t0)) * 1000;
-    },
-    { view },
-  );
-}
+for (const view of ['heatmaps', 'replay'] as const) results[`scrub_fps_${view}`] = await scrubFps(page, view, 4, 200);
 results.heatmap_draw_ms_last = await page.evaluate(
   () => performance.getEntriesByName('dlens:heatmap-draw').at(-1)?.duration ?? NaN,
 );
@@ -171,28 +148,7 @@ async function measureLarge(path: string, format: string) {
     );
     if (i === 2) {
       process.stderr.write(`large ${format} trace: scrubbing\n`);
-      for (const view of ['replay', 'heatmaps'] as const)
-        r[`scrub_fps_${view}`] = await pg.evaluate(
-          async ({ view }) => {
-            const { store } = window.__dlens!;
-            store.getState().setView(view);
-            store.getState().setStep(0);
-            await new Promise((r) => setTimeout(r, 500));
-            const frames = 240;
-            const t0 = performance.now();
-            await new Promise<void>((done) => {
-              let n = 0;
-              const tick = () => {
-                store.getState().stepBy(8);
-                if (++n >= frames) done();
-                else requestAnimationFrame(tick);
-              };
-              requestAnimationFrame(tick);
-            });
-            return (frames / (performance.now() - t0)) * 1000;
-          },
-          { view },
-        );
+      for (const view of ['replay', 'heatmaps'] as const) r[`scrub_fps_${view}`] = await scrubFps(pg, view, 8, 500);
       // hovering an undecided position reads that step's top-k (one range request)
       r.hover_candidates_ms = await pg.evaluate(async () => {
         const { store } = window.__dlens!;
@@ -262,6 +218,31 @@ writeFileSync(
 );
 writeFileSync(join(dir, 'ui.md'), md + '\n');
 console.log(md);
+
+/** Frames per second while the cursor moves `by` steps a frame for 240 frames, in a view, after `settleMs`. */
+function scrubFps(pg: Page, view: 'heatmaps' | 'replay', by: number, settleMs: number) {
+  return pg.evaluate(
+    async ({ view, by, settleMs }) => {
+      const { store } = window.__dlens!;
+      store.getState().setView(view);
+      store.getState().setStep(0);
+      await new Promise((r) => setTimeout(r, settleMs));
+      const frames = 240;
+      const t0 = performance.now();
+      await new Promise<void>((done) => {
+        let n = 0;
+        const tick = () => {
+          store.getState().stepBy(by);
+          if (++n >= frames) done();
+          else requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      return (frames / (performance.now() - t0)) * 1000;
+    },
+    { view, by, settleMs },
+  );
+}
 
 function median(xs: number[]) {
   const s = [...xs].sort((a, b) => a - b);

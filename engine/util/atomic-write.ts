@@ -21,7 +21,7 @@ import { kindOf } from './safe-read.js';
  * Where a write to `path` lands: the path itself, or through a symlink to the file it names. Only a regular file (or
  * nothing yet) may be replaced; a folder, a device, a pipe or a dangling link is refused with a message.
  */
-function writeTarget(path: string): string {
+export function writeTarget(path: string): string {
   const p = resolve(path);
   let st: Stats;
   try {
