@@ -155,6 +155,7 @@ export function buildTraceBytes(
     dims: { S, T, G, K, Ly, P },
     state: concat(rec.states, T, Int32Array),
     commitStep,
+    edits: r.edits,
     topkIds: concat(rec.topkIds, G * K, Int32Array),
     topkProbs: concat(rec.topkProbs, G * K, Float32Array),
     confidence: concat(rec.confidence, G, Float32Array),

@@ -31,6 +31,7 @@ export async function forwardPass(
   be: number,
   cache: KvCache | null,
   end: number = be,
+  logits = false,
 ): Promise<Pass> {
   const full = cache === null;
   const q0 = full ? 0 : Math.max(0, bs - run.shift),
@@ -57,7 +58,7 @@ export async function forwardPass(
     // Attention blocks are per position; the cache's layers all hold the same positions when a model is block-causal
     // (only prefix caching applies to it).
     ...passBlocks(run, cache?.positions[0] ?? [], q0, Q),
-    needLogits: run.o.temperature > 0,
+    needLogits: logits || run.o.temperature > 0,
     ...(wantsLens(run) ? { lensRows: lensRowsOf(run.P, q0, Q) } : {}),
   });
   run.forwardMs += performance.now() - t;
@@ -102,6 +103,27 @@ export async function predictPositions(
     predictions[p0 + i - P] = r;
   });
   return predictions;
+}
+
+/**
+ * The probability the pass gives the token each committed generated position of the block holds (index = position
+ * − P; NaN elsewhere): what revisiting strategies rank committed tokens by. Needs the pass's logits.
+ */
+export function heldProbabilities(run: Run, pass: Pass, bs: number, be: number): Float32Array {
+  const { P, G, MASK, state } = run,
+    V = run.model.card.vocab_size,
+    logits = pass.out.logits;
+  const out = new Float32Array(G).fill(NaN);
+  for (let p = Math.max(bs, P, pass.q0); p < Math.min(be, pass.q0 + pass.Q); p++) {
+    if (state[p] === MASK) continue;
+    const row = (p - pass.q0) * V;
+    let max = -Infinity,
+      sum = 0;
+    for (let v = 0; v < V; v++) max = Math.max(max, logits[row + v]!);
+    for (let v = 0; v < V; v++) sum += Math.exp(logits[row + v]! - max);
+    out[p - P] = Math.exp(logits[row + state[p]!]! - max) / sum;
+  }
+  return out;
 }
 
 /** Head-averaged attention that key j of the pass (cached keys first, then the computed ones) received in layer l. */

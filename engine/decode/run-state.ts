@@ -43,6 +43,8 @@ export interface DecodeResult {
   recorder: Recorder;
   commitStep: Int32Array;
   peakCacheBytes: number;
+  /** Committed tokens that changed, rows [step, position, from, to] (`to` the mask id when remasked). */
+  edits: Int32Array;
 }
 
 /** One decode in progress: the sequence, what was committed when, the recorder and the counters both loops keep. */
@@ -56,6 +58,8 @@ export interface Run {
   MASK: number;
   state: Int32Array;
   commitStep: Int32Array;
+  /** Rows [step, position, from, to] of every change to a committed token, in order (trace-format.md `edits`). */
+  edits: number[];
   rec: Recorder;
   rng: Rng;
   stepsPerBlock: number;
@@ -145,6 +149,7 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
     MASK,
     state,
     commitStep,
+    edits: [],
     rec,
     rng: new Rng(o.seed),
     shift: card.shifted_logits ? 1 : 0,
@@ -180,6 +185,8 @@ export interface StepFacts {
   predictions: (PositionPrediction | null)[];
   scheduled: number;
   random: number[];
+  /** Revisiting strategies: the probability of each generated position's held token (StepView.held). */
+  held?: Float32Array | null;
 }
 
 /** What a strategy sees at one step (strategies/types.ts StepView), from the run and this step's facts. */
@@ -199,6 +206,10 @@ export function stepView(run: Run, s: StepFacts): StepView {
     eosId: run.model.card.eos_token_id,
     blockLength: run.o.blockLength,
     genLength: run.G,
+    totalSteps: run.o.steps,
+    maskId: run.MASK,
+    tokens: run.state,
+    held: s.held ?? null,
   };
 }
 
@@ -210,14 +221,56 @@ export function applyCommits(
   be: number,
   strategyName: string,
 ) {
-  for (const { position, token } of commits) {
-    if (position < bs || position >= be || run.state[position] !== run.MASK)
+  applyDecision(run, { commit: commits }, [bs, be], strategyName);
+}
+
+/**
+ * Writes a decision into the sequence: commits of masked positions in `range` (the block, or every generated
+ * position for a wide strategy), then edits and remasks of committed generated positions of the block. Each change
+ * to a committed token becomes an `edits` row; `commitStep` keeps each position's final commit (−1 when remasked).
+ * A decision outside these rules, or naming a position twice, is a strategy bug.
+ */
+export function applyDecision(
+  run: Run,
+  d: { commit: { position: number; token: number }[]; edit?: { position: number; token: number }[]; remask?: number[] },
+  [lo, hi]: [number, number],
+  strategyName: string,
+  block: [number, number] = [lo, hi],
+): number {
+  const { state, MASK } = run;
+  const seen = new Set<number>();
+  const bug = (what: string, p: number) => {
+    throw new Error(`strategy ${strategyName} ${what} position ${p}, which ${seen.has(p) ? 'it already named this step' : 'is not allowed there'}`);
+  };
+  const once = (p: number, what: string) => {
+    if (seen.has(p)) bug(what, p);
+    seen.add(p);
+  };
+  const committedInBlock = (p: number) => p >= Math.max(block[0], run.P) && p < block[1] && state[p] !== MASK;
+  for (const { position: p, token } of d.commit) {
+    if (p < lo || p >= hi || state[p] !== MASK)
       throw new Error(
-        `strategy ${strategyName} committed position ${position}, which is not a masked position of block [${bs}, ${be})`,
+        `strategy ${strategyName} committed position ${p}, which is not a masked position of block [${lo}, ${hi})`,
       );
-    run.state[position] = token;
-    run.commitStep[position] = run.step + 1;
+    once(p, 'committed');
+    state[p] = token;
+    run.commitStep[p] = run.step + 1;
   }
+  for (const { position: p, token } of d.edit ?? []) {
+    if (!committedInBlock(p) || seen.has(p) || token === MASK || token === state[p]) bug('edited', p);
+    once(p, 'edited');
+    run.edits.push(run.step, p, state[p]!, token);
+    state[p] = token;
+    run.commitStep[p] = run.step + 1;
+  }
+  for (const p of d.remask ?? []) {
+    if (!committedInBlock(p) || seen.has(p)) bug('remasked', p);
+    once(p, 'remasked');
+    run.edits.push(run.step, p, state[p]!, MASK);
+    state[p] = MASK;
+    run.commitStep[p] = -1;
+  }
+  return seen.size;
 }
 
 /** End-of-Text Prediction: the text ends at the first committed EOS, so every masked position after it is EOS now. */
@@ -263,5 +316,6 @@ export function finishRun(run: Run, reason: string | undefined): DecodeResult {
     recorder: run.rec,
     commitStep: run.commitStep,
     peakCacheBytes: run.peakCacheBytes,
+    edits: Int32Array.from(run.edits),
   };
 }

@@ -4,10 +4,10 @@ import { makeCache } from '../cache/index.js';
 import type { CachePolicy } from '../cache/types.js';
 import { DlensError } from '../errors.js';
 import { numTransferTokens } from './schedule.js';
-import { forwardPass, predictPositions, recordedLens, recordedSaliency } from './forward-pass.js';
+import { forwardPass, heldProbabilities, predictPositions, recordedLens, recordedSaliency } from './forward-pass.js';
 import { cacheBytes, cacheForStep, type KvCache } from './kv-cache.js';
 import {
-  applyCommits,
+  applyDecision,
   endStep,
   fillAfterEos,
   finishRun,
@@ -52,10 +52,12 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
     for (let k = 0; ; k++) {
       if (o.signal?.aborted) return finishRun(run, 'cancelled');
       const masked = maskedIn(state, bs, be, MASK);
-      if (!masked.length) break;
+      if (!masked.length && !strategy.revisits) break;
       const t0 = performance.now();
-      const pass = await forwardPass(run, bs, be, cache && !policy.refresh(k) ? cache : null, passEnd(run, policy, be));
-      const predictions = await predictPositions(run, pass, bs, be, o.record || (k === 0 && !!strategy.blockEnd));
+      const against = cache && !policy.refresh(k) ? cache : null;
+      const pass = await forwardPass(run, bs, be, against, passEnd(run, policy, be), !!strategy.revisits);
+      const wide = o.record || !!strategy.wide || (k === 0 && !!strategy.blockEnd);
+      const predictions = await predictPositions(run, pass, bs, be, wide);
       let at = { blockStep: k, bs, be, masked, predictions, scheduled: schedule[k] ?? masked.length };
       if (k === 0 && strategy.blockEnd) {
         be = adaptiveBlockEnd(run, strategy, params, at);
@@ -66,9 +68,11 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       const held = cacheForStep(run, policy, k, pass, bs, be, cache);
       cache = held.cache;
       const random = at.masked.map(() => run.rng.next());
-      const decision = strategy.decide(stepView(run, { ...at, random }), params, carried);
+      const probs = strategy.revisits ? heldProbabilities(run, pass, bs, be) : null;
+      const decision = strategy.decide(stepView(run, { ...at, random, held: probs }), params, carried);
       carried = decision.state ?? carried;
-      applyCommits(run, decision.commit, bs, be, strategy.name);
+      const range: [number, number] = strategy.wide ? [run.P, run.T] : [bs, be];
+      const changes = applyDecision(run, decision, range, strategy.name, [bs, be]);
       if (o.eot) fillAfterEos(run);
       rec.step({
         state,
@@ -85,6 +89,8 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       endStep(run, o.steps);
       if (run.step > 4 * T)
         throw new Error(`strategy ${strategy.name} made no progress: ${run.step} steps for ${run.G} positions`);
+      // A revisiting strategy's block ends when it says so, or when nothing is masked and a step changed nothing.
+      if (decision.done || (strategy.revisits && !masked.length && !changes)) break;
     }
     bs = be;
   }

@@ -27,6 +27,19 @@ export interface StepView {
   /** The run's nominal block length (adaptive strategies start from it). */
   blockLength: number;
   genLength: number;
+  /** The run's steps (--steps): schedules that depend on progress (Prophet's phases) divide by it. */
+  totalSteps: number;
+  maskId: number;
+  /**
+   * The sequence as it stands before this step's decision (read only): revisiting strategies compare a committed
+   * position's token with its prediction.
+   */
+  tokens: Int32Array;
+  /**
+   * Revisiting strategies only: the probability the pass gives the token each generated position now holds (index =
+   * position - promptLength; NaN where masked or not computed), what ReMDM ranks committed tokens by.
+   */
+  held: Float32Array | null;
 }
 
 export interface Decision<S = unknown> {
@@ -41,6 +54,15 @@ export interface Decision<S = unknown> {
    * nothing does: whether this step fell back. Recorded as extra.forced; the stall detector reads it.
    */
   forced?: boolean;
+  /** Committed generated positions of the block to mask again (ReMDM's remasking, WINO's failed verification). */
+  remask?: number[];
+  /** Committed generated positions of the block whose token becomes another (LLaDA 2.1's token-to-token edits). */
+  edit?: { position: number; token: number }[];
+  /**
+   * Revisiting strategies: the block is finished. Their block goes on after its last masked position is committed
+   * (edits may follow) until they say so.
+   */
+  done?: boolean;
 }
 
 /**
@@ -59,6 +81,16 @@ export interface Strategy<P extends Params = Params, S = unknown> {
    * (FreeDave), drafting several steps of `decide` and verifying them in one batched pass.
    */
   loop?: 'step' | 'draft-verify';
+  /**
+   * Strategies that change committed tokens (remask, edit): the loop fetches the logits to give them `held`, and a
+   * block ends when they say `done` (or, with no masked position left, when a step changes nothing).
+   */
+  revisits?: boolean;
+  /**
+   * Strategies that look beyond the active block (Prophet's answer region, its fill of every masked position): the
+   * loop predicts every generated position the pass computes and accepts commits anywhere there.
+   */
+  wide?: boolean;
   /** Initial carried state of a run (from the params; may read files named there, e.g. a learned filter). */
   initState?(params: P): S;
   /**

@@ -107,6 +107,10 @@ function view(confs: number[], scheduled: number, random: number[] = confs.map((
     eosId: 0,
     blockLength: confs.length,
     genLength: confs.length,
+    totalSteps: confs.length,
+    maskId: 1,
+    tokens: new Int32Array(P + confs.length).fill(1),
+    held: null,
     predictions: confs.map((c, i) => ({
       token: 100 + i,
       confidence: c,

@@ -18,11 +18,11 @@ import { tmp } from '../helpers.js';
 /** A hand-made step: block positions P.. with the given top-1 confidences (and optional tokens / top-2). */
 function view(
   confs: number[],
-  o: Partial<StepView> & { tokens?: number[]; top2?: number[]; texts?: Record<number, string> } = {},
+  o: Partial<StepView> & { picks?: number[]; top2?: number[]; texts?: Record<number, string> } = {},
 ): StepView {
   const P = 10;
   const preds = confs.map((c, i) => {
-    const tok = o.tokens?.[i] ?? 100 + i;
+    const tok = o.picks?.[i] ?? 100 + i;
     return {
       token: tok,
       confidence: c,
@@ -46,6 +46,10 @@ function view(
     eosId: 0,
     blockLength: confs.length,
     genLength: confs.length,
+    totalSteps: confs.length,
+    maskId: 1,
+    tokens: new Int32Array(P + confs.length).fill(1),
+    held: null,
     ...o,
   };
 }
@@ -101,7 +105,7 @@ describe('AdaBlock', () => {
   const p = { threshold: 0.9, delimiter_threshold: 0.3, delimiters: 'punct+newline', window: 0.25 };
   it('ends the block after the most confident predicted delimiter inside the window', () => {
     const v = view([0.9, 0.5, 0.2, 0.6, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9], {
-      tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+      picks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
       texts: { 2: ',', 4: '.', 16: '.' },
       blockLength: 8,
     });
@@ -109,7 +113,7 @@ describe('AdaBlock', () => {
     expect(adaBlock.blockEnd!(v, p)).toBe(14);
   });
   it('keeps the default length when no delimiter is confident enough', () => {
-    const v = view([0.9, 0.2, 0.9, 0.9], { tokens: [1, 2, 3, 4], texts: { 2: '.' }, blockLength: 2, genLength: 16 });
+    const v = view([0.9, 0.2, 0.9, 0.9], { picks: [1, 2, 3, 4], texts: { 2: '.' }, blockLength: 2, genLength: 16 });
     expect(adaBlock.blockEnd!(v, p)).toBe(12);
   });
 });
@@ -141,7 +145,7 @@ describe('CCD', () => {
     v1.masked = [11, 12, 13];
     const d1 = ccd.decide(v1, p, d0.state!); // buffer had 11 (size 1): 11 agrees -> committed through agreement
     expect(positions(d1)).toEqual([11]);
-    const v2 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 2, tokens: [100, 101, 999, 103] });
+    const v2 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 2, picks: [100, 101, 999, 103] });
     v2.masked = [12, 13];
     // the buffer grew to 2 (12 and 13); 12 changed its token, 13 did not: 13 is committed through agreement even
     // though 12 is more confident, and 12 stays in the buffer
@@ -149,7 +153,7 @@ describe('CCD', () => {
     expect(positions(d2)).toEqual([13]);
     expect(d2.series!.ccd_buffer![3]).toBe(2);
     expect(d2.series!.ccd_buffer![2]).toBe(1);
-    const v3 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 3, tokens: [100, 101, 555, 103] });
+    const v3 = view([0.9, 0.8, 0.7, 0.6], { blockStep: 3, picks: [100, 101, 555, 103] });
     v3.masked = [12];
     // under 10 % left? no: 1 of 4; 12 changed again -> schedule
     expect(positions(ccd.decide(v3, p, d2.state!))).toEqual([12]);
