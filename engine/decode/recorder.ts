@@ -60,6 +60,8 @@ export class Recorder {
       if (!this.stepValues.has(k)) this.stepValues.set(k, Array(this.stepMs.length).fill(NaN));
       this.stepValues.get(k)!.push(v);
     }
+    // A value a step does not give (a rule that forced nothing because it had nothing masked) is NaN there.
+    for (const arr of this.stepValues.values()) if (arr.length <= this.stepMs.length) arr.push(NaN);
     this.states.push(args.state.slice());
     for (const p of args.state) this.tokenIds.add(p);
     this.blocks.push(args.block);

@@ -208,6 +208,7 @@ export function stepView(run: Run, s: StepFacts): StepView {
     genLength: run.G,
     totalSteps: run.o.steps,
     maskId: run.MASK,
+    vocabSize: run.model.card.vocab_size,
     tokens: run.state,
     held: s.held ?? null,
   };
@@ -240,7 +241,9 @@ export function applyDecision(
   const { state, MASK } = run;
   const seen = new Set<number>();
   const bug = (what: string, p: number) => {
-    throw new Error(`strategy ${strategyName} ${what} position ${p}, which ${seen.has(p) ? 'it already named this step' : 'is not allowed there'}`);
+    throw new Error(
+      `strategy ${strategyName} ${what} position ${p}, which ${seen.has(p) ? 'it already named this step' : 'is not allowed there'}`,
+    );
   };
   const once = (p: number, what: string) => {
     if (seen.has(p)) bug(what, p);

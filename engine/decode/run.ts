@@ -20,6 +20,7 @@ import {
   type StepFacts,
 } from './run-state.js';
 import { draftVerifyLoop } from './draft-verify.js';
+import type { Pass } from './pass.js';
 
 export { validateSchedule, countMasked } from './run-state.js';
 export type { DecodeOptions, DecodeResult } from './run-state.js';
@@ -56,8 +57,7 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       const t0 = performance.now();
       const against = cache && !policy.refresh(k) ? cache : null;
       const pass = await forwardPass(run, bs, be, against, passEnd(run, policy, be), !!strategy.revisits);
-      const wide = o.record || !!strategy.wide || (k === 0 && !!strategy.blockEnd);
-      const predictions = await predictPositions(run, pass, bs, be, wide);
+      const predictions = await predictPositions(run, pass, bs, be, wantsWide(run, strategy, k));
       let at = { blockStep: k, bs, be, masked, predictions, scheduled: schedule[k] ?? masked.length };
       if (k === 0 && strategy.blockEnd) {
         be = adaptiveBlockEnd(run, strategy, params, at);
@@ -67,12 +67,8 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       const saliency = o.record && run.model.graph === 'full' ? recordedSaliency(run, pass, cache) : null;
       const held = cacheForStep(run, policy, k, pass, bs, be, cache);
       cache = held.cache;
-      const random = at.masked.map(() => run.rng.next());
-      const probs = strategy.revisits ? heldProbabilities(run, pass, bs, be) : null;
-      const decision = strategy.decide(stepView(run, { ...at, random, held: probs }), params, carried);
+      const { decision, changes } = decideAndApply(run, strategy, params, carried, at, pass);
       carried = decision.state ?? carried;
-      const range: [number, number] = strategy.wide ? [run.P, run.T] : [bs, be];
-      const changes = applyDecision(run, decision, range, strategy.name, [bs, be]);
       if (o.eot) fillAfterEos(run);
       rec.step({
         state,
@@ -95,6 +91,26 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
     bs = be;
   }
   return finishRun(run, undefined);
+}
+
+/** Whether this step predicts every position its pass computes: to record them, or for the strategy to see them. */
+const wantsWide = (run: Run, strategy: Strategy, k: number) =>
+  run.o.record || !!strategy.wide || (k === 0 && !!strategy.blockEnd);
+
+/** The strategy's decision on this step's view, written into the sequence; how many positions it changed. */
+function decideAndApply(
+  run: Run,
+  strategy: Strategy,
+  params: Params,
+  carried: unknown,
+  at: Omit<StepFacts, 'random'>,
+  pass: Pass,
+) {
+  const random = at.masked.map(() => run.rng.next());
+  const held = strategy.revisits ? heldProbabilities(run, pass, at.bs, at.be) : null;
+  const decision = strategy.decide(stepView(run, { ...at, random, held }), params, carried);
+  const range: [number, number] = strategy.wide ? [run.P, run.T] : [at.bs, at.be];
+  return { decision, changes: applyDecision(run, decision, range, strategy.name, [at.bs, at.be]) };
 }
 
 /** Numbers recorded per step beside the tensors: the cache's bytes, and whether a rule forced its commit. */

@@ -5,6 +5,7 @@ import { volatilityBands, bandsWithin, bandSummary } from './volatility.js';
 import { positionRegions, REGIONS, type Region } from './regions.js';
 import { decodingOrder } from './order.js';
 import { detectFailures } from './detectors/index.js';
+import { revisions } from './revisions.js';
 
 export { positionTimings, delaySummary, volatilityBands, bandsWithin, bandSummary, positionRegions };
 export { decodingOrder, commitOrder, confidenceAtCommit, blockSpans } from './order.js';
@@ -12,6 +13,8 @@ export type { DecodingOrder, OrderCorrelation } from './order.js';
 export { detectFailures, DETECTORS } from './detectors/index.js';
 export type { DetectorReport, DetectorId, Finding } from './detectors/index.js';
 export { divergence } from './divergence.js';
+export { revisions, revisionsLine } from './revisions.js';
+export type { Revisions } from './revisions.js';
 export { confidenceGrid, gridHex, GRID } from './confidence-grid.js';
 export { firstCorrectLayerRow, finalTokens, lensSummary } from './lens.js';
 export type { LensSummary } from './lens.js';
@@ -47,6 +50,7 @@ export function traceMetrics(trace: Trace, timings = positionTimings(trace), ban
     regions: Object.fromEntries(REGIONS.map((r) => [r, byRegion(r)])) as Record<Region, ReturnType<typeof byRegion>>,
     accuracy: trace.manifest.task?.score ?? null,
     order: decodingOrder(trace),
+    revisions: revisions(trace, regions),
     detectors: detectFailures(trace),
   };
 }

@@ -12,6 +12,11 @@ import { learn2pd } from './learn2pd.js';
 import { ccd } from './ccd.js';
 import { freeDave } from './freedave.js';
 import { dreamEntropy, dreamMaskgitPlus, dreamTopkMargin } from './dream.js';
+import { editThreshold } from './edit-threshold.js';
+import { ebSampler } from './eb-sampler.js';
+import { prophet } from './prophet.js';
+import { pcSampler } from './pc-sampler.js';
+import { remdm } from './remdm.js';
 
 export const STRATEGIES: readonly Strategy[] = [
   lowConfidence,
@@ -27,6 +32,11 @@ export const STRATEGIES: readonly Strategy[] = [
   dreamEntropy,
   dreamMaskgitPlus,
   dreamTopkMargin,
+  editThreshold,
+  ebSampler,
+  prophet,
+  pcSampler,
+  remdm,
 ];
 
 export function getStrategy(name: string): Strategy {

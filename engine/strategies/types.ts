@@ -30,6 +30,7 @@ export interface StepView {
   /** The run's steps (--steps): schedules that depend on progress (Prophet's phases) divide by it. */
   totalSteps: number;
   maskId: number;
+  vocabSize: number;
   /**
    * The sequence as it stands before this step's decision (read only): revisiting strategies compare a committed
    * position's token with its prediction.

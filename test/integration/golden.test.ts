@@ -76,6 +76,7 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
             blockLength: g.block_length,
             genLength: g.gen_length,
             totalSteps: g.steps,
+            vocabSize: 4096,
             maskId: MASK,
             tokens: Int32Array.from(state),
             held: null,

@@ -108,6 +108,7 @@ function view(confs: number[], scheduled: number, random: number[] = confs.map((
     blockLength: confs.length,
     genLength: confs.length,
     totalSteps: confs.length,
+    vocabSize: 4096,
     maskId: 1,
     tokens: new Int32Array(P + confs.length).fill(1),
     held: null,

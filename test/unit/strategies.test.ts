@@ -47,6 +47,7 @@ function view(
     blockLength: confs.length,
     genLength: confs.length,
     totalSteps: confs.length,
+    vocabSize: 4096,
     maskId: 1,
     tokens: new Int32Array(P + confs.length).fill(1),
     held: null,

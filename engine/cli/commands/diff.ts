@@ -1,13 +1,13 @@
 import { DlensError } from '../../errors.js';
-import { divergence } from '../../metrics/index.js';
+import { divergence, positionRegions, revisions, revisionsLine } from '../../metrics/index.js';
 import { parse, usageOf, readTraceFile, type Command } from '../args.js';
 
 export const diffCommand: Command = {
   name: 'diff',
   usage:
-    'dlens diff A.dlens B.dlens [--json]   (where two decodes of the same prompt part: step, positions, candidates)',
+    'dlens diff A.dlens B.dlens [--json]   (where two decodes of the same prompt part: step, positions, candidates; edits and remasks)',
   summary:
-    "where two decodes of the same prompt part, aligned step by step: the first step whose states, decisions (a committed token the other decode does not end with) and top-1 predictions differ, with both sides' candidates there, and the positions whose final tokens differ (docs/diagnostics.md); different prompts are refused",
+    "where two decodes of the same prompt part, aligned step by step: the first step whose states, decisions (a committed token the other decode does not end with) and top-1 predictions differ, with both sides' candidates there, and the positions whose final tokens differ, and each decode's edits and remasks of committed tokens (docs/diagnostics.md); different prompts are refused",
   run,
 };
 
@@ -19,14 +19,16 @@ async function run(argv: string[]) {
     b = readTraceFile(fb);
   const d = divergence(a, b);
   if (d.incomparable) throw new DlensError(`${fa} and ${fb} cannot be compared: ${d.incomparable}`);
+  const rev = { a: revisions(a, positionRegions(a)), b: revisions(b, positionRegions(b)) };
   if (values.json) {
-    console.log(JSON.stringify({ a: fa, b: fb, ...d }));
+    console.log(JSON.stringify({ a: fa, b: fb, ...d, revisions: rev }));
     return;
   }
   const who = (f: string, t: typeof a) =>
     `${f} (${t.manifest.strategy.name}, cache ${t.manifest.cache.mode}, seed ${t.manifest.seed}, ${t.dims.S} steps)`;
   console.log(`A  ${who(fa, a)}\nB  ${who(fb, b)}`);
   console.log(`aligned step by step over ${d.steps} steps and ${d.positions} generated positions`);
+  console.log(`A ${revisionsLine(rev.a)}\nB ${revisionsLine(rev.b)}`);
   const cands = (c: { text: string; p: number }[]) =>
     c.length ? c.map((x) => `${JSON.stringify(x.text)} ${x.p.toFixed(3)}`).join(', ') : '(not predicted)';
   const show = (what: string, pt: NonNullable<typeof d.states>) => {

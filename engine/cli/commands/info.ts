@@ -1,5 +1,5 @@
 import { DlensError } from '../../errors.js';
-import { traceMetrics, lensSummary, REGIONS, REGION_LABEL, type Region } from '../../metrics/index.js';
+import { traceMetrics, lensSummary, revisionsLine, REGIONS, REGION_LABEL, type Region } from '../../metrics/index.js';
 import { parse, usageOf, readTraceFile, type Command } from '../args.js';
 
 export const infoCommand: Command = {
@@ -73,6 +73,7 @@ async function run(argv: string[]) {
   console.log(
     `steps ${sum.steps}  NFE ${sum.nfe}  gen length ${sum.gen_length}  tokens/step ${r.tokens_per_step.toFixed(2)}  tokens/forward ${r.tpf.toFixed(2)}  wall ${sum.wall_ms.toFixed(0)} ms  (${sum.tokens_per_s.toFixed(1)} tokens/s)`,
   );
+  console.log(revisionsLine(sum.revisions));
   const o = sum.order,
     num = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(2)),
     pct = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(0)}%`);

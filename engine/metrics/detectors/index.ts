@@ -5,12 +5,22 @@ import { repetition } from './repetition.js';
 import { prematureCommit } from './premature-commit.js';
 import { stall } from './stall.js';
 import { lockIn } from './lock-in.js';
+import { oscillation } from './oscillation.js';
+import { lateEdit } from './late-edit.js';
 import type { Detector, DetectorId, Finding } from './types.js';
 
 export type { Detector, DetectorId, Finding };
 
 /** Every failure detector, in the order reports list them (docs/diagnostics.md). To add one: a module and a line. */
-export const DETECTORS: readonly Detector[] = [eosFlood, repetition, prematureCommit, stall, lockIn];
+export const DETECTORS: readonly Detector[] = [
+  eosFlood,
+  repetition,
+  prematureCommit,
+  stall,
+  lockIn,
+  oscillation,
+  lateEdit,
+];
 
 export interface DetectorReport {
   id: DetectorId;

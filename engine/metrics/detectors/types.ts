@@ -1,7 +1,8 @@
 import type { Trace } from '../../trace/trace.js';
 import type { EndIds, Regions } from '../regions.js';
 
-export type DetectorId = 'eos-flood' | 'repetition' | 'premature-commit' | 'stall' | 'lock-in';
+export type DetectorId =
+  'eos-flood' | 'repetition' | 'premature-commit' | 'stall' | 'lock-in' | 'oscillation' | 'late-edit';
 
 /** One place a detector flags: the step to look at, the positions involved, and what happened in words. */
 export interface Finding {
