@@ -6,6 +6,7 @@ import { CATEGORICAL, cssColor } from './colormaps.js';
 import { FIGURE_MARGIN } from './margins.js';
 import { bandsWithin, type Region } from '../../../engine/metrics/index.js';
 import type { ZoomXY } from './use-zoom.js';
+import { lifeMarksSvg, positionLives, REVISION_COLOR } from './figures/revisions.js';
 
 export interface FigureSize {
   width: number;
@@ -183,17 +184,31 @@ export function timelineSvg(
       return s;
     })
     .join('');
+  // Positions whose committed token changed (remasking and editing decoders): their life over the steps.
+  const lives = positionLives(lt.trace);
+  const life = lifeMarksSvg(
+    lives,
+    (s) => x(s),
+    (p) =>
+      lt.regions.has(region, p) && y(p) !== undefined && inView(p)
+        ? { y: y(p)!, h: Math.max(0.5, y.bandwidth()) }
+        : null,
+    lt.trace.dims.S,
+  );
   // Labels in lines that fit the right margin (a line each: "stable → commit" in one was cut at the edge).
   const lg = [
     [['first right'], 3],
     [['stable →', 'commit'], 1],
     [['commit'], 2],
   ] as const;
+  const revLegend = lives.size
+    ? `<path d="M5,${3 * 30}L10,${3 * 30 + 5}L5,${3 * 30 + 10}L0,${3 * 30 + 5}Z" fill="${REVISION_COLOR.edit}"/><text x="14" y="${3 * 30 + 9}" font-family="sans-serif" font-size="9">edited</text><path d="M0,${4 * 30}L10,${4 * 30 + 10}M0,${4 * 30 + 10}L10,${4 * 30}" stroke="${REVISION_COLOR.remask}" stroke-width="1.6"/><text x="14" y="${4 * 30 + 9}" font-family="sans-serif" font-size="9">remasked</text>`
+    : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${M.left}" y="18" font-family="sans-serif" font-size="13">${esc(title)}</text>
 <defs><clipPath id="dlens-timeline-plot"><rect width="${w}" height="${h}"/></clipPath></defs>
-<g transform="translate(${M.left},${M.top})" clip-path="url(#dlens-timeline-plot)">${marks}${band}</g>
+<g transform="translate(${M.left},${M.top})" clip-path="url(#dlens-timeline-plot)">${marks}${life}${band}</g>
 ${axisSvg(x, 'bottom', `translate(${M.left},${M.top + h})`, 8, true)}
 ${
   collapse
@@ -211,7 +226,7 @@ ${
 }
 <text x="${M.left + w / 2}" y="${height - 6}" text-anchor="middle" font-family="sans-serif" font-size="11">step</text>
 <text transform="translate(14,${M.top + h / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="11">position</text>
-<g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([lines, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${lines.map((l, j) => `<tspan x="14" dy="${j ? 11 : 0}">${esc(l)}</tspan>`).join('')}</text>`).join('')}</g>
+<g transform="translate(${M.left + w + 8},${M.top})">${lg.map(([lines, c], i) => `<rect x="0" y="${i * 30}" width="10" height="10" fill="${CATEGORICAL[c]}"/><text x="14" y="${i * 30 + 9}" font-family="sans-serif" font-size="9">${lines.map((l, j) => `<tspan x="14" dy="${j ? 11 : 0}">${esc(l)}</tspan>`).join('')}</text>`).join('')}${revLegend}</g>
 </svg>`;
 }
 

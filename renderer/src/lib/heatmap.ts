@@ -39,7 +39,8 @@ export function metricOptions(lt: LoadedTrace): MetricOption[] {
     base.push({ id: 'top1_change', label: 'Top-1 changes', layered: false });
     base.push({ id: 'correct', label: 'Top-1 equals final token', layered: false });
   }
-  base.push({ id: 'decided', label: 'Decided, undecided, edited', layered: false });
+  base.push({ id: 'decided', label: 'Decided, undecided, edited, remasked', layered: false });
+  if (t.edits.length) base.push({ id: 'changes', label: 'Changes of a committed token so far', layered: false });
   if (has('lens_ids'))
     base.push({ id: 'lens_first', label: 'Logit lens: first layer with the final token on top', layered: false });
   if (has('saliency')) base.push({ id: 'saliency', label: 'Attention received (saliency)', layered: true });
@@ -205,13 +206,15 @@ export function buildMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix
     };
   }
   if (metric === 'decided') {
-    // Every trace has states: undecided (0), decided (1), and the step where a committed token was edited (2).
+    // Every trace has states: undecided (0), decided (1), and the step where a committed token was edited (2) or
+    // remasked (3).
     const { T } = t.dims;
     const data = new Float32Array(S * G);
     for (let s = 0; s < S; s++) for (let g = 0; g < G; g++) data[s * G + g] = t.masked[s * T + P + g] ? 0 : 1;
     for (let i = 0; i < t.edits.length; i += 4) {
-      const g = t.edits[i + 1]! - P;
-      if (g >= 0) data[t.edits[i]! * G + g] = 2;
+      const s = t.edits[i]!,
+        p = t.edits[i + 1]!;
+      if (p >= P) data[s * G + p - P] = t.masked[(s + 1) * T + p] ? 3 : 2;
     }
     return {
       metric,
@@ -220,9 +223,34 @@ export function buildMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix
       rows: G,
       rowStart: P,
       data,
-      domain: [0, 2],
+      domain: [0, 3],
       kind: 'categorical',
-      categories: ['undecided', 'decided', 'edited'],
+      categories: ['undecided', 'decided', 'edited', 'remasked'],
+    };
+  }
+  if (metric === 'changes') {
+    // How many times each position's committed token has changed (edited or remasked) before each step.
+    const data = new Float32Array(S * G);
+    const at = new Float32Array(S * G);
+    for (let i = 0; i < t.edits.length; i += 4) {
+      const g = t.edits[i + 1]! - P;
+      if (g >= 0 && t.edits[i]! + 1 < S) at[(t.edits[i]! + 1) * G + g]!++;
+    }
+    let max = 1;
+    for (let s = 0; s < S; s++)
+      for (let g = 0; g < G; g++) {
+        data[s * G + g] = (s ? data[(s - 1) * G + g]! : 0) + at[s * G + g]!;
+        max = Math.max(max, data[s * G + g]!);
+      }
+    return {
+      metric,
+      label: 'changes so far',
+      cols: S,
+      rows: G,
+      rowStart: P,
+      data,
+      domain: [0, max],
+      kind: 'sequential',
     };
   }
   const sm = stepMatrix(lt, metric, layer);

@@ -14,6 +14,7 @@ import { cssColor } from '../lib/colormaps.js';
 import { formatProb } from '../lib/format.js';
 import { DEFAULTS } from '../../../engine/api/defaults.js';
 import { findText, top1Changes } from '../lib/search.js';
+import { revisionMarksAt } from '../lib/figures/revisions.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
 export function Replay() {
@@ -35,6 +36,8 @@ export function Replay() {
     }
     return out;
   }, [lt]);
+  // Remasking and editing decoders: what the step leading here changed, and tokens that came from earlier edits.
+  const marks = useMemo(() => revisionMarksAt(t, step), [lt, step]);
   const prompt = useMemo(() => Array.from(t.state.subarray(0, P), (id) => tokenText(t, id)).join(''), [lt]);
   // One row per block-length run of positions (the decoding's own unit): a row re-renders, re-lays-out and
   // repaints only when one of its tokens, the active block or the hover changes (React.memo + CSS containment), so
@@ -46,7 +49,8 @@ export function Replay() {
     let sig = `${step < S ? Math.max(bs, c) : -1}:${step < S ? Math.min(be, end) : -1}:${hover !== null && hover >= c && hover < end ? hover : -1}:${colormap}:`;
     // The masked flag too: a trace with a `masked` tensor keeps a token in `state` while it is still undecided.
     const mrow = Math.max(0, Math.min(S, step)) * T;
-    for (let p = c; p < end; p++) sig += `${state[p]},${t.masked[mrow + p]},${t.commitStep[p] === step ? 1 : 0};`;
+    for (let p = c; p < end; p++)
+      sig += `${state[p]},${t.masked[mrow + p]},${t.commitStep[p] === step ? 1 : 0},${marks.get(p) ?? ''};`;
     chunks.push(
       <TokenChunk
         key={c}
@@ -60,6 +64,7 @@ export function Replay() {
         hover={hover}
         colormap={colormap}
         commitConf={commitConf}
+        marks={marks}
         onHover={(p) => store.getState().setHover(p)}
       />,
     );
@@ -75,6 +80,13 @@ export function Replay() {
       </div>
       <div className="legend-row">
         <span className="tok block">active block</span> <span className="tok masked">▒ masked</span>{' '}
+        {t.edits.length > 0 && (
+          <>
+            <span className="tok edited">edited this step</span> <span className="tok masked remasked">▒ remasked</span>{' '}
+            <span className="tok revised">from an earlier edit</span>{' '}
+          </>
+        )}
+        {t.holds.has('masked') && <span className="tok masked noise">noise</span>}{' '}
         <span>
           committed tokens tinted by confidence at commit (0{' '}
           <span
@@ -111,12 +123,15 @@ interface ChunkProps {
   hover: number | null;
   colormap: string;
   commitConf: Float32Array;
+  marks: Map<number, 'edited' | 'remasked' | 'revised'>;
   onHover(p: number): void;
 }
 const TokenChunk = memo(
-  function TokenChunk({ lt, from, to, state, step, block, hover, colormap, commitConf, onHover }: ChunkProps) {
+  function TokenChunk({ lt, from, to, state, step, block, hover, colormap, commitConf, marks, onHover }: ChunkProps) {
     const t = lt.trace,
       { P, S } = t.dims;
+    // Uniform-noise diffusion: an undecided position holds a sampled token, drawn as noise rather than as text.
+    const noisy = t.holds.has('masked');
     const out = [];
     for (let p = from; p < to; p++) {
       const id = state[p]!,
@@ -131,11 +146,11 @@ const TokenChunk = memo(
         <span
           key={p}
           data-pos={p}
-          className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''}`}
+          className={`tok ${masked ? 'masked' : ''} ${inBlock ? 'block' : ''} ${hover === p ? 'hover' : ''} ${t.commitStep[p] === step ? 'fresh' : ''} ${marks.get(p) ?? ''} ${masked && noisy && id !== t.manifest.mask_token_id ? 'noise' : ''}`}
           style={style}
           onMouseEnter={() => onHover(p)}
         >
-          {masked ? '▒' : tokenText(t, id)}
+          {masked ? (noisy && id !== t.manifest.mask_token_id ? tokenText(t, id) : '▒') : tokenText(t, id)}
         </span>,
       );
     }
