@@ -84,10 +84,12 @@ export function parseSpec(spec: string): {
   steps?: number;
   tps?: number;
   eot?: boolean;
+  /** 'gen': the generation as one block (Dream's samplers, ReMDM), whatever the bench's --block-length. */
+  block?: 'gen';
 } {
   const [name, rest] = spec.split('@') as [string, string | undefined];
   const params: Record<string, string> = {};
-  let steps: number | undefined, tps: number | undefined, eot: boolean | undefined;
+  let steps: number | undefined, tps: number | undefined, eot: boolean | undefined, block: 'gen' | undefined;
   for (const kv of rest ? rest.split(',') : []) {
     const [k, v] = kv.split('=') as [string, string | undefined];
     if (!k || v === undefined) throw new DlensError(`strategy spec "${spec}": expected NAME@key=value,...`);
@@ -96,11 +98,15 @@ export function parseSpec(spec: string): {
     if (k === 'steps') steps = Number(v);
     else if (k === 'tps') tps = Number(v);
     else if (k === 'eot') eot = v === 'true' || v === '1';
-    else params[k] = v;
+    else if (k === 'block') {
+      if (v !== 'gen')
+        throw new DlensError(`strategy spec "${spec}": block takes one value, gen (the whole generation)`);
+      block = v;
+    } else params[k] = v;
   }
   if (steps !== undefined && tps !== undefined)
     throw new DlensError(`strategy spec "${spec}": give steps or tps, not both`);
-  return { name, params, steps, tps, eot };
+  return { name, params, steps, tps, eot, block };
 }
 
 /** suites x strategies x caches on one model; every cell decodes the same eval instances. */
@@ -140,6 +146,7 @@ export async function runBench(
             params = resolveParams(strat, spec.params);
           const stepsFor =
             spec.steps ?? (spec.tps ? Math.ceil(genLength / spec.tps) : undefined) ?? req.steps ?? genLength;
+          const blockLength = spec.block === 'gen' ? genLength : Math.min(req.blockLength, genLength);
           let score = 0,
             steps = 0,
             nfe = 0,
@@ -152,7 +159,7 @@ export async function runBench(
           for (const [index, { task: t, ids }] of instances.entries()) {
             const r = await decode(model, ids, strat, params, {
               genLength,
-              blockLength: Math.min(req.blockLength, genLength),
+              blockLength,
               steps: stepsFor,
               temperature: 0,
               seed: 0,
@@ -174,7 +181,7 @@ export async function runBench(
                   strategy: spec.name,
                   cache,
                   genLength,
-                  blockLength: Math.min(req.blockLength, genLength),
+                  blockLength,
                   seed: 0,
                   topK: 5,
                   prompt: t.prompt,

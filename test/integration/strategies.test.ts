@@ -20,6 +20,10 @@ const NAMES = [
   'entropy',
   'maskgit_plus',
   'topk_margin',
+  'edit-threshold',
+  'eb-sampler',
+  'prophet',
+  'pc-sampler',
 ];
 const SERIES: Record<string, string> = {
   localleap: 'extra.anchor',
@@ -29,6 +33,8 @@ const SERIES: Record<string, string> = {
   entropy: 'extra.dream_entropy',
   maskgit_plus: 'extra.dream_maskgit_plus',
   topk_margin: 'extra.dream_topk_margin',
+  prophet: 'extra.gap',
+  'pc-sampler': 'extra.pc_score',
 };
 
 describe('every strategy through dlens record, on the fixture and on dlens-tiny', () => {

@@ -14,7 +14,9 @@ export const benchCommand: Command = {
               [--gen-length N] [--block-length N] [--steps N] [--device D] [--format md|csv|latex|json] [--json] [--out FILE]
               [--traces DIR] [--set SET] [--no-diagnose]
                (gen length defaults to each suite's own: 64 for sort, define, fortune, 32 for the rest; every decode is
-                recorded for the failure detectors and decoding order unless --no-diagnose; --traces DIR keeps them)`,
+                recorded for the failure detectors and decoding order unless --no-diagnose; --traces DIR keeps them;
+                a strategy is NAME[@key=value,...]: its parameters, steps=N or tps=N, eot=true, block=gen for the
+                generation as one block)`,
   summary:
     "suites × strategies × caches on held-out task instances: accuracy, steps, NFE, tokens per forward over all positions and over the answer (d3LLM: excluding EOS), speed, AUP; each decode is recorded for the failure detectors' shares (premature commit's two signs also apart) and the mean decoding-order Kendall τ (`--traces DIR` keeps the instance traces, which the app's Bench view opens; `--set SET` writes them into a trace set, docs/trace-set.md; `--no-diagnose` decodes without recording, for speed alone: recording adds its per-step cost to the wall time; the bench never records the logit lens); as Markdown, CSV, LaTeX or JSON",
   run,

@@ -1,7 +1,7 @@
 import type { Trace } from '../../../../engine/trace/trace.js';
 
 /** Colours of a committed token's later changes (Okabe–Ito, apart from the timeline's commit colours). */
-export const REVISION_COLOR = { edit: '#D55E00', remask: '#56B4E9' } as const;
+export const REVISION_COLOR = { edit: '#D55E00', remask: '#CC79A7' } as const;
 
 /** One change to a position's committed token: at `step`, to another token (edit) or back to noise (remask). */
 export interface Revision {
