@@ -4,7 +4,7 @@ import { decodeOutput } from './decode/output.js';
 import { loadModel, type LoadedModel } from './model/load.js';
 import { getStrategy, resolveParams } from './strategies/index.js';
 import { decode, type DecodeResult } from './decode/run.js';
-import { concat } from './decode/recorder.js';
+import { concat, type Recorder } from './decode/recorder.js';
 import { type Manifest } from './trace/trace.js';
 import { writeTrace } from './trace/write.js';
 import type { TaskInstance } from './tasks/types.js';
@@ -131,6 +131,7 @@ export function buildTraceBytes(
     ...(model.graph === 'logits-only'
       ? { no_saliency_reason: 'the model maps tokens to logits only: its graph gives no keys, values or attention' }
       : {}),
+    ...noiseFacts(model, rec),
     ...extra,
   };
   const blocks = new Int32Array(S * 2);
@@ -154,6 +155,7 @@ export function buildTraceBytes(
     manifest,
     dims: { S, T, G, K, Ly, P },
     state: concat(rec.states, T, Int32Array),
+    ...(rec.masked.length ? { masked: concat(rec.masked, T, Uint8Array) } : {}),
     commitStep,
     edits: r.edits,
     topkIds: concat(rec.topkIds, G * K, Int32Array),
@@ -170,6 +172,23 @@ export function buildTraceBytes(
     attnBlock,
     extras: extraTensors,
   });
+}
+
+/**
+ * A uniform-noise decode says so in the manifest (`noise`), and says when the model was trained for another noise
+ * (`noise_mismatch`): a masked model (dlens-tiny) decoded from uniform noise is not what either was made for.
+ */
+function noiseFacts(model: LoadedModel, rec: Recorder) {
+  if (!rec.masked.length) return {};
+  const trained = model.card.noise ?? 'mask';
+  return {
+    noise: 'uniform',
+    ...(trained !== 'uniform'
+      ? {
+          noise_mismatch: `${model.card.name} was trained to fill masks (masked diffusion), and this decode starts from uniform noise: its predictions at noisy positions are not what the strategy expects; use a uniform-noise model`,
+        }
+      : {}),
+  };
 }
 
 /** One recording: load (or reuse) the model, decode, write the trace atomically — also when cancelled. */

@@ -4,7 +4,7 @@ import type { LensStep } from './recorder.js';
 import { predictFromPass } from './row-stats.js';
 import type { KvCache } from './kv-cache.js';
 import type { Pass } from './pass.js';
-import type { Run } from './run-state.js';
+import { isUndecided, type Run } from './run-state.js';
 
 /**
  * A block-causal model's attention blocks (Run.attnBlocks) for a pass computing positions [q0, q0 + Q) against
@@ -110,12 +110,12 @@ export async function predictPositions(
  * − P; NaN elsewhere): what revisiting strategies rank committed tokens by. Needs the pass's logits.
  */
 export function heldProbabilities(run: Run, pass: Pass, bs: number, be: number): Float32Array {
-  const { P, G, MASK, state } = run,
+  const { P, G, state } = run,
     V = run.model.card.vocab_size,
     logits = pass.out.logits;
   const out = new Float32Array(G).fill(NaN);
   for (let p = Math.max(bs, P, pass.q0); p < Math.min(be, pass.q0 + pass.Q); p++) {
-    if (state[p] === MASK) continue;
+    if (isUndecided(run, p)) continue;
     const row = (p - pass.q0) * V;
     let max = -Infinity,
       sum = 0;

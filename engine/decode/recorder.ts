@@ -3,6 +3,8 @@ import type { PositionPrediction } from './predict.js';
 /** What a decoding loop hands the recorder after each step. */
 export interface RecordedStep {
   state: Int32Array;
+  /** Uniform-noise decodes: 1 where a position is undecided after the step. */
+  noise?: Uint8Array | null;
   block: [number, number];
   ms: number;
   predictions: (PositionPrediction | null)[];
@@ -36,6 +38,8 @@ export class Recorder {
   readonly stepValues = new Map<string, number[]>();
   readonly refreshSteps: number[] = [];
   readonly tokenIds = new Set<number>();
+  /** Uniform-noise decodes: which positions were undecided in each state ([S+1] rows of [T]); empty otherwise. */
+  readonly masked: Uint8Array[] = [];
 
   constructor(
     readonly T: number,
@@ -49,8 +53,9 @@ export class Recorder {
     return this.T - this.P;
   }
 
-  initial(state: Int32Array) {
+  initial(state: Int32Array, noise: Uint8Array | null = null) {
     this.states.push(state.slice());
+    if (noise) this.masked.push(noise.slice());
     for (const t of state) this.tokenIds.add(t);
   }
 
@@ -63,6 +68,7 @@ export class Recorder {
     // A value a step does not give (a rule that forced nothing because it had nothing masked) is NaN there.
     for (const arr of this.stepValues.values()) if (arr.length <= this.stepMs.length) arr.push(NaN);
     this.states.push(args.state.slice());
+    if (args.noise) this.masked.push(args.noise.slice());
     for (const p of args.state) this.tokenIds.add(p);
     this.blocks.push(args.block);
     this.stepMs.push(args.ms);

@@ -70,6 +70,11 @@ export interface Run {
   t0: number;
   /** 1 for a model whose row i − 1 predicts position i (Dream; the graph shifts full passes), else 0. */
   shift: 0 | 1;
+  /**
+   * Uniform-noise decodes (strategies with `noise: 'uniform'`, DiffusionGemma's renoising): 1 where a position is
+   * still undecided, its token a sample of noise; null for masked diffusion, where undecided means the mask token.
+   */
+  noise: Uint8Array | null;
   /** Block-causal models: each position's attention block, the prompt padded on the left to whole blocks as dllm's
    * BD3LM sampler pads it (so generation starts a block). Null for bidirectional models. */
   attnBlocks: BigInt64Array | null;
@@ -117,8 +122,11 @@ export function validateSchedule(
     );
 }
 
-/** The prompt followed by masks (or a branch's state), checked against the model; what both loops start from. */
-export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptions): Run {
+/**
+ * The prompt followed by masks (or a branch's state), checked against the model; what both loops start from. A
+ * uniform-noise decode starts from tokens drawn uniformly from the vocabulary instead, all undecided.
+ */
+export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptions, uniform = false): Run {
   const { card } = model;
   const P = promptIds.length,
     G = o.genLength,
@@ -136,10 +144,12 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
       throw new DlensError(`branch state has ${o.initialState.length} positions, this run has ${T}`);
     state.set(o.initialState);
   }
+  const rng = new Rng(o.seed);
+  const noise = uniform ? uniformCanvas(state, P, card.vocab_size, rng, !!o.initialState) : null;
   const commitStep = new Int32Array(T).fill(-1);
-  for (let i = P; i < T; i++) if (state[i] !== MASK) commitStep[i] = 0;
+  for (let i = P; i < T; i++) if (!noise && state[i] !== MASK) commitStep[i] = 0;
   const rec = new Recorder(T, P, o.topK, card.num_layers, o.record);
-  rec.initial(state);
+  rec.initial(state, noise);
   return {
     model,
     o,
@@ -151,7 +161,8 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
     commitStep,
     edits: [],
     rec,
-    rng: new Rng(o.seed),
+    rng,
+    noise,
     shift: card.shifted_logits ? 1 : 0,
     attnBlocks: attentionBlocks(model, P, T, o),
     stepsPerBlock: o.steps / (G / o.blockLength),
@@ -161,6 +172,29 @@ export function startRun(model: LoadedModel, promptIds: number[], o: DecodeOptio
     peakCacheBytes: 0,
     t0: performance.now(),
   };
+}
+
+/** Whether position p is undecided: noise in a uniform-noise decode, else the mask token. */
+export const isUndecided = (run: Run, p: number) => (run.noise ? run.noise[p] === 1 : run.state[p] === run.MASK);
+
+/** Undecided positions in [from, to), in order. */
+export function undecidedIn(run: Run, from: number, to: number): number[] {
+  if (!run.noise) return maskedIn(run.state, from, to, run.MASK);
+  const out: number[] = [];
+  for (let i = from; i < to; i++) if (run.noise[i]) out.push(i);
+  return out;
+}
+
+/** Fills the generation with tokens drawn uniformly from the vocabulary, all undecided: a uniform-noise start. */
+function uniformCanvas(state: Int32Array, P: number, V: number, rng: Rng, branched: boolean): Uint8Array {
+  if (branched)
+    throw new DlensError('a uniform-noise decode starts from noise: it cannot continue another trace (--from)');
+  const noise = new Uint8Array(state.length);
+  for (let i = P; i < state.length; i++) {
+    state[i] = Math.floor(rng.next() * V);
+    noise[i] = 1;
+  }
+  return noise;
 }
 
 /** Masked positions in [from, to), in order. */
@@ -187,6 +221,8 @@ export interface StepFacts {
   random: number[];
   /** Revisiting strategies: the probability of each generated position's held token (StepView.held). */
   held?: Float32Array | null;
+  /** Uniform-noise strategies: the pass's logits row of a position (StepView.logits). */
+  logits?: ((position: number) => Float32Array | null) | null;
 }
 
 /** What a strategy sees at one step (strategies/types.ts StepView), from the run and this step's facts. */
@@ -211,6 +247,8 @@ export function stepView(run: Run, s: StepFacts): StepView {
     vocabSize: run.model.card.vocab_size,
     tokens: run.state,
     held: s.held ?? null,
+    noise: run.noise,
+    logits: s.logits ?? null,
   };
 }
 
@@ -233,14 +271,19 @@ export function applyCommits(
  */
 export function applyDecision(
   run: Run,
-  d: { commit: { position: number; token: number }[]; edit?: { position: number; token: number }[]; remask?: number[] },
+  d: {
+    commit: { position: number; token: number }[];
+    edit?: { position: number; token: number }[];
+    remask?: number[];
+    renoise?: { position: number; token: number }[];
+  },
   [lo, hi]: [number, number],
   strategyName: string,
   block: [number, number] = [lo, hi],
 ): number {
-  const { state, MASK } = run;
+  const { state, MASK, noise } = run;
   const seen = new Set<number>();
-  const bug = (what: string, p: number) => {
+  const bug = (what: string, p: number): never => {
     throw new Error(
       `strategy ${strategyName} ${what} position ${p}, which ${seen.has(p) ? 'it already named this step' : 'is not allowed there'}`,
     );
@@ -249,36 +292,60 @@ export function applyDecision(
     if (seen.has(p)) bug(what, p);
     seen.add(p);
   };
-  const committedInBlock = (p: number) => p >= Math.max(block[0], run.P) && p < block[1] && state[p] !== MASK;
+  const inBlock = (p: number) => p >= Math.max(block[0], run.P) && p < block[1];
+  const decided = (p: number) => !isUndecided(run, p);
   for (const { position: p, token } of d.commit) {
-    if (p < lo || p >= hi || state[p] !== MASK)
+    if (p < lo || p >= hi || decided(p))
       throw new Error(
-        `strategy ${strategyName} committed position ${p}, which is not a masked position of block [${lo}, ${hi})`,
+        `strategy ${strategyName} committed position ${p}, which is not an undecided position of block [${lo}, ${hi})`,
       );
     once(p, 'committed');
     state[p] = token;
+    if (noise) noise[p] = 0;
     run.commitStep[p] = run.step + 1;
   }
   for (const { position: p, token } of d.edit ?? []) {
-    if (!committedInBlock(p) || seen.has(p) || token === MASK || token === state[p]) bug('edited', p);
+    if (!inBlock(p) || !decided(p) || seen.has(p) || token === MASK || token === state[p]) bug('edited', p);
     once(p, 'edited');
     run.edits.push(run.step, p, state[p]!, token);
     state[p] = token;
     run.commitStep[p] = run.step + 1;
   }
+  reopen(run, d, inBlock, decided, once, bug, seen);
+  return seen.size;
+}
+
+/** A decision's remasks (masked diffusion) and re-noised positions (uniform noise): undecided again, each recorded. */
+function reopen(
+  run: Run,
+  d: { remask?: number[]; renoise?: { position: number; token: number }[] },
+  inBlock: (p: number) => boolean,
+  decided: (p: number) => boolean,
+  once: (p: number, what: string) => void,
+  bug: (what: string, p: number) => never,
+  seen: Set<number>,
+) {
+  const { state, MASK, noise } = run;
   for (const p of d.remask ?? []) {
-    if (!committedInBlock(p) || seen.has(p)) bug('remasked', p);
+    if (noise || !inBlock(p) || !decided(p) || seen.has(p)) bug('remasked', p);
     once(p, 'remasked');
     run.edits.push(run.step, p, state[p]!, MASK);
     state[p] = MASK;
     run.commitStep[p] = -1;
   }
-  return seen.size;
+  for (const { position: p, token } of d.renoise ?? []) {
+    if (!noise || !inBlock(p) || seen.has(p)) bug('renoised', p);
+    once(p, 'renoised');
+    if (!noise![p]) run.edits.push(run.step, p, state[p]!, token);
+    state[p] = token;
+    noise![p] = 1;
+    run.commitStep[p] = -1;
+  }
 }
 
 /** End-of-Text Prediction: the text ends at the first committed EOS, so every masked position after it is EOS now. */
 export function fillAfterEos(run: Run) {
-  const { state, commitStep, P, T, MASK } = run,
+  const { state, commitStep, P, T } = run,
     eosId = run.model.card.eos_token_id;
   let eos = -1;
   for (let i = P; i < T; i++)
@@ -288,8 +355,9 @@ export function fillAfterEos(run: Run) {
     }
   if (eos >= 0)
     for (let i = eos + 1; i < T; i++)
-      if (state[i] === MASK) {
+      if (isUndecided(run, i)) {
         state[i] = eosId;
+        if (run.noise) run.noise[i] = 0;
         commitStep[i] = run.step + 1;
       }
 }
@@ -300,14 +368,14 @@ export function endStep(run: Run, totalSteps: number) {
   run.o.onStep?.({
     step: run.step,
     totalSteps,
-    committed: run.G - countMasked(run.state, run.P, run.MASK),
+    committed: run.G - undecidedIn(run, run.P, run.T).length,
     genLength: run.G,
     elapsedMs: performance.now() - run.t0,
   });
 }
 
 export function finishRun(run: Run, reason: string | undefined): DecodeResult {
-  const done = countMasked(run.state, run.P, run.MASK) === 0;
+  const done = undecidedIn(run, run.P, run.T).length === 0;
   return {
     state: run.state,
     steps: run.step,

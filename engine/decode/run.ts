@@ -11,8 +11,8 @@ import {
   endStep,
   fillAfterEos,
   finishRun,
-  maskedIn,
   startRun,
+  undecidedIn,
   stepView,
   type DecodeOptions,
   type DecodeResult,
@@ -33,7 +33,7 @@ export async function decode(
   params: Params,
   o: DecodeOptions,
 ): Promise<DecodeResult> {
-  const run = startRun(model, promptIds, o);
+  const run = startRun(model, promptIds, o, strategy.noise === 'uniform');
   return strategy.loop === 'draft-verify' ? draftVerifyLoop(run, strategy, params) : stepLoop(run, strategy, params);
 }
 
@@ -43,25 +43,25 @@ export async function decode(
  * Adaptive strategies (AdaBlock) end the block where they say after its first pass.
  */
 async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<DecodeResult> {
-  const { o, P, T, MASK, state, rec } = run;
+  const { o, P, T, state, rec } = run;
   const policy = cachePolicyFor(run);
   let carried = strategy.initState?.(params);
   for (let bs = P; bs < T;) {
     let be = Math.min(T, bs + o.blockLength);
-    const schedule = numTransferTokens(maskedIn(state, bs, be, MASK).length, run.stepsPerBlock);
+    const schedule = numTransferTokens(undecidedIn(run, bs, be).length, run.stepsPerBlock);
     let cache: KvCache | null = null;
     for (let k = 0; ; k++) {
       if (o.signal?.aborted) return finishRun(run, 'cancelled');
-      const masked = maskedIn(state, bs, be, MASK);
-      if (!masked.length && !strategy.revisits) break;
+      const masked = undecidedIn(run, bs, be);
+      if (!masked.length && !strategy.revisits && !strategy.noise) break;
       const t0 = performance.now();
       const against = cache && !policy.refresh(k) ? cache : null;
-      const pass = await forwardPass(run, bs, be, against, passEnd(run, policy, be), !!strategy.revisits);
+      const pass = await forwardPass(run, bs, be, against, passEnd(run, policy, be), wantsLogits(strategy));
       const predictions = await predictPositions(run, pass, bs, be, wantsWide(run, strategy, k));
       let at = { blockStep: k, bs, be, masked, predictions, scheduled: schedule[k] ?? masked.length };
       if (k === 0 && strategy.blockEnd) {
         be = adaptiveBlockEnd(run, strategy, params, at);
-        at = { ...at, be, masked: maskedIn(state, bs, be, MASK) };
+        at = { ...at, be, masked: undecidedIn(run, bs, be) };
         at.scheduled = schedule[k] ?? at.masked.length;
       }
       const saliency = o.record && run.model.graph === 'full' ? recordedSaliency(run, pass, cache) : null;
@@ -72,6 +72,7 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
       if (o.eot) fillAfterEos(run);
       rec.step({
         state,
+        noise: run.noise,
         block: [bs, be],
         ms: performance.now() - t0,
         predictions,
@@ -83,15 +84,25 @@ async function stepLoop(run: Run, strategy: Strategy, params: Params): Promise<D
         refresh: pass.full && cache !== null,
       });
       endStep(run, o.steps);
-      if (run.step > 4 * T)
-        throw new Error(`strategy ${strategy.name} made no progress: ${run.step} steps for ${run.G} positions`);
-      // A revisiting strategy's block ends when it says so, or when nothing is masked and a step changed nothing.
-      if (decision.done || (strategy.revisits && !masked.length && !changes)) break;
+      if (blockEnds(run, strategy, decision.done, masked.length, changes)) break;
     }
     bs = be;
   }
   return finishRun(run, undefined);
 }
+
+/**
+ * Whether a revisiting strategy's block ends here: when it says so, or when nothing is masked and a step changed
+ * nothing (uniform noise: only when it says so). A run that takes 4 steps per position made no progress.
+ */
+function blockEnds(run: Run, strategy: Strategy, done: boolean | undefined, masked: number, changes: number) {
+  if (run.step > 4 * run.T)
+    throw new Error(`strategy ${strategy.name} made no progress: ${run.step} steps for ${run.G} positions`);
+  return !!done || (!!strategy.revisits && !strategy.noise && !masked && !changes);
+}
+
+/** Strategies that read more than the top-k: the held tokens' probabilities, or whole distributions. */
+const wantsLogits = (strategy: Strategy) => !!strategy.revisits || !!strategy.noise;
 
 /** Whether this step predicts every position its pass computes: to record them, or for the strategy to see them. */
 const wantsWide = (run: Run, strategy: Strategy, k: number) =>
@@ -106,11 +117,22 @@ function decideAndApply(
   at: Omit<StepFacts, 'random'>,
   pass: Pass,
 ) {
-  const random = at.masked.map(() => run.rng.next());
+  // Uniform-noise strategies draw two numbers per block position (a sample, a noise token); others one per masked.
+  const draws = strategy.noise ? 2 * (at.be - at.bs) : at.masked.length;
+  const random = Array.from({ length: draws }, () => run.rng.next());
   const held = strategy.revisits ? heldProbabilities(run, pass, at.bs, at.be) : null;
-  const decision = strategy.decide(stepView(run, { ...at, random, held }), params, carried);
+  const logits = strategy.noise ? logitsRows(run, pass) : null;
+  const decision = strategy.decide(stepView(run, { ...at, random, held, logits }), params, carried);
   const range: [number, number] = strategy.wide ? [run.P, run.T] : [at.bs, at.be];
   return { decision, changes: applyDecision(run, decision, range, strategy.name, [at.bs, at.be]) };
+}
+
+/** A position's row of the pass's logits (null where the pass did not compute it). */
+function logitsRows(run: Run, pass: Pass) {
+  const V = run.model.card.vocab_size,
+    { q0, Q } = pass;
+  return (p: number) =>
+    p >= q0 && p < q0 + Q && pass.out.logits.length ? pass.out.logits.subarray((p - q0) * V, (p - q0 + 1) * V) : null;
 }
 
 /** Numbers recorded per step beside the tensors: the cache's bytes, and whether a rule forced its commit. */
@@ -148,6 +170,6 @@ function passEnd(run: Run, policy: CachePolicy, be: number): number {
  * where the block ends (at least one position long).
  */
 function adaptiveBlockEnd(run: Run, strategy: Strategy, params: Params, at: Omit<StepFacts, 'random'>): number {
-  const view = stepView(run, { ...at, masked: maskedIn(run.state, at.bs, run.T, run.MASK), random: [] });
+  const view = stepView(run, { ...at, masked: undecidedIn(run, at.bs, run.T), random: [] });
   return Math.max(at.bs + 1, Math.min(run.T, strategy.blockEnd!(view, params)));
 }

@@ -37,6 +37,11 @@ export const ModelCardSchema = z
     top_k: z.number().int().positive().optional(),
     /** Block size of block-causal attention. */
     block_size: z.number().int().positive().optional(),
+    /**
+     * What the model was trained to denoise: 'mask' (masked diffusion, the default: undecided positions hold the mask
+     * token) or 'uniform' (uniform-noise diffusion, DiffusionGemma: they hold random tokens).
+     */
+    noise: z.enum(['mask', 'uniform']).optional(),
   })
   .passthrough()
   .superRefine((c, ctx) => {

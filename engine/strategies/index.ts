@@ -17,6 +17,7 @@ import { ebSampler } from './eb-sampler.js';
 import { prophet } from './prophet.js';
 import { pcSampler } from './pc-sampler.js';
 import { remdm } from './remdm.js';
+import { renoise } from './renoise.js';
 
 export const STRATEGIES: readonly Strategy[] = [
   lowConfidence,
@@ -37,6 +38,7 @@ export const STRATEGIES: readonly Strategy[] = [
   prophet,
   pcSampler,
   remdm,
+  renoise,
 ];
 
 export function getStrategy(name: string): Strategy {

@@ -41,6 +41,13 @@ export interface StepView {
    * position - promptLength; NaN where masked or not computed), what ReMDM ranks committed tokens by.
    */
   held: Float32Array | null;
+  /** Uniform-noise decodes: 1 where a position is undecided (its token is noise); null for masked diffusion. */
+  noise: Uint8Array | null;
+  /**
+   * Uniform-noise strategies only: the pass's logits row of a generated position (null where not computed), for
+   * rules that need the whole distribution (a tempered softmax, its entropy, a sample from it).
+   */
+  logits: ((position: number) => Float32Array | null) | null;
 }
 
 export interface Decision<S = unknown> {
@@ -55,6 +62,8 @@ export interface Decision<S = unknown> {
    * nothing does: whether this step fell back. Recorded as extra.forced; the stall detector reads it.
    */
   forced?: boolean;
+  /** Uniform noise: block positions that get a fresh noise token and become undecided (DiffusionGemma's renoising). */
+  renoise?: { position: number; token: number }[];
   /** Committed generated positions of the block to mask again (ReMDM's remasking, WINO's failed verification). */
   remask?: number[];
   /** Committed generated positions of the block whose token becomes another (LLaDA 2.1's token-to-token edits). */
@@ -92,6 +101,13 @@ export interface Strategy<P extends Params = Params, S = unknown> {
    * loop predicts every generated position the pass computes and accepts commits anywhere there.
    */
   wide?: boolean;
+  /**
+   * 'uniform': the strategy decodes uniform-noise diffusion (DiffusionGemma): the generation starts as tokens drawn
+   * uniformly from the vocabulary, undecided positions hold noise instead of a mask, the loop gives the strategy the
+   * logits and two uniform draws per block position (`random`: [sample, noise] for each position in order), and the
+   * block goes on until the strategy says `done`.
+   */
+  noise?: 'uniform';
   /** Initial carried state of a run (from the params; may read files named there, e.g. a learned filter). */
   initState?(params: P): S;
   /**

@@ -80,6 +80,8 @@ describe('engine matches the Python reference decode on dlens-tiny', async () =>
             maskId: MASK,
             tokens: Int32Array.from(state),
             held: null,
+            noise: null,
+            logits: null,
           },
           {},
           undefined,

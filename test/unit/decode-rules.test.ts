@@ -112,6 +112,8 @@ function view(confs: number[], scheduled: number, random: number[] = confs.map((
     maskId: 1,
     tokens: new Int32Array(P + confs.length).fill(1),
     held: null,
+    noise: null,
+    logits: null,
     predictions: confs.map((c, i) => ({
       token: 100 + i,
       confidence: c,

@@ -51,6 +51,8 @@ function view(
     maskId: 1,
     tokens: new Int32Array(P + confs.length).fill(1),
     held: null,
+    noise: null,
+    logits: null,
     ...o,
   };
 }

@@ -1,4 +1,7 @@
 """Train dlens-tiny with LLaDA's masked-diffusion SFT objective, evaluate, export as a LLaDA-format checkpoint.
+With --noise uniform, its uniform-noise sibling dlens-tiny-uniform instead (issue 34): answer tokens are replaced by
+tokens drawn uniformly from the vocabulary (rate t), the loss is the cross-entropy at every answer position, and the
+eval decodes with DiffusionGemma's entropy-bounded renoising (renoise_decode).
 
 Usage (one GPU): python3 train.py --data DIR --eval EVAL.jsonl --out OUT --seconds 420 [--init ckpt.pt]
 DIR holds train-*.jsonl written by the TypeScript generator (engine/tasks/stream.ts).
@@ -96,9 +99,11 @@ def make_batch(pools, suites, weights, rng, token_budget, max_pos):
     return ids, resp, valid
 
 
-def diffusion_loss(model, ids, resp, valid, dev):
+def diffusion_loss(model, ids, resp, valid, dev, noise='mask'):
     ids, resp, valid = (torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, resp, valid))
     B, L = ids.shape
+    if noise == 'uniform':
+        return uniform_loss(model, ids, resp, valid, dev)
     # LLaDA samples t in [eps, 1] and weights by 1/t; at this batch size a floor of 0.1 keeps a single
     # lightly-masked sample from dominating (and clipping) the whole step's gradient.
     t = torch.rand(B, 1, device=dev) * 0.9 + 0.1
@@ -110,6 +115,83 @@ def diffusion_loss(model, ids, resp, valid, dev):
         logits = model(x, pos, key_mask)
     ce = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), ids.view(-1), reduction='none').view(B, L)
     return (ce * masked / t).sum() / resp.sum().clamp_min(1), masked.sum()
+
+
+def uniform_loss(model, ids, resp, valid, dev):
+    """Uniform-noise diffusion: each answer token is replaced, with probability t, by a token drawn uniformly from the
+    whole vocabulary (as DiffusionGemma's canvas is drawn); the model predicts the clean token at every answer
+    position, noisy or not, since nothing marks which ones are noise."""
+    B, L = ids.shape
+    t = torch.rand(B, 1, device=dev)
+    noisy = (torch.rand(B, L, device=dev) < t) & resp
+    x = torch.where(noisy, torch.randint_like(ids, VOCAB[0]), ids)
+    pos = torch.arange(L, device=dev)[None].expand(B, L)
+    with torch.autocast('cuda', dtype=torch.bfloat16):
+        logits = model(x, pos, valid[:, None, None, :])
+    ce = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), ids.view(-1), reduction='none').view(B, L)
+    return (ce * resp).sum() / resp.sum().clamp_min(1), noisy.sum()
+
+
+VOCAB = [4096]  # set from the tokenizer in main()
+RENOISE = dict(steps=48, entropy_bound=0.1, t_min=0.4, t_max=0.8, stability=1, confidence=0.005)
+
+
+@torch.no_grad()
+def renoise_decode(model, tok, prompts, gen, block, dev, max_pos, seed=0):
+    """DiffusionGemma's entropy-bounded renoising (transformers' EntropyBoundSampler, SGLang's gemma4_renoise), block
+    by block and batched: sample each position from the tempered distribution, accept the lowest-entropy samples while
+    the entropy before them is within the bound, re-noise the rest uniformly; a row stops at its argmax once that
+    held a step and the mean entropy is below the confidence threshold, or after the steps. dlens's `renoise` strategy
+    is the same rule (no self-conditioning in either)."""
+    g = torch.Generator(device=dev).manual_seed(seed)
+    R = RENOISE
+    enc = [tok.encode(TEMPLATE.format(prompt=p)).ids for p in prompts]
+    Lp = max(len(e) for e in enc)
+    B, L = len(enc), Lp + gen
+    x = torch.full((B, L), EOS, dtype=torch.long, device=dev)
+    valid = torch.zeros(B, L, dtype=torch.bool, device=dev)
+    pos = torch.zeros(B, L, dtype=torch.long, device=dev)
+    for i, e in enumerate(enc):
+        off = Lp - len(e)
+        x[i, off:Lp] = torch.tensor(e, device=dev)
+        x[i, Lp:] = torch.randint(VOCAB[0], (gen,), device=dev, generator=g)
+        valid[i, off:] = True
+        pos[i, off:] = torch.arange(L - off, device=dev)
+    km = valid[:, None, None, :]
+    for b0 in range(Lp, L, block):
+        b1 = min(L, b0 + block)
+        done = torch.zeros(B, dtype=torch.bool, device=dev)
+        last = None
+        for n in range(R['steps'], 0, -1):
+            with torch.autocast('cuda', dtype=torch.bfloat16):
+                logits = model(x, pos, km).float()[:, b0:b1]
+            temp = R['t_min'] + (R['t_max'] - R['t_min']) * n / R['steps']
+            logp = torch.log_softmax(logits / temp, -1)
+            p = logp.exp()
+            ent = -(p * logp).sum(-1)
+            sample = torch.multinomial(p.view(-1, p.shape[-1]), 1, generator=g).view(B, -1)
+            order = ent.argsort(-1)
+            srt = ent.gather(-1, order)
+            acc_sorted = (srt.cumsum(-1) - srt) <= R['entropy_bound']
+            acc = torch.zeros_like(acc_sorted).scatter(-1, order, acc_sorted)
+            noise = torch.randint(VOCAB[0], sample.shape, device=dev, generator=g)
+            argmax = logits.argmax(-1)
+            stable = (last == argmax).all(-1) if last is not None else torch.zeros(B, dtype=torch.bool, device=dev)
+            fin = (stable & (ent.mean(-1) < R['confidence'])) | (n == 1)
+            canvas = torch.where(acc, sample, noise)
+            canvas = torch.where(fin[:, None], argmax, canvas)
+            x[:, b0:b1] = torch.where(done[:, None], x[:, b0:b1], canvas)
+            done |= fin
+            last = argmax
+            if done.all():
+                break
+    outs = []
+    for i in range(B):
+        gtoks = x[i, Lp:].tolist()
+        if EOS in gtoks:
+            gtoks = gtoks[: gtoks.index(EOS)]
+        outs.append(tok.decode(gtoks).strip())
+    return outs
 
 
 @torch.no_grad()
@@ -180,7 +262,7 @@ def score(row, out):
     return float(norm(out) == norm(row['reference']))
 
 
-def evaluate(model, tok, rows, dev, max_pos, per_suite=200):
+def evaluate(model, tok, rows, dev, max_pos, per_suite=200, noise='mask'):
     model.eval()
     res, samples = {}, {}
     by = {}
@@ -193,7 +275,8 @@ def evaluate(model, tok, rows, dev, max_pos, per_suite=200):
         gen = rs[0].get('gen_length', 64 if s in ('define', 'fortune') else 32)
         outs = []
         for i in range(0, len(rs), 100):
-            outs += greedy_decode(model, tok, [r['prompt'] for r in rs[i:i + 100]], gen, 32, dev, max_pos)
+            decode = renoise_decode if noise == 'uniform' else greedy_decode
+            outs += decode(model, tok, [r['prompt'] for r in rs[i:i + 100]], gen, 32, dev, max_pos)
         res[s] = sum(score(r, o) for r, o in zip(rs, outs)) / len(rs)
         samples[s] = [{'prompt': r['prompt'][:120], 'reference': r['reference'], 'output': o} for r, o in zip(rs[:3], outs[:3])]
     model.train()
@@ -210,6 +293,7 @@ def main():
     ap.add_argument('--long-lookup', type=float, default=0.5, help='share of lookup batches at full length (rest: 2-40 pairs)')
     ap.add_argument('--lookup-share', type=float, default=0.3, help='share of batches that are lookup batches')
     ap.add_argument('--weights', default='', help='suite weights over the defaults, e.g. sort=3.2,pick=4')
+    ap.add_argument('--noise', choices=['mask', 'uniform'], default='mask', help='uniform: train the uniform-noise sibling (dlens-tiny-uniform)')
     ap.add_argument('--gen-weights', default='', help='generation-length bucket weights, e.g. 32=0.35,64=0.5 (v2: the long arith answers need gen 64)')
     a = ap.parse_args()
     for kv in filter(None, a.weights.split(',')):
@@ -238,6 +322,7 @@ def main():
     assert [tok.token_to_id(s) for s in SPECIALS] == [0, 1, 2, 3]
     tok.save(os.path.join(a.out, 'tokenizer.json'))
     cfg = Config(vocab_size=tok.get_vocab_size())
+    VOCAB[0] = cfg.vocab_size
     pools = {}
     enc = encode(tok, rows)
     for r, e in zip(rows, enc):
@@ -271,7 +356,7 @@ def main():
             b = make_batch(pools, short, short_w, rng, a.tokens, cfg.max_positions)
         if b is None:
             continue
-        loss, nm = diffusion_loss(model, *b, dev)
+        loss, nm = diffusion_loss(model, *b, dev, a.noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -279,7 +364,7 @@ def main():
         tokens += b[0].size
         losses.append(loss.item() if step % 50 == 0 else None)
         if step % 2000 == 0 and step:
-            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('sort', 'add', 'pick', 'arith', 'carry', 'choose')], dev, cfg.max_positions, 40)
+            quick, _ = evaluate(model, tok, [r for r in eval_rows if r['suite'] in ('sort', 'add', 'pick', 'arith', 'carry', 'choose')], dev, cfg.max_positions, 40, a.noise)
             print(json.dumps({'step': step, 'quick_eval': quick}), flush=True)
         if step % 250 == 0:
             print(json.dumps({'step': step, 'loss': round(loss.item(), 4), 'lr': round(lr, 6), 'tokens': tokens,
@@ -287,7 +372,7 @@ def main():
         step += 1
     train_s = time.time() - t_train
     final_losses = [l for l in losses if l is not None][-20:]
-    res, samples = evaluate(model, tok, eval_rows, dev, cfg.max_positions, a.eval_n)
+    res, samples = evaluate(model, tok, eval_rows, dev, cfg.max_positions, a.eval_n, a.noise)
     print(json.dumps({'eval': res}), flush=True)
     for s, xs in samples.items():
         print(s, json.dumps(xs)[:600], flush=True)
@@ -297,7 +382,7 @@ def main():
     facts = {'params': nparams, 'config': cfg.to_dict(), 'steps': step, 'tokens_seen': tokens,
              'train_seconds': round(train_s, 1), 'tokens_per_s': round(tokens / train_s),
              'final_loss': round(float(np.mean(final_losses)), 4), 'lr': a.lr, 'token_budget_per_batch': a.tokens,
-             'init': a.init or a.init_checkpoint, 'examples': len(rows), 'suite_weights': SUITE_WEIGHTS, 'lookup_share': a.lookup_share, 'gpu': torch.cuda.get_device_name(0), 'eval_gpu_bf16': res}
+             'init': a.init or a.init_checkpoint, 'noise': a.noise, 'examples': len(rows), 'suite_weights': SUITE_WEIGHTS, 'lookup_share': a.lookup_share, 'gpu': torch.cuda.get_device_name(0), 'eval_gpu_bf16': res}
     json.dump(facts, open(os.path.join(a.out, 'train_facts.json'), 'w'), indent=1)
     print(json.dumps(facts), flush=True)
 
