@@ -179,13 +179,18 @@ export function buildTraceBytes(
  * (`noise_mismatch`): a masked model (dlens-tiny) decoded from uniform noise is not what either was made for.
  */
 function noiseFacts(model: LoadedModel, rec: Recorder) {
-  if (!rec.masked.length) return {};
   const trained = model.card.noise ?? 'mask';
+  if (!rec.masked.length)
+    return trained === 'uniform'
+      ? {
+          noise_mismatch: `${model.card.name} was trained to denoise uniform noise, and this decode fills masks: its predictions at masked positions are not what it was made for; decode it with --strategy renoise`,
+        }
+      : {};
   return {
     noise: 'uniform',
     ...(trained !== 'uniform'
       ? {
-          noise_mismatch: `${model.card.name} was trained to fill masks (masked diffusion), and this decode starts from uniform noise: its predictions at noisy positions are not what the strategy expects; use a uniform-noise model`,
+          noise_mismatch: `${model.card.name} was trained to fill masks (masked diffusion), and this decode starts from uniform noise: its predictions at noisy positions are not what the strategy expects; use a uniform-noise model (dlens-tiny-uniform)`,
         }
       : {}),
   };

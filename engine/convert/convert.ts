@@ -115,7 +115,13 @@ function specialId(tokJson: Record<string, unknown>, texts: string[]): number | 
  * Card fields a checkpoint's author adds beside config.json, in dlens-card.json: license, description, and the
  * training and eval records (dlens-tiny's recipe and scores). Everything structural comes from config.json.
  */
-function authorCard(hfDir: string): { license?: string; description?: string; training?: object; eval?: object } {
+function authorCard(hfDir: string): {
+  license?: string;
+  description?: string;
+  training?: object;
+  eval?: object;
+  noise?: 'mask' | 'uniform';
+} {
   const p = optionalFileIn(hfDir, 'dlens-card.json');
   if (!p) return {};
   let v: Record<string, unknown>;
@@ -126,13 +132,18 @@ function authorCard(hfDir: string): { license?: string; description?: string; tr
       `${(e as Error).message}; fix it or remove it (it only adds license, training and eval notes)`,
     );
   }
-  const { license, description, training, eval: ev } = v;
+  const { license, description, training, eval: ev, noise } = v;
+  if (noise !== undefined && noise !== 'mask' && noise !== 'uniform')
+    throw new DlensError(
+      `dlens-card.json: noise is ${JSON.stringify(noise)}; it says what the model denoises, "mask" or "uniform"`,
+    );
   const obj = (x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? (x as object) : undefined);
   return {
     ...(typeof license === 'string' ? { license } : {}),
     ...(typeof description === 'string' ? { description } : {}),
     ...(obj(training) ? { training: obj(training) } : {}),
     ...(obj(ev) ? { eval: obj(ev) } : {}),
+    ...(noise ? { noise } : {}),
   };
 }
 
@@ -259,6 +270,7 @@ export async function convertCheckpoint(hfDir: string, out: string, o: ConvertOp
       license:
         author.license ?? (typeof ck.config.license === 'string' ? ck.config.license : 'as the source checkpoint'),
       ...(author.description ? { description: author.description } : {}),
+      ...(author.noise ? { noise: author.noise } : {}),
       training: { ...author.training, source },
       eval: author.eval ?? {},
       ...extras,

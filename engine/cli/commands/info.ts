@@ -56,6 +56,8 @@ async function run(argv: string[]) {
     console.log(
       `task      ${m.task.suite}/${m.task.id} reference ${JSON.stringify(m.task.reference)} score ${m.task.score}`,
     );
+  if (m.noise_mismatch) console.log(`noise     MISMATCH: ${String(m.noise_mismatch)}`);
+  else if (m.noise === 'uniform') console.log('noise     uniform (undecided positions hold random tokens)');
   if (m.branch)
     console.log(`branch    from ${m.branch.from} at step ${m.branch.at} (its strategy: ${m.branch.strategy})`);
   const r = sum.regions[region];
