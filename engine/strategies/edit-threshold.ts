@@ -12,7 +12,8 @@ interface Editing {
  * python/sglang/srt/dllm/algorithm/joint_threshold.py): each pass commits the masked positions of the block whose
  * confidence exceeds `threshold` (at least the most confident one: mask to token) and replaces every committed token
  * whose prediction differs with a probability above `edit_threshold` (token to token). Once the block is filled it
- * keeps editing for at most `max_post_edit_steps` passes, and ends at the first pass that changes nothing.
+ * keeps editing for at most `max_post_edit_steps` passes, and ends at the first pass that changes nothing (and, as
+ * SGLang's loop, after block size + max_post_edit_steps passes).
  */
 export const editThreshold: Strategy<
   { threshold: number; edit_threshold: number; max_post_edit_steps: number },
@@ -57,6 +58,14 @@ export const editThreshold: Strategy<
     }
     const next = state(view.masked.length ? post : post + 1);
     if (!commit.length && !edit.length) return { commit, done: true, state: next };
-    return { commit, edit, state: next, ...(ranked.length ? { forced: !pass.length } : {}) };
+    // SGLang's loop makes at most block size + max_post_edit_steps passes per block.
+    const last = view.blockStep + 1 >= view.blockEnd - view.blockStart + p.max_post_edit_steps;
+    return {
+      commit,
+      edit,
+      state: next,
+      ...(last ? { done: true } : {}),
+      ...(ranked.length ? { forced: !pass.length } : {}),
+    };
   },
 };
