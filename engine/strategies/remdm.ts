@@ -15,7 +15,7 @@ type RemdmParams = {
  * the `unmask_k` committed tokens the model now gives the lowest probability and the next commits as many of the
  * masked positions, most confident first; then commit `unmask_k` per pass until none is masked.
  */
-export const remdm: Strategy<RemdmParams, number> = {
+export const remdm: Strategy<RemdmParams, number | undefined> = {
   name: 'remdm',
   description:
     'Decode most of the answer, then loop: remask the least likely committed tokens and commit again (ReMDM loop).',

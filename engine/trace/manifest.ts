@@ -4,7 +4,7 @@ import { CACHE_MODES } from '../cache/modes.js';
 /** The manifest in `__metadata__.dlens` (docs/trace-format.md), validated before a trace is trusted. */
 export const ManifestSchema = z
   .object({
-    format: z.enum(['dlens-trace/1', 'dlens-trace/2']),
+    format: z.enum(['dlens-trace/1', 'dlens-trace/2', 'dlens-trace/3']),
     /** Who wrote the trace (v2; absent in v1, written by the engine). */
     source: z
       .object({

@@ -26,6 +26,11 @@ export interface Trace {
   stepMs: Float32Array; // [S]  NaN when not recorded
   /** Committed tokens that changed later: rows [step, position, from, to] (derived from the states if absent). */
   edits: Int32Array; // [E, 4]
+  /**
+   * v3: per state and position, where that token sits in the final state (−1: nowhere); null when tokens never move
+   * (v1, v2, and v3 traces without insertions or deletions). engine/trace/align.ts.
+   */
+  align: Int32Array | null; // [S+1, T]
   /** Per step and position, the block-causal attention block (a position sees blocks ≤ its own). */
   attnBlock: StepTensor<Int32Array>; // [S, T]
   topkIds: StepTensor<Int32Array>; // [S, G, K]

@@ -15,6 +15,7 @@ import {
 import { StepTensor, type Row, type RowFetch } from './step-tensor.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
 import { deriveCommitSteps, deriveEdits } from './derive.js';
+import { alignError } from './align.js';
 import { halfArrayToFloat } from './f16.js';
 import { parseJsonChecked } from './json-guard.js';
 
@@ -35,6 +36,7 @@ const EAGER: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) 
   block: { dtype: 'I32', shape: (d) => [d.S, 2] },
   step_ms: { dtype: 'F32', shape: (d) => [d.S] },
   edits: { dtype: 'I32', shape: () => [-1, 4] },
+  align: { dtype: 'I32', shape: (d) => [d.S + 1, d.T] },
 };
 /** Tensors read a step at a time when a view needs them: the bulk of a large trace. */
 const PER_STEP: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) => number[] }> = {
@@ -248,10 +250,21 @@ function assemble(
       return m;
     },
   );
+  const align = eager(
+    'align',
+    (d) => d as Int32Array,
+    () => null,
+  );
+  if (align) {
+    if (manifest.format !== 'dlens-trace/3')
+      throw new TraceError(`tensor "align" is part of format v3, and the manifest says ${manifest.format}`);
+    const err = alignError(align, S, T);
+    if (err) throw new TraceError(err);
+  }
   const commit = eager(
     'commit_step',
     (d) => d as Int32Array,
-    () => deriveCommitSteps(state, masked, S, T, P),
+    () => deriveCommitSteps(state, masked, S, T, P, align),
   );
   for (let i = 0; i < T; i++) {
     const c = commit[i]!;
@@ -275,7 +288,7 @@ function assemble(
   const edits = eager(
     'edits',
     (d) => d as Int32Array,
-    () => deriveEdits(state, masked, S, T),
+    () => deriveEdits(state, masked, S, T, align),
   );
   const holds = new Set(entries.keys());
   const rowCheck = (name: string, lo: number) => (row: Int32Array, s: number) => {
@@ -308,6 +321,7 @@ function assemble(
     block,
     stepMs: eager('step_ms', (d) => d as Float32Array, nan(S)),
     edits,
+    align,
     attnBlock: perStep<Int32Array>('attn_block', (row, s) => {
       for (let i = 0; i < row.length; i++)
         if (row[i]! < 0) throw new TraceError(`attn_block holds a negative block index at step ${s}`);

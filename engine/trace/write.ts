@@ -19,13 +19,15 @@ export interface TraceInput {
   saliency?: ArrayLike<number>;
   cached?: Uint8Array;
   edits?: Int32Array;
+  /** v3: where each state's tokens sit in the final state (align.ts); its presence makes the file format v3. */
+  align?: Int32Array;
   attnBlock?: Int32Array;
   lensIds?: Int32Array;
   lensProbs?: ArrayLike<number>;
   extras?: Map<string, RawTensor>;
 }
 
-/** Writes the tensors given (version 2: all but `state` optional). */
+/** Writes the tensors given (all but `state` optional): format v2, or v3 when an alignment says tokens moved. */
 export function writeTrace(t: TraceInput): Uint8Array {
   const { S, T, G, K, Ly } = t.dims;
   const m = new Map<string, RawTensor>([['state', { dtype: 'I32', shape: [S + 1, T], data: t.state }]]);
@@ -44,6 +46,7 @@ export function writeTrace(t: TraceInput): Uint8Array {
   put('saliency', 'F16', [S, Ly, T], half(t.saliency));
   put('cached', 'U8', [S, Ly, T], t.cached);
   put('edits', 'I32', [t.edits ? t.edits.length / 4 : 0, 4], t.edits);
+  put('align', 'I32', [S + 1, T], t.align);
   put('attn_block', 'I32', [S, T], t.attnBlock);
   put('lens_ids', 'I32', [S, Ly, G], t.lensIds);
   put('lens_probs', 'F16', [S, Ly, G], half(t.lensProbs));
@@ -51,5 +54,6 @@ export function writeTrace(t: TraceInput): Uint8Array {
     if (!k.startsWith('extra.')) throw new Error(`extra tensor name "${k}" must start with "extra."`);
     m.set(k, v);
   }
-  return encodeSafetensors(m, { dlens: JSON.stringify(t.manifest) });
+  const manifest = t.align ? { ...t.manifest, format: 'dlens-trace/3' as const } : t.manifest;
+  return encodeSafetensors(m, { dlens: JSON.stringify(manifest) });
 }
