@@ -1,4 +1,5 @@
 import type { Trace } from '../trace/trace.js';
+import { positionAt } from '../trace/align.js';
 
 /**
  * Delayed decoding (LocalLeap's observation): per generated position, when its final token first became the
@@ -31,7 +32,10 @@ export function positionTimings(trace: Trace): PositionTiming[] {
       stable = -1;
     const last = c >= 0 ? c : S - 1;
     for (let s = 0; s <= last; s++) {
-      const top = ids[(s * G + g) * K];
+      // A v3 trace's tokens move: the prediction at step s is read where this token sat then.
+      const q = trace.align ? positionAt(trace.align, T, s, p) : p;
+      if (q < P) continue;
+      const top = ids[(s * G + q - P) * K];
       if (top === undefined || top < 0) continue; // not computed this step: carries no evidence either way
       if (top === f) {
         if (first < 0) first = s;

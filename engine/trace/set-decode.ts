@@ -46,6 +46,8 @@ export function compactDecode(t: Trace, keep: Keep = KEEP_DEFAULT): Uint8Array {
   if (t.holds.has('commit_step')) put('commit_step', { dtype: 'I32', shape: [T], data: t.commitStep });
   if (t.holds.has('block')) put('block', { dtype: 'I32', shape: [S, 2], data: t.block });
   if (t.holds.has('step_ms')) put('step_ms', { dtype: 'F32', shape: [S], data: t.stepMs });
+  // v3: where tokens moved (insertions and deletions); expanded, the decode is a v3 trace again.
+  if (t.align) put('align', { dtype: 'I32', shape: [S + 1, T], data: t.align });
   putRows(t, keep.rows, put);
   for (const name of ['attn_block', 'saliency', 'cached', 'lens_ids', 'lens_probs'] as const) {
     const st = {
@@ -183,6 +185,7 @@ export function expandDecode(blob: Uint8Array): Uint8Array {
     entropy: ent,
     block: tensors.get('block')?.data as Int32Array | undefined,
     stepMs: tensors.get('step_ms')?.data as Float32Array | undefined,
+    align: tensors.get('align')?.data as Int32Array | undefined,
     attnBlock: tensors.get('attn_block')?.data as Int32Array | undefined,
     saliency: tensors.get('saliency')?.data as Float32Array | undefined,
     cached: tensors.get('cached')?.data as Uint8Array | undefined,

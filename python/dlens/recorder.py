@@ -14,6 +14,7 @@ import numpy as np
 from . import trace as tracefile
 from .tokens import Vocab
 from .safetensors_io import write_target
+from .align import align_states
 
 
 def _np(x):
@@ -68,7 +69,7 @@ class Recorder:
 
     def __init__(self, path, mask_token_id=None, prompt_length=0, tokenizer=None, top_k=5, saliency=False, *,
                  eos_token_id=None, model_name='unknown', prompt='', strategy=None, cache=None, block_length=None,
-                 batch_index=0, rows='block', sink=None, logits_shift=0):
+                 batch_index=0, rows='block', sink=None, logits_shift=0, indel=False):
         def whole(name, v, lo=0):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f'{name} must be a whole number >= {lo}, got {v!r}')
@@ -80,6 +81,10 @@ class Recorder:
         if logits_shift not in (0, 1):
             raise ValueError(f'logits_shift must be 0 or 1, got {logits_shift!r}')
         self.shift = int(logits_shift)
+        # Loops that insert or delete positions (LLaDA 2.2, SGLang's joint_threshold_indel) move tokens inside a
+        # sequence of the same length; a sequence that changes length says so itself. Either way the trace records
+        # where each state's tokens sit in the final one (format v3, dlens.align).
+        self.indel = bool(indel)
         whole('batch_index', batch_index)
         whole('top_k', top_k, 1)
         if top_k > 64:
@@ -112,6 +117,7 @@ class Recorder:
         self.states, self.masked, self.ids, self.probs, self.conf, self.ent = [], [], [], [], [], []
         self.blocks, self.ms, self.sal, self.attn_blocks, self.pos = [], [], [], [], []
         self.vocab_size = None
+        self.T = 0
         self.nfe = 0
         self.finished = False
         self._pending = None  # watch(): the prediction of a step whose resulting sequence is not known yet
@@ -169,7 +175,7 @@ class Recorder:
         if row.dim() == 2 and self.b >= row.shape[0]:
             raise ValueError(f'batch_index {self.b} is outside the batch of {row.shape[0]} rows')
         row = (row[self.b] if row.dim() == 2 else row).detach().clone()
-        self.T = row.shape[0]
+        self.T = max(self.T, row.shape[0])  # the longest state: a v3 trace's width
         if self.P is None:  # the first masked position: read once per decode, before the first step
             m = row == self.mask_token_id
             self.P = int(m.int().argmax()) if bool(m.any()) else self.T
@@ -225,7 +231,7 @@ class Recorder:
         lg = (lg[self.b] if lg.dim() == 3 else lg).detach()
         V = lg.shape[-1]
         self.vocab_size = V
-        T = self.states[0].shape[0]
+        T = self.states[-1].shape[0]  # the state this call was given (a loop may change the sequence's length)
         if positions is None:
             if lg.shape[0] != T:
                 raise ValueError(f'logits cover {lg.shape[0]} positions but the sequence has {T}: pass positions=')
@@ -308,8 +314,13 @@ class Recorder:
             conf = st['conf']
         else:
             after = self.states[-1].to(pos.device)
-            conf = chosen_confidence(st, prev_masked.to(pos.device)[pos], self.masked[-1].to(pos.device)[pos],
-                                     after[pos].long())
+            now_masked = self.masked[-1].to(pos.device)
+            if after.shape[0] != prev_masked.shape[0]:
+                # The loop changed the sequence's length: read the chosen tokens at the same indices, within it.
+                at = pos.clamp(max=after.shape[0] - 1)
+                conf = chosen_confidence(st, prev_masked.to(pos.device)[pos], now_masked[at], after[at].long())
+            else:
+                conf = chosen_confidence(st, prev_masked.to(pos.device)[pos], now_masked[pos], after[pos].long())
         self.ids.append(st['ids'])
         self.probs.append(st['probs'])
         self.conf.append(conf)
@@ -400,8 +411,14 @@ class Recorder:
             probs[at, g] = _joined(self.probs)
             conf[at, g] = _joined(self.conf)
             ent[at, g] = _joined(self.ent)
-        states = _stacked(self.states).astype(np.int32, copy=False)
-        masked = _stacked(self.masked)
+        align = None
+        if self.indel or len({int(x.shape[0]) for x in self.states}) > 1:
+            pad = self.eos_token_id if self.eos_token_id is not None else 0
+            states, masked, align = align_states([_np(x) for x in self.states], pad, [_np(m) for m in self.masked])
+            masked = masked.astype(bool)
+        else:
+            states = _stacked(self.states).astype(np.int32, copy=False)
+            masked = _stacked(self.masked)
         if self.rows in ('undecided', 'block'):
             decided = ~masked[:S, self.P:]  # before each step
             ids[decided] = -1
@@ -449,7 +466,9 @@ class Recorder:
         data = tracefile.build(
             states, self.P, self.vocab,
             mask_token_id=self.mask_token_id,
-            masked=masked if no_mask else None,
+            # padding of shorter states is neither noise nor the mask token: v3 traces say what is masked
+            masked=masked if no_mask or align is not None else None,
+            align=align,
             topk_ids=ids, topk_probs=probs, confidence=conf, entropy=ent,
             block=block, step_ms=np.array(self.ms, np.float32), saliency=sal, attn_block=ab,
             vocab_size=self.vocab_size, eos_token_id=self.eos_token_id,

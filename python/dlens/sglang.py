@@ -25,6 +25,9 @@ holds the end-of-sequence token, when the request has been absent from 8 batches
 running request in each batch: it finished at its token limit), or when the server process exits. Only the first
 tensor-parallel rank of each data-parallel group records (every TP rank sees the same tokens and logits).
 
+With `wrap: JointThresholdInDel` (insertions and deletions inside a block) the decodes are traces of format v3, whose
+`align` follows each token to where it ends (docs/trace-format.md).
+
 What SGLang does not hand the algorithm is not recorded: the prompt's text and every prompt token before the first
 block (the trace's prompt is the prompt's tail inside the first block), timings of the forward alone.
 """
@@ -210,6 +213,10 @@ class DlensRecord:
         self.rec = None
         if _tp_rank() == 0:
             opts.setdefault('strategy', wrap)
+            # JointThresholdInDel (LLaDA 2.2) deletes and inserts positions inside a block: record where tokens
+            # move (trace v3's alignment) rather than read the shifts as edits.
+            if getattr(self.inner, 'delete_token_id', None) is not None:
+                opts.setdefault('indel', True)
             self.rec = Recording(path, config.block_size, config.mask_id, opts)
             atexit.register(self.rec.close)
         inner_step = self.inner.step

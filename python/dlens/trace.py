@@ -8,24 +8,38 @@ import numpy as np
 from . import __version__
 from .safetensors_io import TraceError, encode, load, parse_json_checked, write_atomic
 from .safetensors_io import is_count as _count
+from .align import align_error, position_at
 
 
-def commit_steps(state, masked, prompt_length):
-    """Step of each position's final commit: the first state from which it keeps its final token decided."""
+def commit_steps(state, masked, prompt_length, align=None):
+    """Step of each position's final commit: the first state from which it keeps its final token decided (followed
+    across moves when a v3 alignment is given)."""
     S1, T = state.shape
     out = np.full(T, -1, dtype=np.int32)
     for p in range(prompt_length, T):
-        if masked[-1, p]:
+        if masked[-1, p] or (align is not None and align[-1, p] < 0):
             continue
         c = S1 - 1
-        while c > 0 and not masked[c - 1, p] and state[c - 1, p] == state[-1, p]:
+        while c > 0:
+            q = position_at(align, c - 1, p)
+            if q < 0 or masked[c - 1, q] or state[c - 1, q] != state[-1, p]:
+                break
             c -= 1
         out[p] = c
     return out
 
 
-def edits_of(state, masked):
-    """Committed tokens that changed at a step (to another token, or back to noise): rows [step, position, from, to]."""
+def edits_of(state, masked, align=None):
+    """Committed tokens that changed at a step (to another token, or back to noise): rows [step, position, from, to];
+    with an alignment, `to` is what holds the token after the step wherever it moved (deleted tokens not followed)."""
+    if align is not None:
+        rows = []
+        for s in range(state.shape[0] - 1):
+            for p in np.nonzero((~masked[s]) & (align[s] >= 0))[0]:
+                q = position_at(align, s + 1, int(align[s, p]))
+                if masked[s + 1, q] or state[s, p] != state[s + 1, q]:
+                    rows.append((s, p, state[s, p], state[s + 1, q]))
+        return np.array(rows, np.int32).reshape(-1, 4)
     a, b = state[:-1], state[1:]
     changed = (~masked[:-1]) & ((a != b) | masked[1:])
     s, p = np.nonzero(changed)
@@ -35,8 +49,10 @@ def edits_of(state, masked):
 def build(state, prompt_length, vocab, *, mask_token_id=None, masked=None, topk_ids=None, topk_probs=None,
           confidence=None, entropy=None, block=None, step_ms=None, saliency=None, attn_block=None, source=None,
           model_name='unknown', vocab_size=None, eos_token_id=None, prompt='', strategy=None, cache=None,
-          block_length=None, complete=True, incomplete_reason=None, nfe=None, wall_ms=0.0, extra_manifest=None):
-    """Bytes of a v2 trace. `state` [S+1, T] int; everything else optional (None: not recorded)."""
+          block_length=None, complete=True, incomplete_reason=None, nfe=None, wall_ms=0.0, extra_manifest=None,
+          align=None):
+    """Bytes of a v2 trace (v3 with `align`, where each state's tokens sit in the final one: dlens.align). `state`
+    [S+1, T] int; everything else optional (None: not recorded)."""
     state = np.asarray(state, dtype=np.int32)
     if state.ndim != 2 or state.shape[0] < 1:
         raise ValueError(f'state must be [steps + 1, positions], got shape {state.shape}')
@@ -53,10 +69,17 @@ def build(state, prompt_length, vocab, *, mask_token_id=None, masked=None, topk_
         if masked_arr.shape != state.shape:
             raise ValueError(f'masked has shape {masked_arr.shape}, state {state.shape}: they must agree')
     G = T - P
-    tensors = {'state': state, 'commit_step': commit_steps(state, masked_arr, P)}
+    if align is not None:
+        align = np.asarray(align, dtype=np.int32)
+        err = align_error(align, S, T) if align.shape == state.shape else 'align must have the shape of state'
+        if err:
+            raise ValueError(err)
+    tensors = {'state': state, 'commit_step': commit_steps(state, masked_arr, P, align)}
     if masked is not None:
         tensors['masked'] = masked_arr.astype(np.uint8)
-    ed = edits_of(state, masked_arr)
+    if align is not None:
+        tensors['align'] = align
+    ed = edits_of(state, masked_arr, align)
     if len(ed):
         tensors['edits'] = ed
     K = 0
@@ -100,7 +123,7 @@ def build(state, prompt_length, vocab, *, mask_token_id=None, masked=None, topk_
     if eos_token_id is not None:
         card['eos_token_id'] = int(eos_token_id)
     manifest = {
-        'format': 'dlens-trace/2',
+        'format': 'dlens-trace/3' if align is not None else 'dlens-trace/2',
         'source': source or {'kind': 'python', 'tool': 'dlens-python', 'tool_version': __version__},
         'created': datetime.datetime.now(datetime.timezone.utc).isoformat(),
         'app': f'dlens-python {__version__}',
@@ -157,6 +180,7 @@ TENSORS = {
     'block': (('I32',), lambda S, T, G, K, L: [S, 2]),
     'step_ms': (('F32',), lambda S, T, G, K, L: [S]),
     'edits': (('I32',), lambda S, T, G, K, L: [-1, 4]),
+    'align': (('I32',), lambda S, T, G, K, L: [S + 1, T]),
     'topk_ids': (('I32',), lambda S, T, G, K, L: [S, G, K]),
     'topk_probs': (('F32', 'F16'), lambda S, T, G, K, L: [S, G, K]),
     'saliency': (('F16',), lambda S, T, G, K, L: [S, L, T]),
@@ -232,8 +256,8 @@ def _manifest(path, meta):
     m = parse_json_checked(raw, MAX_MANIFEST_DEPTH, f'{path}: the manifest')
     if not isinstance(m, dict):
         raise TraceError(f'{path}: the manifest is not a JSON object')
-    if m.get('format') not in ('dlens-trace/1', 'dlens-trace/2'):
-        raise TraceError(f'{path}: the manifest\'s format is not dlens-trace/1 or dlens-trace/2')
+    if m.get('format') not in ('dlens-trace/1', 'dlens-trace/2', 'dlens-trace/3'):
+        raise TraceError(f'{path}: the manifest\'s format is not dlens-trace/1, /2 or /3')
     for k in ('prompt_length', 'gen_length', 'steps'):
         if not _count(m.get(k)):
             raise TraceError(f'{path}: the manifest\'s "{k}" must be a whole number >= 0')
@@ -341,11 +365,18 @@ def _agree(path, m, t, S, T, P, K, L, V):
             raise TraceError(f'{path}: masked holds a value other than 0 or 1')
     else:
         masked = (st == mask).astype(np.uint8)
+    al = t.get('align')
+    if al is not None:
+        if m['format'] != 'dlens-trace/3':
+            raise TraceError(f'{path}: tensor "align" is part of format v3, and the manifest says {m["format"]}')
+        err = align_error(al, S, T)
+        if err:
+            raise TraceError(f'{path}: {err}')
     ed = t.get('edits')
     for s, p, a, z in (ed if ed is not None else []):
         if not (0 <= s < S and 0 <= p < T):
             raise TraceError(f'{path}: an edit names a step or position outside the trace')
-        if st[s, p] != a or st[s + 1, p] != z or masked[s, p]:
+        if st[s, p] != a or (al is None and st[s + 1, p] != z) or masked[s, p]:
             raise TraceError(f'{path}: an edit disagrees with "state": a committed token must change there')
 
 

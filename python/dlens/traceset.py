@@ -194,7 +194,7 @@ def compact(m, t, keep='decided', saliency=False):
         out['changes'] = np.stack([s, p, state[s + 1, p], masked[s + 1, p]], axis=1).astype(np.int32).reshape(-1, 4)
     else:
         out['state'] = state.astype(np.int32)
-    for k in ('commit_step', 'block', 'step_ms'):
+    for k in ('commit_step', 'block', 'step_ms', 'align'):  # align: a v3 decode's moves (dlens.align)
         if k in t:
             out[k] = t[k]
     K = t['topk_ids'].shape[2] if 'topk_ids' in t else 0

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrace } from '../../engine/trace/trace.js';
 import { deriveCommitSteps, deriveEdits } from '../../engine/trace/derive.js';
+import { alignStates } from '../../engine/trace/align.js';
+import { openSet } from '../../engine/traceset/set.js';
 import { ROOT, dlens, python, tmp } from '../helpers.js';
 import { README_DEMO } from '../../scripts/readme-demo.js';
 
@@ -139,4 +141,56 @@ describe('uniform-noise decoding', () => {
     // 40 sampled decodes of other instances: within 0.2 of the recipe's 200 (about 2.5 standard errors).
     expect(Math.abs(acc - reported), `dlens ${acc} vs recipe ${reported}`).toBeLessThan(0.2);
   }, 240_000);
+});
+
+/**
+ * Insertions and deletions (issue 34, item 4): a loop that deletes a position and grows, recorded by the Python
+ * recorder into a file and into a trace set, opens in dlens as format v3 with the alignment the TypeScript rule gives
+ * (engine/trace/align.ts and dlens.align agree), its commit steps following each token across its move.
+ */
+describe('decodes whose positions move (trace format v3)', () => {
+  const dir = tmp();
+  const states = [
+    [2, 3, 1, 1, 1, 1, 1],
+    [2, 3, 5, 9, 6, 7, 1],
+    [2, 3, 5, 6, 7, 1],
+    [2, 3, 5, 6, 7, 8, 0, 0],
+  ];
+  it('the Python recorder writes v3 traces and set decodes that dlens reads, aligned as dlens aligns them', async () => {
+    const file = join(dir, 'indel.dlens'),
+      set = join(dir, 'indel.dlset');
+    const script = `
+import sys, json
+sys.path.insert(0, 'python')
+import torch, dlens
+states = json.loads(sys.argv[1])
+def logits(st):
+    lg = torch.full((len(st), 16), -4.0)
+    lg[torch.arange(len(st)), torch.tensor(st)] = 4.0
+    return lg
+def run(rec):
+    rec.start(torch.tensor(states[0]))
+    for s in range(len(states) - 1):
+        rec.step(torch.tensor(states[s + 1]), logits(states[s]))
+kw = dict(mask_token_id=1, prompt_length=2, top_k=2, eos_token_id=0, rows='all')
+rec = dlens.Recorder(sys.argv[2], **kw)
+run(rec)
+rec.save()
+with dlens.TraceSet(sys.argv[3]) as ts:
+    with ts.recorder(sample_id='toy:0', **kw) as rec:
+        run(rec)
+`;
+    const r = await python(['-c', script, JSON.stringify(states), file, set], { torch: true });
+    expect(r.code, r.stderr).toBe(0);
+    const want = alignStates(states, 0);
+    const fromFile = readTrace(new Uint8Array(readFileSync(file)));
+    const s = openSet(set);
+    const fromSet = readTrace(s.trace(s.rows[0]!.id));
+    for (const t of [fromFile, fromSet]) {
+      expect(t.manifest.format).toBe('dlens-trace/3');
+      expect(Array.from(t.align!)).toEqual(Array.from(want.align));
+      expect(t.commitStep[3]).toBe(1); // the 6, committed at position 4 by step 0, kept through its move
+    }
+    expect((await dlens(['info', file])).code).toBe(0);
+  });
 });

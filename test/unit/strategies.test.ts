@@ -215,6 +215,12 @@ describe('strategy registry and AUP', () => {
       'entropy',
       'maskgit_plus',
       'topk_margin',
+      'edit-threshold',
+      'eb-sampler',
+      'prophet',
+      'pc-sampler',
+      'remdm',
+      'renoise',
     ]);
     expect(() => resolveParams(fastDllmThreshold as never, { threshold: 0 })).toThrow(/out of range/);
   });

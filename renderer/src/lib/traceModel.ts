@@ -1,3 +1,4 @@
+import { positionAt } from '../../../engine/trace/align.js';
 import {
   readTrace,
   openTrace,
@@ -122,9 +123,14 @@ export function candidatesAt(t: Trace, step: number, pos: number): { id: number;
 }
 
 /** Confidence history of a generated position over all steps (NaN where not computed). */
-export function confidenceHistory(t: Trace, pos: number): Float32Array {
-  const { G, S, P } = t.dims;
-  const out = new Float32Array(S);
-  for (let s = 0; s < S; s++) out[s] = t.confidence[s * G + pos - P]!;
+export function confidenceHistory(t: Trace, pos: number, at = t.dims.S): Float32Array {
+  const { G, S, P, T } = t.dims;
+  const out = new Float32Array(S).fill(NaN);
+  // A v3 trace's tokens move: follow the token at `pos` in state `at` through every step (NaN where it was not).
+  const f = t.align ? t.align[Math.min(at, S) * T + pos]! : pos;
+  for (let s = 0; s < S; s++) {
+    const q = t.align ? (f < 0 ? (s === at ? pos : -1) : positionAt(t.align, T, s, f)) : pos;
+    if (q >= P) out[s] = t.confidence[s * G + q - P]!;
+  }
   return out;
 }

@@ -14,7 +14,7 @@ import { cssColor } from '../lib/colormaps.js';
 import { formatProb } from '../lib/format.js';
 import { DEFAULTS } from '../../../engine/api/defaults.js';
 import { findText, top1Changes } from '../lib/search.js';
-import { revisionMarksAt } from '../lib/figures/revisions.js';
+import { moveMarksAt, revisionMarksAt } from '../lib/figures/revisions.js';
 
 /** The text at the cursor step: masked positions as ▒, committed tokens tinted by their confidence at commit. */
 export function Replay() {
@@ -36,8 +36,12 @@ export function Replay() {
     }
     return out;
   }, [lt]);
-  // Remasking and editing decoders: what the step leading here changed, and tokens that came from earlier edits.
-  const marks = useMemo(() => revisionMarksAt(t, step), [lt, step]);
+  // Remasking and editing decoders: what the step leading here changed, and tokens that came from earlier edits;
+  // format v3 (insertions and deletions): tokens the step moved or inserted.
+  const marks = useMemo(
+    () => new Map<number, Mark>([...moveMarksAt(t, step), ...revisionMarksAt(t, step)]),
+    [lt, step],
+  );
   const prompt = useMemo(() => Array.from(t.state.subarray(0, P), (id) => tokenText(t, id)).join(''), [lt]);
   // One row per block-length run of positions (the decoding's own unit): a row re-renders, re-lays-out and
   // repaints only when one of its tokens, the active block or the hover changes (React.memo + CSS containment), so
@@ -87,6 +91,12 @@ export function Replay() {
           </>
         )}
         {t.holds.has('masked') && <span className="tok masked noise">noise</span>}{' '}
+        {t.align && (
+          <>
+            <span className="tok moved">moved this step</span>{' '}
+            <span className="tok inserted">inserted this step</span>{' '}
+          </>
+        )}
         <span>
           committed tokens tinted by confidence at commit (0{' '}
           <span
@@ -112,6 +122,8 @@ export function Replay() {
   );
 }
 
+type Mark = 'edited' | 'remasked' | 'revised' | 'moved' | 'inserted';
+
 interface ChunkProps {
   sig: string;
   lt: LoadedTrace;
@@ -123,7 +135,7 @@ interface ChunkProps {
   hover: number | null;
   colormap: string;
   commitConf: Float32Array;
-  marks: Map<number, 'edited' | 'remasked' | 'revised'>;
+  marks: Map<number, Mark>;
   onHover(p: number): void;
 }
 const TokenChunk = memo(
@@ -173,7 +185,7 @@ export function PositionCard({ lt, pos, step }: { lt: LoadedTrace; pos: number; 
   const cands = candidatesAt(t, s, pos);
   // The recorded confidence (float32 since trace v2): candidates' probabilities are stored in float16.
   const conf = s >= 0 && pos >= P ? t.confidence[s * t.dims.G + pos - P]! : NaN;
-  const hist = confidenceHistory(t, pos);
+  const hist = confidenceHistory(t, pos, Math.min(step, S));
   const timing = lt.timings[pos - P];
   const W = 260,
     H = 50;

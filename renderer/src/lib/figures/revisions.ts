@@ -90,3 +90,24 @@ export function revisionMarksAt(t: Trace, step: number): Map<number, 'edited' | 
   }
   return out;
 }
+
+/**
+ * Format v3 (insertions and deletions): positions of state `step` whose token sat elsewhere in the state before
+ * ('moved') or had no place there ('inserted'), followed by the alignment to the final state. Empty without one.
+ */
+export function moveMarksAt(t: Trace, step: number): Map<number, 'moved' | 'inserted'> {
+  const out = new Map<number, 'moved' | 'inserted'>();
+  const { align } = t;
+  if (!align || step <= 0 || step > t.dims.S) return out;
+  const { T } = t.dims;
+  const before = new Map<number, number>();
+  for (let p = 0; p < T; p++) if (align[(step - 1) * T + p]! >= 0) before.set(align[(step - 1) * T + p]!, p);
+  for (let p = t.dims.P; p < T; p++) {
+    const f = align[step * T + p]!;
+    if (f < 0) continue;
+    const q = before.get(f);
+    if (q === undefined) out.set(p, 'inserted');
+    else if (q !== p) out.set(p, 'moved');
+  }
+  return out;
+}
