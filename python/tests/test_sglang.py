@@ -162,3 +162,20 @@ def test_install_refuses_a_fifo_or_a_dangling_link_in_its_place(sglang, capsys):
     assert dlens.sglang.main(['install']) == 2
     assert os.path.islink(path)  # the link is left as it was
     assert dlens.sglang.main(['bogus']) == 2
+
+
+def test_an_insertion_deletion_algorithm_is_recorded_as_format_v3(sglang, tmp_path):
+    # JointThresholdInDel moves tokens inside a block: its decodes say where each token ends (trace v3's align)
+    cfg = config(tmp_path / 'indel.dlset')
+    cfg.algorithm_config['dlens']['wrap'] = 'JointThresholdInDel'
+    algo = sglang.get_algorithm(cfg)
+    assert algo.rec.kw.get('indel') is True
+    serve(algo, Runner())
+    algo.rec.close()
+    reader = dlens.TraceSet.open(tmp_path / 'indel.dlset')
+    for row in reader.rows():
+        m, t = reader.decode(row['id'])
+        assert m['format'] == 'dlens-trace/3' and 'align' in t
+        # nothing moved here (the stand-in decides as LowConfidence): every state aligns position by position
+        S = len(t['align']) - 1
+        assert (t['align'][:, :][t['align'] >= 0] == np.nonzero(t['align'] >= 0)[1]).all() and S >= 1
