@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { record } from '../../engine/record.js';
@@ -7,6 +7,9 @@ import { readTrace } from '../../engine/trace/trace.js';
 import { taskAt } from '../../engine/tasks/generate.js';
 import { DEFAULTS } from '../../engine/api/defaults.js';
 import { ROOT, tmp, startServe, CHROMIUM } from '../helpers.js';
+import { alignStates } from '../../engine/trace/align.js';
+import { writeTrace } from '../../engine/trace/write.js';
+import { handMadeManifest } from '../support/sample-trace.js';
 
 // Decoders that change their minds, in real Chromium (issue 34): an editing decode (edit-threshold) and a remasking
 // decode (remdm) of dlens-tiny. The timeline draws each revisited position's life, the replay marks what a step
@@ -107,5 +110,55 @@ describe('remasking and editing decodes in the app', () => {
     const canvas = page.getByTestId('heatmap-canvas');
     await canvas.waitFor();
     expect(await page.locator('.figure, .heatmaps').first().textContent()).toMatch(/remasked/);
+  });
+});
+
+describe('a decode whose positions move (format v3) in the app', () => {
+  let server: Awaited<ReturnType<typeof startServe>>, browser: Browser, page: Page;
+  const dir = tmp();
+  const file = join(dir, 'indel.dlens');
+
+  beforeAll(async () => {
+    // A hand-made LLaDA 2.2-style decode (vocabulary of 10): a DELETE removes a committed token (the rest shifts
+    // left), a SPLIT inserts a mask that is then decoded.
+    const M = 1;
+    const states = [
+      [2, 5, 3, M, M, M, M, M],
+      [2, 5, 3, 4, 6, 7, 8, M],
+      [2, 5, 3, 4, 7, 8, M, M],
+      [2, 5, 3, 4, M, 7, 8, M],
+      [2, 5, 3, 4, 9, 7, 8, 0],
+    ];
+    const { S, T, state, align } = alignStates(states, 0);
+    const manifest = handMadeManifest(3, T - 3, S, { format: 'dlens-trace/2', mask_token_id: M, eos_token_id: 0 });
+    writeFileSync(file, writeTrace({ manifest, dims: { S, T, G: T - 3, K: 0, Ly: 0, P: 3 }, state, align }));
+    server = await startServe({ DLENS_HOME: join(dir, 'home') });
+    browser = await chromium.launch(CHROMIUM);
+    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    page.on('pageerror', (e) => {
+      throw e;
+    });
+    await page.goto(server.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+
+  it('the replay marks the tokens a step moved or inserted', async () => {
+    await page.getByTestId('open-input').setInputFiles(file);
+    await page.getByRole('tab', { name: 'Replay' }).click();
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.getByTestId('step-label').textContent()).toMatch(/^step 2 \//);
+    // state 2: the token at 4 (6) was deleted, 7 and 8 moved one left
+    await expect.poll(() => page.locator('[data-testid="replay-text"] .tok.moved').count()).toBe(2);
+    await page.keyboard.press('ArrowRight');
+    // state 3: a mask inserted at 4 (SPLIT), 7 and 8 moved one right
+    await expect.poll(() => page.locator('[data-testid="replay-text"] .tok.inserted').count()).toBe(1);
+    expect(await page.locator('.legend-row').textContent()).toMatch(/moved this step.*inserted this step/);
+    await page.screenshot({ path: join(SHOTS, '24-replay-moves.png') });
   });
 });
