@@ -3,6 +3,8 @@ import { alignPair, alignStates, positionAt } from '../../engine/trace/align.js'
 import { writeTrace } from '../../engine/trace/write.js';
 import { readTrace, TraceError } from '../../engine/trace/trace.js';
 import { handMadeManifest } from '../support/sample-trace.js';
+import { Rng } from '../../engine/util/rng.js';
+import { traceMetrics } from '../../engine/metrics/index.js';
 
 const M = 1, // mask
   D = 9; // a token that LLaDA 2.2's DELETE would have removed, say
@@ -78,5 +80,32 @@ describe('trace format v3: align', () => {
     expect(t.manifest.format).toBe('dlens-trace/2');
     expect(t.align).toBeNull();
     expect(positionAt(t.align, T, 0, 3)).toBe(3);
+  });
+});
+
+describe('the reader under hostile alignments', () => {
+  it('refuses 2,000 corrupted align tensors with its own error, and what it accepts still computes every metric', () => {
+    const { S, T, state, align, manifest } = movingTrace();
+    const dims = { S, T, G: T - 2, K: 0, Ly: 0, P: 2 };
+    const rng = new Rng(20261207);
+    let refused = 0,
+      accepted = 0;
+    const other: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const a = align.slice();
+      for (let f = rng.int(1, 3); f > 0; f--)
+        a[rng.int(0, a.length - 1)] = rng.pick([-2, -1, 0, 1, 3, 5, 7, 8, 1 << 30, -(1 << 30)]);
+      try {
+        const t = readTrace(writeTrace({ manifest, dims, state, align: a }));
+        JSON.stringify(traceMetrics(t));
+        accepted++;
+      } catch (e) {
+        if (e instanceof TraceError) refused++;
+        else other.push(`case ${i}: ${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+    expect(other).toEqual([]);
+    expect(refused).toBeGreaterThan(1000);
+    expect(accepted).toBeGreaterThan(0); // some corruptions keep a valid alignment (−1 where a token may vanish)
   });
 });
