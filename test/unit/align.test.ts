@@ -5,6 +5,8 @@ import { readTrace, TraceError } from '../../engine/trace/trace.js';
 import { handMadeManifest } from '../support/sample-trace.js';
 import { Rng } from '../../engine/util/rng.js';
 import { traceMetrics } from '../../engine/metrics/index.js';
+import { loadTrace, confidenceHistory } from '../../renderer/src/lib/traceModel.js';
+import { buildMatrix } from '../../renderer/src/lib/heatmap.js';
 
 const M = 1, // mask
   D = 9; // a token that LLaDA 2.2's DELETE would have removed, say
@@ -107,5 +109,21 @@ describe('the reader under hostile alignments', () => {
     expect(other).toEqual([]);
     expect(refused).toBeGreaterThan(1000);
     expect(accepted).toBeGreaterThan(0); // some corruptions keep a valid alignment (−1 where a token may vanish)
+  });
+});
+
+describe('views of a v3 trace', () => {
+  it('a heatmap row is one token across its moves: the decided map puts each step where the token ends', () => {
+    const { S, T, state, align, manifest } = movingTrace();
+    const lt = loadTrace(writeTrace({ manifest, dims: { S, T, G: T - 2, K: 0, Ly: 0, P: 2 }, state, align }), 'v3');
+    const m = buildMatrix(lt, 'decided');
+    const G = T - 2;
+    // the final 6 (position 3) was committed by step 0 at position 4: decided in state 1 already, in its own row
+    expect(m.data[1 * G + (3 - 2)]).toBe(1);
+    // state 1 in final rows: 5, 6, 7 decided (6 and 7 one row up from where they sat), D (deleted later) in no row,
+    // the final 8's row empty (its token did not exist yet)
+    expect(Array.from({ length: G }, (_, g) => m.data[1 * G + g])).toEqual([1, 1, 1, 0, 0, 0]);
+    // the replay's hover card follows it too: its confidence history is read where it sat (no statistics here: NaN)
+    expect(confidenceHistory(lt.trace, 3, S).length).toBe(S);
   });
 });

@@ -190,6 +190,29 @@ const finish = (m: Matrix) =>
  * opened lazily come back `pending` (their columns NaN) until loadMatrix has read the rows.
  */
 export function buildMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix {
+  const m = buildPositionMatrix(lt, metric, layer);
+  return lt.trace.align ? followTokens(m, lt) : m;
+}
+
+/**
+ * Format v3 (insertions and deletions): each step's row of a generated position goes to the row of the final
+ * position its token ends at, so a row is one token's history across moves; values of tokens that do not reach the
+ * final state are left out (NaN, drawn as not computed).
+ */
+function followTokens(m: Matrix, lt: LoadedTrace): Matrix {
+  const { S, T, P, G } = lt.trace.dims;
+  const align = lt.trace.align!;
+  if (m.rows !== G || m.rowStart !== P || m.cols !== S) return m;
+  const out = new Float32Array(S * G).fill(m.kind === 'categorical' ? 0 : NaN);
+  for (let s = 0; s < S; s++)
+    for (let g = 0; g < G; g++) {
+      const f = align[s * T + P + g]!;
+      if (f >= P) out[s * G + f - P] = m.data[s * G + g]!;
+    }
+  return { ...m, data: out };
+}
+
+function buildPositionMatrix(lt: LoadedTrace, metric: string, layer = -1): Matrix {
   const t = lt.trace;
   const { S, G, P } = t.dims;
   if (metric === 'confidence' || metric === 'entropy') {
