@@ -305,7 +305,8 @@ export function applyDecision(
     run.commitStep[p] = run.step + 1;
   }
   for (const { position: p, token } of d.edit ?? []) {
-    if (!inBlock(p) || !decided(p) || seen.has(p) || token === MASK || token === state[p]) bug('edited', p);
+    // (In a uniform-noise decode the mask token, if the vocabulary has one, is a token like any other.)
+    if (!inBlock(p) || !decided(p) || seen.has(p) || (!noise && token === MASK) || token === state[p]) bug('edited', p);
     once(p, 'edited');
     run.edits.push(run.step, p, state[p]!, token);
     state[p] = token;

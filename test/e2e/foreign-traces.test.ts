@@ -91,7 +91,7 @@ describe('traces from the Python recorder, imports and large files, in the app',
       await expect.poll(() => page.getByTestId('poscard').textContent()).toMatch(/holds no candidates/);
       await page.getByRole('tab', { name: 'Heatmaps' }).click();
       const options = await page.getByTestId('metric').locator('option').allTextContents();
-      expect(options).toEqual(['Decided, undecided, edited']);
+      expect(options).toEqual(['Decided, undecided, edited, remasked']);
       await expect
         .poll(() => page.getByTestId('heatmap-missing').textContent())
         .toMatch(/holds no confidence, entropy, topk_ids/);

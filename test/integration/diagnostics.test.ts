@@ -162,6 +162,8 @@ describe('diagnostics on a converted checkpoint', () => {
       'premature-commit',
       'stall',
       'lock-in',
+      'oscillation',
+      'late-edit',
     ]);
     expect(Number.isFinite(info.order.overall.all.kendall)).toBe(true);
     expect(info.lens.layers).toBe(2);
