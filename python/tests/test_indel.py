@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-import dlens
-from dlens import trace as tracefile
-from dlens.align import align_pair, align_states
-from dlens.tokens import Vocab
+from hostile_traces import base_trace  # noqa: F401  (puts python/ on the path first)
+
+import dlens  # noqa: E402
+from dlens import trace as tracefile  # noqa: E402
+from dlens.align import align_pair, align_states  # noqa: E402
+from dlens.tokens import Vocab  # noqa: E402
 
 M, D, V = 1, 9, 16
 
