@@ -22,6 +22,17 @@ def logits_for(state):
     return lg
 
 
+def record(states, path, prompt_length, **kw):
+    """Records a decode through the given states (the stand-in model's logits at each) and reads it back."""
+    rec = dlens.Recorder(str(path), mask_token_id=M, prompt_length=prompt_length, top_k=2, eos_token_id=0, rows='all',
+                         **kw)
+    rec.start(torch.tensor(states[0]))
+    for s in range(len(states) - 1):
+        rec.step(torch.tensor(states[s + 1]), logits_for(states[s]))
+    rec.save()
+    return tracefile.read(str(path))
+
+
 @pytest.mark.parametrize('a, b, want', [
     ([5, M, M, M], [5, 7, M, 8], [0, 1, 2, 3]),      # commits in place stay in place
     ([5, D, 6, 7], [5, 6, 7, M], [0, -1, 1, 2]),     # a deletion shifts the rest left
@@ -38,13 +49,7 @@ def test_a_loop_that_changes_the_sequence_length_writes_a_v3_trace_that_follows_
         [2, 3, 5, 6, 7, M],          # DELETE removed D: one position shorter
         [2, 3, 5, 6, 7, 8, 0, 0],    # grew by two
     ]
-    out = tmp_path / 'indel.dlens'
-    rec = dlens.Recorder(str(out), mask_token_id=M, prompt_length=2, top_k=2, eos_token_id=0, rows='all')
-    rec.start(torch.tensor(states[0]))
-    for s in range(3):
-        rec.step(torch.tensor(states[s + 1]), logits_for(states[s]))
-    rec.save()
-    m, t = tracefile.read(str(out))
+    m, t = record(states, tmp_path / 'indel.dlens', 2)
     assert m['format'] == 'dlens-trace/3'
     _, _, want = align_states(states, 0)
     assert t['align'].tolist() == want.tolist()
@@ -57,13 +62,7 @@ def test_a_loop_that_changes_the_sequence_length_writes_a_v3_trace_that_follows_
 
 def test_a_fixed_length_loop_that_moves_tokens_says_so_with_indel(tmp_path):
     states = [[2, M, M, M, M], [2, 5, D, 6, 7], [2, 5, 6, 7, M], [2, 5, 6, 7, 8]]
-    out = tmp_path / 'shift.dlens'
-    rec = dlens.Recorder(str(out), mask_token_id=M, prompt_length=1, top_k=2, eos_token_id=0, rows='all', indel=True)
-    rec.start(torch.tensor(states[0]))
-    for s in range(3):
-        rec.step(torch.tensor(states[s + 1]), logits_for(states[s]))
-    rec.save()
-    m, t = tracefile.read(str(out))
+    m, t = record(states, tmp_path / 'shift.dlens', 1, indel=True)
     assert m['format'] == 'dlens-trace/3'
     assert t['align'][1].tolist() == [0, 1, -1, 2, 3]
     # followed across its move, 6 was never edited: no edit rows for it

@@ -27,6 +27,18 @@ function firstChange(file: string, kind: 'edit' | 'remask') {
   throw new Error(`${file} has no ${kind}`);
 }
 
+/** `dlens serve` and a Chromium page on it, failing the test on any page error. */
+async function openApp(dir: string) {
+  const server = await startServe({ DLENS_HOME: join(dir, 'home') });
+  const browser = await chromium.launch(CHROMIUM);
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  page.on('pageerror', (e) => {
+    throw e;
+  });
+  await page.goto(server.url);
+  return { server, browser, page };
+}
+
 describe('remasking and editing decodes in the app', () => {
   let server: Awaited<ReturnType<typeof startServe>>, browser: Browser, page: Page;
   const dir = tmp();
@@ -45,13 +57,7 @@ describe('remasking and editing decodes in the app', () => {
       out: edit,
     });
     await record({ task, genLength: 32, blockLength: 32, steps: 32, strategy: 'remdm', out: remask });
-    server = await startServe({ DLENS_HOME: join(dir, 'home') });
-    browser = await chromium.launch(CHROMIUM);
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    page.on('pageerror', (e) => {
-      throw e;
-    });
-    await page.goto(server.url);
+    ({ server, browser, page } = await openApp(dir));
   });
   afterAll(async () => {
     await browser?.close();
@@ -132,13 +138,7 @@ describe('a decode whose positions move (format v3) in the app', () => {
     const { S, T, state, align } = alignStates(states, 0);
     const manifest = handMadeManifest(3, T - 3, S, { format: 'dlens-trace/2', mask_token_id: M, eos_token_id: 0 });
     writeFileSync(file, writeTrace({ manifest, dims: { S, T, G: T - 3, K: 0, Ly: 0, P: 3 }, state, align }));
-    server = await startServe({ DLENS_HOME: join(dir, 'home') });
-    browser = await chromium.launch(CHROMIUM);
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    page.on('pageerror', (e) => {
-      throw e;
-    });
-    await page.goto(server.url);
+    ({ server, browser, page } = await openApp(dir));
   });
   afterAll(async () => {
     await browser?.close();
