@@ -79,9 +79,17 @@ export function alignError(align: Int32Array, S: number, T: number): string | nu
   return null;
 }
 
+/** Per alignment, its inverse (state × final position → position), built once: lookups run per step and position. */
+const inverses = new WeakMap<Int32Array, Int32Array>();
+
 /** Where the token at final position `f` is in state `s` (−1: not there yet, or already gone). */
 export function positionAt(align: Int32Array | null, T: number, s: number, f: number): number {
   if (!align) return f;
-  for (let p = 0; p < T; p++) if (align[s * T + p] === f) return p;
-  return NOWHERE;
+  let inv = inverses.get(align);
+  if (!inv) {
+    inv = new Int32Array(align.length).fill(NOWHERE);
+    for (let i = 0; i < align.length; i++) if (align[i]! >= 0) inv[i - (i % T) + align[i]!] = i % T;
+    inverses.set(align, inv);
+  }
+  return f >= 0 && f < T ? inv[s * T + f]! : NOWHERE;
 }
