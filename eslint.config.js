@@ -54,6 +54,13 @@ export default tseslint.config(
   { files: ['engine/decode/**'], rules: { 'max-lines-per-function': ['error', { max: 50 }] } },
   // Plain Node scripts (TypeScript files get Node's globals from their types).
   { files: ['**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  // The page's one plain script, run before the bundle (renderer/index.html).
+  {
+    files: ['renderer/public/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', location: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
   // Import boundaries (as Perfetto's check_imports): what each layer may depend on. The renderer runs in a page and
   // reads traces: it may use the engine API's types and defaults, the trace format and the metrics, nothing else of
   // the engine. Strategies and cache policies are pure rules: no model, no onnxruntime. The Electron shell talks to

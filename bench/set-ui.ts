@@ -24,7 +24,7 @@ const opens: number[] = [],
   filters: number[] = [],
   sorts: number[] = [],
   searches: number[] = [];
-for (let run = 0; run < 3; run++) {
+for (let run = 0; run < 5; run++) {
   const page = await (await browser.newContext({ viewport: { width: 1500, height: 900 } })).newPage();
   await page.addInitScript('window.__name = (f) => f');
   const t0 = Date.now();
@@ -64,7 +64,7 @@ const r = {
   search_ms: median(searches),
 };
 const md = [
-  `Set view: ${N} decodes, Chromium headless through \`dlens serve --set\`, medians of 3 fresh pages, ${new Date().toISOString()}`,
+  `Set view: ${N} decodes, Chromium headless through \`dlens serve --set\`, medians of 5 fresh pages, ${new Date().toISOString()}`,
   '',
   '| measure | result | target |',
   '|---|---|---|',

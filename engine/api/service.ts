@@ -38,6 +38,8 @@ export interface ServiceHost {
   allow(path: string): void;
   /** A trace set folder the person named (`dlens serve --set DIR`): the page may open it and its decodes. */
   allowSet(dir: string): void;
+  /** openSet's answer as `dlens serve` sends it over HTTP: JSON, gzip-compressed, made once per set. */
+  setIndexGzip(dir: string): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

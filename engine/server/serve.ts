@@ -2,17 +2,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { validateCall } from '../api/schema.js';
 import { checkJsonShape } from '../trace/json-guard.js';
 import type { EngineApi } from '../api/types.js';
+import type { ServiceHost } from '../api/service.js';
 import { DlensError } from '../errors.js';
 
 export interface ServeOptions {
   host?: string;
   port?: number;
   rendererDir: string;
-  service: EngineApi;
+  service: EngineApi & Pick<ServiceHost, 'setIndexGzip'>;
   token?: string;
 }
 export interface RunningServer {
@@ -152,6 +154,15 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
         return send(res, 206, bytes, 'application/octet-stream', {
           'content-range': `bytes ${first}-${first + bytes.length - 1}/*`,
         });
+      }
+      if (url.pathname === '/api/set-index' && req.method === 'GET') {
+        // openSet over HTTP, compressed once (the page starts it before its script runs:
+        // renderer/public/early-set-index.js).
+        const { args } = validateCall('openSet', [url.searchParams.get('dir') ?? '']);
+        const gz = await o.service.setIndexGzip(args[0] as string);
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')))
+          return send(res, 200, gz, 'application/json', { 'content-encoding': 'gzip' });
+        return send(res, 200, gunzipSync(gz), 'application/json');
       }
       if (url.pathname === '/api/set-trace' && req.method === 'GET') {
         const { args } = validateCall('setTrace', [

@@ -8,5 +8,7 @@ declare global {
     dlens?: PreloadApi;
     /** The app's store, readable by end-to-end tests and the UI benchmark (set in main.tsx). */
     __dlens?: { store: StoreApi<AppState> };
+    /** Requests for the sets named in the address, started before the bundle (renderer/public/early-set-index.js). */
+    __dlensEarlySetIndex?: Map<string, Promise<Response>>;
   }
 }

@@ -135,6 +135,8 @@ export interface AppState {
   setFigure(f: Figure | null): void;
   setRecordForm(f: Partial<RecordForm>): void;
   addSet(s: SetIndex): void;
+  /** A trace set being opened (its index read), shown as the traces' opening bar is; null when done. */
+  setOpeningSet(name: string | null): void;
   setBench(b: Partial<BenchState>): void;
   setAlign(a: Alignment): void;
   /** Sets (part of) a view's zoom; null resets it (the whole trace, every row). */
@@ -264,6 +266,9 @@ export function createAppStore(init: Partial<AppState> = {}): StoreApi<AppState>
     },
     setBench(b) {
       set({ bench: { ...get().bench, ...b } });
+    },
+    setOpeningSet(name) {
+      set({ opening: name === null ? null : { name, done: 0, total: 0 } });
     },
     addSetGrids(dir, packed) {
       set({ sets: get().sets.map((o) => (o.dir === dir ? { ...o, grids: packed } : o)) });

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { startServe, tmp, FIXTURE } from '../helpers.js';
 import { record } from '../../engine/record.js';
+import { syntheticSet } from '../support/synthetic-set.js';
 
 /** A recording request as the page sends it: a long decode of dlens-tiny unless told otherwise. */
 const job = (over: Record<string, unknown> = {}) => ({
@@ -282,4 +283,39 @@ describe('dlens serve FILE...', () => {
       srv.stop();
     }
   });
+});
+
+describe('dlens serve --set DIR', () => {
+  it("sends the named set's index compressed over HTTP, the same rows as openSet, and no other set's", async () => {
+    const d = tmp();
+    const named = join(d, 'named.dlset'),
+      other = join(d, 'other.dlset');
+    await syntheticSet(named, d, 12, 'low-confidence');
+    await syntheticSet(other, d, 3, 'low-confidence');
+    const srv = await startServe({ DLENS_HOME: join(d, 'home') }, ['--set', named]);
+    try {
+      const index = (dir: string, headers: Record<string, string> = { 'x-dlens-token': srv.token }) =>
+        fetch(`http://127.0.0.1:${srv.port}/api/set-index?dir=${encodeURIComponent(dir)}`, { headers });
+      const r = await index(named);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-encoding')).toBe('gzip'); // fetch asked for gzip and inflated it
+      const got = await r.json();
+      const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/api`, { headers: { 'x-dlens-token': srv.token } });
+      await new Promise((ok) => ws.on('open', ok));
+      const viaWs = await new Promise<{ result: unknown }>((ok) => {
+        ws.on('message', (m) => ok(JSON.parse(String(m))));
+        ws.send(JSON.stringify({ id: 1, method: 'openSet', args: [named] }));
+      });
+      ws.close();
+      expect(got).toEqual(viaWs.result);
+      expect(got.rows).toHaveLength(12);
+      expect(got.rows[0].conf_grid).toBeUndefined(); // the grids come with setConfidenceGrids, when drawn
+      const refused = await index(other);
+      expect(refused.status).toBe(400);
+      expect((await refused.json()).error).toMatch(/only the trace sets named on the command line/);
+      expect((await index(named, {})).status).toBe(403);
+    } finally {
+      srv.stop();
+    }
+  }, 120_000);
 });

@@ -51,6 +51,26 @@ describe('the Set view table', () => {
     expect(steps.filter((r) => r.steps === 32).map((r) => r.id)).toEqual(['r0', 'r5', 'r10', 'r15', 'r20', 'r25']);
   });
 
+  it('orders sample ids across tasks, repeats and case as the natural-order collator does', () => {
+    const ids: [string, number, number?][] = [
+      ['gsm8k', 10],
+      ['gsm8k', 2, 1],
+      ['GSM8K', 3],
+      ['humaneval', 1],
+      ['gsm8k', 2],
+      ['arc_easy', 100],
+      ['arc_easy', 20],
+      ['Arc-Easy', 5],
+      ['mbpp', 0],
+      ['gsm8k', 9, 12],
+      ['gsm8k', 9, 3],
+    ];
+    const mixed = ids.map(([task, doc_id, repeat], i) => row(i, { sample: { task, doc_id, repeat } }));
+    const collate = new Intl.Collator(undefined, { numeric: true }).compare;
+    const want = [...mixed].sort((a, b) => collate(sampleKey(a), sampleKey(b))).map((r) => r.id);
+    expect(sortRows(mixed, 'sample', false).map((r) => r.id)).toEqual(want);
+    expect(sortRows(mixed, 'sample', true).map((r) => r.id)).toEqual([...want].reverse());
+  });
   it('plots per strategy the accuracy over the judged decodes', () => {
     const cells = groupCells(rows);
     expect(cells.map((c) => [c.strategy, c.n])).toEqual([

@@ -1,5 +1,6 @@
 import type { EngineApi, EngineEvent, ApiMethod } from '../../../engine/api/types.js';
 import type { Host } from './types.js';
+import { fetchSetIndex } from './early-set-index.js';
 
 /**
  * The engine over `dlens serve`: JSON calls and events on one WebSocket, trace bytes over HTTP. The page was opened
@@ -85,7 +86,7 @@ export function browserHost(): Host {
       return new Uint8Array(await r.arrayBuffer());
     },
     traces: () => call('traces'),
-    openSet: (dir) => call('openSet', dir),
+    openSet: (dir) => fetchSetIndex(dir, headers),
     setConfidenceGrids: (dir) => call('setConfidenceGrids', dir),
     async setTrace(dir, id) {
       const r = await fetch(`/api/set-trace?dir=${encodeURIComponent(dir)}&id=${encodeURIComponent(id)}`, { headers });

@@ -1,32 +1,35 @@
 import { z } from 'zod';
 
-/** A bench result's cells, as `dlens bench --format json` and bench:diagnostics write them (the fields shown). */
-const Cell = z.object({
-  suite: z.string(),
-  strategy: z.string(),
-  cache: z.string(),
-  n: z.number(),
-  accuracy: z.number(),
-  tpf: z.number(),
-  tpf_answer: z.number(),
-  steps: z.number(),
-  instances: z
-    .array(
-      z.object({
-        index: z.number(),
-        task_id: z.string(),
-        score: z.number(),
-        tpf: z.number(),
-        steps: z.number(),
-        flagged: z.array(z.string()),
-        kendall: z.number().nullable(),
-        trace: z.string().optional(),
-      }),
-    )
-    .optional(),
-});
+/** A bench result's cells, as `dlens bench --format json` and bench:diagnostics write them (the fields shown); built
+ * when a file is first loaded, not when the page loads. */
+const cellSchema = () =>
+  z.object({
+    suite: z.string(),
+    strategy: z.string(),
+    cache: z.string(),
+    n: z.number(),
+    accuracy: z.number(),
+    tpf: z.number(),
+    tpf_answer: z.number(),
+    steps: z.number(),
+    instances: z
+      .array(
+        z.object({
+          index: z.number(),
+          task_id: z.string(),
+          score: z.number(),
+          tpf: z.number(),
+          steps: z.number(),
+          flagged: z.array(z.string()),
+          kendall: z.number().nullable(),
+          trace: z.string().optional(),
+        }),
+      )
+      .optional(),
+  });
 
-export type BenchFileCell = z.infer<typeof Cell>;
+let cellSchema_: ReturnType<typeof cellSchema> | undefined;
+export type BenchFileCell = z.infer<ReturnType<typeof cellSchema>>;
 
 /** Parses a bench JSON file; the message names what is wrong and what the file should be. */
 export function parseBenchJson(text: string): BenchFileCell[] {
@@ -37,7 +40,10 @@ export function parseBenchJson(text: string): BenchFileCell[] {
     throw new Error('it is not JSON; load what `dlens bench --format json --out FILE` wrote');
   }
   const cells = (json as { cells?: unknown })?.cells;
-  const parsed = z.array(Cell).min(1).safeParse(cells);
+  const parsed = z
+    .array((cellSchema_ ??= cellSchema()))
+    .min(1)
+    .safeParse(cells);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
     throw new Error(

@@ -27,11 +27,14 @@ export async function openTracePath(store: StoreApi<AppState>, host: Host, path:
  * the Set view; a refusal or a folder that is not a set shows as the app's error, with the engine's reason. */
 export async function openTraceSet(store: StoreApi<AppState>, host: Host, dir: string, show = true) {
   try {
+    store.getState().setOpeningSet(dir.split(/[\\/]/).filter(Boolean).pop() ?? dir);
     store.getState().addSet(await host.api.openSet(dir));
     if (show) store.getState().setSetBrowse({ dir });
     store.getState().setView('set');
   } catch (e) {
     store.getState().setError(`Could not open the trace set ${dir}: ${(e as Error).message}`);
+  } finally {
+    store.getState().setOpeningSet(null);
   }
 }
 

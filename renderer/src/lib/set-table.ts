@@ -1,5 +1,6 @@
 import * as d3 from 'd3';
 import type { IndexRow } from '../../../engine/api/types.js';
+import { naturalCompare } from './natural-order.js';
 
 /**
  * The Set view's table as pure functions over a set's index rows: filter (correctness, detector, strategy and cache,
@@ -81,16 +82,18 @@ const KEYS: Record<SortKey, (r: IndexRow) => number | string> = {
 };
 
 /**
- * The rank of each row under a text column (sample, strategy / cache), computed once per set with a natural-order
- * collator, so that sorting any filtered subset by text is a numeric sort (10,000 rows: a few ms, not tens).
+ * The rank of each row under a text column (sample, strategy / cache), computed once per set in natural order
+ * (natural-order.ts), so that sorting any filtered subset by text is a numeric sort.
  */
-const textRanks = new WeakMap<IndexRow, Partial<Record<SortKey, number>>>();
+const textRanks: Partial<Record<SortKey, WeakMap<IndexRow, number>>> = {};
 function rankText(all: IndexRow[], key: SortKey, k: (r: IndexRow) => string) {
+  const ranks = (textRanks[key] ??= new WeakMap());
   const first = all[0];
-  if (!first || textRanks.get(first)?.[key] !== undefined) return;
-  const cmp = new Intl.Collator(undefined, { numeric: true }).compare;
-  const order = all.map((r) => [k(r), r] as const).sort((x, y) => cmp(x[0], y[0]));
-  order.forEach(([, r], i) => textRanks.set(r, { ...textRanks.get(r), [key]: i }));
+  if (!first || ranks.has(first)) return;
+  const compare = naturalCompare();
+  const order = all.map((r) => ({ r, s: k(r) }));
+  order.sort((x, y) => compare(x.s, y.s));
+  order.forEach(({ r }, i) => ranks.set(r, i));
 }
 
 /** Sorted by one column (ties keep the index's order); `all` is the whole set, whose text ranks are cached. */
@@ -98,7 +101,7 @@ export function sortRows(rows: IndexRow[], key: SortKey, desc: boolean, all: Ind
   const k = KEYS[key];
   const text = key === 'sample' || key === 'group';
   if (text) rankText(all, key, k as (r: IndexRow) => string);
-  const value = text ? (r: IndexRow) => textRanks.get(r)?.[key] ?? 0 : (k as (r: IndexRow) => number);
+  const value = text ? (r: IndexRow) => textRanks[key]?.get(r) ?? 0 : (k as (r: IndexRow) => number);
   const keyed = rows.map((r, i) => [value(r), i, r] as const);
   keyed.sort((a, b) => (desc ? b[0] - a[0] : a[0] - b[0]) || a[1] - b[1]);
   return keyed.map((x) => x[2]);

@@ -55,6 +55,7 @@ export function SetView() {
   const groups = useMemo(() => [...new Set(set?.rows.map(groupOf) ?? [])], [set]);
   // (Over what the filters keep: a new sort order changes neither.)
   const colormap = useApp((s) => s.colormap);
+  const opening = useApp((s) => s.opening);
   // The confidence grids come when that figure is first drawn (they would double the index the view opens with).
   useEffect(() => {
     if (b.figure !== 'confidence' || !set || set.grids) return;
@@ -81,6 +82,7 @@ export function SetView() {
     store.getState().setFigure(figure);
     return () => store.getState().setFigure(null);
   }, [figure]);
+  if (!set && opening) return <div className="empty">Opening the trace set {opening.name}…</div>;
   if (!set)
     return (
       <div className="empty" data-testid="set-empty">
