@@ -38,6 +38,7 @@ const EAGER: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) 
   edits: { dtype: 'I32', shape: () => [-1, 4] },
   align: { dtype: 'I32', shape: (d) => [d.S + 1, d.T] },
 };
+const HEAD_READ = 1 << 18;
 /** Tensors read a step at a time when a view needs them: the bulk of a large trace. */
 const PER_STEP: Record<string, { dtype: DType | DType[]; shape: (d: Trace['dims']) => number[] }> = {
   topk_ids: { dtype: 'I32', shape: (d) => [d.S, d.G, d.K] },
@@ -120,9 +121,12 @@ export function readTrace(bytes: Uint8Array): Trace {
  */
 export async function openTrace(src: ByteSource, onProgress?: (done: number, total: number) => void): Promise<Trace> {
   try {
-    const n = headerLength(await src.read(0, Math.min(8, src.size)), src.size);
+    // The length and the header in one read when the header fits its first 256 KiB (a vocabulary of a few thousand
+    // tokens does): over HTTP each round trip costs tens of ms.
+    const head = await src.read(0, Math.min(HEAD_READ, src.size));
+    const n = headerLength(head.subarray(0, 8), src.size);
     const dataLen = src.size - 8 - n;
-    const header = parseHeader(await src.read(8, n), dataLen);
+    const header = parseHeader(8 + n <= head.byteLength ? head.subarray(8, 8 + n) : await src.read(8, n), dataLen);
     const base = 8 + n;
     const eager = new Map<string, Uint8Array>();
     // Tensors side by side in the file are read as one span, and the spans at once: over HTTP, one request after

@@ -21,6 +21,37 @@ describe('rank correlations (as scipy.stats)', () => {
     expect(kendallTauB([1, 2, 3], [3, 2, 1])).toBe(-1);
     expect(kendallTauB([1, 1, 1], [1, 2, 3])).toBeNaN();
   });
+
+  it('gives the pair-by-pair tau-b on random ranks with many ties (the O(n log n) count is exact)', () => {
+    const byPairs = (x: number[], y: number[]) => {
+      let c = 0,
+        d = 0,
+        tx = 0,
+        ty = 0;
+      for (let i = 0; i < x.length; i++)
+        for (let j = i + 1; j < x.length; j++) {
+          const p = Math.sign(x[j]! - x[i]!),
+            q = Math.sign(y[j]! - y[i]!);
+          if (p === 0 && q === 0) continue;
+          if (p === 0) tx++;
+          else if (q === 0) ty++;
+          else if (p === q) c++;
+          else d++;
+        }
+      return (c - d) / Math.sqrt((c + d + tx) * (c + d + ty));
+    };
+    let seed = 11;
+    const rand = (m: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % m;
+    for (let t = 0; t < 200; t++) {
+      const n = 1 + rand(60),
+        levels = 1 + rand(12);
+      const x = Array.from({ length: n }, () => rand(levels)),
+        y = Array.from({ length: n }, () => rand(levels));
+      const want = byPairs(x, y);
+      if (Number.isNaN(want)) expect(kendallTauB(x, y)).toBeNaN();
+      else expect(kendallTauB(x, y)).toBeCloseTo(want, 12);
+    }
+  });
 });
 
 describe('decoding order', () => {

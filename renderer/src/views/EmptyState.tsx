@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useHost, useStoreApi } from '../context.js';
 import type { RecentFile } from '../../../engine/api/types.js';
+import { shortDateTime } from '../lib/format.js';
 
 export function EmptyState({ onOpen, onOpenPath }: { onOpen(): void; onOpenPath(p: string): void }) {
   const host = useHost();
@@ -47,7 +48,7 @@ function FileList(props: { title: string; testId?: string; files: RecentFile[]; 
             <button onClick={() => props.onOpenPath(r.path)} title={r.path}>
               {r.name}
             </button>{' '}
-            <span className="dim">{new Date(r.openedAt).toLocaleString()}</span>
+            <span className="dim">{shortDateTime(r.openedAt)}</span>
           </li>
         ))}
       </ul>
