@@ -15,6 +15,7 @@ from . import trace as tracefile
 from .tokens import Vocab
 from .safetensors_io import write_target
 from .align import align_states
+from .row_stats import row_stats
 
 
 def _np(x):
@@ -270,39 +271,7 @@ class Recorder:
         return pos, rows
 
     def _reduce(self, pos, rows):
-        import torch
-        V = rows.shape[-1]
-        ids, probs, ent, lse = [], [], [], []
-        mask = self.mask_token_id if self.mask_token_id is not None and self.mask_token_id < V else None
-        # Few, large operations: each launch costs the CPU time the GPU may be waiting for. Chunks bound the float32
-        # temporaries (two of [chunk, V]) to 1 GiB.
-        step = max(1, (1 << 27) // max(1, V))
-        for r0 in range(0, rows.shape[0], step):
-            r = rows[r0:r0 + step]
-            lp = torch.log_softmax(r, -1, dtype=torch.float32)
-            h = -torch.bmm(lp.exp().unsqueeze(1), lp.unsqueeze(2)).reshape(-1)  # entropy over the whole vocabulary
-            top = torch.topk(r, min(self.K + (mask is not None), V), dim=-1)
-            tl = lp.gather(1, top.indices)
-            if mask is not None:
-                # Model contract v2: the mask token is never a candidate; probabilities stay the model's softmax over
-                # the whole vocabulary, as the papers' decoders compute confidence.
-                order = torch.argsort((top.indices == mask).to(torch.int8), dim=-1, stable=True)[:, :self.K]
-                ti, tl = top.indices.gather(1, order), tl.gather(1, order)
-            else:
-                ti = top.indices
-            ids.append(ti.int())
-            probs.append(tl.exp())
-            ent.append(h)
-            # For the probability of a sampled token later, log p(v) = logit_v − logsumexp; logsumexp is any logit
-            # minus its log-probability (no pass over the row).
-            i0 = top.indices[:, :1]
-            lse.append((r.gather(1, i0).float() - lp.gather(1, i0))[:, 0])
-        if not rows.shape[0]:
-            z = torch.zeros(0, device=rows.device)
-            return dict(pos=pos, ids=torch.zeros(0, self.K, dtype=torch.int32, device=rows.device),
-                        probs=torch.zeros(0, self.K, device=rows.device), entropy=z, rows=rows, lse=z)
-        return dict(pos=pos, ids=torch.cat(ids), probs=torch.cat(probs), entropy=torch.cat(ent), rows=rows,
-                    lse=torch.cat(lse))
+        return dict(pos=pos, rows=rows, **row_stats(rows, self.K, self.mask_token_id))
 
     def _finish_step(self, st, x_after, block, attentions, masked, attn_block):
         import torch
