@@ -126,4 +126,27 @@ describe('views of a v3 trace', () => {
     // the replay's hover card follows it too: its confidence history is read where it sat (no statistics here: NaN)
     expect(confidenceHistory(lt.trace, 3, S).length).toBe(S);
   });
+
+  it("'top-1 equals final token' compares a prediction with the final token of the token it was made for", () => {
+    const { S, T, state, align, manifest } = movingTrace();
+    const G = T - 2;
+    // Step 1 (state 1: 5, D, 6, 7, mask) predicts what sits there: D's row predicts 6, the rest their own tokens.
+    const topkIds = new Int32Array(S * G).fill(-1);
+    topkIds.set([5, 6, 6, 7, 8], 1 * G);
+    const lt = loadTrace(
+      writeTrace({
+        manifest: { ...manifest, top_k: 1 },
+        dims: { S, T, G, K: 1, Ly: 0, P: 2 },
+        state,
+        align,
+        topkIds,
+        topkProbs: new Float32Array(S * G).fill(0.5),
+      }),
+      'v3',
+    );
+    const m = buildMatrix(lt, 'correct');
+    // 6 and 7 moved one row up by the final state: their predictions are right there, not compared with what ends at
+    // their old index (7 and 8)
+    expect(Array.from({ length: 4 }, (_, g) => m.data[1 * G + g])).toEqual([1, 1, 1, 0]);
+  });
 });

@@ -93,8 +93,11 @@ function stepMatrix(lt: LoadedTrace, metric: string, layer: number): StepMatrix 
         for (let g = 0; g < G; g++) {
           const top = (tops[g] = row[g * K]!);
           if (top < 0) continue;
-          if (metric === 'correct') data[s * G + g] = top === final[P + g] ? 1 : 0;
-          else if (prev && prev[g]! >= 0) data[s * G + g] = prev[g] !== top ? 1 : 0;
+          if (metric === 'correct') {
+            // v3: the final token of the token that sat here at step s (none when it was deleted later).
+            const f = t.align ? t.align[s * T + P + g]! : P + g;
+            if (f >= P) data[s * G + g] = top === final[f] ? 1 : 0;
+          } else if (prev && prev[g]! >= 0) data[s * G + g] = prev[g] !== top ? 1 : 0;
         }
         prev = tops;
       },
