@@ -43,6 +43,9 @@ def lse_entropy(r):
         return _eager(r)
     f = _compiled.get('cuda')
     if f is None:
+        # The first compilation takes tens of seconds: say so, rather than look stalled on the first step.
+        print('dlens: compiling the per-step statistics for this GPU (once per process; DLENS_COMPILE=0 skips it)',
+              file=sys.stderr)
         try:
             f = torch.compile(_fused, dynamic=True)
             got, want = f(r), _eager(r)
