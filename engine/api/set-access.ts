@@ -52,15 +52,6 @@ export function setAccess(real: (p: string) => string): Pick<
   return {
     allowSet(dir) {
       allowed.add(real(dir));
-      // Read the index now, while the page loads, rather than when it first asks (a 10,000-row set takes a quarter
-      // of a second to read here); a set that cannot be read says why when the page asks for it.
-      setImmediate(() => {
-        try {
-          indexGzip(dir);
-        } catch {
-          /* reported by openSet */
-        }
-      });
     },
     async openSet(dir) {
       return index(dir);

@@ -9,7 +9,7 @@ const saved = localStorage.getItem('dlens.theme');
 const store = createAppStore({
   theme: saved === 'dark' || (!saved && matchMedia('(prefers-color-scheme: dark)').matches) ? 'dark' : 'light',
   colormap: localStorage.getItem('dlens.colormap') ?? undefined,
-  // `dlens serve --set`: the Set view from the first frame (it says the set is opening), not Replay's empty page first.
+  // `dlens serve --set`: the Set view from the first frame (the opening bar names the set), not Replay's empty page.
   ...(new URLSearchParams(location.search).has('set') ? { view: 'set' as const } : {}),
 });
 store.subscribe((s) => {

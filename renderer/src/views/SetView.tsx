@@ -82,7 +82,8 @@ export function SetView() {
     store.getState().setFigure(figure);
     return () => store.getState().setFigure(null);
   }, [figure]);
-  if (!set && opening) return <div className="empty">Opening the trace set {opening.name}…</div>;
+  // The opening bar above names the set being read; "no set is open" would be wrong meanwhile.
+  if (!set && opening) return null;
   if (!set)
     return (
       <div className="empty" data-testid="set-empty">
